@@ -1,0 +1,3 @@
+from stt_studio.cli import main
+
+main()

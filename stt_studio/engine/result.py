@@ -1,0 +1,47 @@
+"""The transcription result: exactly the contract's ``result`` object, plus additive fields.
+
+API responses, the GUI and the exporters all read this one model.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Word(BaseModel):
+    word: str
+    start: float
+    end: float
+    score: float = Field(description="Alignment score or word probability, 0..1")
+    speaker: str | None = None
+
+
+class Segment(BaseModel):
+    id: int
+    start: float
+    end: float
+    text: str
+    words: list[Word] = Field(default_factory=list)
+    speaker: str | None = None
+
+
+class SpeakerSummary(BaseModel):
+    speaker: str
+    speaking_time: float = Field(description="Seconds attributed to this speaker")
+
+
+class TranscriptionResult(BaseModel):
+    # The contract's fields.
+    text: str
+    language: str
+    duration: float
+    segments: list[Segment]
+    processing_time: float
+    # Additions.
+    model: str = Field(description="The Whisper model that produced this result")
+    device: str = Field(description="cuda or cpu")
+    word_timestamps: str = Field(
+        description="How word times were found: 'wav2vec2' (WhisperX alignment) or 'whisper' (cross-attention)"
+    )
+    speakers: list[SpeakerSummary] | None = None
+    warnings: list[str] = Field(default_factory=list, description="Fallbacks taken while producing the result")

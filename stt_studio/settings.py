@@ -1,0 +1,60 @@
+"""One typed settings object for the whole app.
+
+The contract's variables (``REDIS_HOST``, ``WHISPER_MODEL_SIZE``, ``HF_TOKEN``, …) are read under their exact
+names; everything STT Studio adds is read with the ``STT_`` prefix (``STT_DATA_DIR``, ``STT_VAD``, …).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+APP_NAME = "stt-studio"
+
+VadMethod = Literal["pyannote", "silero"]
+DeviceName = Literal["cuda", "cpu"]
+
+
+def _contract(name: str) -> AliasChoices:
+    """Read a contract variable by its exact name (also accepted with the ``STT_`` prefix)."""
+    return AliasChoices(name, f"STT_{name}")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STT_", populate_by_name=True, extra="ignore")
+
+    # --- the contract's environment variables ---------------------------------------------------------------
+    redis_host: str | None = Field(default=None, validation_alias=_contract("REDIS_HOST"))
+    redis_port: int = Field(default=6379, validation_alias=_contract("REDIS_PORT"))
+    redis_password: str | None = Field(default=None, validation_alias=_contract("REDIS_PASSWORD"))
+    whisper_model_size: str = Field(default="large-v3", validation_alias=_contract("WHISPER_MODEL_SIZE"))
+    whisper_device: DeviceName = Field(default="cuda", validation_alias=_contract("WHISPER_DEVICE"))
+    hf_token: str | None = Field(default=None, validation_alias=_contract("HF_TOKEN"))
+
+    # --- additions (STT_ prefix) ---------------------------------------------------------------------------
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "STT_REDIS_URL"))
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)))
+    models_dir: Path | None = None
+    """Where downloaded and unpacked models live; defaults to ``<cache dir>/models``."""
+    compute_type: str | None = None
+    """CTranslate2 compute type; default float16 on CUDA, int8 on CPU."""
+    batch_size: PositiveInt | None = None
+    """Chunks decoded together; default 16 on CUDA, 4 on the CPU (see benchmarks/engine.py)."""
+    cpu_threads: PositiveInt | None = None
+    """Threads for the ASR model on the CPU; default: all cores."""
+    vad: VadMethod | None = None
+    """Voice activity detection: WhisperX's pyannote model or the silero-vad package (default on CPU)."""
+    align_model: str | None = None
+    """A wav2vec2 alignment model name or local directory; default: WhisperX's choice for the language."""
+    max_audio_seconds: PositiveFloat = 6 * 3600.0
+    offline: bool = Field(default=False, validation_alias=AliasChoices("STT_OFFLINE", "HF_HUB_OFFLINE"))
+    """Never try to download models (they must be local or bundled). ``HF_HUB_OFFLINE=1`` also sets it."""
+
+    @cached_property
+    def resolved_models_dir(self) -> Path:
+        return self.models_dir or Path(platformdirs.user_cache_dir(APP_NAME)) / "models"

@@ -1,0 +1,113 @@
+"""Make test speech with known text (espeak-ng) and convert or damage it (ffmpeg, sox).
+
+Used by the tests and the benchmarks; no audio is committed to the repository.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import jiwer
+
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog near the river.",
+    "Please call the office tomorrow morning to confirm your appointment.",
+    "Our team finished the quarterly report two days ahead of schedule.",
+    "The weather today is sunny with a light breeze from the west.",
+    "She bought fresh bread, cheese and apples at the market this afternoon.",
+    "Remember to save your files before installing the new software.",
+    "The train to the city leaves from the main station every hour.",
+    "He plays the piano every evening after dinner with his family.",
+    "Customers can return any product within a month of purchase.",
+    "The museum opens early in the morning and closes in the evening.",
+    "Good communication is the key to a successful project.",
+    "Turn left at the next corner and the library is on your right.",
+]
+
+
+@dataclass(frozen=True)
+class Voice:
+    """An espeak-ng voice; pitch and speed set far apart make speakers that diarization can tell apart."""
+
+    name: str = "en-us"
+    pitch: int = 50
+    speed: int = 160
+
+
+def speak(text: str, out: Path, voice: Voice = Voice()) -> Path:
+    subprocess.run(
+        ["espeak-ng", "-v", voice.name, "-p", str(voice.pitch), "-s", str(voice.speed), "-w", str(out), text],
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+def concat_with_pauses(parts: Sequence[Path], out: Path, pause_seconds: float = 0.6) -> Path:
+    """Join wav files with silence between them, as 16 kHz mono."""
+    args: list[str] = []
+    for i, part in enumerate(parts):
+        args.append(str(part))
+        if i < len(parts) - 1:
+            args.append(str(_silence(out.parent, pause_seconds)))
+    subprocess.run(["sox", *args, "-r", "16000", "-c", "1", str(out)], check=True, capture_output=True)
+    return out
+
+
+def _silence(directory: Path, seconds: float) -> Path:
+    path = directory / f"silence_{seconds:.2f}.wav"
+    if not path.exists():
+        subprocess.run(
+            ["sox", "-n", "-r", "22050", "-c", "1", "-b", "16", str(path), "trim", "0", f"{seconds}"],
+            check=True,
+            capture_output=True,
+        )
+    return path
+
+
+def speech_clip(directory: Path, sentences: Sequence[str], name: str, voice: Voice = Voice()) -> Path:
+    """One wav of ``sentences`` spoken with short pauses between them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    parts = [speak(s, directory / f"{name}_{i}.wav", voice) for i, s in enumerate(sentences)]
+    return concat_with_pauses(parts, directory / f"{name}.wav")
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", *args], check=True, capture_output=True)
+
+
+def convert(src: Path, out: Path, *codec_args: str) -> Path:
+    ffmpeg("-i", str(src), *codec_args, str(out))
+    return out
+
+
+def video_with_audio(src: Path, out: Path) -> Path:
+    """A small real video (test pattern) carrying ``src`` as its audio track."""
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-i", str(src),
+        "-shortest", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", str(out),
+    )  # fmt: skip
+    return out
+
+
+def video_without_audio(out: Path, seconds: float = 2.0) -> Path:
+    ffmpeg("-f", "lavfi", "-i", f"testsrc=size=160x120:rate=10:duration={seconds}", "-c:v", "libx264", str(out))
+    return out
+
+
+_NORMALIZE = jiwer.Compose(
+    [
+        jiwer.ToLowerCase(),
+        jiwer.RemovePunctuation(),
+        jiwer.RemoveMultipleSpaces(),
+        jiwer.Strip(),
+        jiwer.ReduceToListOfListOfWords(),
+    ]
+)
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    return float(jiwer.wer(reference, hypothesis, reference_transform=_NORMALIZE, hypothesis_transform=_NORMALIZE))

@@ -1,0 +1,127 @@
+"""Decoding real files of every supported kind, and the specific error for each kind of bad input."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from stt_studio.engine.audio import SAMPLE_RATE, decode_audio
+from stt_studio.engine.errors import (
+    AudioTooLongError,
+    CorruptAudioError,
+    EmptyAudioError,
+    NotAudioError,
+)
+from tests.speech import convert, video_with_audio, video_without_audio
+
+
+@pytest.fixture(scope="module")
+def wav_seconds(short_wav: Path) -> float:
+    out = subprocess.run(["soxi", "-D", str(short_wav)], capture_output=True, text=True, check=True)
+    return float(out.stdout)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "codec"),
+    [
+        ("flac", ()),
+        ("mp3", ("-c:a", "libmp3lame")),
+        ("m4a", ("-c:a", "aac")),
+        ("ogg", ("-c:a", "libvorbis")),
+        ("opus", ("-c:a", "libopus")),
+        ("webm", ("-c:a", "libopus")),
+        ("wav", ("-ar", "44100", "-ac", "2")),  # stereo 44.1 kHz is downmixed and resampled
+    ],
+)
+def test_decodes_audio_formats_to_16k_mono(
+    short_wav: Path, tmp_path: Path, wav_seconds: float, suffix: str, codec: tuple[str, ...]
+) -> None:
+    path = convert(short_wav, tmp_path / f"clip.{suffix}", *codec)
+    audio = decode_audio(path)
+    assert audio.samples.ndim == 1
+    assert audio.samples.dtype.name == "float32"
+    assert audio.duration == pytest.approx(wav_seconds, abs=0.1)
+    assert 0.05 < float(abs(audio.samples).max()) <= 1.0
+
+
+@pytest.mark.parametrize("suffix", ["mp4", "mkv", "mov"])
+def test_decodes_audio_track_of_video(short_wav: Path, tmp_path: Path, wav_seconds: float, suffix: str) -> None:
+    audio = decode_audio(video_with_audio(short_wav, tmp_path / f"clip.{suffix}"))
+    assert audio.duration == pytest.approx(wav_seconds, abs=0.15)
+
+
+def test_video_without_audio_stream(tmp_path: Path) -> None:
+    with pytest.raises(NotAudioError, match="no audio stream"):
+        decode_audio(video_without_audio(tmp_path / "silent.mp4"))
+
+
+def test_text_file_is_not_audio(tmp_path: Path) -> None:
+    path = tmp_path / "notes.wav"
+    path.write_text("these are meeting notes, not a recording\n" * 20)
+    with pytest.raises(NotAudioError, match="not an audio or video file"):
+        decode_audio(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(NotAudioError, match="file not found"):
+        decode_audio(tmp_path / "nope.wav")
+
+
+def test_zero_byte_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.mp3"
+    path.touch()
+    with pytest.raises(EmptyAudioError, match="empty"):
+        decode_audio(path)
+
+
+def test_wav_with_no_samples(tmp_path: Path) -> None:
+    path = tmp_path / "zero.wav"
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", str(path), "trim", "0", "0"], check=True)
+    with pytest.raises(EmptyAudioError, match="0 seconds"):
+        decode_audio(path)
+
+
+def test_truncated_wav(short_wav: Path, tmp_path: Path) -> None:
+    data = short_wav.read_bytes()
+    path = tmp_path / "cut.wav"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptAudioError, match="truncated"):
+        decode_audio(path)
+
+
+def test_truncated_m4a(short_wav: Path, tmp_path: Path) -> None:
+    data = convert(short_wav, tmp_path / "full.m4a", "-c:a", "aac").read_bytes()
+    path = tmp_path / "cut.m4a"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptAudioError):
+        decode_audio(path)
+
+
+def test_garbage_after_media_header(tmp_path: Path) -> None:
+    path = tmp_path / "broken.wav"
+    path.write_bytes(b"RIFF" + bytes(range(256)) * 40)
+    with pytest.raises(CorruptAudioError, match="damaged"):
+        decode_audio(path)
+
+
+def test_longer_than_limit(short_wav: Path) -> None:
+    with pytest.raises(AudioTooLongError, match="limit"):
+        decode_audio(short_wav, max_seconds=1.0)
+
+
+def test_error_messages_are_plain_sentences(tmp_path: Path) -> None:
+    path = tmp_path / "x.bin"
+    path.write_bytes(b"\x00" * 1000)
+    with pytest.raises(NotAudioError) as info:
+        decode_audio(path)
+    assert str(info.value).startswith("Failed to load audio: ")
+    assert "Traceback" not in str(info.value)
+
+
+def test_silence_decodes(tmp_path: Path) -> None:
+    path = tmp_path / "silence.wav"
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", str(path), "trim", "0", "3"], check=True)
+    audio = decode_audio(path)
+    assert len(audio.samples) == 3 * SAMPLE_RATE

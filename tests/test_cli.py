@@ -1,0 +1,60 @@
+"""The ``stt-studio transcribe`` command, run as a user runs it (a subprocess), on real speech."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.speech import SENTENCES, wer
+
+pytestmark = pytest.mark.slow
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stt_studio", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "WHISPER_DEVICE": "cpu", **(env or {})},
+        timeout=600,
+    )
+
+
+def test_one_file_prints_json(short_wav: Path) -> None:
+    proc = run_cli("transcribe", str(short_wav), "--model", "tiny.en")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert wer(" ".join(SENTENCES[:2]), result["text"]) <= 0.15
+    assert result["segments"][0]["words"]
+    assert "100%" in proc.stderr  # the progress bar reached the end
+
+
+def test_many_files_to_output_dir_as_srt(short_wav: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello")
+    out = tmp_path / "out"
+    proc = run_cli("transcribe", str(short_wav), str(bad), "--model", "tiny.en", "--format", "srt", "-o", str(out))
+    assert proc.returncode == 1  # one file failed
+    assert "notes.txt: Failed to load audio: not an audio or video file" in " ".join(proc.stderr.split())
+    srt = (out / "short.srt").read_text()
+    assert srt.startswith("1\n00:00:00,")
+    assert "-->" in srt and "office tomorrow morning" in srt.lower()
+
+
+def test_vtt_and_txt(short_wav: Path, tmp_path: Path) -> None:
+    for fmt, marker in (("vtt", "WEBVTT"), ("txt", "office")):
+        proc = run_cli("transcribe", str(short_wav), "--model", "tiny.en", "-f", fmt)
+        assert proc.returncode == 0, proc.stderr
+        assert marker in proc.stdout
+
+
+def test_bad_language_is_a_usage_error(short_wav: Path) -> None:
+    proc = run_cli("transcribe", str(short_wav), "--model", "tiny.en", "--language", "zz")
+    assert proc.returncode == 2
+    assert "Unknown language code 'zz'" in proc.stderr

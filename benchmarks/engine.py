@@ -63,9 +63,16 @@ def _spawn(name: str, argv: list[str], env: dict[str, str]) -> tuple[Run, dict[s
     wall = time.perf_counter() - started
     if status != 0:
         raise SystemExit(f"{name} failed (status {status})")
-    data = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+    data = json.loads(out.strip().splitlines()[-1]) if _CHILD in argv else {}
     peak = usage.ru_maxrss / 1024  # KiB on Linux
     return Run(name, wall, float(data.get("transcribe", wall)), str(data.get("text", "")), peak), data
+
+
+def _median_run(name: str, runs: list[Run]) -> Run:
+    """The run with the median transcription time (and the largest peak memory seen)."""
+    ordered = sorted(runs, key=lambda r: r.transcribe)
+    mid = ordered[(len(ordered) - 1) // 2]
+    return Run(name, mid.wall, mid.transcribe, mid.text, max(r.peak_mib for r in runs))
 
 
 def main() -> None:
@@ -73,6 +80,7 @@ def main() -> None:
     parser.add_argument("--model", default="base", help="bundled model name (base or tiny.en)")
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--rounds", type=int, default=2, help="contenders run interleaved, this many times each")
     parser.add_argument(_CHILD, nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -134,14 +142,16 @@ def main() -> None:
             ],
         ),
     ]
-    print(f"audio {duration:.0f} s, model {args.model}, {args.threads} threads, int8, CPU")
-    runs: list[Run] = []
-    for name, argv in contenders:
-        run, _ = _spawn(name, argv, env)
-        if name.startswith("whisperx"):
-            run.text = (work / "wx" / "clip.txt").read_text()
-        runs.append(run)
-        print(f"  done: {name} ({run.wall:.1f} s)", file=sys.stderr)
+    print(f"audio {duration:.0f} s, model {args.model}, {args.threads} threads, int8, CPU, {args.rounds} rounds")
+    samples: dict[str, list[Run]] = {name: [] for name, _ in contenders}
+    for round_no in range(args.rounds):
+        for name, argv in contenders:
+            run, _ = _spawn(name, argv, env)
+            if name.startswith("whisperx"):
+                run.text = (work / "wx" / "clip.txt").read_text()
+            samples[name].append(run)
+            print(f"  round {round_no + 1}: {name} ({run.wall:.1f} s)", file=sys.stderr)
+    runs = [_median_run(name, rs) for name, rs in samples.items()]
 
     base = runs[0]
     header = f"{'contender':38} {'wall s':>7} {'asr s':>7} {'RTF':>6} {'vs bare':>8} {'WER':>6} {'peak MiB':>9}"
@@ -152,7 +162,8 @@ def main() -> None:
             f"{r.name:38} {r.wall:7.1f} {r.transcribe:7.1f} {r.transcribe / duration:6.3f} "
             f"{r.transcribe / base.transcribe:8.2f} {wer(reference, r.text):6.3f} {r.peak_mib:9.0f}"
         )
-    print("asr s: transcription alone after the model is loaded (whisperx CLI: whole run, it reports no split)")
+    print("asr s: transcription alone after the model is loaded (whisperx CLI: whole run, it reports no split);")
+    print("median of the rounds; the engine also computes word timestamps, bare faster-whisper does not")
 
 
 if __name__ == "__main__":

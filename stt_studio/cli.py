@@ -38,12 +38,78 @@ def _root() -> None:
     """STT Studio: WhisperX speech-to-text on your own GPU (or CPU)."""
 
 
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(message)s",
-        handlers=[RichHandler(console=stderr, show_path=False)],
-    )
+def _setup_logging(verbose: bool, log_file: Path | None = None) -> None:
+    handlers: list[logging.Handler] = [RichHandler(console=stderr, show_path=False)]
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        file_handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
+        handlers.append(file_handler)
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s", handlers=handlers)
+
+
+def _service_log(settings: Settings) -> Path:
+    return settings.data_dir / "logs" / "stt-studio.log"
+
+
+Host = Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 exposes the API to other machines)")]
+Port = Annotated[int, typer.Option(help="TCP port of the REST API")]
+
+
+@app.command()
+def serve(
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    workers: Annotated[int, typer.Option(min=0, help="Worker processes (each holds its own model)")] = 1,
+) -> None:
+    """Run headless: Redis (embedded unless configured), the REST API and supervised workers. Ctrl-C stops all."""
+    import uvicorn
+
+    from stt_studio.api.app import create_app
+    from stt_studio.jobs.connection import embedded_server
+    from stt_studio.supervisor import WorkerSupervisor
+
+    settings = Settings()
+    _setup_logging(True, _service_log(settings))
+    log = logging.getLogger("stt_studio.serve")
+    server = embedded_server(settings)
+    if server is not None:
+        server.ensure_running()
+    supervisor = WorkerSupervisor(workers)
+    supervisor.start()
+    log.info("API on http://%s:%d (docs: /docs); %d worker(s); data in %s", host, port, workers, settings.data_dir)
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+    finally:
+        log.info("Stopping workers")
+        supervisor.stop()
+        if server is not None and server.started_here:
+            log.info("Stopping the embedded Redis")
+            server.stop()
+
+
+@app.command()
+def api(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Run only the REST API (workers run elsewhere, e.g. in docker compose)."""
+    import uvicorn
+
+    from stt_studio.api.app import create_app
+
+    settings = Settings()
+    _setup_logging(True, _service_log(settings))
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+
+
+@app.command()
+def worker(
+    burst: Annotated[bool, typer.Option(help="Exit when the queue is empty")] = False,
+) -> None:
+    """Run one worker: load the model, then transcribe queued jobs one at a time."""
+    from stt_studio.jobs.worker import run_worker
+
+    settings = Settings()
+    _setup_logging(True, _service_log(settings))
+    run_worker(settings, burst=burst)
 
 
 @app.command()

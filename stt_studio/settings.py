@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     align_model: str | None = None
     """A wav2vec2 alignment model name or local directory; default: WhisperX's choice for the language."""
     max_audio_seconds: PositiveFloat = 6 * 3600.0
+    max_upload_mb: PositiveFloat = 2048.0
+    """Largest upload the API accepts."""
+    sync_timeout_seconds: PositiveFloat = 600.0
+    """How long POST /transcribe waits for its job before answering 504 (the job goes on)."""
+    keep_uploads: bool = False
+    """Keep uploaded audio after its job ends (the transcript is always kept)."""
     offline: bool = Field(default=False, validation_alias=AliasChoices("STT_OFFLINE", "HF_HUB_OFFLINE"))
     """Never try to download models (they must be local or bundled). ``HF_HUB_OFFLINE=1`` also sets it."""
 

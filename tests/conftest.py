@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach for the hub, e
 
 from stt_studio.engine.pipeline import Engine  # noqa: E402
 from stt_studio.settings import Settings  # noqa: E402
+from tests import live  # noqa: E402
 from tests.speech import SENTENCES, speech_clip  # noqa: E402
 
 
@@ -44,3 +47,32 @@ def tiny_engine(settings: Settings) -> Iterator[Engine]:
     engine = Engine(settings, model="tiny.en", device="cpu")
     engine.load()
     yield engine
+
+
+@dataclass
+class LiveService:
+    url: str
+    data_dir: Path
+    env: dict[str, str]
+    log: Path
+    process: subprocess.Popen[bytes]
+
+
+CONTRACT_PORT = 8000  # the contract's examples call http://localhost:8000 and are run unchanged
+
+
+@pytest.fixture(scope="session")
+def service(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[LiveService]:
+    """A real ``stt-studio serve``: embedded Valkey, the API on port 8000, one supervised worker (tiny.en)."""
+    root = tmp_path_factory.mktemp("service")
+    env = live.service_env(
+        root / "data", settings.resolved_models_dir, STT_MAX_UPLOAD_MB="20", STT_MAX_AUDIO_SECONDS="300"
+    )
+    assert live.port_is_free(CONTRACT_PORT), "port 8000 is taken; the contract example needs it"
+    proc = live.start(["serve", "--port", str(CONTRACT_PORT), "--workers", "1"], env, root / "serve.log")
+    url = f"http://127.0.0.1:{CONTRACT_PORT}"
+    try:
+        live.wait_until_up(url, workers=1)
+        yield LiveService(url=url, data_dir=root / "data", env=env, log=root / "serve.log", process=proc)
+    finally:
+        live.stop(proc)

@@ -83,19 +83,49 @@ def _declared_seconds(container: av.container.InputContainer, stream: av.audio.s
     return None
 
 
+def _checked_stream(
+    container: av.container.InputContainer, path: Path, max_seconds: float
+) -> tuple[av.audio.stream.AudioStream, float | None]:
+    """The first audio stream and its declared length, after the checks the header alone allows."""
+    if not container.streams.audio:
+        raise NotAudioError("the file has no audio stream")
+    stream = container.streams.audio[0]
+    declared = _declared_seconds(container, stream)
+    if declared is not None and declared > max_seconds:
+        raise AudioTooLongError(
+            f"the audio is {declared:.0f} s long; the limit is {max_seconds:.0f} s (STT_MAX_AUDIO_SECONDS)"
+        )
+    if container.format.name == "wav" and (missing := _wav_missing_bytes(path)) > 0:
+        raise CorruptAudioError(f"the file is truncated: {missing} bytes of its audio data are missing")
+    return stream, declared
+
+
+def probe_audio(path: str | Path, max_seconds: float = float("inf"), probe_seconds: float = 5.0) -> float | None:
+    """Check quickly that ``path`` is decodable audio within the limit: opens it, checks the header and decodes
+    the first ``probe_seconds``. Returns the declared duration (None when the container does not say).
+    Raises the same errors as decode_audio; damage later in the file is found when the job decodes it."""
+    path = Path(path)
+    with _open(path) as container:
+        stream, declared = _checked_stream(container, path, max_seconds)
+        decoded = 0.0
+        try:
+            for frame in container.decode(stream):
+                decoded += frame.samples / (frame.sample_rate or SAMPLE_RATE)
+                if decoded >= probe_seconds:
+                    break
+        except av.error.FFmpegError as exc:
+            raise CorruptAudioError(f"the audio data is damaged ({exc.strerror})") from exc
+        if decoded == 0.0:
+            raise EmptyAudioError("the audio stream is empty (0 seconds)")
+        return declared
+
+
 def decode_audio(path: str | Path, max_seconds: float = float("inf")) -> DecodedAudio:
     """Decode the first audio stream of ``path``; raises a subclass of ``AudioError`` with a plain message."""
     path = Path(path)
     with _open(path) as container:
-        if not container.streams.audio:
-            raise NotAudioError("the file has no audio stream")
-        stream = container.streams.audio[0]
+        stream, declared = _checked_stream(container, path, max_seconds)
         stream.codec_context.thread_type = "AUTO"
-        declared = _declared_seconds(container, stream)
-        if declared is not None and declared > max_seconds:
-            raise AudioTooLongError(
-                f"the audio is {declared:.0f} s long; the limit is {max_seconds:.0f} s (STT_MAX_AUDIO_SECONDS)"
-            )
         max_samples = int(max_seconds * SAMPLE_RATE) if max_seconds != float("inf") else None
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
         chunks: list[npt.NDArray[np.float32]] = []
@@ -119,8 +149,6 @@ def decode_audio(path: str | Path, max_seconds: float = float("inf")) -> Decoded
         if audio.duration == 0.0:
             raise EmptyAudioError("the audio stream is empty (0 seconds)")
         fmt = container.format.name
-        if fmt == "wav" and (missing := _wav_missing_bytes(path)) > 0:
-            raise CorruptAudioError(f"the file is truncated: {missing} bytes of its audio data are missing")
         if declared is not None and fmt in _EXACT_LENGTH_FORMATS and audio.duration < declared * 0.98 - 0.2:
             raise CorruptAudioError(
                 f"the file is truncated: its header says {declared:.1f} s but only {audio.duration:.1f} s "

@@ -72,6 +72,9 @@ class _LoadedModel:
     aligners: dict[str, tuple[Any, dict[str, Any]] | None] = field(default_factory=dict)
 
 
+_NO_DIARIZER = "Speaker diarization was requested but is not available in this installation; no speakers labelled"
+
+
 def cuda_available() -> bool:
     try:
         import ctranslate2
@@ -194,7 +197,7 @@ class Engine:
         options = options or TranscribeOptions()
         self.validate(options)
         stages = [Stage.DECODING, Stage.LOADING_MODEL, Stage.VAD, Stage.TRANSCRIBING, Stage.ALIGNING]
-        if options.diarization is not None:
+        if options.diarization is not None and self._diarizer is not None:
             stages.append(Stage.DIARIZING)
         tracker = ProgressTracker(stages, on_progress, should_cancel)
         with self._lock:
@@ -204,8 +207,6 @@ class Engine:
         """Raise InvalidOptionError for options no run could honour (checked before any work)."""
         if options.language is not None and options.language not in known_languages():
             raise InvalidOptionError(f"Unknown language code '{options.language}' (use e.g. 'en', 'de', 'fr')")
-        if options.diarization is not None and self._diarizer is None:
-            raise InvalidOptionError("Speaker diarization is not available in this installation")
 
     def _run(self, path: Path, options: TranscribeOptions, tracker: ProgressTracker) -> TranscriptionResult:
         started = time.perf_counter()
@@ -230,13 +231,14 @@ class Engine:
         aligner = self._aligner(model, language) if chunks else None
         segments = self._transcribe_chunks(model, audio, chunks, language, aligner, tracker)
 
+        speakers = None
         if options.diarization is not None and self._diarizer is not None:
             tracker.report(Stage.DIARIZING)
             segments, speakers = self._diarizer.diarize(
                 audio.samples, segments, options.diarization, lambda f: tracker.report(Stage.DIARIZING, f)
             )
-        else:
-            speakers = None
+        elif options.diarization is not None:
+            warnings.append(_NO_DIARIZER)
         tracker.finish()
         return TranscriptionResult(
             text=" ".join(s.text for s in segments),

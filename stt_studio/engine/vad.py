@@ -6,7 +6,7 @@ and Silero VAD from the ``silero-vad`` package (WhisperX's own Silero path fetch
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -35,13 +35,22 @@ class SpeechDetector(Protocol):
     def chunks(self, audio: npt.NDArray[np.float32], on_fraction: FractionCallback) -> list[SpeechChunk]: ...
 
 
-def _merge(segments: list[Any]) -> list[SpeechChunk]:
-    from whisperx.vads.vad import Vad
-
-    if not segments:
-        return []
-    merged = Vad.merge_chunks(segments, CHUNK_SECONDS, onset=VAD_ONSET, offset=VAD_OFFSET)
-    return [SpeechChunk(float(m["start"]), float(m["end"])) for m in merged]
+def merge_into_chunks(turns: Sequence[tuple[float, float]], chunk_seconds: float = CHUNK_SECONDS) -> list[SpeechChunk]:
+    """WhisperX's chunk merge (``whisperx.vads.vad.Vad.merge_chunks``): grow a chunk over consecutive speech turns
+    until the next turn would end more than ``chunk_seconds`` after the chunk's start. Written out here because
+    importing ``whisperx.vads`` loads all of pyannote.audio (about 450 MB and 9 s), which the Silero path
+    does not need."""
+    chunks: list[SpeechChunk] = []
+    if not turns:
+        return chunks
+    start, end = turns[0][0], turns[0][0]
+    for turn_start, turn_end in turns:
+        if turn_end - start > chunk_seconds and end > start:
+            chunks.append(SpeechChunk(start, end))
+            start = turn_start
+        end = turn_end
+    chunks.append(SpeechChunk(start, end))
+    return chunks
 
 
 class PyannoteDetector:
@@ -55,7 +64,6 @@ class PyannoteDetector:
     def chunks(self, audio: npt.NDArray[np.float32], on_fraction: FractionCallback) -> list[SpeechChunk]:
         import torch
         from pyannote.core import Annotation
-        from whisperx.diarize import Segment as SegmentX
         from whisperx.vads.pyannote import Binarize
 
         def hook(*_: Any, completed: int | None = None, total: int | None = None, **__: Any) -> None:
@@ -67,8 +75,7 @@ class PyannoteDetector:
         # per-batch progress (and so cancellation) inside long files.
         scores = self._pipeline._segmentation(waveform, hook=hook)
         speech: Annotation = Binarize(max_duration=CHUNK_SECONDS, onset=VAD_ONSET, offset=VAD_OFFSET)(scores)
-        turns = [SegmentX(t.start, t.end, "UNKNOWN") for t in speech.get_timeline()]
-        return _merge(turns)
+        return merge_into_chunks([(t.start, t.end) for t in speech.get_timeline()])
 
 
 class SileroDetector:
@@ -82,7 +89,6 @@ class SileroDetector:
     def chunks(self, audio: npt.NDArray[np.float32], on_fraction: FractionCallback) -> list[SpeechChunk]:
         import torch
         from silero_vad import get_speech_timestamps
-        from whisperx.diarize import Segment as SegmentX
 
         stamps = get_speech_timestamps(
             torch.from_numpy(audio),
@@ -92,7 +98,7 @@ class SileroDetector:
             max_speech_duration_s=CHUNK_SECONDS,
             progress_tracking_callback=lambda percent: on_fraction(percent / 100.0),
         )
-        return _merge([SegmentX(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE, "UNKNOWN") for s in stamps])
+        return merge_into_chunks([(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in stamps])
 
 
 def load_detector(method: VadMethod, device: str) -> SpeechDetector:

@@ -1,0 +1,118 @@
+"""The FastAPI application: the contract's REST API over the shared job store."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import redis
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from stt_studio import __version__
+from stt_studio.api.routers import jobs, system, transcribe
+from stt_studio.api.uploads import upload_too_large
+from stt_studio.jobs.connection import connect
+from stt_studio.jobs.metrics import JobMetricsCollector
+from stt_studio.jobs.store import JobStore
+from stt_studio.settings import Settings
+
+_UPLOAD_PATHS = ("/transcribe", "/transcribe/async")
+
+
+class _HttpMetrics:
+    """Request count and latency per route template (pure ASGI: adds microseconds, not a task per request)."""
+
+    def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
+        self.app = app
+        self.requests = Counter("stt_http_requests", "HTTP requests", ["method", "route", "status"], registry=registry)
+        self.latency = Histogram(
+            "stt_http_request_duration_seconds", "HTTP request latency", ["method", "route"], registry=registry
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            self.requests.labels(scope["method"], template, str(status)).inc()
+            self.latency.labels(scope["method"], template).observe(time.perf_counter() - started)
+
+
+class _UploadSizeGuard:
+    """Refuse an upload whose declared size is over the limit before its body is read."""
+
+    def __init__(self, app: ASGIApp, limit_mb: float) -> None:
+        self.app = app
+        self.limit_mb = limit_mb
+        self.limit = int(limit_mb * 1024 * 1024)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in _UPLOAD_PATHS:
+            length = dict(scope["headers"]).get(b"content-length")
+            if length is not None and length.isdigit() and int(length) > self.limit:
+                response = JSONResponse({"detail": upload_too_large(self.limit_mb)}, status_code=413)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _describe(errors: list[Any]) -> str:
+    parts = []
+    for error in errors:
+        location = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
+        parts.append(f"{location}: {error.get('msg')}" if location else str(error.get("msg")))
+    return "; ".join(parts)
+
+
+def create_app(settings: Settings, store: JobStore | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if getattr(app.state, "store", None) is None:
+            app.state.store = JobStore(connect(settings), settings.data_dir)
+        app.state.metrics_registry.register(JobMetricsCollector(app.state.store))
+        yield
+
+    app = FastAPI(
+        title="STT Studio",
+        version=__version__,
+        description="WhisperX transcription, alignment and diarization behind a job queue. "
+        "Contract: ASYNC_API.md (endpoints, fields and statuses); additions are marked in their descriptions.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.metrics_registry = CollectorRegistry()
+    app.include_router(transcribe.router)
+    app.include_router(jobs.router)
+    app.include_router(system.router)
+    app.add_middleware(_UploadSizeGuard, limit_mb=settings.max_upload_mb)
+    app.add_middleware(_HttpMetrics, registry=app.state.metrics_registry)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _describe(list(exc.errors()))}, status_code=422)
+
+    @app.exception_handler(redis.RedisError)
+    async def queue_unavailable(_: Request, exc: redis.RedisError) -> JSONResponse:
+        return JSONResponse({"detail": f"The job queue (Redis) is unavailable: {exc}"}, status_code=503)
+
+    return app

@@ -1,0 +1,59 @@
+"""GET /jobs/{job_id}, GET /jobs, and the additions: cancel and export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import PlainTextResponse
+
+from stt_studio.api.deps import StoreDep
+from stt_studio.exports import MEDIA_TYPES, export
+from stt_studio.jobs.models import JobStatus, JobView
+from stt_studio.jobs.store import JobConflictError, JobNotFoundError
+
+router = APIRouter(tags=["jobs"])
+
+
+def _get(store: StoreDep, job_id: str) -> JobView:
+    try:
+        return store.get(job_id)
+    except JobNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, exc.message) from exc
+
+
+@router.get("/jobs/{job_id}", summary="Status, progress and (when completed) the result of one job")
+def get_job(job_id: str, store: StoreDep) -> dict[str, Any]:
+    return _get(store, job_id).to_response()
+
+
+@router.get("/jobs", summary="Recent jobs, newest first (without transcripts)")
+def list_jobs(
+    store: StoreDep,
+    status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> dict[str, Any]:
+    jobs = [view.to_response(include_result=False) for view in store.list(status_filter, limit)]
+    return {"jobs": jobs, "count": len(jobs)}
+
+
+@router.post("/jobs/{job_id}/cancel", summary="Cancel a queued or running job")
+def cancel_job(job_id: str, store: StoreDep) -> dict[str, Any]:
+    try:
+        return store.cancel(job_id).to_response(include_result=False)
+    except JobNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, exc.message) from exc
+    except JobConflictError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+
+
+@router.get("/jobs/{job_id}/export", summary="The transcript as json, txt, srt, vtt or tsv", response_model=None)
+def export_job(
+    job_id: str, store: StoreDep, fmt: Annotated[Literal["json", "txt", "srt", "vtt", "tsv"], Query(alias="format")]
+) -> PlainTextResponse:
+    view = _get(store, job_id)
+    if view.result is None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"Job {job_id} is {view.status.value}; only completed jobs export"
+        )
+    return PlainTextResponse(export(view.result, fmt), media_type=MEDIA_TYPES[fmt])

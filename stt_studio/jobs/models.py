@@ -1,0 +1,66 @@
+"""The job as the API and the GUI see it: the contract's fields and statuses, plus additions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from stt_studio.engine.result import TranscriptionResult
+
+
+class JobStatus(str, Enum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED)
+
+
+class JobOptions(BaseModel):
+    language: str | None = None
+    enable_diarization: bool = False
+    num_speakers: int | None = Field(default=None, ge=1, le=20)
+    min_speakers: int | None = Field(default=None, ge=1, le=20)
+    max_speakers: int | None = Field(default=None, ge=1, le=20)
+
+
+class JobView(BaseModel):
+    job_id: str
+    status: JobStatus
+    progress: int = 0
+    stage: str | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    filename: str | None = None
+    attempts: int = Field(default=0, description="Times a worker started this job (more than 1 after a worker died)")
+    error: str | None = None
+    result: TranscriptionResult | None = None
+
+    def to_response(self, *, include_result: bool = True) -> dict[str, Any]:
+        """The contract's JSON: ``error`` and ``result`` appear only when they have a value."""
+        exclude = {name for name in ("error", "result") if getattr(self, name) is None}
+        if not include_result:
+            exclude.add("result")
+        data = self.model_dump(mode="json", exclude=exclude)
+        for key in ("created_at", "started_at", "completed_at"):
+            value = getattr(self, key)
+            data[key] = value.replace(tzinfo=None).isoformat(timespec="seconds") if value else None
+        return data
+
+
+class QueueStats(BaseModel):
+    queue_length: int
+    redis_healthy: bool
+    processing: int = 0
+    completed: int = 0
+    failed: int = 0
+    canceled: int = 0
+    workers: int = 0

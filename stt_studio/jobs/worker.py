@@ -1,0 +1,191 @@
+"""The worker process: loads the engine once and runs transcription jobs one at a time.
+
+RQ's SimpleWorker runs each job in this process rather than in a fork, so the model stays loaded (and CUDA, which
+does not survive fork, keeps working). SimpleWorker does not refresh its heartbeat while a job runs, so a thread
+does; with a short heartbeat TTL and frequent registry maintenance a job whose worker was killed is found and run
+again within about 30-40 s (RQ's defaults take a quarter of an hour).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rq import Queue, SimpleWorker, get_current_job
+from rq.job import Job
+
+from stt_studio.engine.errors import CancelledError, EngineError
+from stt_studio.engine.pipeline import DiarizationOptions, Engine, TranscribeOptions
+from stt_studio.engine.progress import ProgressUpdate
+from stt_studio.jobs.connection import connect
+from stt_studio.jobs.metrics import JobMetricsRecorder
+from stt_studio.jobs.models import JobOptions, JobStatus
+from stt_studio.jobs.store import JobStore
+from stt_studio.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5
+HEARTBEAT_TTL = 20
+"""A job whose worker has not beaten for this long is taken as abandoned and run again."""
+MAINTENANCE_SECONDS = 10
+WORKER_TTL = 25
+"""Also bounds how long an idle worker blocks on the queue before its next maintenance round (TTL - 15 s)."""
+CANCEL_POLL_SECONDS = 0.5
+
+
+class JobFailedError(Exception):
+    """A job failed for a reason that another attempt would not fix (bad audio, bad option)."""
+
+
+@dataclass
+class WorkerContext:
+    engine: Engine
+    store: JobStore
+    metrics: JobMetricsRecorder
+
+
+_context: ContextVar[WorkerContext] = ContextVar("stt_worker_context")
+
+
+@dataclass
+class _JobProgress:
+    """Writes progress to the job's meta and keeps per-stage wall times for the metrics."""
+
+    job: Job
+    stage_started: float = field(default_factory=time.perf_counter)
+    stage: str | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    def __call__(self, update: ProgressUpdate) -> None:
+        now = time.perf_counter()
+        if update.stage.value != self.stage:
+            self._close_stage(now)
+            self.stage = update.stage.value
+        self.job.meta["progress"] = int(update.percent)
+        self.job.meta["stage"] = update.stage.value
+        self.job.save_meta()
+
+    def _close_stage(self, now: float) -> None:
+        if self.stage is not None:
+            self.stage_seconds[self.stage] = now - self.stage_started
+        self.stage_started = now
+
+    def finish(self) -> dict[str, float]:
+        self._close_stage(time.perf_counter())
+        self.stage = None
+        return self.stage_seconds
+
+
+def _cancel_poller(store: JobStore, job_id: str) -> Any:
+    last = 0.0
+    requested = False
+
+    def should_cancel() -> bool:
+        nonlocal last, requested
+        now = time.monotonic()
+        if not requested and now - last >= CANCEL_POLL_SECONDS:
+            last = now
+            requested = store.cancel_requested(job_id)
+        return requested
+
+    return should_cancel
+
+
+def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after: bool) -> dict[str, Any]:
+    """The RQ job function. Runs inside TranscriptionWorker, whose context holds the loaded engine."""
+    ctx = _context.get()
+    job = get_current_job()
+    assert job is not None
+    opts = JobOptions.model_validate(options)
+    diarization = (
+        DiarizationOptions(opts.num_speakers, opts.min_speakers, opts.max_speakers) if opts.enable_diarization else None
+    )
+    job.meta["attempts"] = int(job.meta.get("attempts", 0)) + 1
+    progress = _JobProgress(job)
+    started = time.perf_counter()
+
+    def finish_without_retry(outcome: JobStatus, error: str) -> None:
+        job.retries_left = 0  # deterministic: another attempt would fail the same way
+        job.meta["error"] = error
+        job.meta["canceled"] = outcome == JobStatus.CANCELED
+        job.save_meta()
+        if outcome == JobStatus.FAILED:
+            ctx.store.save_failure(job.id, error, job.started_at)
+        ctx.metrics.job_finished(outcome, time.perf_counter() - started, 0.0, progress.finish())
+        if delete_audio_after:
+            Path(audio_path).unlink(missing_ok=True)
+
+    try:
+        result = ctx.engine.transcribe(
+            audio_path,
+            TranscribeOptions(language=opts.language, diarization=diarization),
+            on_progress=progress,
+            should_cancel=_cancel_poller(ctx.store, job.id),
+        )
+    except CancelledError as exc:
+        finish_without_retry(JobStatus.CANCELED, str(exc))
+        raise
+    except EngineError as exc:
+        finish_without_retry(JobStatus.FAILED, str(exc))
+        raise JobFailedError(str(exc)) from exc
+    ctx.store.save_result(job.id, result, job.started_at)
+    ctx.metrics.job_finished(JobStatus.COMPLETED, time.perf_counter() - started, result.duration, progress.finish())
+    if delete_audio_after:
+        Path(audio_path).unlink(missing_ok=True)
+    return {"duration": result.duration, "segments": len(result.segments)}
+
+
+class TranscriptionWorker(SimpleWorker):
+    def __init__(self, queues: list[Queue], context: WorkerContext, **kwargs: Any) -> None:
+        kwargs.setdefault("maintenance_interval", MAINTENANCE_SECONDS)
+        kwargs.setdefault("worker_ttl", WORKER_TTL)
+        kwargs.setdefault("job_monitoring_interval", HEARTBEAT_SECONDS)
+        super().__init__(queues, connection=context.store.redis, **kwargs)
+        self.context = context
+
+    def get_heartbeat_ttl(self, job: Job) -> int:
+        return HEARTBEAT_TTL
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(HEARTBEAT_SECONDS):
+                try:
+                    self.maintain_heartbeats(job)
+                except Exception as exc:  # Redis restarting: the next beat retries
+                    log.warning("Heartbeat failed: %s", exc)
+
+        beater = threading.Thread(target=beat, name="stt-heartbeat", daemon=True)
+        beater.start()
+        token = _context.set(self.context)
+        try:
+            super().execute_job(job, queue)
+        finally:
+            _context.reset(token)
+            stop.set()
+            beater.join()
+
+    def handle_job_failure(
+        self, job: Job, queue: Queue, started_job_registry: Any = None, exc_string: str = ""
+    ) -> None:
+        super().handle_job_failure(job, queue, started_job_registry=started_job_registry, exc_string=exc_string)
+        if job.meta.get("canceled"):
+            job.cancel()  # a cancelled run ends as "canceled", not "failed"
+
+
+def run_worker(settings: Settings, *, burst: bool = False, engine: Engine | None = None) -> None:
+    """Load the model, then take jobs until stopped (SIGTERM/SIGINT: finish the current job first)."""
+    store = JobStore(connect(settings), settings.data_dir)
+    engine = engine or Engine(settings)
+    resolved = engine.load()
+    log.info("Worker ready: model %s on %s", resolved.name, engine.device)
+    context = WorkerContext(engine=engine, store=store, metrics=JobMetricsRecorder(store.redis))
+    worker = TranscriptionWorker([store.queue], context)
+    worker.work(burst=burst, logging_level="INFO", with_scheduler=False)

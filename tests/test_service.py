@@ -1,0 +1,241 @@
+"""The queue, worker and REST API, run for real: ``stt-studio serve`` with its embedded Valkey and a worker
+process transcribing espeak-ng speech with tiny.en."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests import live
+from tests.conftest import LiveService
+from tests.speech import SENTENCES, convert, speech_clip, video_without_audio, wer
+
+pytestmark = pytest.mark.slow
+
+CONTRACT = Path(__file__).resolve().parents[2] / "shared" / "contract" / "ASYNC_API.md"
+
+
+def test_async_flow(service: LiveService, short_wav: Path) -> None:
+    job_id = live.submit(service.url, short_wav, language="en")
+    first = httpx.get(f"{service.url}/jobs/{job_id}").json()
+    assert first["status"] in {"queued", "processing", "completed"}
+    assert set(first) >= {"job_id", "status", "progress", "created_at", "started_at", "completed_at"}
+    seen = []
+    job = first
+    while job["status"] not in live.FINAL:
+        seen.append(job["progress"])
+        job = httpx.get(f"{service.url}/jobs/{job_id}").json()
+    assert seen == sorted(seen), "progress went backwards"
+    assert job["status"] == "completed", job
+    assert job["progress"] == 100
+    assert job["created_at"] <= job["started_at"] <= job["completed_at"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", job["created_at"])  # the contract's format
+    result = job["result"]
+    assert {"text", "language", "duration", "segments", "processing_time"} <= set(result)
+    assert wer(" ".join(SENTENCES[:2]), result["text"]) <= 0.15
+    assert result["segments"][0]["words"][0]["word"]
+    assert "error" not in job
+    assert job["attempts"] == 1
+
+
+def test_sync_endpoint(service: LiveService, short_wav: Path) -> None:
+    with short_wav.open("rb") as f:
+        response = httpx.post(f"{service.url}/transcribe", files={"file": f}, timeout=300)
+    assert response.status_code == 200, response.text
+    assert wer(" ".join(SENTENCES[:2]), response.json()["result"]["text"]) <= 0.15
+
+
+def test_sync_endpoint_times_out_clearly(service: LiveService, short_wav: Path) -> None:
+    with short_wav.open("rb") as f:
+        response = httpx.post(f"{service.url}/transcribe", files={"file": f}, data={"timeout": "0.01"}, timeout=60)
+    assert response.status_code == 504
+    body = response.json()
+    assert "did not finish in time" in body["detail"]
+    assert live.wait_job(service.url, body["job_id"])["status"] == "completed"  # it went on
+
+
+def test_list_jobs_by_status_and_limit(service: LiveService, short_wav: Path) -> None:
+    for _ in range(2):
+        live.wait_job(service.url, live.submit(service.url, short_wav))
+    listing = httpx.get(f"{service.url}/jobs", params={"status": "completed", "limit": 2}).json()
+    assert listing["count"] == 2
+    assert all(j["status"] == "completed" and "result" not in j for j in listing["jobs"])
+    assert listing["jobs"][0]["created_at"] >= listing["jobs"][1]["created_at"]
+    everything = httpx.get(f"{service.url}/jobs", params={"limit": 1000}).json()
+    assert everything["count"] >= 2
+    assert httpx.get(f"{service.url}/jobs", params={"status": "canceled"}).status_code == 200
+
+
+def test_queue_stats_and_health(service: LiveService) -> None:
+    stats = httpx.get(f"{service.url}/queue/stats").json()
+    assert stats["redis_healthy"] is True
+    assert isinstance(stats["queue_length"], int)
+    assert stats["workers"] >= 1  # a worker killed by a recovery test stays listed until its key expires
+    health = httpx.get(f"{service.url}/health")
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+
+
+def test_metrics_are_prometheus_text(service: LiveService, short_wav: Path) -> None:
+    live.wait_job(service.url, live.submit(service.url, short_wav))
+    response = httpx.get(f"{service.url}/metrics")
+    assert response.status_code == 200
+    families = {f.name: f for f in text_string_to_metric_families(response.text)}
+    for name in (
+        "stt_jobs", "stt_queue_length", "stt_workers", "stt_jobs_finished", "stt_audio_seconds_processed",
+        "stt_job_duration_seconds", "stt_stage_duration_seconds", "stt_http_requests",
+        "stt_http_request_duration_seconds",
+    ):  # fmt: skip
+        assert name in families, name
+    audio = next(s.value for s in families["stt_audio_seconds_processed"].samples if s.name.endswith("_total"))
+    assert audio > 0
+    stages = {s.labels["stage"] for s in families["stt_stage_duration_seconds"].samples}
+    assert {"decoding", "vad", "transcribing"} <= stages
+    routes = {s.labels.get("route") for s in families["stt_http_requests"].samples}
+    assert "/jobs/{job_id}" in routes
+
+
+def test_contract_python_example_runs_unchanged(service: LiveService, sentences_wav: Path, tmp_path: Path) -> None:
+    code = re.search(r"### Python Example\s+```python\n(.*?)```", CONTRACT.read_text(), re.S)
+    assert code is not None, "the contract's Python example"
+    (tmp_path / "call.wav").write_bytes(sentences_wav.read_bytes())
+    proc = subprocess.run(
+        [sys.executable, "-c", code.group(1)], cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Job created: " in proc.stdout
+    transcript = proc.stdout.split("Transcription:", 1)[1]
+    assert wer(" ".join(SENTENCES), transcript) <= 0.15
+
+
+def test_twenty_concurrent_submissions(service: LiveService, short_wav: Path) -> None:
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        ids = list(pool.map(lambda _: live.submit(service.url, short_wav), range(20)))
+    assert len(set(ids)) == 20
+    jobs = [live.wait_job(service.url, job_id, timeout=900) for job_id in ids]
+    assert [j["status"] for j in jobs] == ["completed"] * 20
+    assert [j["attempts"] for j in jobs] == [1] * 20, "a job ran more than once"
+    texts = {j["result"]["text"] for j in jobs}
+    assert len(texts) == 1  # same input, same deterministic output
+
+
+def test_cancel_queued_and_running_jobs(service: LiveService, audio_dir: Path, short_wav: Path) -> None:
+    long_wav = speech_clip(audio_dir / "cancel", SENTENCES * 4, "cancel")
+    running = live.submit(service.url, long_wav)
+    queued = live.submit(service.url, short_wav)
+    live.wait_for(
+        lambda: httpx.get(f"{service.url}/jobs/{running}").json()["status"] == "processing", 120, "processing"
+    )
+    response = httpx.post(f"{service.url}/jobs/{queued}/cancel")
+    assert response.status_code == 200 and response.json()["status"] == "canceled"
+    assert httpx.post(f"{service.url}/jobs/{running}/cancel").status_code == 200
+    job = live.wait_job(service.url, running, timeout=120)
+    assert job["status"] == "canceled", job
+    assert "result" not in job
+    assert httpx.post(f"{service.url}/jobs/{running}/cancel").status_code == 409
+    # The worker carries on with new work afterwards.
+    assert live.wait_job(service.url, live.submit(service.url, short_wav))["status"] == "completed"
+
+
+def test_export_formats(service: LiveService, short_wav: Path) -> None:
+    job_id = live.submit(service.url, short_wav)
+    live.wait_job(service.url, job_id)
+    srt = httpx.get(f"{service.url}/jobs/{job_id}/export", params={"format": "srt"})
+    assert srt.status_code == 200 and "-->" in srt.text
+    assert httpx.get(f"{service.url}/jobs/{job_id}/export", params={"format": "vtt"}).text.startswith("WEBVTT")
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory: pytest.TempPathFactory, short_wav: Path) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("bad")
+    files = {
+        "empty": d / "empty.wav",
+        "text": d / "notes.mp3",
+        "truncated": d / "cut.wav",
+        "garbage": d / "broken.wav",
+        "silent_video": video_without_audio(d / "silent.mp4"),
+        "too_big": d / "big.wav",
+        "too_long": d / "long.flac",
+    }
+    files["empty"].touch()
+    files["text"].write_text("minutes of the meeting\n" * 50)
+    files["truncated"].write_bytes(short_wav.read_bytes()[:30000])
+    files["garbage"].write_bytes(b"RIFF" + bytes(range(256)) * 64)
+    files["too_big"].write_bytes(b"\0" * (21 * 1024 * 1024))  # the service allows 20 MB
+    silence = d / "long.wav"
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", str(silence), "trim", "0", "400"], check=True)
+    convert(silence, files["too_long"])  # 400 s; the service allows 300 s
+    return files
+
+
+@pytest.mark.parametrize(
+    ("kind", "form", "status", "message"),
+    [
+        ("empty", {}, 400, "empty"),
+        ("text", {}, 400, "not an audio or video file"),
+        ("truncated", {}, 400, "truncated"),
+        ("garbage", {}, 400, "damaged"),
+        ("silent_video", {}, 400, "no audio stream"),
+        ("too_big", {}, 413, "upload limit"),
+        ("too_long", {}, 413, "the limit is 300 s"),
+        (None, {"language": "xx"}, 400, "Unknown language code 'xx'"),
+        (None, {"enable_diarization": "perhaps"}, 422, "enable_diarization"),
+        (None, {"num_speakers": "0"}, 422, "num_speakers"),
+        (None, {"min_speakers": "3", "max_speakers": "2"}, 400, "min_speakers"),
+        (None, {"timeout": "-1"}, 422, "timeout"),
+    ],
+)
+def test_bad_uploads_get_a_clear_4xx(
+    service: LiveService,
+    bad_files: dict[str, Path],
+    short_wav: Path,
+    kind: str | None,
+    form: dict[str, str],
+    status: int,
+    message: str,
+) -> None:
+    path = bad_files[kind] if kind else short_wav
+    endpoint = "/transcribe" if "timeout" in form else "/transcribe/async"
+    with path.open("rb") as f:
+        response = httpx.post(f"{service.url}{endpoint}", files={"file": (path.name, f)}, data=form, timeout=60)
+    assert response.status_code == status, response.text
+    assert message in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "message"),
+    [
+        ("POST", "/transcribe/async", 422, "file: Field required"),
+        ("GET", "/jobs/not-a-job-id", 404, "Job not found"),
+        ("GET", "/jobs/00000000-0000-0000-0000-000000000000", 404, "Job not found"),
+        ("GET", "/jobs/..%2F..%2Fetc", 404, "Not Found"),
+        ("GET", "/jobs?status=done", 422, "status"),
+        ("GET", "/jobs?limit=0", 422, "limit"),
+        ("GET", "/jobs/00000000-0000-0000-0000-000000000000/export?format=docx", 422, "format"),
+        ("POST", "/jobs/00000000-0000-0000-0000-000000000000/cancel", 404, "Job not found"),
+    ],
+)
+def test_bad_requests_get_a_clear_4xx(service: LiveService, method: str, path: str, status: int, message: str) -> None:
+    response = httpx.request(method, f"{service.url}{path}", timeout=30)
+    assert response.status_code == status, response.text
+    assert message in str(response.json()["detail"])
+
+
+def test_no_server_errors_were_served(service: LiveService) -> None:
+    """Across every request above, the only 5xx allowed is the documented 504 of a sync call that timed out."""
+    metrics = httpx.get(f"{service.url}/metrics").text
+    server_errors = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("stt_http_requests_total")
+        and re.search(r'status="5\d\d"', line)
+        and not ('route="/transcribe"' in line and 'status="504"' in line)
+        and not line.rstrip().endswith(" 0.0")
+    ]
+    assert server_errors == []

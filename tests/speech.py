@@ -28,6 +28,12 @@ SENTENCES = [
 ]
 
 
+SHORT_TEXT = " ".join(SENTENCES[:2])
+SHORT_CLIP_WER_BOUND = 0.25
+"""For the 22-word two-sentence clip, where one word is 4.5 points of WER: checks that real speech was
+transcribed through some path (API, CLI, fallback model). Accuracy bounds are checked on the 50 s clip."""
+
+
 @dataclass(frozen=True)
 class Voice:
     """An espeak-ng voice; pitch and speed set far apart make speakers that diarization can tell apart."""

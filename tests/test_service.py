@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests import live
 from tests.conftest import LiveService
-from tests.speech import SENTENCES, convert, speech_clip, video_without_audio, wer
+from tests.speech import SENTENCES, SHORT_CLIP_WER_BOUND, SHORT_TEXT, convert, speech_clip, video_without_audio, wer
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,7 @@ def test_async_flow(service: LiveService, short_wav: Path) -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", job["created_at"])  # the contract's format
     result = job["result"]
     assert {"text", "language", "duration", "segments", "processing_time"} <= set(result)
-    assert wer(" ".join(SENTENCES[:2]), result["text"]) <= 0.15
+    assert wer(SHORT_TEXT, result["text"]) <= SHORT_CLIP_WER_BOUND
     assert result["segments"][0]["words"][0]["word"]
     assert "error" not in job
     assert job["attempts"] == 1
@@ -49,7 +49,7 @@ def test_sync_endpoint(service: LiveService, short_wav: Path) -> None:
     with short_wav.open("rb") as f:
         response = httpx.post(f"{service.url}/transcribe", files={"file": f}, timeout=300)
     assert response.status_code == 200, response.text
-    assert wer(" ".join(SENTENCES[:2]), response.json()["result"]["text"]) <= 0.15
+    assert wer(SHORT_TEXT, response.json()["result"]["text"]) <= SHORT_CLIP_WER_BOUND
 
 
 def test_sync_endpoint_times_out_clearly(service: LiveService, short_wav: Path) -> None:

@@ -31,6 +31,7 @@ class Format(str, Enum):
     srt = "srt"
     vtt = "vtt"
     tsv = "tsv"
+    rttm = "rttm"
 
 
 @app.callback()
@@ -127,17 +128,25 @@ def transcribe(
         Path | None,
         typer.Option("--output", "-o", help="Directory for results; one file alone goes to stdout without it"),
     ] = None,
+    diarize: Annotated[bool, typer.Option("--diarize", help="Label segments and words with speakers")] = False,
+    num_speakers: Annotated[int | None, typer.Option(min=1, max=20, help="Exact number of speakers")] = None,
+    min_speakers: Annotated[int | None, typer.Option(min=1, max=20)] = None,
+    max_speakers: Annotated[int | None, typer.Option(min=1, max=20)] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step")] = False,
 ) -> None:
     """Transcribe files in this process (no queue) and write the results."""
     _setup_logging(verbose)
     from stt_studio.engine.errors import EngineError
-    from stt_studio.engine.pipeline import Engine, TranscribeOptions
+    from stt_studio.engine.pipeline import DiarizationOptions, Engine, TranscribeOptions
     from stt_studio.engine.progress import ProgressUpdate
     from stt_studio.exports import export
 
     engine = Engine(Settings(), model=model, device=device, vad=vad)
-    options = TranscribeOptions(language=language)
+    speakers_wanted = diarize or any(n is not None for n in (num_speakers, min_speakers, max_speakers))
+    if fmt == Format.rttm and not speakers_wanted:
+        raise typer.BadParameter("the rttm format needs --diarize", param_hint="--format")
+    diarization = DiarizationOptions(num_speakers, min_speakers, max_speakers) if speakers_wanted else None
+    options = TranscribeOptions(language=language, diarization=diarization)
     try:
         engine.validate(options)
     except EngineError as exc:

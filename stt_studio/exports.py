@@ -32,12 +32,23 @@ def _json(result: TranscriptionResult) -> str:
     return result.model_dump_json(indent=2) + "\n"
 
 
+def _rttm(result: TranscriptionResult) -> str:
+    """NIST RTTM, the diarization exchange format (pyannote, dscore): one line per speaker turn."""
+    if result.speaker_turns is None:
+        raise ValueError("RTTM needs a diarized result (enable_diarization=true)")
+    return "".join(
+        f"SPEAKER audio 1 {t.start:.3f} {t.end - t.start:.3f} <NA> <NA> {t.speaker} <NA> <NA>\n"
+        for t in result.speaker_turns
+    )
+
+
 EXPORTERS: dict[str, Exporter] = {
     "json": _json,
     "txt": _whisperx_writer("txt"),
     "srt": _whisperx_writer("srt"),
     "vtt": _whisperx_writer("vtt"),
     "tsv": _whisperx_writer("tsv"),
+    "rttm": _rttm,
 }
 
 MEDIA_TYPES = {
@@ -46,11 +57,11 @@ MEDIA_TYPES = {
     "srt": "application/x-subrip",
     "vtt": "text/vtt",
     "tsv": "text/tab-separated-values",
+    "rttm": "text/plain",
 }
 
 
 def export(result: TranscriptionResult, fmt: str) -> str:
-    try:
-        return EXPORTERS[fmt](result)
-    except KeyError:
-        raise ValueError(f"Unknown export format '{fmt}'; choose one of {', '.join(EXPORTERS)}") from None
+    if fmt not in EXPORTERS:
+        raise ValueError(f"Unknown export format '{fmt}'; choose one of {', '.join(EXPORTERS)}")
+    return EXPORTERS[fmt](result)

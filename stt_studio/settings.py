@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 APP_NAME = "stt-studio"
 
 VadMethod = Literal["pyannote", "silero"]
+DiarizationBackend = Literal["auto", "hub", "local"]
 DeviceName = Literal["cuda", "cpu"]
 
 
@@ -51,6 +52,10 @@ class Settings(BaseSettings):
     """Voice activity detection: WhisperX's pyannote model or the silero-vad package (default on CPU)."""
     align_model: str | None = None
     """A wav2vec2 alignment model name or local directory; default: WhisperX's choice for the language."""
+    diarization_backend: DiarizationBackend = "auto"
+    """hub: pyannote's gated pipeline (needs HF_TOKEN); local: bundled models, no token; auto: hub iff HF_TOKEN."""
+    diarization_model: str = "pyannote/speaker-diarization-community-1"
+    """The hub backend's pipeline."""
     max_audio_seconds: PositiveFloat = 6 * 3600.0
     max_upload_mb: PositiveFloat = 2048.0
     """Largest upload the API accepts."""

@@ -27,7 +27,14 @@ def audio_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     root = tmp_path_factory.mktemp("stt-data")
-    return Settings(data_dir=root / "data", models_dir=root / "models", offline=True, whisper_device="cpu")
+    return Settings(
+        data_dir=root / "data",
+        models_dir=root / "models",
+        offline=True,
+        whisper_device="cpu",
+        hf_token=None,
+        diarization_backend="local",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -37,9 +37,10 @@ def port_is_free(port: int) -> bool:
 
 
 def service_env(data_dir: Path, models_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "STT_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "STT_", "HF_TOKEN"))}
     env.update(
         STT_DATA_DIR=str(data_dir),
+        STT_DIARIZATION_BACKEND="local",
         STT_MODELS_DIR=str(models_dir),
         WHISPER_MODEL_SIZE="tiny.en",
         WHISPER_DEVICE="cpu",

@@ -186,12 +186,3 @@ def test_bad_inputs_raise_specific_errors(tiny_engine: Engine, tmp_path: Path, s
 def test_invalid_language_is_rejected_before_work(tiny_engine: Engine, short_wav: Path) -> None:
     with pytest.raises(InvalidOptionError, match="Unknown language code 'klingon'"):
         tiny_engine.transcribe(short_wav, TranscribeOptions(language="klingon"))
-
-
-def test_diarization_without_a_backend_is_reported_not_silent(tiny_engine: Engine, short_wav: Path) -> None:
-    from stt_studio.engine.pipeline import DiarizationOptions
-
-    result = tiny_engine.transcribe(short_wav, TranscribeOptions(diarization=DiarizationOptions()))
-    assert result.text
-    assert result.speakers is None
-    assert any("diarization" in w for w in result.warnings)

@@ -227,6 +227,14 @@ def test_bad_requests_get_a_clear_4xx(service: LiveService, method: str, path: s
     assert message in str(response.json()["detail"])
 
 
+def test_rttm_of_an_undiarized_job_is_a_conflict(service: LiveService, short_wav: Path) -> None:
+    job_id = live.submit(service.url, short_wav)
+    live.wait_job(service.url, job_id)
+    response = httpx.get(f"{service.url}/jobs/{job_id}/export", params={"format": "rttm"})
+    assert response.status_code == 409
+    assert "enable_diarization" in response.json()["detail"]
+
+
 def test_no_server_errors_were_served(service: LiveService) -> None:
     """Across every request above, the only 5xx allowed is the documented 504 of a sync call that timed out."""
     metrics = httpx.get(f"{service.url}/metrics").text

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -21,10 +21,11 @@ import numpy.typing as npt
 
 from stt_studio.engine.audio import SAMPLE_RATE, DecodedAudio, decode_audio
 from stt_studio.engine.cpu import configure_process_environment, cpu_count, limit_torch_threads
+from stt_studio.engine.diarization import PyannoteDiarizer
 from stt_studio.engine.errors import EngineError, ModelLoadError
 from stt_studio.engine.models import ResolvedModel, resolve_model
 from stt_studio.engine.progress import CancelCheck, ProgressCallback, ProgressTracker, Stage
-from stt_studio.engine.result import Segment, SpeakerSummary, TranscriptionResult
+from stt_studio.engine.result import Segment, SpeakerSummary, SpeakerTurn, TranscriptionResult
 from stt_studio.engine.vad import SpeechChunk, SpeechDetector, load_detector
 from stt_studio.engine.words import RawWord, build_segments
 from stt_studio.settings import DeviceName, Settings, VadMethod
@@ -54,8 +55,8 @@ class Diarizer(Protocol):
         audio: npt.NDArray[np.float32],
         segments: list[Segment],
         options: DiarizationOptions,
-        on_fraction: Any,
-    ) -> tuple[list[Segment], list[SpeakerSummary]]: ...
+        on_fraction: Callable[[float], None],
+    ) -> tuple[list[Segment], list[SpeakerSummary], list[SpeakerTurn]]: ...
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,6 @@ class _LoadedModel:
     pipeline: BatchedInferencePipeline
     multilingual: bool
     aligners: dict[str, tuple[Any, dict[str, Any]] | None] = field(default_factory=dict)
-
-
-_NO_DIARIZER = "Speaker diarization was requested but is not available in this installation; no speakers labelled"
 
 
 def cuda_available() -> bool:
@@ -118,7 +116,7 @@ class Engine:
         self.batch_size = settings.batch_size or (16 if gpu else 4)
         self.cpu_threads = settings.cpu_threads or cpu_count()
         self.vad_method: VadMethod = vad or settings.vad or ("pyannote" if gpu else "silero")
-        self._diarizer = diarizer
+        self._diarizer: Diarizer = diarizer or PyannoteDiarizer(settings, self.device)
         self._model: _LoadedModel | None = None
         self._detector: SpeechDetector | None = None
         self._lock = threading.Lock()
@@ -197,7 +195,7 @@ class Engine:
         options = options or TranscribeOptions()
         self.validate(options)
         stages = [Stage.DECODING, Stage.LOADING_MODEL, Stage.VAD, Stage.TRANSCRIBING, Stage.ALIGNING]
-        if options.diarization is not None and self._diarizer is not None:
+        if options.diarization is not None:
             stages.append(Stage.DIARIZING)
         tracker = ProgressTracker(stages, on_progress, should_cancel)
         with self._lock:
@@ -231,14 +229,12 @@ class Engine:
         aligner = self._aligner(model, language) if chunks else None
         segments = self._transcribe_chunks(model, audio, chunks, language, aligner, tracker)
 
-        speakers = None
-        if options.diarization is not None and self._diarizer is not None:
+        speakers, turns = None, None
+        if options.diarization is not None:
             tracker.report(Stage.DIARIZING)
-            segments, speakers = self._diarizer.diarize(
+            segments, speakers, turns = self._diarizer.diarize(
                 audio.samples, segments, options.diarization, lambda f: tracker.report(Stage.DIARIZING, f)
             )
-        elif options.diarization is not None:
-            warnings.append(_NO_DIARIZER)
         tracker.finish()
         return TranscriptionResult(
             text=" ".join(s.text for s in segments),
@@ -250,6 +246,7 @@ class Engine:
             device=self.device,
             word_timestamps="wav2vec2" if aligner is not None else "whisper",
             speakers=speakers,
+            speaker_turns=turns,
             warnings=warnings,
         )
 

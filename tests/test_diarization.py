@@ -1,0 +1,192 @@
+"""Speaker diarization with the real models: pyannote's own sample through the full job path, espeak-ng
+dialogues with known turns, and the hub backend's error paths (without network)."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from stt_studio.engine.diarization.hub import HubDiarizationError
+from stt_studio.engine.pipeline import DiarizationOptions, Engine, TranscribeOptions
+from stt_studio.engine.result import TranscriptionResult
+from stt_studio.settings import Settings
+from tests import live
+from tests.conftest import LiveService
+from tests.speech import SENTENCES, Dialogue, dialogue, wer
+
+pytestmark = pytest.mark.slow
+
+SAMPLE_DIR = Path(__import__("pyannote.audio").audio.__file__).parent / "sample"
+DER_BOUND = 0.10
+ATTRIBUTION_BOUND = 0.90
+
+
+def diarization_error_rate(result: TranscriptionResult, rttm: Path) -> float:
+    from pyannote.core import Annotation, Segment
+    from pyannote.database.util import load_rttm
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    reference = next(iter(load_rttm(str(rttm)).values()))
+    hypothesis = Annotation()
+    assert result.speaker_turns is not None
+    for turn in result.speaker_turns:
+        hypothesis[Segment(turn.start, turn.end)] = turn.speaker
+    return float(DiarizationErrorRate(collar=0.0)(reference, hypothesis))
+
+
+def word_attribution(result: TranscriptionResult, talk: Dialogue) -> float:
+    """Share of words whose speaker maps to the reference speaker of the turn they fall in, with each
+    hypothesis speaker mapped to the reference speaker it overlaps most (a consistent mapping)."""
+
+    def reference_speaker(t: float) -> int:
+        return min(
+            talk.turns, key=lambda turn: 0.0 if turn[0] <= t <= turn[1] else min(abs(t - turn[0]), abs(t - turn[1]))
+        )[2]
+
+    pairs = [(w.speaker, reference_speaker((w.start + w.end) / 2)) for s in result.segments for w in s.words]
+    assert all(hyp is not None for hyp, _ in pairs), "every word gets a speaker"
+    votes: dict[str | None, Counter[int]] = {}
+    for hyp, ref in pairs:
+        votes.setdefault(hyp, Counter())[ref] += 1
+    mapping = {hyp: counter.most_common(1)[0][0] for hyp, counter in votes.items()}
+    return sum(mapping[hyp] == ref for hyp, ref in pairs) / len(pairs)
+
+
+@pytest.fixture(scope="module")
+def diarizing_engine(tiny_engine: Engine) -> Engine:
+    assert tiny_engine.settings.diarization_backend == "local"
+    return tiny_engine
+
+
+def test_pyannote_sample_through_the_job_path(service: LiveService) -> None:
+    job_id = live.submit(service.url, SAMPLE_DIR / "sample.wav", enable_diarization="true")
+    job = live.wait_job(service.url, job_id, timeout=600)
+    assert job["status"] == "completed", job
+    result = TranscriptionResult.model_validate(job["result"])
+    der = diarization_error_rate(result, SAMPLE_DIR / "sample.rttm")
+    print(f"DER on pyannote's sample (no-token backend, collar 0): {der:.3f}")
+    assert der <= DER_BOUND
+    assert result.speakers is not None and len(result.speakers) == 2
+    assert all(s.speaker is not None for s in result.segments)
+    rttm = httpx.get(f"{service.url}/jobs/{job_id}/export", params={"format": "rttm"})
+    assert rttm.status_code == 200 and rttm.text.startswith("SPEAKER audio 1 ")
+
+
+@pytest.mark.parametrize("speakers", [2, 3])
+def test_espeak_dialogue(diarizing_engine: Engine, audio_dir: Path, speakers: int) -> None:
+    lines = [(i % speakers, SENTENCES[i]) for i in range(4 * speakers)]
+    talk = dialogue(audio_dir / f"dialogue{speakers}", lines, f"dialogue{speakers}")
+    result = diarizing_engine.transcribe(talk.path, TranscribeOptions(diarization=DiarizationOptions()))
+    found = {w.speaker for s in result.segments for w in s.words}
+    accuracy = word_attribution(result, talk)
+    print(f"{speakers} speakers: found {len(found)}, {accuracy:.1%} of words attributed correctly")
+    assert len(found) == speakers
+    assert accuracy >= ATTRIBUTION_BOUND
+    assert result.speakers is not None
+    assert {s.speaker for s in result.speakers} == found
+    assert wer(talk.text, result.text) <= 0.2
+
+
+def test_short_turns_and_overlap_keep_every_word(diarizing_engine: Engine, audio_dir: Path) -> None:
+    lines = [(0, SENTENCES[0]), (1, "Yes."), (0, SENTENCES[1]), (1, "Right."), (0, SENTENCES[2])]
+    talk = dialogue(audio_dir / "short_turns", lines, "short_turns", pause_seconds=0.15)
+    overlapped = audio_dir / "short_turns" / "overlap.wav"
+    # Speaker 1 says a sentence over the last part of speaker 0's talk.
+    subprocess.run(
+        ["sox", "-m", str(talk.path), "|sox " + str(audio_dir / "short_turns" / "short_turns_2.wav")
+         + f" -r 16000 -p pad {talk.turns[3][0]:.2f}", str(overlapped)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    for path in (talk.path, overlapped):
+        plain = diarizing_engine.transcribe(path)
+        diarized = diarizing_engine.transcribe(path, TranscribeOptions(diarization=DiarizationOptions()))
+        words = [w.word for s in diarized.segments for w in s.words]
+        assert words == [w.word for s in plain.segments for w in s.words], "diarization dropped or added words"
+        assert all(w.speaker for s in diarized.segments for w in s.words)
+
+
+def test_speaker_count_hint(diarizing_engine: Engine, audio_dir: Path) -> None:
+    lines = [(i % 2, SENTENCES[i]) for i in range(6)]
+    talk = dialogue(audio_dir / "hint", lines, "hint")
+    result = diarizing_engine.transcribe(talk.path, TranscribeOptions(diarization=DiarizationOptions(num_speakers=3)))
+    assert result.speakers is not None and len(result.speakers) == 3
+
+
+def test_hub_backend_without_token_says_what_to_do(settings: Settings, short_wav: Path) -> None:
+    engine = Engine(
+        settings.model_copy(update={"diarization_backend": "hub", "hf_token": None}), model="tiny.en", device="cpu"
+    )
+    with pytest.raises(HubDiarizationError) as info:
+        engine.transcribe(short_wav, TranscribeOptions(diarization=DiarizationOptions()))
+    message = str(info.value)
+    assert "needs a token" in message and "HF_TOKEN" in message
+    assert "https://huggingface.co/pyannote/speaker-diarization-community-1" in message
+
+
+class _FakeHub(http.server.BaseHTTPRequestHandler):
+    """Answers every request as the Hugging Face hub answers a bad token, or a gated repo not accepted."""
+
+    gated = False
+
+    def _answer(self) -> None:
+        if self.gated:
+            self.send_response(403)
+            self.send_header("X-Error-Code", "GatedRepo")
+            body = b'{"error": "Access to model pyannote/speaker-diarization-community-1 is restricted."}'
+        else:
+            self.send_response(401)
+            self.send_header("X-Error-Code", "RepoNotFound")
+            body = b'{"error": "Invalid credentials in Authorization header"}'
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_HEAD = _answer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(params=[False, True], ids=["bad-token", "terms-not-accepted"])
+def fake_hub(request: pytest.FixtureRequest) -> Iterator[tuple[str, bool]]:
+    handler = type("Handler", (_FakeHub,), {"gated": request.param})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", request.param
+    server.shutdown()
+
+
+def test_hub_backend_rejected_token_says_what_to_do(fake_hub: tuple[str, bool], short_wav: Path) -> None:
+    endpoint, gated = fake_hub
+    env = {
+        **os.environ,
+        "HF_ENDPOINT": endpoint,  # huggingface_hub talks to the fake hub on this machine
+        "HF_HUB_OFFLINE": "0",
+        "HF_TOKEN": "hf_this_token_is_wrong",
+        "STT_DIARIZATION_BACKEND": "hub",
+        "WHISPER_DEVICE": "cpu",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "stt_studio", "transcribe", str(short_wav), "--model", "tiny.en", "--diarize"],
+        capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    message = " ".join(proc.stderr.split())
+    assert proc.returncode == 1
+    if gated:
+        assert "has not accepted the model's terms" in message
+    else:
+        assert "rejected HF_TOKEN" in message
+    assert "https://huggingface.co/pyannote/speaker-diarization-community-1" in message
+    assert "Traceback" not in proc.stderr

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     """Largest upload the API accepts."""
     sync_timeout_seconds: PositiveFloat = 600.0
     """How long POST /transcribe waits for its job before answering 504 (the job goes on)."""
+    worker_nice: int = Field(default=10, ge=0, le=19)
+    """CPU priority of worker processes (Unix nice): the API stays responsive while a job uses every core."""
     keep_uploads: bool = False
     """Keep uploaded audio after its job ends (the transcript is always kept)."""
     offline: bool = Field(default=False, validation_alias=AliasChoices("STT_OFFLINE", "HF_HUB_OFFLINE"))

@@ -45,8 +45,8 @@ def service_env(data_dir: Path, models_dir: Path, **extra: str) -> dict[str, str
         WHISPER_MODEL_SIZE="tiny.en",
         WHISPER_DEVICE="cpu",
         HF_HUB_OFFLINE="1",
-        **extra,
     )
+    env.update(extra)  # callers may override any of the above
     return env
 
 

@@ -103,3 +103,31 @@ def test_api_restart_and_expired_redis_records_lose_nothing(
         assert job["status"] == "completed" and job["result"]["text"]
     finally:
         live.stop(api)
+
+
+def test_serve_stops_cleanly_on_ctrl_c(tmp_path: Path, settings: Settings) -> None:
+    """Ctrl-C (SIGINT) stops the API, the workers and the embedded Redis that serve started; nothing lingers."""
+    port = live.free_port()
+    env = live.service_env(tmp_path / "data", settings.resolved_models_dir)
+    serve = live.start(["serve", "--port", str(port), "--workers", "1"], env, tmp_path / "serve.log")
+    server = EmbeddedRedis(tmp_path / "data" / "redis")
+    try:
+        live.wait_until_up(f"http://127.0.0.1:{port}", workers=1)
+        [worker] = Worker.all(connection=server.client())
+        redis_pid = server.pid()
+        serve.send_signal(signal.SIGINT)
+        assert serve.wait(timeout=60) == 0
+    finally:
+        live.stop(serve, signal.SIGKILL)
+    assert not server.is_running()
+
+    def gone(pid: int | None) -> bool:
+        assert pid is not None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    live.wait_for(lambda: gone(worker.pid) and gone(redis_pid), 10, "the worker and Valkey to exit")
+    assert live.port_is_free(port)

@@ -96,7 +96,7 @@ def known_languages() -> frozenset[str]:
 
 
 class Engine:
-    """Holds the ASR model (and VAD, alignment models) between runs. Not thread-safe: one run at a time."""
+    """Holds the ASR model (and VAD, alignment, diarization models) between runs; runs are serialized by a lock."""
 
     def __init__(
         self,
@@ -223,7 +223,7 @@ class Engine:
             warnings.append(f"The model '{model.resolved.name}' is English-only; transcribed as English")
             language = "en"
         if language is None:
-            language = self._detect_language(model, audio, chunks) if chunks else ("unknown")
+            language = self._detect_language(model, audio, chunks)
 
         tracker.report(Stage.TRANSCRIBING)
         aligner = self._aligner(model, language) if chunks else None
@@ -253,6 +253,8 @@ class Engine:
     def _detect_language(self, model: _LoadedModel, audio: DecodedAudio, chunks: Sequence[SpeechChunk]) -> str:
         if not model.multilingual:
             return "en"
+        if not chunks:
+            return "unknown"  # silence: nothing to detect from
         # Detect on speech only: leading silence or music would otherwise decide the language.
         speech = np.concatenate([audio.samples[int(c.start * SAMPLE_RATE) : int(c.end * SAMPLE_RATE)] for c in chunks])
         language, probability, _ = model.pipeline.model.detect_language(speech[: 30 * SAMPLE_RATE])

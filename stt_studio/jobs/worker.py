@@ -9,6 +9,7 @@ again within about 30-40 s (RQ's defaults take a quarter of an hour).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from contextvars import ContextVar
@@ -182,6 +183,8 @@ class TranscriptionWorker(SimpleWorker):
 
 def run_worker(settings: Settings, *, burst: bool = False, engine: Engine | None = None) -> None:
     """Load the model, then take jobs until stopped (SIGTERM/SIGINT: finish the current job first)."""
+    if settings.worker_nice and hasattr(os, "nice"):
+        os.nice(settings.worker_nice)
     store = JobStore(connect(settings), settings.data_dir)
     engine = engine or Engine(settings)
     resolved = engine.load()

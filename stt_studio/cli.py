@@ -150,7 +150,7 @@ def transcribe(
     try:
         engine.validate(options)
     except EngineError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--language") from exc
+        raise typer.BadParameter(str(exc)) from exc
     to_stdout = output is None and len(files) == 1
     out_dir = output or Path.cwd()
     if output is not None:

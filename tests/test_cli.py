@@ -58,3 +58,15 @@ def test_bad_language_is_a_usage_error(short_wav: Path) -> None:
     proc = run_cli("transcribe", str(short_wav), "--model", "tiny.en", "--language", "zz")
     assert proc.returncode == 2
     assert "Unknown language code 'zz'" in proc.stderr
+
+
+def test_bad_speaker_range_is_a_usage_error(short_wav: Path) -> None:
+    proc = run_cli("transcribe", str(short_wav), "--diarize", "--min-speakers", "3", "--max-speakers", "2")
+    assert proc.returncode == 2
+    assert "min_speakers must not be larger than max_speakers" in " ".join(proc.stderr.split())
+
+
+def test_rttm_needs_diarize(short_wav: Path) -> None:
+    proc = run_cli("transcribe", str(short_wav), "-f", "rttm")
+    assert proc.returncode == 2
+    assert "needs --diarize" in proc.stderr

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from stt_studio.jobs.redis_server import EmbeddedRedis
 from tests import live
 from tests.conftest import LiveService
 from tests.speech import SENTENCES, SHORT_CLIP_WER_BOUND, SHORT_TEXT, convert, speech_clip, video_without_audio, wer
@@ -139,6 +140,11 @@ def test_cancel_queued_and_running_jobs(service: LiveService, audio_dir: Path, s
     assert job["status"] == "canceled", job
     assert "result" not in job
     assert httpx.post(f"{service.url}/jobs/{running}/cancel").status_code == 409
+    # Both outcomes outlive Redis's record of them.
+    redis_client = EmbeddedRedis(service.data_dir / "redis").client()
+    for job_id in (queued, running):
+        redis_client.delete(f"rq:job:{job_id}")
+        assert httpx.get(f"{service.url}/jobs/{job_id}").json()["status"] == "canceled"
     # The worker carries on with new work afterwards.
     assert live.wait_job(service.url, live.submit(service.url, short_wav))["status"] == "completed"
 

@@ -9,7 +9,7 @@ from fastapi import HTTPException, UploadFile, status
 
 from stt_studio.engine.audio import probe_audio
 from stt_studio.engine.errors import AudioError, AudioTooLongError
-from stt_studio.engine.pipeline import known_languages
+from stt_studio.engine.pipeline import InvalidOptionError, check_language, check_speaker_range
 from stt_studio.jobs.models import JobOptions, JobView
 from stt_studio.jobs.store import JobStore
 from stt_studio.settings import Settings
@@ -22,13 +22,11 @@ def upload_too_large(limit_mb: float) -> str:
 
 
 def validate_options(options: JobOptions) -> None:
-    if options.language is not None and options.language not in known_languages():
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, f"Unknown language code '{options.language}' (use e.g. 'en', 'de', 'fr')"
-        )
-    low, high = options.min_speakers, options.max_speakers
-    if low is not None and high is not None and low > high:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "min_speakers must not be larger than max_speakers")
+    try:
+        check_language(options.language)
+        check_speaker_range(options.min_speakers, options.max_speakers)
+    except InvalidOptionError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
 
 
 def _safe_name(upload: UploadFile) -> str:

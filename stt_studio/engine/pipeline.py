@@ -95,6 +95,17 @@ def known_languages() -> frozenset[str]:
     return frozenset(_LANGUAGE_CODES)
 
 
+def check_speaker_range(min_speakers: int | None, max_speakers: int | None) -> None:
+    if min_speakers is not None and max_speakers is not None and min_speakers > max_speakers:
+        raise InvalidOptionError("min_speakers must not be larger than max_speakers")
+
+
+def check_language(language: str | None) -> None:
+    """Raise InvalidOptionError unless ``language`` is None (detect) or a code Whisper knows."""
+    if language is not None and language not in known_languages():
+        raise InvalidOptionError(f"Unknown language code '{language}' (use e.g. 'en', 'de', 'fr')")
+
+
 class Engine:
     """Holds the ASR model (and VAD, alignment, diarization models) between runs; runs are serialized by a lock."""
 
@@ -203,8 +214,9 @@ class Engine:
 
     def validate(self, options: TranscribeOptions) -> None:
         """Raise InvalidOptionError for options no run could honour (checked before any work)."""
-        if options.language is not None and options.language not in known_languages():
-            raise InvalidOptionError(f"Unknown language code '{options.language}' (use e.g. 'en', 'de', 'fr')")
+        check_language(options.language)
+        if options.diarization is not None:
+            check_speaker_range(options.diarization.min_speakers, options.diarization.max_speakers)
 
     def _run(self, path: Path, options: TranscribeOptions, tracker: ProgressTracker) -> TranscriptionResult:
         started = time.perf_counter()

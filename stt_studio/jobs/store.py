@@ -119,8 +119,9 @@ class JobStore:
         except OSError:
             return None
 
-    def save_failure(self, job_id: str, error: str, started_at: datetime | None) -> None:
-        self._write_outcome(job_id, JobStatus.FAILED, started_at, error=error)
+    def save_ending(self, job_id: str, status: JobStatus, error: str, started_at: datetime | None) -> None:
+        """Record a job that ended without a transcript (failed or canceled)."""
+        self._write_outcome(job_id, status, started_at, error=error)
 
     def _write_outcome(self, job_id: str, status: JobStatus, started_at: datetime | None, **fields: Any) -> None:
         self._write_record(
@@ -268,6 +269,7 @@ class JobStore:
                 job.cancel()
             except InvalidJobOperation as exc:
                 raise JobConflictError(str(exc)) from exc
+            self.save_ending(job_id, JobStatus.CANCELED, "Canceled before it started", None)
         self.redis.set(_cancel_key(job_id), 1, ex=KEEP_SECONDS)
         return self.get(job_id)
 

@@ -116,8 +116,7 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
         job.meta["error"] = error
         job.meta["canceled"] = outcome == JobStatus.CANCELED
         job.save_meta()
-        if outcome == JobStatus.FAILED:
-            ctx.store.save_failure(job.id, error, job.started_at)
+        ctx.store.save_ending(job.id, outcome, error, job.started_at)
         ctx.metrics.job_finished(outcome, time.perf_counter() - started, 0.0, progress.finish())
         if delete_audio_after:
             Path(audio_path).unlink(missing_ok=True)

@@ -49,8 +49,19 @@ def _setup_logging(verbose: bool, log_file: Path | None = None) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s", handlers=handlers)
 
 
-def _service_log(settings: Settings) -> Path:
-    return settings.data_dir / "logs" / "stt-studio.log"
+def _service_settings() -> Settings:
+    """Settings for the long-running commands, which log to the console and to the data dir's log file."""
+    settings = Settings()
+    _setup_logging(True, settings.data_dir / "logs" / "stt-studio.log")
+    return settings
+
+
+def _run_api(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from stt_studio.api.app import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
 
 
 Host = Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 exposes the API to other machines)")]
@@ -64,14 +75,10 @@ def serve(
     workers: Annotated[int, typer.Option(min=0, help="Worker processes (each holds its own model)")] = 1,
 ) -> None:
     """Run headless: Redis (embedded unless configured), the REST API and supervised workers. Ctrl-C stops all."""
-    import uvicorn
-
-    from stt_studio.api.app import create_app
     from stt_studio.jobs.connection import embedded_server
     from stt_studio.supervisor import WorkerSupervisor
 
-    settings = Settings()
-    _setup_logging(True, _service_log(settings))
+    settings = _service_settings()
     log = logging.getLogger("stt_studio.serve")
     server = embedded_server(settings)
     if server is not None:
@@ -80,7 +87,7 @@ def serve(
     supervisor.start()
     log.info("API on http://%s:%d (docs: /docs); %d worker(s); data in %s", host, port, workers, settings.data_dir)
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+        _run_api(settings, host, port)
     finally:
         log.info("Stopping workers")
         supervisor.stop()
@@ -92,13 +99,7 @@ def serve(
 @app.command()
 def api(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Run only the REST API (workers run elsewhere, e.g. in docker compose)."""
-    import uvicorn
-
-    from stt_studio.api.app import create_app
-
-    settings = Settings()
-    _setup_logging(True, _service_log(settings))
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+    _run_api(_service_settings(), host, port)
 
 
 @app.command()
@@ -108,9 +109,7 @@ def worker(
     """Run one worker: load the model, then transcribe queued jobs one at a time."""
     from stt_studio.jobs.worker import run_worker
 
-    settings = Settings()
-    _setup_logging(True, _service_log(settings))
-    run_worker(settings, burst=burst)
+    run_worker(_service_settings(), burst=burst)
 
 
 @app.command()

@@ -19,7 +19,7 @@ from stt_studio.api.routers import jobs, system, transcribe
 from stt_studio.api.uploads import upload_too_large
 from stt_studio.jobs.connection import connect
 from stt_studio.jobs.metrics import JobMetricsCollector
-from stt_studio.jobs.store import JobStore
+from stt_studio.jobs.store import JobConflictError, JobNotFoundError, JobStore
 from stt_studio.settings import Settings
 
 _UPLOAD_PATHS = ("/transcribe", "/transcribe/async")
@@ -110,6 +110,14 @@ def create_app(settings: Settings, store: JobStore | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _describe(list(exc.errors()))}, status_code=422)
+
+    @app.exception_handler(JobNotFoundError)
+    async def job_not_found(_: Request, exc: JobNotFoundError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=404)
+
+    @app.exception_handler(JobConflictError)
+    async def job_conflict(_: Request, exc: JobConflictError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
 
     @app.exception_handler(redis.RedisError)
     async def queue_unavailable(_: Request, exc: redis.RedisError) -> JSONResponse:

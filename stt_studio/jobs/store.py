@@ -65,6 +65,13 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    """Readers (the API, other workers) never see a half-written file."""
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
 def _cancel_key(job_id: str) -> str:
     return f"stt:cancel:{job_id}"
 
@@ -95,9 +102,7 @@ class JobStore:
         record = self._read_record(job_id) or {}
         record.update(fields)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(record, default=str))
-        tmp.replace(path)
+        _write_atomically(path, json.dumps(record, default=str))
 
     def _read_record(self, job_id: str) -> dict[str, Any] | None:
         try:
@@ -107,10 +112,7 @@ class JobStore:
             return None
 
     def save_result(self, job_id: str, result: TranscriptionResult, started_at: datetime | None) -> None:
-        path = self.job_dir(job_id) / "result.json"
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(result.model_dump_json())
-        tmp.replace(path)
+        _write_atomically(self.job_dir(job_id) / "result.json", result.model_dump_json())
         self._write_outcome(job_id, JobStatus.COMPLETED, started_at)
 
     def load_result(self, job_id: str) -> TranscriptionResult | None:

@@ -9,22 +9,14 @@ from fastapi.responses import PlainTextResponse
 
 from stt_studio.api.deps import StoreDep
 from stt_studio.exports import MEDIA_TYPES, export
-from stt_studio.jobs.models import JobStatus, JobView
-from stt_studio.jobs.store import JobConflictError, JobNotFoundError
+from stt_studio.jobs.models import JobStatus
 
 router = APIRouter(tags=["jobs"])
 
 
-def _get(store: StoreDep, job_id: str) -> JobView:
-    try:
-        return store.get(job_id)
-    except JobNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, exc.message) from exc
-
-
 @router.get("/jobs/{job_id}", summary="Status, progress and (when completed) the result of one job")
 def get_job(job_id: str, store: StoreDep) -> dict[str, Any]:
-    return _get(store, job_id).to_response()
+    return store.get(job_id).to_response()
 
 
 @router.get("/jobs", summary="Recent jobs, newest first (without transcripts)")
@@ -39,12 +31,7 @@ def list_jobs(
 
 @router.post("/jobs/{job_id}/cancel", summary="Cancel a queued or running job")
 def cancel_job(job_id: str, store: StoreDep) -> dict[str, Any]:
-    try:
-        return store.cancel(job_id).to_response(include_result=False)
-    except JobNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, exc.message) from exc
-    except JobConflictError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return store.cancel(job_id).to_response(include_result=False)
 
 
 @router.get(
@@ -57,7 +44,7 @@ def export_job(
     store: StoreDep,
     fmt: Annotated[Literal["json", "txt", "srt", "vtt", "tsv", "rttm"], Query(alias="format")],
 ) -> PlainTextResponse:
-    view = _get(store, job_id)
+    view = store.get(job_id)
     if view.result is None:
         raise HTTPException(
             status.HTTP_409_CONFLICT, f"Job {job_id} is {view.status.value}; only completed jobs export"

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from stt_studio.engine.audio import SAMPLE_RATE
 from stt_studio.engine.diarization.assign import assign_speakers
 from stt_studio.engine.result import Segment, SpeakerSummary, SpeakerTurn
 from stt_studio.settings import DiarizationBackend, Settings
@@ -72,7 +73,7 @@ class PyannoteDiarizer:
             on_fraction(low + (high - low) * done)
 
         output = pipeline(
-            {"waveform": torch.from_numpy(audio).unsqueeze(0), "sample_rate": 16_000},
+            {"waveform": torch.from_numpy(audio).unsqueeze(0), "sample_rate": SAMPLE_RATE},
             num_speakers=options.num_speakers,
             min_speakers=options.min_speakers,
             max_speakers=options.max_speakers,

@@ -7,14 +7,12 @@ from typing import Any
 
 from stt_studio.engine.errors import EngineError
 
-DEFAULT_HUB_PIPELINE = "pyannote/speaker-diarization-community-1"
-
 
 class HubDiarizationError(EngineError):
     """The hub pipeline could not be loaded; the message says why and what to do."""
 
 
-def explain_hub_error(exc: BaseException, model: str, token_given: bool) -> str:
+def explain_hub_error(exc: BaseException, model: str) -> str:
     """Turn huggingface_hub's exceptions into the one thing the user has to do."""
     from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
 
@@ -26,13 +24,16 @@ def explain_hub_error(exc: BaseException, model: str, token_given: bool) -> str:
         )
     if isinstance(exc, RepositoryNotFoundError):
         status = getattr(getattr(exc, "response", None), "status_code", None)
-        if status == 401 or token_given:
+        if status == 401:
             return (
                 f"Diarization could not use '{model}': the Hugging Face hub rejected HF_TOKEN (invalid or expired). "
                 "Create a read token at https://huggingface.co/settings/tokens, set HF_TOKEN, "
                 f"and accept the terms at {page}."
             )
-        return f"Diarization could not use '{model}': no such model on the Hugging Face hub ({page})."
+        return (
+            f"Diarization could not use '{model}': the Hugging Face hub has no such model, or HF_TOKEN's account "
+            f"cannot see it ({page}; STT_DIARIZATION_MODEL names it)."
+        )
     if isinstance(exc, LocalEntryNotFoundError):
         return (
             f"Diarization could not download '{model}' (no connection to the Hugging Face hub, or offline mode). "
@@ -54,7 +55,7 @@ def build_hub_pipeline(model: str, token: str | None, cache_dir: Path, device: s
     try:
         pipeline = Pipeline.from_pretrained(model, token=token, cache_dir=str(cache_dir))
     except Exception as exc:  # huggingface_hub raises many types; each is explained
-        raise HubDiarizationError(explain_hub_error(exc, model, token_given=True)) from exc
+        raise HubDiarizationError(explain_hub_error(exc, model)) from exc
     if pipeline is None:  # pyannote returns None for some access problems instead of raising
         raise HubDiarizationError(
             f"Diarization could not load '{model}': check HF_TOKEN and accept the terms at "

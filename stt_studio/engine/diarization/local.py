@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from stt_studio.engine.audio import SAMPLE_RATE
 from stt_studio.engine.errors import EngineError
 
-SAMPLE_RATE = 16_000
 # Tuned on pyannote's two-speaker sample and espeak-ng dialogues (see benchmarks/diarization.py).
 CLUSTERING = {"method": "centroid", "min_cluster_size": 12, "threshold": 0.6}
 

@@ -36,7 +36,8 @@ def main() -> None:
     args = parser.parse_args()
     configure_process_environment()
 
-    from stt_studio.engine.pipeline import DiarizationOptions, Engine, TranscribeOptions
+    from stt_studio.engine.options import DiarizationOptions, TranscribeOptions
+    from stt_studio.engine.pipeline import Engine
     from stt_studio.engine.progress import ProgressUpdate
     from stt_studio.settings import Settings
 

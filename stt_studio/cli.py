@@ -136,7 +136,8 @@ def transcribe(
     """Transcribe files in this process (no queue) and write the results."""
     _setup_logging(verbose)
     from stt_studio.engine.errors import EngineError
-    from stt_studio.engine.pipeline import DiarizationOptions, Engine, TranscribeOptions
+    from stt_studio.engine.options import DiarizationOptions, TranscribeOptions
+    from stt_studio.engine.pipeline import Engine
     from stt_studio.engine.progress import ProgressUpdate
     from stt_studio.exports import export
 

@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from stt_studio.engine.diarization.hub import HubDiarizationError
-from stt_studio.engine.pipeline import DiarizationOptions, Engine, TranscribeOptions
+from stt_studio.engine.options import DiarizationOptions, TranscribeOptions
+from stt_studio.engine.pipeline import Engine
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.settings import Settings
 from tests import live

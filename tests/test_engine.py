@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from stt_studio.engine.errors import CancelledError, CorruptAudioError, EmptyAudioError, NotAudioError
-from stt_studio.engine.pipeline import Engine, InvalidOptionError, TranscribeOptions
+from stt_studio.engine.options import InvalidOptionError, TranscribeOptions
+from stt_studio.engine.pipeline import Engine
 from stt_studio.engine.progress import ProgressUpdate, Stage
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.settings import Settings

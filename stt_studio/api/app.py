@@ -32,7 +32,11 @@ class _HttpMetrics:
         self.app = app
         self.requests = Counter("stt_http_requests", "HTTP requests", ["method", "route", "status"], registry=registry)
         self.latency = Histogram(
-            "stt_http_request_duration_seconds", "HTTP request latency", ["method", "route"], registry=registry
+            "stt_http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

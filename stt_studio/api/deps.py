@@ -1,4 +1,7 @@
-"""Typed dependencies: routers ask for what they need, the app factory provides it."""
+"""Typed dependencies: routers ask for what they need, the app factory provides it.
+
+They are ``async`` because they only read app state: a plain ``def`` would cost a thread-pool hop per request.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +13,12 @@ from stt_studio.jobs.store import JobStore
 from stt_studio.settings import Settings
 
 
-def get_store(request: Request) -> JobStore:
+async def get_store(request: Request) -> JobStore:
     store: JobStore = request.app.state.store
     return store
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -9,7 +9,7 @@ from fastapi import HTTPException, UploadFile, status
 
 from stt_studio.engine.audio import probe_audio
 from stt_studio.engine.errors import AudioError, AudioTooLongError
-from stt_studio.engine.pipeline import InvalidOptionError, check_language, check_speaker_range
+from stt_studio.engine.options import InvalidOptionError, check_language, check_speaker_range
 from stt_studio.jobs.models import JobOptions, JobView
 from stt_studio.jobs.store import JobStore
 from stt_studio.settings import Settings

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stt_studio.engine.errors import (
+    AudioError,
     AudioTooLongError,
     CorruptAudioError,
     EmptyAudioError,
@@ -46,13 +47,17 @@ def _looks_like_media(path: Path) -> bool:
     return head.startswith(_MEDIA_MAGIC) or head[4:8] == b"ftyp"
 
 
-def _open(path: Path) -> av.container.InputContainer:
+_QUICK_PROBE = {"probesize": "4096"}
+"""FFmpeg reads up to 5 MB to fill in stream details; the header and a few frames are enough to validate."""
+
+
+def _open(path: Path, options: dict[str, str] | None = None) -> av.container.InputContainer:
     if not path.is_file():
         raise NotAudioError(f"file not found: {path.name}")
     if path.stat().st_size == 0:
         raise EmptyAudioError("the file is empty (0 bytes)")
     try:
-        return av.open(str(path), mode="r", metadata_errors="ignore")
+        return av.open(str(path), mode="r", metadata_errors="ignore", options=options or {})
     except av.error.FFmpegError as exc:
         if _looks_like_media(path):
             raise CorruptAudioError(f"the file is damaged or truncated ({exc.strerror})") from exc
@@ -105,7 +110,14 @@ def probe_audio(path: str | Path, max_seconds: float = float("inf"), probe_secon
     the first ``probe_seconds``. Returns the declared duration (None when the container does not say).
     Raises the same errors as decode_audio; damage later in the file is found when the job decodes it."""
     path = Path(path)
-    with _open(path) as container:
+    try:
+        return _probe(path, max_seconds, probe_seconds, _QUICK_PROBE)
+    except AudioError:
+        return _probe(path, max_seconds, probe_seconds, None)  # only FFmpeg's full probe may reject a file
+
+
+def _probe(path: Path, max_seconds: float, probe_seconds: float, options: dict[str, str] | None) -> float | None:
+    with _open(path, options) as container:
         stream, declared = _checked_stream(container, path, max_seconds)
         decoded = 0.0
         try:

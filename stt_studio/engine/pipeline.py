@@ -22,8 +22,9 @@ import numpy.typing as npt
 from stt_studio.engine.audio import SAMPLE_RATE, DecodedAudio, decode_audio
 from stt_studio.engine.cpu import configure_process_environment, cpu_count, limit_torch_threads
 from stt_studio.engine.diarization import PyannoteDiarizer
-from stt_studio.engine.errors import EngineError, ModelLoadError
+from stt_studio.engine.errors import ModelLoadError
 from stt_studio.engine.models import ResolvedModel, resolve_model
+from stt_studio.engine.options import DiarizationOptions, TranscribeOptions, check_language, check_speaker_range
 from stt_studio.engine.progress import CancelCheck, ProgressCallback, ProgressTracker, Stage
 from stt_studio.engine.result import Segment, SpeakerSummary, SpeakerTurn, TranscriptionResult
 from stt_studio.engine.vad import SpeechChunk, SpeechDetector, load_detector
@@ -36,17 +37,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class InvalidOptionError(EngineError):
-    """A request option (language, speaker counts, …) is not valid."""
-
-
-@dataclass(frozen=True)
-class DiarizationOptions:
-    num_speakers: int | None = None
-    min_speakers: int | None = None
-    max_speakers: int | None = None
-
-
 class Diarizer(Protocol):
     """Fills in ``speaker`` on segments and words. Implemented by the diarization backends."""
 
@@ -57,12 +47,6 @@ class Diarizer(Protocol):
         options: DiarizationOptions,
         on_fraction: Callable[[float], None],
     ) -> tuple[list[Segment], list[SpeakerSummary], list[SpeakerTurn]]: ...
-
-
-@dataclass(frozen=True)
-class TranscribeOptions:
-    language: str | None = None
-    diarization: DiarizationOptions | None = None
 
 
 @dataclass
@@ -87,23 +71,6 @@ def resolve_device(requested: DeviceName) -> DeviceName:
         log.warning("CUDA is not available on this machine; running on the CPU (set WHISPER_DEVICE=cpu to silence)")
         return "cpu"
     return requested
-
-
-def known_languages() -> frozenset[str]:
-    from faster_whisper.tokenizer import _LANGUAGE_CODES
-
-    return frozenset(_LANGUAGE_CODES)
-
-
-def check_speaker_range(min_speakers: int | None, max_speakers: int | None) -> None:
-    if min_speakers is not None and max_speakers is not None and min_speakers > max_speakers:
-        raise InvalidOptionError("min_speakers must not be larger than max_speakers")
-
-
-def check_language(language: str | None) -> None:
-    """Raise InvalidOptionError unless ``language`` is None (detect) or a code Whisper knows."""
-    if language is not None and language not in known_languages():
-        raise InvalidOptionError(f"Unknown language code '{language}' (use e.g. 'en', 'de', 'fr')")
 
 
 class Engine:

@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, Field
 
 from stt_studio.engine.result import TranscriptionResult
@@ -54,6 +55,14 @@ class JobView(BaseModel):
             value = getattr(self, key)
             data[key] = value.replace(tzinfo=None).isoformat(timespec="seconds") if value else None
         return data
+
+    def to_json(self, stored_result: bytes | None = None) -> bytes:
+        """``to_response()`` as JSON bytes. A transcript read from disk (``JobStore.result_json``) is embedded
+        as it is: parsing and re-encoding a long one cost tens of milliseconds on every status poll."""
+        data: dict[str, Any] = self.to_response(include_result=stored_result is None)
+        if stored_result is not None:
+            data["result"] = orjson.Fragment(stored_result)
+        return orjson.dumps(data)
 
 
 class QueueStats(BaseModel):

@@ -121,6 +121,13 @@ class JobStore:
         except OSError:
             return None
 
+    def result_json(self, job_id: str) -> bytes | None:
+        """The stored transcript as JSON bytes, unparsed (for the API)."""
+        try:
+            return (self.job_dir(job_id) / "result.json").read_bytes()
+        except OSError:
+            return None
+
     def save_ending(self, job_id: str, status: JobStatus, error: str, started_at: datetime | None) -> None:
         """Record a job that ended without a transcript (failed or canceled)."""
         self._write_outcome(job_id, status, started_at, error=error)
@@ -159,13 +166,13 @@ class JobStore:
         return self._view(job)
 
     # --- reading -------------------------------------------------------------------------------------------
-    def get(self, job_id: str) -> JobView:
+    def get(self, job_id: str, *, with_result: bool = True) -> JobView:
         self.job_dir(job_id)  # rejects ids that are not ours
         try:
             job = Job.fetch(job_id, connection=self.redis)
         except NoSuchJobError:
-            return self._view_from_disk(job_id)
-        return self._view(job)
+            return self._view_from_disk(job_id, with_result=with_result)
+        return self._view(job, with_result=with_result)
 
     def _view(self, job: Job, *, with_result: bool = True) -> JobView:
         status = _STATUS.get(job.get_status(refresh=False) or RQStatus.QUEUED, JobStatus.QUEUED)
@@ -201,7 +208,7 @@ class JobStore:
             return f"The worker stopped unexpectedly while processing this job ({MAX_RERUNS + 1} attempts)"
         return last or "Transcription failed"
 
-    def _view_from_disk(self, job_id: str) -> JobView:
+    def _view_from_disk(self, job_id: str, *, with_result: bool) -> JobView:
         record = self._read_record(job_id)
         if record is None or record.get("status") not in {s.value for s in JobStatus if s.is_final}:
             raise JobNotFoundError(job_id)
@@ -215,7 +222,7 @@ class JobStore:
             completed_at=record.get("completed_at"),
             filename=record.get("filename"),
             error=record.get("error"),
-            result=self.load_result(job_id) if status == JobStatus.COMPLETED else None,
+            result=self.load_result(job_id) if status == JobStatus.COMPLETED and with_result else None,
         )
 
     def _ids(self, status: JobStatus) -> list[str]:
@@ -273,7 +280,7 @@ class JobStore:
                 raise JobConflictError(str(exc)) from exc
             self.save_ending(job_id, JobStatus.CANCELED, "Canceled before it started", None)
         self.redis.set(_cancel_key(job_id), 1, ex=KEEP_SECONDS)
-        return self.get(job_id)
+        return self.get(job_id, with_result=False)
 
     def cancel_requested(self, job_id: str) -> bool:
         return bool(self.redis.exists(_cancel_key(job_id)))

@@ -21,7 +21,8 @@ from rq import Queue, SimpleWorker, get_current_job
 from rq.job import Job
 
 from stt_studio.engine.errors import CancelledError, EngineError
-from stt_studio.engine.pipeline import DiarizationOptions, Engine, TranscribeOptions
+from stt_studio.engine.options import DiarizationOptions, TranscribeOptions
+from stt_studio.engine.pipeline import Engine
 from stt_studio.engine.progress import ProgressUpdate
 from stt_studio.jobs.connection import connect
 from stt_studio.jobs.metrics import JobMetricsRecorder

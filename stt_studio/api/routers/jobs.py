@@ -5,18 +5,24 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from stt_studio.api.deps import StoreDep
+from stt_studio.api.responses import job_response
 from stt_studio.exports import MEDIA_TYPES, export
-from stt_studio.jobs.models import JobStatus
+from stt_studio.jobs.models import JobStatus, JobView
 
 router = APIRouter(tags=["jobs"])
 
 
-@router.get("/jobs/{job_id}", summary="Status, progress and (when completed) the result of one job")
-def get_job(job_id: str, store: StoreDep) -> dict[str, Any]:
-    return store.get(job_id).to_response()
+@router.get(
+    "/jobs/{job_id}",
+    summary="Status, progress and (when completed) the result of one job",
+    response_class=Response,
+    responses={200: {"model": JobView, "content": {"application/json": {}}}},
+)
+def get_job(job_id: str, store: StoreDep) -> Response:
+    return job_response(store, store.get(job_id, with_result=False))
 
 
 @router.get("/jobs", summary="Recent jobs, newest first (without transcripts)")

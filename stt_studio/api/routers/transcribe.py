@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
@@ -11,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from stt_studio.api.deps import SettingsDep, StoreDep
+from stt_studio.api.responses import job_response
 from stt_studio.api.uploads import accept_upload
 from stt_studio.jobs.models import JobOptions, JobStatus
 
@@ -20,7 +22,7 @@ _POLL_SECONDS = 0.05  # one Redis read per waiting request: cheap, and adds at m
 _SpeakerCount = Annotated[int | None, Form(ge=1, le=20, description="Speaker count hint (diarization)")]
 
 
-def form_options(
+async def form_options(
     enable_diarization: Annotated[bool, Form(description="Label segments and words with speakers")] = False,
     language: Annotated[str | None, Form(description="Language code (e.g. en); detected when empty")] = None,
     num_speakers: _SpeakerCount = None,
@@ -66,9 +68,9 @@ async def transcribe_sync(
     view = await run_in_threadpool(accept_upload, file, options, store, settings)
     deadline = time.monotonic() + (timeout or settings.sync_timeout_seconds)
     while True:
-        view = await run_in_threadpool(store.get, view.job_id)
+        view = await run_in_threadpool(partial(store.get, view.job_id, with_result=False))
         if view.status == JobStatus.COMPLETED:
-            return view.to_response()
+            return await run_in_threadpool(job_response, store, view)
         if view.status.is_final:
             return JSONResponse(
                 {"detail": view.error or f"The job was {view.status.value}", "job_id": view.job_id}, status_code=422

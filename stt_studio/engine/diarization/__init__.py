@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from stt_studio.engine.audio import SAMPLE_RATE
 from stt_studio.engine.diarization.assign import assign_speakers
+from stt_studio.engine.options import DiarizationOptions
 from stt_studio.engine.result import Segment, SpeakerSummary, SpeakerTurn
 from stt_studio.settings import DiarizationBackend, Settings
 
@@ -58,7 +59,7 @@ class PyannoteDiarizer:
         self,
         audio: npt.NDArray[np.float32],
         segments: list[Segment],
-        options: Any,
+        options: DiarizationOptions,
         on_fraction: Callable[[float], None],
     ) -> tuple[list[Segment], list[SpeakerSummary], list[SpeakerTurn]]:
         import torch

@@ -1,0 +1,44 @@
+"""What a caller may ask of a transcription, and the checks that turn a bad request into a plain message.
+
+Kept apart from the pipeline: the API and the diarizer use them without the pipeline's model loading.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stt_studio.engine.errors import EngineError
+
+
+class InvalidOptionError(EngineError):
+    """A request option (language, speaker counts, …) is not valid."""
+
+
+@dataclass(frozen=True)
+class DiarizationOptions:
+    num_speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    language: str | None = None
+    diarization: DiarizationOptions | None = None
+
+
+def known_languages() -> frozenset[str]:
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    return frozenset(_LANGUAGE_CODES)
+
+
+def check_speaker_range(min_speakers: int | None, max_speakers: int | None) -> None:
+    if min_speakers is not None and max_speakers is not None and min_speakers > max_speakers:
+        raise InvalidOptionError("min_speakers must not be larger than max_speakers")
+
+
+def check_language(language: str | None) -> None:
+    """Raise InvalidOptionError unless ``language`` is None (detect) or a code Whisper knows."""
+    if language is not None and language not in known_languages():
+        raise InvalidOptionError(f"Unknown language code '{language}' (use e.g. 'en', 'de', 'fr')")

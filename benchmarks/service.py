@@ -2,9 +2,11 @@
 
 1. one file through ``stt-studio serve`` (submit → completed, as a client sees it) vs the bare engine in-process;
 2. ten short files through the queue vs ten runs of the ``whisperx`` CLI (which starts up every time);
-3. submit and status latency (p50/p99) with 50 concurrent pollers while a job runs.
+3. submit and status latency (p50/p99) with 50 concurrent pollers while a job runs, as the clients see it and
+   as the API's own histogram does;
+4. status latency of the same pollers on a finished 10-minute transcript (the largest status answers).
 
-    .venv/bin/python -m benchmarks.service [--model tiny.en] [--port 8011]
+    .venv/bin/python -m benchmarks.service [--model tiny.en] [--port 8011] [--latency-only]
 """
 
 from __future__ import annotations

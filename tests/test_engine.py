@@ -74,14 +74,17 @@ def test_result_matches_contract_shape(tiny_result: TranscriptionResult) -> None
 
 
 @pytest.mark.parametrize("suffix", ["mp3", "m4a", "mp4"])
-def test_other_containers_give_the_same_text(tiny_engine: Engine, short_wav: Path, tmp_path: Path, suffix: str) -> None:
-    reference = tiny_engine.transcribe(short_wav).text
+def test_other_containers_give_the_known_text(
+    tiny_engine: Engine, short_wav: Path, tmp_path: Path, suffix: str
+) -> None:
+    """Checked against the known text, not against the WAV's transcript: tiny.en sits on a knife edge on this
+    clip ("brown fox jumps" vs "roundfuck stunt", 3 of 22 words) and one CI run flipped the WAV's side."""
     if suffix == "mp4":
         path = video_with_audio(short_wav, tmp_path / "clip.mp4")
     else:
         path = convert(short_wav, tmp_path / f"clip.{suffix}", "-b:a", "128k")
-    other = tiny_engine.transcribe(path).text
-    assert wer(reference, other) <= 0.05, (reference, other)
+    text = tiny_engine.transcribe(path).text
+    assert wer(SHORT_TEXT, text) <= SHORT_CLIP_WER_BOUND, text
 
 
 def test_base_model_bundled_and_multilingual(settings: Settings, sentences_wav: Path) -> None:

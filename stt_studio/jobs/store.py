@@ -115,18 +115,16 @@ class JobStore:
         _write_atomically(self.job_dir(job_id) / "result.json", result.model_dump_json())
         self._write_outcome(job_id, JobStatus.COMPLETED, started_at)
 
-    def load_result(self, job_id: str) -> TranscriptionResult | None:
-        try:
-            return TranscriptionResult.model_validate_json((self.job_dir(job_id) / "result.json").read_text())
-        except OSError:
-            return None
-
     def result_json(self, job_id: str) -> bytes | None:
-        """The stored transcript as JSON bytes, unparsed (for the API)."""
+        """The stored transcript as JSON bytes, unparsed (the API embeds it as is)."""
         try:
             return (self.job_dir(job_id) / "result.json").read_bytes()
         except OSError:
             return None
+
+    def load_result(self, job_id: str) -> TranscriptionResult | None:
+        stored = self.result_json(job_id)
+        return TranscriptionResult.model_validate_json(stored) if stored is not None else None
 
     def save_ending(self, job_id: str, status: JobStatus, error: str, started_at: datetime | None) -> None:
         """Record a job that ended without a transcript (failed or canceled)."""

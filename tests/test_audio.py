@@ -35,18 +35,19 @@ def wav_seconds(short_wav: Path) -> float:
     return float(out.stdout)
 
 
-@pytest.mark.parametrize(
-    ("suffix", "codec"),
-    [
-        ("flac", ()),
-        ("mp3", ("-c:a", "libmp3lame")),
-        ("m4a", ("-c:a", "aac")),
-        ("ogg", ("-c:a", "libvorbis")),
-        ("opus", ("-c:a", "libopus")),
-        ("webm", ("-c:a", "libopus")),
-        ("wav", ("-ar", "44100", "-ac", "2")),  # stereo 44.1 kHz is downmixed and resampled
-    ],
-)
+AUDIO_FORMATS: list[tuple[str, tuple[str, ...]]] = [
+    ("flac", ()),
+    ("mp3", ("-c:a", "libmp3lame")),
+    ("m4a", ("-c:a", "aac")),
+    ("ogg", ("-c:a", "libvorbis")),
+    ("opus", ("-c:a", "libopus")),
+    ("webm", ("-c:a", "libopus")),
+    ("wav", ("-ar", "44100", "-ac", "2")),  # stereo 44.1 kHz is downmixed and resampled
+]
+VIDEO_FORMATS = ["mp4", "mkv", "mov"]
+
+
+@pytest.mark.parametrize(("suffix", "codec"), AUDIO_FORMATS)
 def test_decodes_audio_formats_to_16k_mono(
     short_wav: Path, tmp_path: Path, wav_seconds: float, suffix: str, codec: tuple[str, ...]
 ) -> None:
@@ -58,7 +59,7 @@ def test_decodes_audio_formats_to_16k_mono(
     assert 0.05 < float(abs(audio.samples).max()) <= 1.0
 
 
-@pytest.mark.parametrize("suffix", ["mp4", "mkv", "mov"])
+@pytest.mark.parametrize("suffix", VIDEO_FORMATS)
 def test_decodes_audio_track_of_video(short_wav: Path, tmp_path: Path, wav_seconds: float, suffix: str) -> None:
     audio = decode_audio(video_with_audio(short_wav, tmp_path / f"clip.{suffix}"))
     assert audio.duration == pytest.approx(wav_seconds, abs=0.15)
@@ -139,12 +140,7 @@ def test_silence_decodes(tmp_path: Path) -> None:
     assert len(audio.samples) == 3 * SAMPLE_RATE
 
 
-@pytest.mark.parametrize(
-    ("suffix", "codec"),
-    [("flac", ()), ("mp3", ("-c:a", "libmp3lame")), ("m4a", ("-c:a", "aac")), ("ogg", ("-c:a", "libvorbis")),
-     ("opus", ("-c:a", "libopus")), ("webm", ("-c:a", "libopus")), ("wav", ()), ("mp4", None), ("mkv", None),
-     ("mov", None)],
-)  # fmt: skip
+@pytest.mark.parametrize(("suffix", "codec"), [*AUDIO_FORMATS, *((video, None) for video in VIDEO_FORMATS)])
 def test_probe_accepts_each_format_with_one_quick_open(
     short_wav: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str, codec: tuple[str, ...] | None
 ) -> None:

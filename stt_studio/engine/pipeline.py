@@ -3,7 +3,7 @@
 Stages: decode (PyAV) → VAD (WhisperX pyannote or Silero) merged into ≤ 30 s chunks (WhisperX's merge) →
 batched faster-whisper decoding of those chunks → word times from WhisperX's wav2vec2 alignment when its
 model can be loaded, else from Whisper's own cross-attention timestamps computed in the same batched pass →
-optional diarization (``Diarizer``).
+optional diarization (``PyannoteDiarizer``, hub or local backend).
 """
 
 from __future__ import annotations
@@ -11,22 +11,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 
 from stt_studio.engine.audio import SAMPLE_RATE, DecodedAudio, decode_audio
 from stt_studio.engine.cpu import configure_process_environment, cpu_count, limit_torch_threads
 from stt_studio.engine.diarization import PyannoteDiarizer
 from stt_studio.engine.errors import ModelLoadError
 from stt_studio.engine.models import ResolvedModel, resolve_model
-from stt_studio.engine.options import DiarizationOptions, TranscribeOptions, check_language, check_speaker_range
+from stt_studio.engine.options import TranscribeOptions, check_language, check_speaker_range
 from stt_studio.engine.progress import CancelCheck, ProgressCallback, ProgressTracker, Stage
-from stt_studio.engine.result import Segment, SpeakerSummary, SpeakerTurn, TranscriptionResult
+from stt_studio.engine.result import Segment, TranscriptionResult
 from stt_studio.engine.vad import SpeechChunk, SpeechDetector, load_detector
 from stt_studio.engine.words import RawWord, build_segments
 from stt_studio.settings import DeviceName, Settings, VadMethod
@@ -35,18 +34,6 @@ if TYPE_CHECKING:
     from faster_whisper import BatchedInferencePipeline
 
 log = logging.getLogger(__name__)
-
-
-class Diarizer(Protocol):
-    """Fills in ``speaker`` on segments and words. Implemented by the diarization backends."""
-
-    def diarize(
-        self,
-        audio: npt.NDArray[np.float32],
-        segments: list[Segment],
-        options: DiarizationOptions,
-        on_fraction: Callable[[float], None],
-    ) -> tuple[list[Segment], list[SpeakerSummary], list[SpeakerTurn]]: ...
 
 
 @dataclass
@@ -83,7 +70,6 @@ class Engine:
         model: str | None = None,
         device: DeviceName | None = None,
         vad: VadMethod | None = None,
-        diarizer: Diarizer | None = None,
     ) -> None:
         configure_process_environment()
         self.settings = settings
@@ -94,7 +80,7 @@ class Engine:
         self.batch_size = settings.batch_size or (16 if gpu else 4)
         self.cpu_threads = settings.cpu_threads or cpu_count()
         self.vad_method: VadMethod = vad or settings.vad or ("pyannote" if gpu else "silero")
-        self._diarizer: Diarizer = diarizer or PyannoteDiarizer(settings, self.device)
+        self._diarizer = PyannoteDiarizer(settings, self.device)
         self._model: _LoadedModel | None = None
         self._detector: SpeechDetector | None = None
         self._lock = threading.Lock()

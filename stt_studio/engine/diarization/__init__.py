@@ -29,7 +29,7 @@ def choose_backend(settings: Settings) -> DiarizationBackend:
 
 
 class PyannoteDiarizer:
-    """The engine's Diarizer: builds its pyannote pipeline on first use and keeps it for later runs."""
+    """The engine's diarizer: builds its pyannote pipeline on first use and keeps it for later runs."""
 
     def __init__(self, settings: Settings, device: str) -> None:
         self.settings = settings

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from stt_studio.api.uploads import INLINE_CHECK_MAX_BYTES
 from stt_studio.jobs.redis_server import EmbeddedRedis
 from tests import live
 from tests.conftest import LiveService
@@ -157,6 +159,11 @@ def test_export_formats(service: LiveService, short_wav: Path) -> None:
     assert httpx.get(f"{service.url}/jobs/{job_id}/export", params={"format": "vtt"}).text.startswith("WEBVTT")
 
 
+def _job_dirs(service: LiveService) -> set[Path]:
+    jobs = service.data_dir / "jobs"
+    return set(jobs.iterdir()) if jobs.exists() else set()
+
+
 @pytest.fixture(scope="module")
 def bad_files(tmp_path_factory: pytest.TempPathFactory, short_wav: Path) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("bad")
@@ -165,6 +172,7 @@ def bad_files(tmp_path_factory: pytest.TempPathFactory, short_wav: Path) -> dict
         "text": d / "notes.mp3",
         "truncated": d / "cut.wav",
         "garbage": d / "broken.wav",
+        "big_garbage": d / "big_broken.wav",
         "silent_video": video_without_audio(d / "silent.mp4"),
         "too_big": d / "big.wav",
         "too_long": d / "long.flac",
@@ -173,6 +181,7 @@ def bad_files(tmp_path_factory: pytest.TempPathFactory, short_wav: Path) -> dict
     files["text"].write_text("minutes of the meeting\n" * 50)
     files["truncated"].write_bytes(short_wav.read_bytes()[:30000])
     files["garbage"].write_bytes(b"RIFF" + bytes(range(256)) * 64)
+    files["big_garbage"].write_bytes(b"RIFF" + bytes(range(256)) * (INLINE_CHECK_MAX_BYTES // 200))  # thread pool
     files["too_big"].write_bytes(b"\0" * (21 * 1024 * 1024))  # the service allows 20 MB
     silence = d / "long.wav"
     subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", str(silence), "trim", "0", "400"], check=True)
@@ -187,6 +196,7 @@ def bad_files(tmp_path_factory: pytest.TempPathFactory, short_wav: Path) -> dict
         ("text", {}, 400, "not an audio or video file"),
         ("truncated", {}, 400, "truncated"),
         ("garbage", {}, 400, "damaged"),
+        ("big_garbage", {}, 400, "damaged"),
         ("silent_video", {}, 400, "no audio stream"),
         ("too_big", {}, 413, "upload limit"),
         ("too_long", {}, 413, "the limit is 300 s"),
@@ -208,10 +218,52 @@ def test_bad_uploads_get_a_clear_4xx(
 ) -> None:
     path = bad_files[kind] if kind else short_wav
     endpoint = "/transcribe" if "timeout" in form else "/transcribe/async"
+    jobs_before = _job_dirs(service)
     with path.open("rb") as f:
         response = httpx.post(f"{service.url}{endpoint}", files={"file": (path.name, f)}, data=form, timeout=60)
     assert response.status_code == status, response.text
     assert message in response.json()["detail"]
+    assert _job_dirs(service) == jobs_before
+
+
+def _chunked(data: bytes, chunk: int = 256 * 1024) -> Iterator[bytes]:
+    """A body without Content-Length: only the streaming reader can enforce the size limit."""
+    for start in range(0, len(data), chunk):
+        yield data[start : start + chunk]
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "message"),
+    [
+        ("json", 422, "file: Field required (send the file as multipart/form-data"),
+        ("text_in_file_field", 422, "file: Expected a file upload"),
+        ("no_closing_boundary", 400, "ended before its closing boundary"),
+        ("no_boundary", 400, "no boundary"),
+        ("chunked_too_big", 413, "upload limit"),
+    ],
+)
+def test_bodies_that_are_not_an_upload_get_a_clear_4xx_and_leave_nothing_behind(
+    service: LiveService, short_wav: Path, kind: str, status: int, message: str
+) -> None:
+    url = f"{service.url}/transcribe/async"
+    wav = short_wav.read_bytes()
+    multipart = {"content-type": "multipart/form-data; boundary=b"}
+    part = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\n'
+    jobs_before = _job_dirs(service)
+    if kind == "json":
+        response = httpx.post(url, json={"file": "a.wav"})
+    elif kind == "text_in_file_field":
+        response = httpx.post(url, files={"file": (None, "a.wav")})
+    elif kind == "no_closing_boundary":
+        response = httpx.post(url, content=part + wav, headers=multipart)
+    elif kind == "no_boundary":
+        response = httpx.post(url, content=part + wav, headers={"content-type": "multipart/form-data"})
+    else:
+        body = part + b"\0" * (21 * 1024 * 1024) + b"\r\n--b--\r\n"  # the service allows 20 MB
+        response = httpx.post(url, content=_chunked(body), headers=multipart, timeout=60)
+    assert response.status_code == status, response.text
+    assert message in response.json()["detail"]
+    assert _job_dirs(service) == jobs_before
 
 
 @pytest.mark.parametrize(
@@ -231,6 +283,27 @@ def test_bad_requests_get_a_clear_4xx(service: LiveService, method: str, path: s
     response = httpx.request(method, f"{service.url}{path}", timeout=30)
     assert response.status_code == status, response.text
     assert message in str(response.json()["detail"])
+
+
+def test_a_file_over_the_inline_check_size_is_accepted_through_the_thread_pool(
+    service: LiveService, tmp_path: Path
+) -> None:
+    big = tmp_path / "long_silence.wav"
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(big), "trim", "0", "290"], check=True)
+    assert big.stat().st_size > INLINE_CHECK_MAX_BYTES
+    job_id = live.submit(service.url, big)
+    assert httpx.get(f"{service.url}/jobs/{job_id}").json()["filename"] == "long_silence.wav"
+    httpx.post(f"{service.url}/jobs/{job_id}/cancel").raise_for_status()
+
+
+def test_openapi_documents_both_upload_forms(service: LiveService) -> None:
+    spec = httpx.get(f"{service.url}/openapi.json").json()
+    fields = {"file", "enable_diarization", "language", "num_speakers", "min_speakers", "max_speakers"}
+    for path, extra in (("/transcribe/async", set()), ("/transcribe", {"timeout"})):
+        schema = spec["paths"][path]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+        assert set(schema["properties"]) == fields | extra
+        assert schema["properties"]["file"]["format"] == "binary" and schema["required"] == ["file"]
+    assert httpx.get(f"{service.url}/docs").status_code == 200
 
 
 def test_rttm_of_an_undiarized_job_is_a_conflict(service: LiveService, short_wav: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -93,6 +94,10 @@ def create_app(settings: Settings, store: JobStore | None = None) -> FastAPI:
         if getattr(app.state, "store", None) is None:
             app.state.store = JobStore(connect(settings), settings.data_dir)
         app.state.metrics_registry.register(JobMetricsCollector(app.state.store))
+        # Everything imported so far lives as long as the process: keep it out of the collector's full passes,
+        # which otherwise stall every request for ~80 ms (100k objects) a few times a minute under load.
+        gc.collect()
+        gc.freeze()
         yield
 
     app = FastAPI(

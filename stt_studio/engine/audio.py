@@ -105,7 +105,7 @@ def _checked_stream(
     return stream, declared
 
 
-def probe_audio(path: str | Path, max_seconds: float = float("inf"), probe_seconds: float = 5.0) -> float | None:
+def probe_audio(path: str | Path, max_seconds: float = float("inf"), probe_seconds: float = 1.0) -> float | None:
     """Check quickly that ``path`` is decodable audio within the limit: opens it, checks the header and decodes
     the first ``probe_seconds``. Returns the declared duration (None when the container does not say).
     Raises the same errors as decode_audio; damage later in the file is found when the job decodes it."""

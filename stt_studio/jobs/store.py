@@ -146,6 +146,7 @@ class JobStore:
         """Queue a transcription of ``audio`` (already checked to be decodable) under ``job_id``."""
         created = utcnow()
         self._write_record(job_id, filename=filename, options=options.model_dump(), created_at=created.isoformat())
+        pipe = self.redis.pipeline()  # one round trip to Redis instead of RQ's two
         job = self.queue.enqueue(
             JOB_FUNCTION,
             kwargs={
@@ -160,7 +161,9 @@ class JobStore:
             failure_ttl=KEEP_SECONDS,
             meta={"progress": 0, "stage": None, "filename": filename},
             description=f"transcribe {filename}",
+            pipeline=pipe,
         )
+        pipe.execute()
         return self._view(job)
 
     # --- reading -------------------------------------------------------------------------------------------

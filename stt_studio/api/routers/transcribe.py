@@ -5,68 +5,58 @@ from __future__ import annotations
 import asyncio
 import time
 from functools import partial
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from stt_studio.api.deps import SettingsDep, StoreDep
 from stt_studio.api.responses import job_response
-from stt_studio.api.uploads import accept_upload
-from stt_studio.jobs.models import JobOptions, JobStatus
+from stt_studio.api.uploads import SubmitForm, SyncSubmitForm, accept_upload, multipart_body
+from stt_studio.jobs.models import JobStatus, JobView
 
 router = APIRouter(tags=["transcription"])
 
 _POLL_SECONDS = 0.05  # one Redis read per waiting request: cheap, and adds at most 50 ms to the answer
-_SpeakerCount = Annotated[int | None, Form(ge=1, le=20, description="Speaker count hint (diarization)")]
 
 
-async def form_options(
-    enable_diarization: Annotated[bool, Form(description="Label segments and words with speakers")] = False,
-    language: Annotated[str | None, Form(description="Language code (e.g. en); detected when empty")] = None,
-    num_speakers: _SpeakerCount = None,
-    min_speakers: _SpeakerCount = None,
-    max_speakers: _SpeakerCount = None,
-) -> JobOptions:
-    language = (language or "").strip().lower() or None
-    return JobOptions(
-        language=None if language == "auto" else language,
-        enable_diarization=enable_diarization,
-        num_speakers=num_speakers,
-        min_speakers=min_speakers,
-        max_speakers=max_speakers,
+class SubmittedJob(BaseModel):
+    job_id: str
+    status: str
+    message: str
+
+
+@router.post(
+    "/transcribe/async",
+    summary="Submit audio; returns a job id at once",
+    openapi_extra=multipart_body(SubmitForm),
+    responses={200: {"model": SubmittedJob}},
+)
+async def transcribe_async(request: Request, store: StoreDep, settings: SettingsDep) -> JSONResponse:
+    _, view = await accept_upload(request, SubmitForm, store, settings)
+    return JSONResponse(
+        {
+            "job_id": view.job_id,
+            "status": view.status.value,
+            "message": "Job created successfully. Use GET /jobs/{job_id} to check status.",
+        }
     )
-
-
-OptionsDep = Annotated[JobOptions, Depends(form_options)]
-AudioFile = Annotated[UploadFile, File(description="Audio or video file (anything FFmpeg decodes)")]
-
-
-@router.post("/transcribe/async", summary="Submit audio; returns a job id at once")
-def transcribe_async(file: AudioFile, options: OptionsDep, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
-    view = accept_upload(file, options, store, settings)
-    return {
-        "job_id": view.job_id,
-        "status": view.status.value,
-        "message": "Job created successfully. Use GET /jobs/{job_id} to check status.",
-    }
 
 
 @router.post(
     "/transcribe",
     summary="Submit audio and wait for the transcript (same queue and worker)",
-    responses={422: {"description": "The transcription failed"}, 504: {"description": "Still running at timeout"}},
+    openapi_extra=multipart_body(SyncSubmitForm),
+    responses={
+        200: {"model": JobView},
+        422: {"description": "The transcription failed"},
+        504: {"description": "Still running at timeout"},
+    },
 )
-async def transcribe_sync(
-    file: AudioFile,
-    options: OptionsDep,
-    store: StoreDep,
-    settings: SettingsDep,
-    timeout: Annotated[float | None, Form(gt=0, le=24 * 3600, description="Seconds to wait")] = None,
-) -> Any:
-    view = await run_in_threadpool(accept_upload, file, options, store, settings)
-    deadline = time.monotonic() + (timeout or settings.sync_timeout_seconds)
+async def transcribe_sync(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+    form, view = await accept_upload(request, SyncSubmitForm, store, settings)
+    deadline = time.monotonic() + (form.timeout or settings.sync_timeout_seconds)
     while True:
         view = await run_in_threadpool(partial(store.get, view.job_id, with_result=False))
         if view.status == JobStatus.COMPLETED:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import httpx
 import pytest
@@ -48,17 +51,27 @@ def _stream(
     """Read the form; returns it and, per opened file, the bytes that reached the disk."""
     headers = [(b"content-type", content_type.encode())] if content_type is not None else []
     request = Request({"type": "http", "method": "POST", "path": "/", "headers": headers}, receive)
-    opened: dict[str, BinaryIO] = {}
+    opened: dict[str, Path] = {}
 
-    def open_file(filename: str) -> BinaryIO:
-        opened[filename] = (tmp_path / "upload").open("wb")
+    def file_path(filename: str) -> Path:
+        opened[filename] = tmp_path / "upload"
         return opened[filename]
 
     try:
-        form = asyncio.run(stream_form(request, file_field="file", open_file=open_file, max_file_bytes=limit))
+        form = asyncio.run(stream_form(request, file_field="file", file_path=file_path, max_file_bytes=limit))
     finally:
-        assert all(f.closed for f in opened.values())  # on errors too: the caller then removes the file
-    return form, {name: (tmp_path / "upload").read_bytes() for name in opened}
+        assert not _open_descriptors(opened.values())  # on errors too: the caller then removes the file
+    assert form.path == (opened.get(form.filename) if form.filename is not None else None)
+    return form, {name: path.read_bytes() for name, path in opened.items()}
+
+
+def _open_descriptors(paths: Iterable[Path]) -> list[Path]:
+    """The files among ``paths`` that this process still has open."""
+    held = set()
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the descriptor listdir itself used is gone by now
+            held.add(Path(os.readlink(f"/proc/self/fd/{fd}")))
+    return [path for path in paths if path.resolve() in held]
 
 
 def _read(

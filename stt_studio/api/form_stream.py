@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import BinaryIO
 
 from fastapi.concurrency import run_in_threadpool
@@ -42,6 +43,8 @@ class StreamedForm:
     fields: dict[str, str] = field(default_factory=dict)
     filename: str | None = None
     """The file part's filename; None when the body had no file part."""
+    path: Path | None = None
+    """Where the file part was written."""
     size: int = 0
     """Bytes written to the file."""
 
@@ -49,9 +52,9 @@ class StreamedForm:
 class _PartRouter:
     """python-multipart callbacks: each part's bytes go to the open file or to a field buffer."""
 
-    def __init__(self, file_field: str, open_file: Callable[[str], BinaryIO], max_file_bytes: int) -> None:
+    def __init__(self, file_field: str, file_path: Callable[[str], Path], max_file_bytes: int) -> None:
         self.file_field = file_field
-        self.open_file = open_file
+        self.file_path = file_path
         self.max_file_bytes = max_file_bytes
         self.form = StreamedForm()
         self.file: BinaryIO | None = None
@@ -96,7 +99,8 @@ class _PartRouter:
             if self.file is not None:
                 raise FormError(f"{name}: send one file per request")
             self.form.filename = filename.decode("utf-8", "replace")
-            self.file = self.open_file(self.form.filename)
+            self.form.path = self.file_path(self.form.filename)
+            self.file = self.form.path.open("wb")
             self._in_file = True
         # other file parts, and a browser's empty file input (filename=""), are read past and dropped
 
@@ -135,17 +139,18 @@ class _PartRouter:
 
 
 async def stream_form(
-    request: Request, *, file_field: str, open_file: Callable[[str], BinaryIO], max_file_bytes: int
+    request: Request, *, file_field: str, file_path: Callable[[str], Path], max_file_bytes: int
 ) -> StreamedForm:
-    """Read the request's form. ``open_file(filename)`` is called once, when the ``file_field`` part begins; the
-    caller owns (and on an error, removes) what it opens. Raises FormError or FileTooLargeError."""
+    """Read the request's form. When the ``file_field`` part begins, its bytes go to ``file_path(filename)``;
+    the file is closed on return and on every error, and the caller removes it on an error.
+    Raises FormError or FileTooLargeError."""
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data":
         shown = content_type.decode("latin-1") or "none"
         raise NotMultipartError(f"send the file as multipart/form-data; the request's Content-Type was {shown}")
     if not params.get(b"boundary"):
         raise FormError("The multipart/form-data Content-Type has no boundary")
-    router = _PartRouter(file_field, open_file, max_file_bytes)
+    router = _PartRouter(file_field, file_path, max_file_bytes)
     parser = MultipartParser(
         params[b"boundary"],
         {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -109,16 +109,12 @@ async def accept_upload(
     then check that the file is decodable audio and queue the job. On any error the directory is removed and
     nothing is queued."""
     job_id, job_dir = store.new_job_dir()
-
-    def open_file(filename: str) -> BinaryIO:
-        return (job_dir / _stored_name(filename)).open("wb")
-
     try:
         try:
             streamed = await stream_form(
                 request,
                 file_field=FILE_FIELD,
-                open_file=open_file,
+                file_path=lambda filename: job_dir / _stored_name(filename),
                 max_file_bytes=int(settings.max_upload_mb * 1024 * 1024),
             )
         except NotMultipartError as exc:
@@ -129,12 +125,13 @@ async def accept_upload(
             raise HTTPException(
                 status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, upload_too_large(settings.max_upload_mb)
             ) from exc
-        form = _validated_form(form_model, streamed.fields, has_file=streamed.filename is not None)
+        form = _validated_form(form_model, streamed.fields, has_file=streamed.path is not None)
         options = form.job_options()
         filename = _display_name(streamed.filename)
+        assert streamed.path is not None  # a form without a file was refused just above
         if streamed.size == 0:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, f"Failed to load audio: '{filename}' is empty (0 bytes)")
-        check_and_queue = partial(_check_and_queue, store, settings, job_id, job_dir / _stored_name(filename))
+        check_and_queue = partial(_check_and_queue, store, settings, job_id, streamed.path)
         if streamed.size <= INLINE_CHECK_MAX_BYTES:
             view = check_and_queue(filename, options)
         else:

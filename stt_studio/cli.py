@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -15,28 +15,29 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from stt_studio.engine.cpu import configure_process_environment
+from stt_studio.exports import BINARY_FORMATS, ExportFormat, ExportOptions, render
 from stt_studio.settings import DeviceName, Settings, VadMethod
 
 app = typer.Typer(
-    help="STT Studio: WhisperX speech-to-text on your own GPU (or CPU).",
-    no_args_is_help=True,
+    help="STT Studio: WhisperX speech-to-text on your own GPU (or CPU). Without a command: the desktop app.",
     pretty_exceptions_enable=False,
 )
 stderr = Console(stderr=True)
 
 
-class Format(str, Enum):
-    json = "json"
-    txt = "txt"
-    srt = "srt"
-    vtt = "vtt"
-    tsv = "tsv"
-    rttm = "rttm"
+@app.callback(invoke_without_command=True)
+def _root(ctx: typer.Context) -> None:
+    """STT Studio: WhisperX speech-to-text on your own GPU (or CPU). Without a command: the desktop app."""
+    if ctx.invoked_subcommand is None:
+        gui()
 
 
-@app.callback()
-def _root() -> None:
-    """STT Studio: WhisperX speech-to-text on your own GPU (or CPU)."""
+@app.command()
+def gui() -> None:
+    """Open the desktop app: drop audio files on it, watch them transcribe, read and export the transcripts."""
+    from stt_studio.ui.app import run_desktop
+
+    raise typer.Exit(run_desktop(_service_settings()))
 
 
 def _setup_logging(verbose: bool, log_file: Path | None = None) -> None:
@@ -64,6 +65,10 @@ def _run_api(settings: Settings, host: str, port: int) -> None:
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 Host = Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 exposes the API to other machines)")]
 Port = Annotated[int, typer.Option(help="TCP port of the REST API")]
 
@@ -82,10 +87,13 @@ def serve(
     log = logging.getLogger("stt_studio.serve")
     server = embedded_server(settings)
     if server is not None:
-        server.ensure_running()
+        server.ensure_running(tied_to_this_thread=True)
     supervisor = WorkerSupervisor(workers)
     supervisor.start()
     log.info("API on http://%s:%d (docs: /docs); %d worker(s); data in %s", host, port, workers, settings.data_dir)
+    # uvicorn handles SIGTERM itself, then raises it again once it has shut down; with the default action that
+    # would end this process before the cleanup below. As SystemExit it runs the cleanup.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         _run_api(settings, host, port)
     finally:
@@ -122,7 +130,7 @@ def transcribe(
     language: Annotated[str | None, typer.Option(help="Language code; detected when omitted")] = None,
     device: Annotated[DeviceName | None, typer.Option(help="cuda or cpu (falls back to cpu without CUDA)")] = None,
     vad: Annotated[VadMethod | None, typer.Option(help="Voice activity detection backend")] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format")] = Format.json,
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="Output format")] = "json",
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Directory for results; one file alone goes to stdout without it"),
@@ -131,6 +139,16 @@ def transcribe(
     num_speakers: Annotated[int | None, typer.Option(min=1, max=20, help="Exact number of speakers")] = None,
     min_speakers: Annotated[int | None, typer.Option(min=1, max=20)] = None,
     max_speakers: Annotated[int | None, typer.Option(min=1, max=20)] = None,
+    speakers: Annotated[
+        bool, typer.Option("--speakers/--no-speakers", help="Speaker labels in txt, srt, vtt and docx")
+    ] = True,
+    timestamps: Annotated[bool, typer.Option("--timestamps/--no-timestamps", help="Times in txt and docx")] = True,
+    max_line_width: Annotated[
+        int | None, typer.Option(min=1, metavar="N", help="srt/vtt: wrap lines at N characters")
+    ] = None,
+    max_line_count: Annotated[
+        int | None, typer.Option(min=1, metavar="N", help="srt/vtt: at most N lines per cue (needs --max-line-width)")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step")] = False,
 ) -> None:
     """Transcribe files in this process (no queue) and write the results."""
@@ -139,12 +157,15 @@ def transcribe(
     from stt_studio.engine.options import DiarizationOptions, TranscribeOptions
     from stt_studio.engine.pipeline import Engine
     from stt_studio.engine.progress import ProgressUpdate
-    from stt_studio.exports import export
 
     engine = Engine(Settings(), model=model, device=device, vad=vad)
     speakers_wanted = diarize or any(n is not None for n in (num_speakers, min_speakers, max_speakers))
-    if fmt == Format.rttm and not speakers_wanted:
+    if fmt == "rttm" and not speakers_wanted:
         raise typer.BadParameter("the rttm format needs --diarize", param_hint="--format")
+    try:
+        export_options = ExportOptions(speakers, timestamps, max_line_width, max_line_count)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--max-line-count") from exc
     diarization = DiarizationOptions(num_speakers, min_speakers, max_speakers) if speakers_wanted else None
     options = TranscribeOptions(language=language, diarization=diarization)
     try:
@@ -152,6 +173,10 @@ def transcribe(
     except EngineError as exc:
         raise typer.BadParameter(str(exc)) from exc
     to_stdout = output is None and len(files) == 1
+    if to_stdout and fmt in BINARY_FORMATS and sys.stdout.isatty():
+        raise typer.BadParameter(
+            f"{fmt} is a binary format: give a directory with -o (or redirect stdout to a file)", param_hint="--output"
+        )
     out_dir = output or Path.cwd()
     if output is not None:
         output.mkdir(parents=True, exist_ok=True)
@@ -183,11 +208,13 @@ def transcribe(
             bars.update(task, completed=100, stage=f"done in {result.processing_time:.1f} s")
             for warning in result.warnings:
                 stderr.print(f"[yellow]{path.name}: {warning}")
-            text = export(result, fmt.value)
+            data = render(result, fmt, export_options, title=path.name)
             if to_stdout:
-                sys.stdout.write(text)
+                sys.stdout.flush()
+                sys.stdout.buffer.write(data)
+                sys.stdout.buffer.flush()
             else:
-                (out_dir / f"{path.stem}.{fmt.value}").write_text(text, encoding="utf-8")
+                (out_dir / f"{path.stem}.{fmt}").write_bytes(data)
     if failures:
         raise typer.Exit(code=1)
 

@@ -1,67 +1,375 @@
-"""Export a result as json, txt, srt, vtt or tsv. One registry used by the CLI, the API and the desktop app.
+"""Export a result as json, txt, srt, vtt, tsv, rttm or docx. One registry used by the CLI, the API and the desktop.
 
-Subtitle formatting (line wrapping, speaker prefixes, timestamp formats) is WhisperX's own writers'.
+``FORMATS`` is the one list of formats; a format's name is also its file extension. ``render`` gives the bytes of
+any format, ``export`` the text of a text format, ``export_jobs`` writes many results into a folder.
+
+Subtitle formatting (line wrapping, speaker prefixes, timestamp formats) is WhisperX's own writers'. ``json`` is
+always the full result and ``tsv``/``rttm`` have fixed layouts, so ``ExportOptions`` changes txt, srt, vtt and docx.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
-from typing import Any
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal, NamedTuple, get_args
 
-from stt_studio.engine.result import TranscriptionResult
+from stt_studio.engine.result import Segment, TranscriptionResult
 
-Exporter = Callable[[TranscriptionResult], str]
+ExportFormat = Literal["json", "txt", "srt", "vtt", "tsv", "rttm", "docx"]
+FORMATS: tuple[ExportFormat, ...] = get_args(ExportFormat)
+BINARY_FORMATS: frozenset[str] = frozenset({"docx"})
 
-_SUBTITLE_OPTIONS: dict[str, Any] = {"max_line_width": None, "max_line_count": None, "highlight_words": False}
-
-
-def _whisperx_writer(name: str) -> Exporter:
-    def export(result: TranscriptionResult) -> str:
-        from whisperx import utils
-
-        writer = {"txt": utils.WriteTXT, "srt": utils.WriteSRT, "vtt": utils.WriteVTT, "tsv": utils.WriteTSV}[name]
-        buffer = io.StringIO()
-        writer(output_dir=".").write_result(result.model_dump(), file=buffer, options=_SUBTITLE_OPTIONS)
-        return buffer.getvalue()
-
-    return export
-
-
-def _json(result: TranscriptionResult) -> str:
-    return result.model_dump_json(indent=2) + "\n"
-
-
-def _rttm(result: TranscriptionResult) -> str:
-    """NIST RTTM, the diarization exchange format (pyannote, dscore): one line per speaker turn."""
-    if result.speaker_turns is None:
-        raise ValueError("RTTM needs a diarized result (enable_diarization=true)")
-    return "".join(
-        f"SPEAKER audio 1 {t.start:.3f} {t.end - t.start:.3f} <NA> <NA> {t.speaker} <NA> <NA>\n"
-        for t in result.speaker_turns
-    )
-
-
-EXPORTERS: dict[str, Exporter] = {
-    "json": _json,
-    "txt": _whisperx_writer("txt"),
-    "srt": _whisperx_writer("srt"),
-    "vtt": _whisperx_writer("vtt"),
-    "tsv": _whisperx_writer("tsv"),
-    "rttm": _rttm,
-}
-
-MEDIA_TYPES = {
+MEDIA_TYPES: dict[str, str] = {
     "json": "application/json",
     "txt": "text/plain",
     "srt": "application/x-subrip",
     "vtt": "text/vtt",
     "tsv": "text/tab-separated-values",
     "rttm": "text/plain",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+DESCRIPTIONS: dict[str, str] = {
+    "json": "JSON: the full result, words included",
+    "txt": "Plain text",
+    "srt": "SubRip subtitles",
+    "vtt": "WebVTT subtitles",
+    "tsv": "Tab-separated segments (milliseconds)",
+    "rttm": "RTTM speaker turns (diarized jobs only)",
+    "docx": "Word document",
 }
 
 
-def export(result: TranscriptionResult, fmt: str) -> str:
-    if fmt not in EXPORTERS:
-        raise ValueError(f"Unknown export format '{fmt}'; choose one of {', '.join(EXPORTERS)}")
-    return EXPORTERS[fmt](result)
+class NotDiarizedError(ValueError):
+    """The format needs speaker turns and the result has none."""
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """How txt, srt, vtt and docx are rendered.
+
+    ``include_speakers``: the ``[SPEAKER_00]:`` prefixes of txt/srt/vtt and the speaker labels of docx.
+    ``include_timestamps``: txt gets one ``[start --> end]`` line per segment, docx a ``[hh:mm:ss]`` per paragraph;
+    the other formats always carry their times.
+    ``max_line_width`` / ``max_line_count``: WhisperX's subtitle options (srt and vtt). A width wraps lines at that
+    many characters (a speaker prefix is not counted, a longer word gets a line of its own); a count then starts a
+    new cue after that many lines. WhisperX ignores a count without a width, so that combination is refused here
+    rather than silently doing nothing.
+    """
+
+    include_speakers: bool = True
+    include_timestamps: bool = True
+    max_line_width: int | None = None
+    max_line_count: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_line_width", "max_line_count"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.max_line_count is not None and self.max_line_width is None:
+            raise ValueError("max_line_count needs max_line_width: WhisperX only splits cues by lines when wrapping")
+
+
+DEFAULT_OPTIONS = ExportOptions()
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to export and where: what the desktop's export dialog asks for."""
+
+    folder: Path
+    formats: list[str]
+    options: ExportOptions = field(default_factory=ExportOptions)
+
+
+class SkippedExport(NamedTuple):
+    """A file ``export_jobs`` did not write: the job's name, and why (the reason names the format)."""
+
+    name: str
+    reason: str
+
+
+@dataclass
+class ExportSummary:
+    written: list[Path] = field(default_factory=list)
+    skipped: list[SkippedExport] = field(default_factory=list)
+
+
+def _clock(seconds: float, *, millis: bool) -> str:
+    total_ms = round(max(seconds, 0.0) * 1000)
+    hours, rest = divmod(total_ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    whole, ms = divmod(rest, 1000)
+    text = f"{hours:02d}:{minutes:02d}:{whole:02d}"
+    return f"{text}.{ms:03d}" if millis else text
+
+
+def _speaker(segment: Segment, options: ExportOptions) -> str | None:
+    return segment.speaker if options.include_speakers else None
+
+
+def _whisperx_input(result: TranscriptionResult, options: ExportOptions) -> dict[str, Any]:
+    """The result as the dict WhisperX's writers read."""
+    data = result.model_dump()
+    for segment in data["segments"]:
+        # The writers test ``"speaker" in segment``: a None (or an unwanted) speaker must not be there at all.
+        if segment.get("speaker") is None or not options.include_speakers:
+            segment.pop("speaker", None)
+        for word in segment["words"]:
+            if word.get("speaker") is None or not options.include_speakers:
+                word.pop("speaker", None)
+    # The subtitle writers cue by words whenever the first segment has a "words" key, dropping the text of any
+    # segment without words; cue by segment (no wrapping) unless every segment with text has its words.
+    if any(s["text"].strip() and not s["words"] for s in data["segments"]):
+        for segment in data["segments"]:
+            del segment["words"]
+    return data
+
+
+def _writer_options(options: ExportOptions) -> dict[str, Any]:
+    return {
+        "max_line_width": options.max_line_width,
+        "max_line_count": options.max_line_count,
+        "highlight_words": False,
+    }
+
+
+def _whisperx_writer(name: str) -> Callable[[TranscriptionResult, ExportOptions], str]:
+    def export_with_whisperx(result: TranscriptionResult, options: ExportOptions) -> str:
+        from whisperx import utils
+
+        writer = {"txt": utils.WriteTXT, "tsv": utils.WriteTSV}[name](output_dir=".")
+        buffer = io.StringIO()
+        writer.write_result(_whisperx_input(result, options), file=buffer, options=_writer_options(options))
+        return buffer.getvalue()
+
+    return export_with_whisperx
+
+
+def _speaker_runs(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The result split into runs of consecutive segments of one speaker. With a line count WhisperX merges
+    segments into cues, and would label another speaker's words with the name of the cue's first speaker."""
+    runs: list[list[dict[str, Any]]] = []
+    for segment in data["segments"]:
+        if runs and runs[-1][-1].get("speaker") == segment.get("speaker"):
+            runs[-1].append(segment)
+        else:
+            runs.append([segment])
+    return [{**data, "segments": run} for run in runs]
+
+
+def _subtitle_cues(name: str, result: TranscriptionResult, options: ExportOptions) -> list[tuple[str, str, str]]:
+    """WhisperX's cues (start, end, text), its line width made a true character count.
+
+    WhisperX measures a line as the sum of its words' lengths, expecting each word to carry its leading space as
+    Whisper's do, yet joins words with a space; our words are stripped. So the words get their space back for the
+    measure, and the doubled spaces (and the space left before each line break) are removed from the text.
+    """
+    from whisperx import utils
+
+    writer = {"srt": utils.WriteSRT, "vtt": utils.WriteVTT}[name](output_dir=".")
+    data = _whisperx_input(result, options)
+    spaced = data["language"] not in utils.LANGUAGES_WITHOUT_SPACES
+    if spaced:
+        for segment in data["segments"]:
+            for word in segment.get("words", []):
+                word["word"] = " " + word["word"]
+    cues = []
+    for run in _speaker_runs(data):
+        for start, end, text in writer.iterate_result(run, _writer_options(options)):
+            cues.append((start, end, re.sub(r" +\n", "\n", re.sub(r" {2,}", " ", text)) if spaced else text))
+    return cues
+
+
+def _srt(result: TranscriptionResult, options: ExportOptions) -> str:
+    cues = _subtitle_cues("srt", result, options)
+    return "".join(f"{number}\n{start} --> {end}\n{text}\n\n" for number, (start, end, text) in enumerate(cues, 1))
+
+
+def _vtt(result: TranscriptionResult, options: ExportOptions) -> str:
+    cues = _subtitle_cues("vtt", result, options)
+    return "WEBVTT\n\n" + "".join(f"{start} --> {end}\n{text}\n\n" for start, end, text in cues)
+
+
+_plain_txt = _whisperx_writer("txt")
+
+
+def _txt(result: TranscriptionResult, options: ExportOptions) -> str:
+    """Without timestamps WhisperX's text (``[SPEAKER_00]: text``); with them ``[start --> end] SPEAKER_00: text``."""
+    if not options.include_timestamps:
+        return _plain_txt(result, options)
+    lines = []
+    for segment in result.segments:
+        span = f"[{_clock(segment.start, millis=True)} --> {_clock(segment.end, millis=True)}]"
+        speaker = _speaker(segment, options)
+        text = segment.text.strip()
+        lines.append(f"{span} {speaker}: {text}\n" if speaker else f"{span} {text}\n")
+    return "".join(lines)
+
+
+def _json(result: TranscriptionResult, _options: ExportOptions) -> str:
+    return result.model_dump_json(indent=2) + "\n"
+
+
+def _rttm(result: TranscriptionResult, _options: ExportOptions) -> str:
+    """NIST RTTM, the diarization exchange format (pyannote, dscore): one line per speaker turn."""
+    if result.speaker_turns is None:
+        raise NotDiarizedError("RTTM needs a diarized result (enable_diarization=true)")
+    return "".join(
+        f"SPEAKER audio 1 {t.start:.3f} {t.end - t.start:.3f} <NA> <NA> {t.speaker} <NA> <NA>\n"
+        for t in result.speaker_turns
+    )
+
+
+_TEXT_EXPORTERS: dict[str, Callable[[TranscriptionResult, ExportOptions], str]] = {
+    "json": _json,
+    "txt": _txt,
+    "srt": _srt,
+    "vtt": _vtt,
+    "tsv": _whisperx_writer("tsv"),
+    "rttm": _rttm,
+}
+
+
+@dataclass
+class _Paragraph:
+    speaker: str | None
+    start: float
+    texts: list[str]
+
+
+def _paragraphs(result: TranscriptionResult, options: ExportOptions) -> list[_Paragraph]:
+    """One paragraph per run of consecutive segments of one speaker; per segment when there is no speaker."""
+    paragraphs: list[_Paragraph] = []
+    for segment in result.segments:
+        speaker = _speaker(segment, options)
+        text = segment.text.strip()
+        if paragraphs and speaker is not None and paragraphs[-1].speaker == speaker:
+            paragraphs[-1].texts.append(text)
+        else:
+            paragraphs.append(_Paragraph(speaker, segment.start, [text]))
+    return paragraphs
+
+
+def _metadata(
+    result: TranscriptionResult, options: ExportOptions, title: str | None, date: datetime
+) -> list[tuple[str, str]]:
+    rows = [("File", title)] if title else []
+    rows += [
+        ("Duration", _clock(result.duration, millis=False)),
+        ("Language", result.language),
+        ("Model", result.model),
+        ("Device", result.device),
+        ("Date", date.strftime("%Y-%m-%d %H:%M")),
+    ]
+    if options.include_speakers and result.speakers:
+        rows.append(("Speakers", ", ".join(f"{s.speaker} ({s.speaking_time:.0f} s)" for s in result.speakers)))
+    return rows
+
+
+def _docx(result: TranscriptionResult, options: ExportOptions, title: str | None, date: datetime | None) -> bytes:
+    import docx
+
+    heading = title or "Transcript"
+    document = docx.Document()
+    document.core_properties.title = heading
+    document.add_heading(heading, level=0)
+    for label, value in _metadata(result, options, title, date or datetime.now()):
+        row = document.add_paragraph()
+        row.add_run(f"{label}: ").bold = True
+        row.add_run(value)
+    document.add_heading("Transcript", level=1)
+    for paragraph in _paragraphs(result, options):
+        block = document.add_paragraph()
+        if paragraph.speaker is not None:
+            block.add_run(paragraph.speaker).bold = True
+        if options.include_timestamps:
+            block.add_run(f"{' ' if paragraph.speaker else ''}[{_clock(paragraph.start, millis=False)}]")
+        if paragraph.speaker is not None or options.include_timestamps:
+            block.add_run().add_break()
+        block.add_run(" ".join(text for text in paragraph.texts if text))
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise ValueError(f"Unknown export format '{fmt}'; choose one of {', '.join(FORMATS)}")
+
+
+def render(
+    result: TranscriptionResult,
+    fmt: str,
+    options: ExportOptions = DEFAULT_OPTIONS,
+    *,
+    title: str | None = None,
+    date: datetime | None = None,
+) -> bytes:
+    """Any format as the bytes of its file (text is UTF-8). ``title`` (the source file's name) and ``date``
+    (default: now) head a docx. Raises ValueError for an unknown format, NotDiarizedError for rttm of an
+    undiarized result."""
+    _check_format(fmt)
+    if fmt == "docx":
+        return _docx(result, options, title, date)
+    return _TEXT_EXPORTERS[fmt](result, options).encode("utf-8")
+
+
+def export(result: TranscriptionResult, fmt: str, options: ExportOptions = DEFAULT_OPTIONS) -> str:
+    """A text format as text; ``render`` gives every format, docx included, as bytes."""
+    _check_format(fmt)
+    if fmt in BINARY_FORMATS:
+        raise ValueError(f"'{fmt}' is a binary format; use render()")
+    return _TEXT_EXPORTERS[fmt](result, options)
+
+
+_UNSAFE_IN_FILE_NAMES = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
+
+
+def safe_stem(name: str | None) -> str:
+    """The stem of a file name (any folder dropped), safe as a file name on every OS; 'transcript' when empty."""
+    base = PurePosixPath((name or "").replace("\\", "/")).name
+    stem = _UNSAFE_IN_FILE_NAMES.sub("_", PurePosixPath(base).stem).strip(" .")
+    return stem or "transcript"
+
+
+def _write_new_file(folder: Path, stem: str, extension: str, data: bytes) -> Path:
+    """Write ``<stem>.<extension>``, or ``<stem> (2).<extension>``, … whichever does not exist yet."""
+    number = 1
+    while True:
+        path = folder / (f"{stem}.{extension}" if number == 1 else f"{stem} ({number}).{extension}")
+        try:
+            with path.open("xb") as file:  # exclusive: never overwrites, even a file created meanwhile
+                file.write(data)
+        except FileExistsError:
+            number += 1
+            continue
+        return path
+
+
+def export_jobs(
+    items: Iterable[tuple[str, TranscriptionResult]],
+    folder: Path,
+    formats: Sequence[str],
+    options: ExportOptions = DEFAULT_OPTIONS,
+) -> ExportSummary:
+    """Write each ``(name, result)`` as ``<stem of name>.<format>`` into ``folder`` (created if missing), never
+    overwriting a file. rttm of an undiarized result is skipped and listed in the summary. OSError propagates."""
+    wanted = list(dict.fromkeys(formats))
+    for fmt in wanted:
+        _check_format(fmt)
+    folder.mkdir(parents=True, exist_ok=True)
+    summary = ExportSummary()
+    for name, result in items:
+        for fmt in wanted:
+            if fmt == "rttm" and result.speaker_turns is None:
+                summary.skipped.append(SkippedExport(name, "no rttm: not diarized, so there are no speaker turns"))
+                continue
+            data = render(result, fmt, options, title=name)
+            summary.written.append(_write_new_file(folder, safe_stem(name), fmt, data))
+    return summary

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # --- additions (STT_ prefix) ---------------------------------------------------------------------------
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "STT_REDIS_URL"))
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)))
+    config_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_config_dir(APP_NAME)))
+    """The desktop app's preferences (and its token file when there is no OS keyring)."""
     models_dir: Path | None = None
     """Where downloaded and unpacked models live; defaults to ``<cache dir>/models``."""
     compute_type: str | None = None

@@ -1,4 +1,8 @@
-"""Keeps N worker processes running for ``serve`` (and the desktop app): a worker that dies is started again."""
+"""Keeps N worker processes running for ``serve`` and the desktop app: a worker that dies is started again.
+
+Every worker is spawned from the supervisor's own thread, which lives until ``stop`` has ended them all: on Linux
+the workers are tied to that thread (``PR_SET_PDEATHSIG``) and die with it if this process is killed.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+
+from stt_studio.processes import PARENT_PID_ENV, die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -25,62 +31,105 @@ class _Slot:
     started_at: float = 0.0
     quick_deaths: int = 0
     restart_at: float = 0.0
+    retiring: bool = False
+    """Asked to exit after its current job (settings changed); started again with the new environment."""
 
 
 class WorkerSupervisor:
     def __init__(self, count: int, extra_args: list[str] | None = None, env: dict[str, str] | None = None) -> None:
         self._slots = [_Slot(i) for i in range(count)]
         self._args = [sys.executable, "-m", "stt_studio", "worker", *(extra_args or [])]
-        self._env = {**os.environ, **(env or {})}
+        self._env = {**os.environ, **(env or {}), PARENT_PID_ENV: str(os.getpid())}
+        self._leaving: list[subprocess.Popen[bytes]] = []
+        self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="stt-supervisor", daemon=True)
+        self._grace_seconds = 5.0
+        self._thread = threading.Thread(target=self._run, name="stt-supervisor", daemon=True)
 
     @property
     def pids(self) -> list[int]:
         return [s.process.pid for s in self._slots if s.process is not None and s.process.poll() is None]
 
+    @property
+    def count(self) -> int:
+        return len(self._slots)
+
     def start(self) -> None:
-        for slot in self._slots:
-            self._spawn(slot)
+        """Returns at once; the workers are spawned by the supervisor's thread."""
         self._thread.start()
 
+    def restart_after_current_job(self, env: dict[str, str] | None = None, count: int | None = None) -> None:
+        """Start every worker again with ``env`` (new model, device, …) once its current job is done."""
+        with self._lock:
+            if env is not None:
+                self._env = {**os.environ, **env, PARENT_PID_ENV: str(os.getpid())}
+            if count is not None and count != len(self._slots):
+                self._slots.extend(_Slot(i) for i in range(len(self._slots), count))
+            for slot in self._slots:
+                slot.retiring = True
+                slot.quick_deaths = 0
+                if slot.process is not None and slot.process.poll() is None:
+                    slot.process.send_signal(signal.SIGTERM)  # RQ's warm shutdown: finish the job, then exit
+            if count is not None and count < len(self._slots):
+                # Their processes end after their job (SIGTERM above) and are not replaced.
+                self._leaving.extend(s.process for s in self._slots[count:] if s.process is not None)
+                del self._slots[count:]
+
     def _spawn(self, slot: _Slot) -> None:
-        slot.process = subprocess.Popen(self._args, env=self._env, start_new_session=True)
+        slot.process = subprocess.Popen(self._args, env=self._env, start_new_session=True, preexec_fn=die_with_parent())
         slot.started_at = time.monotonic()
+        slot.retiring = False
         log.info("Started worker %d (pid %d)", slot.index, slot.process.pid)
 
-    def _watch(self) -> None:
-        while not self._stopping.wait(_POLL_SECONDS):
-            now = time.monotonic()
+    def _run(self) -> None:
+        with self._lock:
             for slot in self._slots:
-                proc = slot.process
-                if proc is None or proc.poll() is None:
-                    if proc is None and now >= slot.restart_at:
-                        self._spawn(slot)
-                    continue
-                lived = now - slot.started_at
-                slot.quick_deaths = slot.quick_deaths + 1 if lived < _QUICK_DEATH_SECONDS else 0
-                delay = min(_MAX_BACKOFF_SECONDS, 2.0**slot.quick_deaths) if slot.quick_deaths > 1 else 0.0
-                log.warning(
-                    "Worker %d (pid %d) exited with %s after %.0f s; restarting%s",
-                    slot.index, proc.pid, proc.returncode, lived, f" in {delay:.0f} s" if delay else "",
-                )  # fmt: skip
-                slot.process = None
-                slot.restart_at = now + delay
+                self._spawn(slot)
+        while not self._stopping.wait(_POLL_SECONDS):
+            with self._lock:
+                self._check(time.monotonic())
+        self._end_all()
 
-    def stop(self, grace_seconds: float = 5.0) -> None:
+    def _check(self, now: float) -> None:
+        for slot in self._slots:
+            proc = slot.process
+            if proc is None or proc.poll() is None:
+                if proc is None and now >= slot.restart_at:
+                    self._spawn(slot)
+                continue
+            lived = now - slot.started_at
+            if slot.retiring:
+                log.info("Worker %d (pid %d) exited for a restart", slot.index, proc.pid)
+                slot.process = None
+                slot.restart_at = now
+                continue
+            slot.quick_deaths = slot.quick_deaths + 1 if lived < _QUICK_DEATH_SECONDS else 0
+            delay = min(_MAX_BACKOFF_SECONDS, 2.0**slot.quick_deaths) if slot.quick_deaths > 1 else 0.0
+            log.warning(
+                "Worker %d (pid %d) exited with %s after %.0f s; restarting%s",
+                slot.index, proc.pid, proc.returncode, lived, f" in {delay:.0f} s" if delay else "",
+            )  # fmt: skip
+            slot.process = None
+            slot.restart_at = now + delay
+
+    def _end_all(self) -> None:
         """SIGTERM (a worker finishes its current step), then SIGKILL after the grace period. A job cut off
         this way is not lost: it is found by its stale heartbeat and run again on the next start."""
-        self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join()
-        running = [s.process for s in self._slots if s.process is not None and s.process.poll() is None]
+        processes = [s.process for s in self._slots if s.process is not None] + self._leaving
+        running = [proc for proc in processes if proc.poll() is None]
         for proc in running:
             proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + grace_seconds
+        deadline = time.monotonic() + self._grace_seconds
         for proc in running:
             try:
                 proc.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)  # the worker's whole process tree
                 proc.wait()
+
+    def stop(self, grace_seconds: float = 5.0) -> None:
+        """End every worker (see ``_end_all``) and wait until they are gone."""
+        self._grace_seconds = grace_seconds
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join()

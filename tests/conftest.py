@@ -5,6 +5,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +18,11 @@ from stt_studio.engine.pipeline import Engine  # noqa: E402
 from stt_studio.settings import Settings  # noqa: E402
 from tests import live  # noqa: E402
 from tests.speech import SENTENCES, speech_clip  # noqa: E402
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
+    from tests.desktop import Desktop
 
 
 @pytest.fixture(scope="session")
@@ -83,3 +89,17 @@ def service(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Ite
         yield LiveService(url=url, data_dir=root / "data", env=env, log=root / "serve.log", process=proc)
     finally:
         live.stop(proc)
+
+
+@pytest.fixture
+def desktop(
+    qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> Iterator[Desktop]:
+    """The desktop app on a private data and config dir, with a real worker (tiny.en); shut down afterwards."""
+    from tests.desktop import Desktop, desktop_app, desktop_env
+
+    session = Desktop(desktop_app(qapp), desktop_env(monkeypatch, tmp_path, settings.resolved_models_dir))
+    try:
+        yield session
+    finally:
+        session.close()

@@ -275,7 +275,7 @@ def test_bodies_that_are_not_an_upload_get_a_clear_4xx_and_leave_nothing_behind(
         ("GET", "/jobs/..%2F..%2Fetc", 404, "Not Found"),
         ("GET", "/jobs?status=done", 422, "status"),
         ("GET", "/jobs?limit=0", 422, "limit"),
-        ("GET", "/jobs/00000000-0000-0000-0000-000000000000/export?format=docx", 422, "format"),
+        ("GET", "/jobs/00000000-0000-0000-0000-000000000000/export?format=pdf", 422, "format"),
         ("POST", "/jobs/00000000-0000-0000-0000-000000000000/cancel", 404, "Job not found"),
     ],
 )

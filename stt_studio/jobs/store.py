@@ -7,8 +7,11 @@ job is still there after restarts and after RQ's result TTL.
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
+import shutil
+import socket
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -29,7 +32,7 @@ from rq.registry import (
 )
 
 from stt_studio.engine.result import TranscriptionResult
-from stt_studio.jobs.models import JobOptions, JobStatus, JobView, QueueStats
+from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, QueueStats, WorkerInfo
 
 QUEUE_NAME = "stt-transcription"
 JOB_FUNCTION = "stt_studio.jobs.worker.transcribe_job"
@@ -72,8 +75,22 @@ def _write_atomically(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _cancel_key(job_id: str) -> str:
     return f"stt:cancel:{job_id}"
+
+
+_WORKER_INFO_PREFIX = "stt:worker-info:"
+_PREVIEW_CHARS = 240
 
 
 class JobStore:
@@ -113,7 +130,14 @@ class JobStore:
 
     def save_result(self, job_id: str, result: TranscriptionResult, started_at: datetime | None) -> None:
         _write_atomically(self.job_dir(job_id) / "result.json", result.model_dump_json())
-        self._write_outcome(job_id, JobStatus.COMPLETED, started_at)
+        summary = {
+            "audio_seconds": result.duration,
+            "language": result.language,
+            "speakers": len(result.speakers) if result.speakers is not None else None,
+            "model": result.model,
+            "preview": result.text.strip()[:_PREVIEW_CHARS],
+        }
+        self._write_outcome(job_id, JobStatus.COMPLETED, started_at, **summary)
 
     def result_json(self, job_id: str) -> bytes | None:
         """The stored transcript as JSON bytes, unparsed (the API embeds it as is)."""
@@ -141,11 +165,27 @@ class JobStore:
 
     # --- submitting ----------------------------------------------------------------------------------------
     def submit(
-        self, job_id: str, audio: Path, options: JobOptions, *, filename: str, delete_audio_after: bool
+        self,
+        job_id: str,
+        audio: Path,
+        options: JobOptions,
+        *,
+        filename: str,
+        delete_audio_after: bool,
+        audio_seconds: float | None = None,
     ) -> JobView:
-        """Queue a transcription of ``audio`` (already checked to be decodable) under ``job_id``."""
+        """Queue a transcription of ``audio`` (already checked to be decodable) under ``job_id``. Audio that is
+        not deleted after the job (the desktop's own files) is recorded as the job's source: the player plays it
+        and a retry uses it."""
         created = utcnow()
-        self._write_record(job_id, filename=filename, options=options.model_dump(), created_at=created.isoformat())
+        self._write_record(
+            job_id,
+            filename=filename,
+            options=options.model_dump(),
+            created_at=created.isoformat(),
+            audio_seconds=audio_seconds,
+            source_path=None if delete_audio_after else str(audio),
+        )
         pipe = self.redis.pipeline()  # one round trip to Redis instead of RQ's two
         job = self.queue.enqueue(
             JOB_FUNCTION,
@@ -159,7 +199,13 @@ class JobStore:
             job_timeout=-1,  # hour-long files are normal; a dead worker is found by its heartbeat instead
             result_ttl=KEEP_SECONDS,
             failure_ttl=KEEP_SECONDS,
-            meta={"progress": 0, "stage": None, "filename": filename},
+            meta={
+                "progress": 0,
+                "stage": None,
+                "filename": filename,
+                "audio_seconds": audio_seconds,
+                "options": options.model_dump(exclude_defaults=True),
+            },
             description=f"transcribe {filename}",
             pipeline=pipe,
         )
@@ -195,6 +241,8 @@ class JobStore:
             completed_at=job.ended_at if status.is_final else None,
             filename=meta.get("filename"),
             attempts=int(meta.get("attempts", 0)),
+            audio_seconds=meta.get("audio_seconds"),
+            options=JobOptions.model_validate(meta["options"]) if "options" in meta else None,
             error=error,
             result=result,
         )
@@ -222,6 +270,8 @@ class JobStore:
             started_at=record.get("started_at"),
             completed_at=record.get("completed_at"),
             filename=record.get("filename"),
+            audio_seconds=record.get("audio_seconds"),
+            options=JobOptions.model_validate(record["options"]) if "options" in record else None,
             error=record.get("error"),
             result=self.load_result(job_id) if status == JobStatus.COMPLETED and with_result else None,
         )
@@ -285,3 +335,107 @@ class JobStore:
 
     def cancel_requested(self, job_id: str) -> bool:
         return bool(self.redis.exists(_cancel_key(job_id)))
+
+    # --- the desktop's library and job control ----------------------------------------------------------------
+    def library(self) -> builtins.list[LibraryEntry]:
+        """Every finished job in the data dir, newest first (read from disk: it outlives Redis's retention)."""
+        finals = {s.value for s in JobStatus if s.is_final}
+        entries: builtins.list[LibraryEntry] = []
+        if not self.jobs_dir.is_dir():
+            return entries
+        for path in self.jobs_dir.iterdir():
+            record = self._read_record(path.name)
+            if record is None or record.get("status") not in finals:
+                continue
+            entries.append(
+                LibraryEntry(
+                    job_id=path.name,
+                    status=JobStatus(record["status"]),
+                    filename=record.get("filename") or "upload",
+                    created_at=record.get("created_at"),
+                    completed_at=record.get("completed_at"),
+                    audio_seconds=record.get("audio_seconds"),
+                    language=record.get("language"),
+                    speakers=record.get("speakers"),
+                    model=record.get("model") or (record.get("options") or {}).get("model"),
+                    preview=record.get("preview") or "",
+                    error=record.get("error"),
+                    source_path=record.get("source_path"),
+                )
+            )
+        entries.sort(key=lambda e: e.created_at or datetime.min.replace(tzinfo=timezone.utc), reverse=True)
+        return entries
+
+    def transcript_text(self, job_id: str) -> str:
+        """The whole transcript's text ('' when there is none), for searching."""
+        stored = self.result_json(job_id)
+        if stored is None:
+            return ""
+        text = json.loads(stored).get("text", "")
+        return text if isinstance(text, str) else ""
+
+    def source_path(self, job_id: str) -> Path | None:
+        """The user's own audio file this job transcribed (desktop jobs), if recorded."""
+        record = self._read_record(job_id) or {}
+        source = record.get("source_path")
+        return Path(source) if source else None
+
+    def delete(self, job_id: str) -> None:
+        """Remove a finished job: its Redis keys and its directory (transcript, record, kept upload)."""
+        try:
+            job: Job | None = Job.fetch(job_id, connection=self.redis)
+        except NoSuchJobError:
+            job = None
+        if job is not None:
+            status = self._view(job, with_result=False).status
+            if not status.is_final:
+                raise JobConflictError(f"Job {job_id} is {status.value}; cancel it first")
+            job.delete()
+            self.redis.delete(_cancel_key(job_id))
+        directory = self.job_dir(job_id)
+        if job is None and not directory.exists():
+            raise JobNotFoundError(job_id)
+        shutil.rmtree(directory, ignore_errors=True)
+
+    def retry(self, job_id: str) -> JobView:
+        """Queue a failed or canceled job again, with the same audio and options, as a new job (the old one is
+        removed)."""
+        view = self.get(job_id, with_result=False)
+        if view.status not in (JobStatus.FAILED, JobStatus.CANCELED):
+            raise JobConflictError(f"Job {job_id} is {view.status.value}; only failed or canceled jobs are retried")
+        source = self.source_path(job_id)
+        if source is None or not source.is_file():
+            raise JobConflictError(f"The audio of job {job_id} was not kept, so it cannot be run again")
+        record = self._read_record(job_id) or {}
+        new_id, new_dir = self.new_job_dir()
+        if source.parent == self.job_dir(job_id):  # an upload kept in the old job's directory moves with it
+            source = source.rename(new_dir / source.name)
+        new_view = self.submit(
+            new_id,
+            source,
+            view.options or JobOptions(),
+            filename=view.filename or source.name,
+            delete_audio_after=False,
+            audio_seconds=record.get("audio_seconds"),
+        )
+        self.delete(job_id)
+        return new_view
+
+    # --- workers -------------------------------------------------------------------------------------------
+    def publish_worker_info(self, info: WorkerInfo, ttl_seconds: int) -> None:
+        self.redis.set(f"{_WORKER_INFO_PREFIX}{info.name}", info.model_dump_json(), ex=ttl_seconds)
+
+    def live_local_worker_pids(self) -> builtins.list[int]:
+        """Pids of workers of this queue that run on this machine and are alive (another STT Studio's, when this
+        process has started none): registrations of killed workers linger in Redis until their TTL."""
+        host = socket.gethostname()
+        pids = []
+        for worker in Worker.all(queue=self.queue):
+            if worker.hostname == host and worker.pid is not None and _pid_alive(worker.pid):
+                pids.append(worker.pid)
+        return pids
+
+    def worker_infos(self) -> builtins.list[WorkerInfo]:
+        keys = sorted(self.redis.scan_iter(match=f"{_WORKER_INFO_PREFIX}*", count=100))
+        values = self.redis.mget(keys) if keys else []
+        return [WorkerInfo.model_validate_json(v) for v in values if v is not None]

@@ -26,8 +26,9 @@ from stt_studio.engine.pipeline import Engine
 from stt_studio.engine.progress import ProgressUpdate
 from stt_studio.jobs.connection import connect
 from stt_studio.jobs.metrics import JobMetricsRecorder
-from stt_studio.jobs.models import JobOptions, JobStatus
+from stt_studio.jobs.models import JobOptions, JobStatus, WorkerInfo
 from stt_studio.jobs.store import JobStore
+from stt_studio.processes import watch_parent_from_env
 from stt_studio.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ MAINTENANCE_SECONDS = 10
 WORKER_TTL = 25
 """Also bounds how long an idle worker blocks on the queue before its next maintenance round (TTL - 15 s)."""
 CANCEL_POLL_SECONDS = 0.5
+INFO_SECONDS = 10
 
 
 class JobFailedError(Exception):
@@ -48,8 +50,33 @@ class JobFailedError(Exception):
 @dataclass
 class WorkerContext:
     engine: Engine
+    """The configured model's engine, loaded at start."""
     store: JobStore
     metrics: JobMetricsRecorder
+    other: Engine | None = None
+    """The engine of a model a job asked for (the desktop's per-batch model); one at a time, replaced as needed."""
+
+    def engine_for(self, model: str | None) -> Engine:
+        if model is None or model == self.engine.model_spec:
+            return self.engine
+        if self.other is None or self.other.model_spec != model:
+            self.other = None  # free the previous one before loading the next
+            self.other = Engine(self.engine.settings, model=model, device=self.engine.device)
+        return self.other
+
+    def info(self, name: str) -> WorkerInfo:
+        engine = self.other or self.engine
+        info = WorkerInfo(
+            name=name, pid=os.getpid(), model=engine.model_spec, device=engine.device, compute_type=engine.compute_type
+        )
+        if engine.device == "cuda":
+            import torch
+
+            free, total = torch.cuda.mem_get_info()
+            info.gpu_name = torch.cuda.get_device_name(0)
+            info.gpu_memory_used_mb = (total - free) / 2**20
+            info.gpu_memory_total_mb = total / 2**20
+        return info
 
 
 _context: ContextVar[WorkerContext] = ContextVar("stt_worker_context")
@@ -123,7 +150,7 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
             Path(audio_path).unlink(missing_ok=True)
 
     try:
-        result = ctx.engine.transcribe(
+        result = ctx.engine_for(opts.model).transcribe(
             audio_path,
             TranscribeOptions(language=opts.language, diarization=diarization),
             on_progress=progress,
@@ -181,8 +208,23 @@ class TranscriptionWorker(SimpleWorker):
             job.cancel()  # a cancelled run ends as "canceled", not "failed"
 
 
+def _publish_info(context: WorkerContext, name: str) -> None:
+    """Tell the desktop (status bar) which model and device this worker uses, refreshed until the process ends."""
+
+    def publish() -> None:
+        while True:
+            try:
+                context.store.publish_worker_info(context.info(name), ttl_seconds=3 * INFO_SECONDS)
+            except Exception as exc:  # Redis restarting: try again next round
+                log.debug("Could not publish worker info: %s", exc)
+            time.sleep(INFO_SECONDS)
+
+    threading.Thread(target=publish, name="stt-worker-info", daemon=True).start()
+
+
 def run_worker(settings: Settings, *, burst: bool = False, engine: Engine | None = None) -> None:
     """Load the model, then take jobs until stopped (SIGTERM/SIGINT: finish the current job first)."""
+    watch_parent_from_env()
     if settings.worker_nice and hasattr(os, "nice"):
         os.nice(settings.worker_nice)
     store = JobStore(connect(settings), settings.data_dir)
@@ -191,4 +233,5 @@ def run_worker(settings: Settings, *, burst: bool = False, engine: Engine | None
     log.info("Worker ready: model %s on %s", resolved.name, engine.device)
     context = WorkerContext(engine=engine, store=store, metrics=JobMetricsRecorder(store.redis))
     worker = TranscriptionWorker([store.queue], context)
+    _publish_info(context, worker.name)
     worker.work(burst=burst, logging_level="INFO", with_scheduler=False)

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import unicodedata
+from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import PlainTextResponse, Response
 
 from stt_studio.api.deps import StoreDep
 from stt_studio.api.responses import job_response
-from stt_studio.exports import MEDIA_TYPES, export
+from stt_studio.exports import (
+    BINARY_FORMATS,
+    FORMATS,
+    MEDIA_TYPES,
+    ExportFormat,
+    ExportOptions,
+    NotDiarizedError,
+    export,
+    render,
+    safe_stem,
+)
 from stt_studio.jobs.models import JobStatus, JobView
 
 router = APIRouter(tags=["jobs"])
@@ -40,23 +52,49 @@ def cancel_job(job_id: str, store: StoreDep) -> dict[str, Any]:
     return store.cancel(job_id).to_response(include_result=False)
 
 
+def _attachment(stem: str, extension: str) -> str:
+    """A Content-Disposition naming the download: an ASCII ``filename`` for every client, ``filename*`` (RFC 6266)
+    keeping the real name when it is not ASCII."""
+    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    ascii_stem = "".join(c if c.isalnum() or c in " ._-()" else "_" for c in ascii_stem).strip() or "transcript"
+    filename = f"{stem}.{extension}"
+    disposition = f'attachment; filename="{ascii_stem}.{extension}"'
+    return disposition if ascii_stem == stem else f"{disposition}; filename*=UTF-8''{quote(filename)}"
+
+
 @router.get(
     "/jobs/{job_id}/export",
-    summary="The transcript as json, txt, srt, vtt, tsv or rttm (diarized jobs)",
+    summary=f"The transcript as {', '.join(FORMATS)} (rttm: diarized jobs only)",
     response_model=None,
+    responses={200: {"content": {media_type: {} for media_type in MEDIA_TYPES.values()}}},
 )
 def export_job(
     job_id: str,
     store: StoreDep,
-    fmt: Annotated[Literal["json", "txt", "srt", "vtt", "tsv", "rttm"], Query(alias="format")],
-) -> PlainTextResponse:
+    fmt: Annotated[ExportFormat, Query(alias="format")],
+    include_speakers: Annotated[bool, Query(description="Speaker labels in txt, srt, vtt and docx")] = True,
+    include_timestamps: Annotated[bool, Query(description="Times in txt and docx")] = True,
+    max_line_width: Annotated[
+        int | None, Query(ge=1, description="srt/vtt: wrap lines at this many characters")
+    ] = None,
+    max_line_count: Annotated[
+        int | None, Query(ge=1, description="srt/vtt: at most this many lines per cue (needs max_line_width)")
+    ] = None,
+) -> Response:
+    try:
+        options = ExportOptions(include_speakers, include_timestamps, max_line_width, max_line_count)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     view = store.get(job_id)
     if view.result is None:
         raise HTTPException(
             status.HTTP_409_CONFLICT, f"Job {job_id} is {view.status.value}; only completed jobs export"
         )
     try:
-        text = export(view.result, fmt)
-    except ValueError as exc:  # rttm of a job that was not diarized
+        if fmt in BINARY_FORMATS:
+            data = render(view.result, fmt, options, title=view.filename, date=view.completed_at)
+            headers = {"Content-Disposition": _attachment(safe_stem(view.filename or job_id), fmt)}
+            return Response(data, media_type=MEDIA_TYPES[fmt], headers=headers)
+        return PlainTextResponse(export(view.result, fmt, options), media_type=MEDIA_TYPES[fmt])
+    except NotDiarizedError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    return PlainTextResponse(text, media_type=MEDIA_TYPES[fmt])

@@ -1,0 +1,57 @@
+"""Child processes that do not outlive the process that started them.
+
+On Linux a child asks the kernel for SIGKILL when its parent goes (``PR_SET_PDEATHSIG``), so a crash or a SIGKILL
+of ``serve`` or the desktop app cannot leave workers or the embedded Valkey behind. The kernel ties that to the
+*thread* that forked the child, so callers spawn from a thread that lives as long as the children should. A worker
+also watches its parent's pid itself (every platform, and the case where the parent died before the prctl).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+PARENT_PID_ENV = "STT_PARENT_PID"
+"""Set by whoever spawns a worker: the worker exits when that process is gone."""
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(sig: int = signal.SIGKILL) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get ``sig`` when its parent thread ends (Linux); None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+
+    def preexec() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+
+    return preexec
+
+
+def watch_parent(expected_parent: int, interval: float = 1.0) -> threading.Thread:
+    """Exit this process at once when its parent (``expected_parent``) is gone. Work in progress is not lost: a
+    job whose worker vanished is found by its stale heartbeat and run again."""
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != expected_parent:
+                log.warning("The process that started this worker (pid %d) is gone; exiting", expected_parent)
+                os._exit(3)
+            threading.Event().wait(interval)
+
+    thread = threading.Thread(target=watch, name="stt-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def watch_parent_from_env() -> None:
+    value = os.environ.get(PARENT_PID_ENV)
+    if value and value.isdigit():
+        watch_parent(int(value))

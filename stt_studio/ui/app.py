@@ -1,0 +1,59 @@
+"""Start the desktop app: Qt + qasync, the local job service, the main window."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import qasync
+from PySide6.QtWidgets import QApplication
+
+from stt_studio.jobs.models import JobOptions
+from stt_studio.settings import Settings
+from stt_studio.ui.preferences import PREFERENCES_FILE, Preferences
+from stt_studio.ui.secrets import TokenStore
+from stt_studio.ui.service import LocalJobService
+from stt_studio.ui.views.main_window import MainWindow
+
+
+def build_window(base: Settings) -> MainWindow:
+    """The main window on this machine's queue, from the saved preferences (not started yet)."""
+    preferences = load_preferences(base)
+    tokens = TokenStore(base.config_dir)
+    token = tokens.get() or base.hf_token
+    settings = preferences.settings(base, token)
+    service = LocalJobService(
+        settings,
+        workers=preferences.workers,
+        worker_env=preferences.worker_env(token),
+        default_options=JobOptions(
+            language=preferences.default_language, enable_diarization=preferences.diarize_by_default
+        ),
+    )
+    return MainWindow(service, preferences, base.config_dir, tokens, base)
+
+
+def run_desktop(base: Settings) -> int:
+    """Open the window and run until the user quits; returns the exit code."""
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setApplicationName("STT Studio")
+    app.setDesktopFileName("stt-studio")
+    app.setQuitOnLastWindowClosed(False)  # the window may close while jobs go on in the background
+    window = build_window(base)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    window.quit_finished.connect(loop.stop)
+    window.show()
+    with loop:
+        window.spawn(window.start())
+        loop.run_forever()
+    return 0
+
+
+def load_preferences(base: Settings) -> Preferences:
+    """The saved preferences; on a first start, the environment's settings (WHISPER_MODEL_SIZE, …) are the
+    defaults."""
+    if (base.config_dir / PREFERENCES_FILE).exists():
+        return Preferences.load(base.config_dir)
+    return Preferences(model=base.whisper_model_size, device=base.whisper_device, compute_type=base.compute_type)

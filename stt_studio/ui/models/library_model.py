@@ -1,0 +1,194 @@
+"""The library table: every finished job in the data dir, and a proxy that searches it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+
+from stt_studio.jobs.models import JobStatus, LibraryEntry
+from stt_studio.ui.clock import format_clock
+from stt_studio.ui.models.filtering import change_row_filter
+
+Index = QModelIndex | QPersistentModelIndex
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+JOB_ID_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+class Column(IntEnum):
+    DATE = 0
+    FILE = 1
+    DURATION = 2
+    LANGUAGE = 3
+    SPEAKERS = 4
+    STATUS = 5
+    PREVIEW = 6
+
+
+HEADERS = {
+    Column.DATE: "Date",
+    Column.FILE: "File",
+    Column.DURATION: "Duration",
+    Column.LANGUAGE: "Language",
+    Column.SPEAKERS: "Speakers",
+    Column.STATUS: "Status",
+    Column.PREVIEW: "Preview",
+}
+
+STATUS_LABELS = {
+    JobStatus.QUEUED: "Queued",
+    JobStatus.PROCESSING: "Running",
+    JobStatus.COMPLETED: "Done",
+    JobStatus.FAILED: "Failed",
+    JobStatus.CANCELED: "Canceled",
+}
+
+_RIGHT_ALIGNED = (Column.DURATION, Column.SPEAKERS)
+
+
+def _local(moment: datetime) -> datetime:
+    """Stored times are UTC; a naive one (older records) is taken as UTC too."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    return aware.astimezone()
+
+
+def _date(entry: LibraryEntry) -> datetime | None:
+    return entry.created_at or entry.completed_at
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+class LibraryTableModel(QAbstractTableModel):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._entries: list[LibraryEntry] = []
+
+    def set_entries(self, entries: list[LibraryEntry]) -> None:
+        self.beginResetModel()
+        self._entries = list(entries)
+        self.endResetModel()
+
+    def entry(self, row: int) -> LibraryEntry:
+        return self._entries[row]
+
+    def entries(self) -> list[LibraryEntry]:
+        return list(self._entries)
+
+    # --- Qt model --------------------------------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._entries)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(Column)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[Column(section)]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        entry = self._entries[index.row()]
+        column = Column(index.column())
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(entry, column)
+        if role == SORT_ROLE:
+            return self._sort_value(entry, column)
+        if role == JOB_ID_ROLE:
+            return entry.job_id
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(entry, column)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in _RIGHT_ALIGNED:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    @staticmethod
+    def _display(entry: LibraryEntry, column: Column) -> str:
+        if column == Column.DATE:
+            moment = _date(entry)
+            return _local(moment).strftime("%Y-%m-%d %H:%M") if moment is not None else ""
+        if column == Column.FILE:
+            return entry.filename
+        if column == Column.DURATION:
+            return format_clock(entry.audio_seconds) if entry.audio_seconds is not None else "—"
+        if column == Column.LANGUAGE:
+            return entry.language or "—"
+        if column == Column.SPEAKERS:
+            return str(entry.speakers) if entry.speakers is not None else "—"
+        if column == Column.STATUS:
+            return STATUS_LABELS[entry.status]
+        # a failed job has no transcript: what went wrong is the most useful preview
+        return _one_line(entry.preview or entry.error or "")
+
+    @staticmethod
+    def _sort_value(entry: LibraryEntry, column: Column) -> Any:
+        # one type per column: the proxy compares these raw values; unknown values sort first
+        if column == Column.DATE:
+            moment = _date(entry)
+            return _local(moment).timestamp() if moment is not None else float("-inf")
+        if column == Column.DURATION:
+            return entry.audio_seconds if entry.audio_seconds is not None else -1.0
+        if column == Column.SPEAKERS:
+            return entry.speakers if entry.speakers is not None else -1
+        if column == Column.STATUS:
+            return list(JobStatus).index(entry.status)
+        return LibraryTableModel._display(entry, column).casefold()
+
+    @staticmethod
+    def _tooltip(entry: LibraryEntry, column: Column) -> str | None:
+        if column == Column.FILE:
+            return entry.source_path or entry.filename
+        if column == Column.STATUS and entry.error:
+            return entry.error
+        if column == Column.PREVIEW:
+            return entry.preview or entry.error or None
+        return None
+
+
+class LibraryFilterProxy(QSortFilterProxyModel):
+    """Sorts by raw values; shows the rows whose file name contains the query or whose transcript matched it."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self._query = ""
+        self._transcript_matches: set[str] = set()
+        self._transcripts_searched = False
+
+    @property
+    def query(self) -> str:
+        return self._query
+
+    @property
+    def transcripts_searched(self) -> bool:
+        """Whether the transcript matches for the current query are in."""
+        return self._transcripts_searched
+
+    def set_query(self, query: str, transcript_matches: set[str] | None = None) -> None:
+        """``transcript_matches``: job ids whose transcript contains the query; None: not searched (yet)."""
+        def change() -> None:
+            self._query = query.strip().casefold()
+            self._transcript_matches = set(transcript_matches or ())
+            self._transcripts_searched = transcript_matches is not None
+
+        change_row_filter(self, change)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        if not self._query:
+            return True
+        model = self.sourceModel()
+        assert isinstance(model, LibraryTableModel)
+        entry = model.entry(source_row)
+        return self._query in entry.filename.casefold() or entry.job_id in self._transcript_matches

@@ -1,0 +1,231 @@
+"""The queue table: one row per job of this session (and those still queued or running from before)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+
+from stt_studio.engine.progress import Stage
+from stt_studio.jobs.models import JobOptions, JobStatus, JobView
+from stt_studio.ui.clock import format_clock
+from stt_studio.ui.models.filtering import change_row_filter
+
+Index = QModelIndex | QPersistentModelIndex
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+JOB_ID_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+class Column(IntEnum):
+    FILE = 0
+    DURATION = 1
+    STATUS = 2
+    STAGE = 3
+    PROGRESS = 4
+    ELAPSED = 5
+    REMAINING = 6
+    MODEL = 7
+    SPEAKERS = 8
+
+
+HEADERS = {
+    Column.FILE: "File",
+    Column.DURATION: "Duration",
+    Column.STATUS: "Status",
+    Column.STAGE: "Stage",
+    Column.PROGRESS: "Progress",
+    Column.ELAPSED: "Elapsed",
+    Column.REMAINING: "Remaining",
+    Column.MODEL: "Model",
+    Column.SPEAKERS: "Speakers",
+}
+
+STATUS_LABELS = {
+    JobStatus.QUEUED: "Queued",
+    JobStatus.PROCESSING: "Running",
+    JobStatus.COMPLETED: "Done",
+    JobStatus.FAILED: "Failed",
+    JobStatus.CANCELED: "Canceled",
+}
+
+
+def _speakers(options: JobOptions | None) -> str:
+    if options is None or not options.enable_diarization:
+        return "—"
+    if options.num_speakers:
+        return str(options.num_speakers)
+    if options.min_speakers or options.max_speakers:
+        return f"{options.min_speakers or 1}–{options.max_speakers or '…'}"
+    return "auto"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+class QueueTableModel(QAbstractTableModel):
+    def __init__(self, default_model: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.default_model = default_model
+        self._jobs: list[JobView] = []
+        self._rows: dict[str, int] = {}
+
+    # --- updates ---------------------------------------------------------------------------------------------
+    def upsert(self, views: list[JobView]) -> None:
+        """Add new jobs at the end, update known ones in place (only their changed row is repainted)."""
+        new = [v for v in views if v.job_id not in self._rows]
+        for view in views:
+            row = self._rows.get(view.job_id)
+            if row is not None:
+                self._jobs[row] = view
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
+        if new:
+            first = len(self._jobs)
+            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+            for view in new:
+                self._rows[view.job_id] = len(self._jobs)
+                self._jobs.append(view)
+            self.endInsertRows()
+
+    def remove(self, job_ids: list[str]) -> None:
+        for job_id in job_ids:
+            row = self._rows.get(job_id)
+            if row is None:
+                continue
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._jobs[row]
+            self.endRemoveRows()
+            self._rows = {job.job_id: i for i, job in enumerate(self._jobs)}
+
+    def tick(self) -> None:
+        """Elapsed and remaining time of running jobs move with the clock."""
+        for row, job in enumerate(self._jobs):
+            if job.status == JobStatus.PROCESSING:
+                self.dataChanged.emit(self.index(row, Column.ELAPSED), self.index(row, Column.REMAINING))
+
+    def job(self, row: int) -> JobView:
+        return self._jobs[row]
+
+    def job_by_id(self, job_id: str) -> JobView | None:
+        row = self._rows.get(job_id)
+        return self._jobs[row] if row is not None else None
+
+    def jobs(self) -> list[JobView]:
+        return list(self._jobs)
+
+    # --- Qt model --------------------------------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._jobs)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(Column)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[Column(section)]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        job = self._jobs[index.row()]
+        column = Column(index.column())
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(job, column)
+        if role == SORT_ROLE:
+            return self._sort_value(job, column)
+        if role == JOB_ID_ROLE:
+            return job.job_id
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == Column.STATUS and job.error:
+                return job.error
+            if column == Column.FILE:
+                return job.filename
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (Column.DURATION, Column.ELAPSED, Column.REMAINING):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _display(self, job: JobView, column: Column) -> str | int:
+        if column == Column.FILE:
+            return job.filename or job.job_id
+        if column == Column.DURATION:
+            return format_clock(job.audio_seconds) if job.audio_seconds is not None else "—"
+        if column == Column.STATUS:
+            return STATUS_LABELS[job.status]
+        if column == Column.STAGE:
+            return Stage(job.stage).label if job.stage in Stage._value2member_map_ else ""
+        if column == Column.PROGRESS:
+            return job.progress
+        if column == Column.ELAPSED:
+            elapsed = self._elapsed(job)
+            return format_clock(elapsed) if elapsed is not None else ""
+        if column == Column.REMAINING:
+            remaining = self._remaining(job)
+            return format_clock(remaining) if remaining is not None else ""
+        if column == Column.MODEL:
+            return (job.options.model if job.options and job.options.model else None) or self.default_model
+        return _speakers(job.options)
+
+    def _sort_value(self, job: JobView, column: Column) -> Any:
+        if column == Column.DURATION:
+            return job.audio_seconds or 0.0
+        if column == Column.STATUS:
+            return list(JobStatus).index(job.status)
+        if column == Column.PROGRESS:
+            return job.progress
+        if column == Column.ELAPSED:
+            return self._elapsed(job) or 0.0
+        if column == Column.REMAINING:
+            return self._remaining(job) or 0.0
+        return str(self._display(job, column)).casefold()
+
+    @staticmethod
+    def _elapsed(job: JobView) -> float | None:
+        started = _aware(job.started_at)
+        if started is None:
+            return None
+        end = _aware(job.completed_at) if job.status.is_final else _now()
+        return max(0.0, ((end or _now()) - started).total_seconds())
+
+    def _remaining(self, job: JobView) -> float | None:
+        if job.status != JobStatus.PROCESSING or job.progress < 3:
+            return None
+        elapsed = self._elapsed(job)
+        return elapsed * (100 - job.progress) / job.progress if elapsed else None
+
+
+class QueueFilterProxy(QSortFilterProxyModel):
+    """Sorts by raw values and shows the jobs whose status is in the chosen set (all by default)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self._statuses: set[JobStatus] | None = None
+
+    def set_statuses(self, statuses: set[JobStatus] | None) -> None:
+        def change() -> None:
+            self._statuses = statuses
+
+        change_row_filter(self, change)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        if self._statuses is None:
+            return True
+        model = self.sourceModel()
+        assert isinstance(model, QueueTableModel)
+        return model.job(source_row).status in self._statuses

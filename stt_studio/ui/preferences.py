@@ -1,0 +1,116 @@
+"""The desktop app's own settings, kept as JSON in the user's config dir and applied over the one ``Settings``.
+
+The Hugging Face token is never part of this file: it lives in the ``TokenStore`` (``stt_studio.ui.secrets``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from stt_studio.settings import APP_NAME, Settings
+
+log = logging.getLogger(__name__)
+
+PREFERENCES_FILE = "desktop.json"
+MAX_WORKERS = 4
+
+
+def default_config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME))
+
+
+class Preferences(BaseModel):
+    # A file written by a newer version may carry fields this one does not know: they are dropped, not fatal.
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = "large-v3"
+    """A hub model name or a local CTranslate2 model folder."""
+    device: Literal["cuda", "cpu"] = "cuda"
+    compute_type: str | None = None
+    """None: the engine's default for the device."""
+    default_language: str | None = None
+    """None: detect the language."""
+    diarize_by_default: bool = False
+    workers: int = Field(default=1, ge=1, le=MAX_WORKERS)
+    data_dir: Path | None = None
+    """None: the default platformdirs data dir (or ``STT_DATA_DIR``)."""
+    watched_folder: Path | None = None
+    cpu_notice_shown: bool = False
+
+    # --- persistence -----------------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, config_dir: Path) -> Preferences:
+        """The saved preferences; defaults when there are none. A file that can't be read is kept aside."""
+        path = config_dir / PREFERENCES_FILE
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return cls()
+        except OSError as exc:
+            log.warning("Could not read %s (%s); using default preferences", path, exc)
+            return cls()
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as exc:
+            bad = path.with_name(PREFERENCES_FILE + ".bad")
+            log.warning(
+                "%s is not valid (%d errors); kept it as %s and using default preferences",
+                path,
+                exc.error_count(),
+                bad.name,
+            )
+            try:
+                path.replace(bad)
+            except OSError as move_error:
+                log.warning("Could not keep %s aside: %s", path, move_error)
+            return cls()
+
+    def save(self, config_dir: Path) -> None:
+        """Write the file atomically: a crash mid-write leaves the previous preferences, never half a file."""
+        config_dir.mkdir(parents=True, exist_ok=True)
+        path = config_dir / PREFERENCES_FILE
+        tmp = path.with_name(f"{PREFERENCES_FILE}.{os.getpid()}.tmp")
+        tmp.write_text(self.model_dump_json(indent=2), encoding="utf-8")
+        tmp.replace(path)
+
+    # --- applying them ---------------------------------------------------------------------------------------
+    def settings(self, base: Settings, token: str | None = None) -> Settings:
+        """``base`` with these preferences applied. ``token`` is the token store's; without one the base's
+        ``HF_TOKEN`` (from the environment) stays."""
+        update: dict[str, object] = {
+            "whisper_model_size": self.model,
+            "whisper_device": self.device,
+            "compute_type": self.compute_type,
+        }
+        if self.data_dir is not None:
+            update["data_dir"] = self.data_dir
+        if token:
+            update["hf_token"] = token
+        return base.model_copy(update=update)
+
+    def worker_env(self, token: str | None) -> dict[str, str]:
+        """The environment variables a worker process needs on top of the app's own environment."""
+        env = {"WHISPER_MODEL_SIZE": self.model, "WHISPER_DEVICE": self.device}
+        if self.compute_type:
+            env["STT_COMPUTE_TYPE"] = self.compute_type
+        if self.data_dir is not None:
+            env["STT_DATA_DIR"] = str(self.data_dir)
+        if token:
+            env["HF_TOKEN"] = token
+        return env
+
+
+def restart_needed(old: Preferences, new: Preferences, *, token_changed: bool = False) -> bool:
+    """Whether the running workers must be replaced for ``new`` to take effect.
+
+    The data dir counts too: workers write transcripts there, so old workers would put them where the app no
+    longer looks.
+    """
+    fields = ("model", "device", "compute_type", "workers", "data_dir")
+    return token_changed or any(getattr(old, name) != getattr(new, name) for name in fields)

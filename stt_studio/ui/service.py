@@ -1,0 +1,409 @@
+"""The one interface the desktop's views use for jobs, and its local implementation.
+
+Views never talk to Redis, the disk or HTTP: they call the ``JobService``'s coroutines (which do the blocking
+work on executor threads) and listen to its signals. ``LocalJobService`` runs this machine's queue: the embedded
+Valkey (or the configured Redis), supervised worker processes (or those of an STT Studio already running on the
+same data dir), and a poll of the job state that turns changes into signals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import redis
+from PySide6.QtCore import QObject, Signal
+
+from stt_studio.engine.audio import MEDIA_EXTENSIONS
+from stt_studio.engine.result import TranscriptionResult
+from stt_studio.exports import ExportOptions, ExportSummary, export_jobs
+from stt_studio.jobs.connection import connect, embedded_server
+from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, WorkerInfo
+from stt_studio.jobs.redis_server import EmbeddedRedis
+from stt_studio.jobs.store import JobNotFoundError, JobStore
+from stt_studio.settings import Settings
+from stt_studio.supervisor import WorkerSupervisor
+from stt_studio.ui import intake
+from stt_studio.ui.intake import CheckedFile, IntakeReport
+from stt_studio.ui.watch_folder import FolderWatch
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+ACTIVE_POLL_SECONDS = 0.5
+IDLE_POLL_SECONDS = 2.0
+WATCH_SECONDS = 3.0
+_UNTIL_JOB_ENDS = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    redis_ok: bool
+    redis_label: str
+    workers: int
+    queued: int
+    processing: int
+    worker_infos: list[WorkerInfo] = field(default_factory=list)
+    attached: bool = False
+    """Using the workers of an STT Studio that was already running (this app started none)."""
+
+
+class JobService(QObject):
+    """What the views need of a queue. Coroutines run their blocking work off the GUI thread."""
+
+    jobs_updated = Signal(list)
+    """JobViews that are new or changed since the last update."""
+    job_finished = Signal(object)
+    """A JobView that has just become completed, failed or canceled."""
+    status_updated = Signal(object)
+    """ServiceStatus."""
+    library_changed = Signal()
+    watched_files_queued = Signal(list)
+    """JobViews queued from the watched folder."""
+    problem = Signal(str)
+    """A background step failed; the text says what and why."""
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def shutdown(self, *, after_current_job: bool) -> None:
+        raise NotImplementedError
+
+    async def take_in(self, paths: Iterable[Path]) -> IntakeReport:
+        raise NotImplementedError
+
+    async def submit(self, files: list[CheckedFile], options: JobOptions) -> list[JobView]:
+        raise NotImplementedError
+
+    async def cancel(self, job_ids: list[str]) -> None:
+        raise NotImplementedError
+
+    async def retry(self, job_ids: list[str]) -> list[JobView]:
+        raise NotImplementedError
+
+    async def remove(self, job_ids: list[str]) -> None:
+        raise NotImplementedError
+
+    async def result(self, job_id: str) -> TranscriptionResult | None:
+        raise NotImplementedError
+
+    async def media_path(self, job_id: str) -> Path | None:
+        raise NotImplementedError
+
+    async def library(self) -> list[LibraryEntry]:
+        raise NotImplementedError
+
+    async def search(self, query: str) -> set[str]:
+        raise NotImplementedError
+
+    async def export(
+        self, job_ids: list[str], folder: Path, formats: list[str], options: ExportOptions
+    ) -> ExportSummary:
+        raise NotImplementedError
+
+
+class LocalJobService(JobService):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        workers: int = 1,
+        worker_env: dict[str, str] | None = None,
+        default_options: JobOptions | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self._worker_count = workers
+        self._worker_env = worker_env or {}
+        self.default_options = default_options or JobOptions()
+        self._io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="stt-io")
+        # Valkey is tied (PR_SET_PDEATHSIG) to the thread that starts it: a thread that lives as long as the app.
+        self._services = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stt-services")
+        self._server: EmbeddedRedis | None = None
+        self._supervisor: WorkerSupervisor | None = None
+        self._store: JobStore | None = None
+        self._tracked: dict[str, JobView] = {}
+        self._texts: dict[str, str] = {}
+        self._watch: FolderWatch | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.status = ServiceStatus(False, "", 0, 0, 0)
+
+    # --- plumbing --------------------------------------------------------------------------------------------
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._io, fn)
+
+    async def run_blocking(self, fn: Callable[[], T]) -> T:
+        """Run a small blocking step of the window's (saving preferences, the keyring) off the GUI thread."""
+        return await self._run(fn)
+
+    @property
+    def store(self) -> JobStore:
+        if self._store is None:
+            raise RuntimeError("The job service has not started")
+        return self._store
+
+    @property
+    def attached(self) -> bool:
+        return self._store is not None and self._supervisor is None
+
+    def _redis_label(self) -> str:
+        if self._server is not None:
+            return "embedded Valkey"
+        if self.settings.redis_url:
+            return self.settings.redis_url.split("@")[-1]  # never show a password
+        return f"Redis {self.settings.redis_host}:{self.settings.redis_port}"
+
+    # --- life cycle ------------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._store = await loop.run_in_executor(self._services, self._start_services)
+        await self._poll_once()
+        self._tasks.append(asyncio.ensure_future(self._poll_forever()))
+
+    def _start_services(self) -> JobStore:
+        data_dir = self.settings.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if not os.access(data_dir, os.W_OK):
+            raise PermissionError(f"The data folder {data_dir} is not writable")
+        self._server = embedded_server(self.settings)
+        if self._server is not None:
+            self._server.ensure_running(tied_to_this_thread=True)
+        store = JobStore(connect(self.settings), data_dir)
+        if store.live_local_worker_pids():
+            log.info("Using the workers of the STT Studio already running on %s", data_dir)
+        else:
+            self._supervisor = WorkerSupervisor(self._worker_count, env=self._worker_env)
+            self._supervisor.start()
+        return store
+
+    async def apply_settings(self, settings: Settings, *, workers: int, worker_env: dict[str, str]) -> None:
+        """New model, device, token or worker count: workers restart after their current job."""
+        self.settings = settings
+        self._worker_count = workers
+        self._worker_env = worker_env
+        if self._supervisor is not None:
+            supervisor = self._supervisor
+            await self._run(lambda: supervisor.restart_after_current_job(env=worker_env, count=workers))
+
+    async def shutdown(self, *, after_current_job: bool) -> None:
+        """Stop the workers (now, or once their current job is done) and the Valkey this app started. Queued
+        jobs stay queued for the next start; a job cut off is run again then."""
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._services, self._stop_services, after_current_job)
+        self._io.shutdown(wait=False, cancel_futures=True)
+        self._services.shutdown(wait=False)
+
+    def _stop_services(self, after_current_job: bool) -> None:
+        if self._supervisor is not None:
+            self._supervisor.stop(grace_seconds=_UNTIL_JOB_ENDS if after_current_job else 5.0)
+            self._supervisor = None
+        if self._server is not None and self._server.started_here:
+            self._server.stop()
+
+    # --- watching --------------------------------------------------------------------------------------------
+    def set_watched_folder(self, folder: Path | None) -> None:
+        self._watch = (
+            FolderWatch(folder, self.settings.data_dir / "watched-folder.json", MEDIA_EXTENSIONS)
+            if folder is not None
+            else None
+        )
+
+    async def _scan_watched_folder(self) -> None:
+        watch = self._watch
+        if watch is None:
+            return
+        new_files = await self._run(watch.scan)
+        if not new_files:
+            return
+        report = await self.take_in(new_files)
+        views = await self.submit([*report.accepted, *report.already_added], self.default_options)
+        for rejected in report.rejected:
+            self.problem.emit(f"Watched folder: {rejected.path.name}: {rejected.reason}")
+        if views:
+            self.watched_files_queued.emit(views)
+
+    # --- polling ---------------------------------------------------------------------------------------------
+    async def _poll_forever(self) -> None:
+        last_watch = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            busy = self.status.queued + self.status.processing > 0
+            await asyncio.sleep(ACTIVE_POLL_SECONDS if busy else IDLE_POLL_SECONDS)
+            try:
+                await self._poll_once()
+                if loop.time() - last_watch >= WATCH_SECONDS:
+                    last_watch = loop.time()
+                    await self._scan_watched_folder()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep polling: Redis may be restarting
+                log.warning("Polling the queue failed: %s", exc)
+
+    def _snapshot(self) -> tuple[list[JobView], ServiceStatus]:
+        store = self.store
+        try:
+            active = store.list(JobStatus.QUEUED, limit=10_000) + store.list(JobStatus.PROCESSING, limit=1_000)
+            seen = {v.job_id for v in active}
+            ended = []
+            for job_id, view in list(self._tracked.items()):
+                if job_id not in seen and not view.status.is_final:
+                    try:
+                        ended.append(store.get(job_id, with_result=False))
+                    except JobNotFoundError:
+                        continue
+            stats = store.stats()
+            infos = store.worker_infos()
+        except redis.RedisError:
+            return [], ServiceStatus(False, self._redis_label(), 0, 0, 0, attached=self.attached)
+        status = ServiceStatus(
+            redis_ok=stats.redis_healthy,
+            redis_label=self._redis_label(),
+            workers=stats.workers,
+            queued=stats.queue_length,
+            processing=stats.processing,
+            worker_infos=infos,
+            attached=self.attached,
+        )
+        return active + ended, status
+
+    async def _poll_once(self) -> None:
+        views, status = await self._run(self._snapshot)
+        self._absorb(views)
+        self.status = status
+        self.status_updated.emit(status)
+
+    def _absorb(self, views: list[JobView]) -> None:
+        changed = []
+        finished = []
+        for view in views:
+            before = self._tracked.get(view.job_id)
+            if before == view:
+                continue
+            self._tracked[view.job_id] = view
+            changed.append(view)
+            if view.status.is_final and (before is None or not before.status.is_final):
+                finished.append(view)
+        if changed:
+            self.jobs_updated.emit(changed)
+        for view in finished:
+            self.job_finished.emit(view)
+        if finished:
+            self.library_changed.emit()
+
+    def tracked(self) -> list[JobView]:
+        return list(self._tracked.values())
+
+    # --- adding work -----------------------------------------------------------------------------------------
+    async def take_in(self, paths: Iterable[Path]) -> IntakeReport:
+        paths = list(paths)
+        return await self._run(lambda: intake.take_in(paths, self.settings.max_audio_seconds, self._known_sources()))
+
+    def _known_sources(self) -> set[Path]:
+        store = self.store
+        sources = {Path(e.source_path) for e in store.library() if e.source_path}
+        for view in self._tracked.values():
+            if not view.status.is_final and (source := store.source_path(view.job_id)) is not None:
+                sources.add(source)
+        return sources
+
+    async def submit(self, files: list[CheckedFile], options: JobOptions) -> list[JobView]:
+        def submit_all() -> list[JobView]:
+            store = self.store
+            views = []
+            for file in files:
+                job_id, _ = store.new_job_dir()
+                views.append(
+                    store.submit(
+                        job_id,
+                        file.path,
+                        options,
+                        filename=file.path.name,
+                        delete_audio_after=False,
+                        audio_seconds=file.audio_seconds,
+                    )
+                )
+            return views
+
+        views = await self._run(submit_all)
+        self._absorb(views)
+        return views
+
+    # --- job control -----------------------------------------------------------------------------------------
+    async def cancel(self, job_ids: list[str]) -> None:
+        views = await self._run(lambda: [self.store.cancel(i) for i in job_ids])
+        self._absorb(views)
+
+    async def retry(self, job_ids: list[str]) -> list[JobView]:
+        views = await self._run(lambda: [self.store.retry(i) for i in job_ids])
+        self._forget(job_ids)
+        self._absorb(views)
+        return views
+
+    async def remove(self, job_ids: list[str]) -> None:
+        def delete_all() -> None:
+            for job_id in job_ids:
+                self.store.delete(job_id)
+
+        await self._run(delete_all)
+        self._forget(job_ids)
+        self.library_changed.emit()
+
+    def _forget(self, job_ids: list[str]) -> None:
+        for job_id in job_ids:
+            self._tracked.pop(job_id, None)
+            self._texts.pop(job_id, None)
+
+    # --- reading ---------------------------------------------------------------------------------------------
+    async def result(self, job_id: str) -> TranscriptionResult | None:
+        return await self._run(lambda: self.store.load_result(job_id))
+
+    async def media_path(self, job_id: str) -> Path | None:
+        def find() -> Path | None:
+            source = self.store.source_path(job_id)
+            return source if source is not None and source.is_file() else None
+
+        return await self._run(find)
+
+    async def job(self, job_id: str) -> JobView:
+        return await self._run(lambda: self.store.get(job_id, with_result=False))
+
+    async def library(self) -> list[LibraryEntry]:
+        return await self._run(self.store.library)
+
+    async def search(self, query: str) -> set[str]:
+        """Ids of finished jobs whose transcript contains ``query`` (case-insensitive)."""
+        needle = query.casefold()
+
+        def scan() -> set[str]:
+            matches = set()
+            for entry in self.store.library():
+                text = self._texts.get(entry.job_id)
+                if text is None:
+                    text = self._texts[entry.job_id] = self.store.transcript_text(entry.job_id).casefold()
+                if needle in text:
+                    matches.add(entry.job_id)
+            return matches
+
+        return await self._run(scan) if needle else set()
+
+    async def export(
+        self, job_ids: list[str], folder: Path, formats: list[str], options: ExportOptions
+    ) -> ExportSummary:
+        def write() -> ExportSummary:
+            items = []
+            for job_id in job_ids:
+                result = self.store.load_result(job_id)
+                if result is not None:
+                    items.append((self.store.get(job_id, with_result=False).filename or job_id, result))
+            return export_jobs(items, folder, formats, options)
+
+        return await self._run(write)

@@ -1,0 +1,83 @@
+"""The options of the next files added: model, language, speakers. Defaults come from Settings."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QWidget
+
+from stt_studio.engine.options import known_languages
+from stt_studio.jobs.models import JobOptions
+
+MODEL_CHOICES = ["tiny", "tiny.en", "base", "base.en", "small", "medium", "large-v3", "large-v3-turbo",
+                 "distil-large-v3"]  # fmt: skip
+_SPEAKER_MODES = ["any number", "exactly", "between"]
+
+
+class BatchOptionsBar(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model_combo = QComboBox()
+        self.model_combo.setEditable(True)
+        self.model_combo.setToolTip("A Whisper model name, or the path of a local CTranslate2 model folder")
+        self.model_combo.addItems(MODEL_CHOICES)
+        self.model_combo.setMinimumContentsLength(12)
+        self.language_combo = QComboBox()
+        self.language_combo.addItem("Auto-detect", None)
+        for code in sorted(known_languages()):
+            self.language_combo.addItem(code, code)
+        self.diarize_check = QCheckBox("Find speakers")
+        self.speaker_mode = QComboBox()
+        self.speaker_mode.addItems(_SPEAKER_MODES)
+        self.speakers_min = QSpinBox()
+        self.speakers_max = QSpinBox()
+        for spin in (self.speakers_min, self.speakers_max):
+            spin.setRange(1, 20)
+        self.speakers_min.setValue(2)
+        self.speakers_max.setValue(4)
+        self.to_label = QLabel("to")
+        self.diarize_check.toggled.connect(self._update_enabled)
+        self.speaker_mode.currentIndexChanged.connect(self._update_enabled)
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("New files:  Model"))
+        layout.addWidget(self.model_combo)
+        layout.addWidget(QLabel("Language"))
+        layout.addWidget(self.language_combo)
+        layout.addSpacing(12)
+        layout.addWidget(self.diarize_check)
+        layout.addWidget(self.speaker_mode)
+        layout.addWidget(self.speakers_min)
+        layout.addWidget(self.to_label)
+        layout.addWidget(self.speakers_max)
+        layout.addStretch(1)
+        self._update_enabled()
+
+    def set_defaults(self, model: str, language: str | None, diarize: bool) -> None:
+        self.model_combo.setCurrentText(model)
+        index = self.language_combo.findData(language)
+        self.language_combo.setCurrentIndex(max(index, 0))
+        self.diarize_check.setChecked(diarize)
+
+    def _update_enabled(self) -> None:
+        diarize = self.diarize_check.isChecked()
+        mode = self.speaker_mode.currentIndex()
+        self.speaker_mode.setEnabled(diarize)
+        self.speakers_min.setVisible(diarize and mode > 0)
+        self.speakers_max.setVisible(diarize and mode == 2)
+        self.to_label.setVisible(diarize and mode == 2)
+
+    def options(self) -> JobOptions:
+        model = self.model_combo.currentText().strip() or None
+        language = self.language_combo.currentData()
+        if not self.diarize_check.isChecked():
+            return JobOptions(model=model, language=language)
+        mode = self.speaker_mode.currentIndex()
+        low, high = sorted((self.speakers_min.value(), self.speakers_max.value()))
+        return JobOptions(
+            model=model,
+            language=language,
+            enable_diarization=True,
+            num_speakers=self.speakers_min.value() if mode == 1 else None,
+            min_speakers=low if mode == 2 else None,
+            max_speakers=high if mode == 2 else None,
+        )

@@ -1,0 +1,659 @@
+"""The main window: queue and library on the left, the selected transcript on the right.
+
+Every action that needs Redis, the disk or the workers awaits a ``JobService`` coroutine (its blocking part runs
+on an executor thread), so the GUI thread never waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+    QStyle,
+    QSystemTrayIcon,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from stt_studio.exports import ExportRequest
+from stt_studio.jobs.models import JobStatus, JobView, LibraryEntry
+from stt_studio.settings import Settings
+from stt_studio.ui.intake import IntakeReport
+from stt_studio.ui.models.queue_model import QueueTableModel
+from stt_studio.ui.preferences import Preferences, restart_needed
+from stt_studio.ui.secrets import TokenStore
+from stt_studio.ui.service import JobService, LocalJobService, ServiceStatus
+from stt_studio.ui.views.batch_options import MODEL_CHOICES, BatchOptionsBar
+from stt_studio.ui.views.export_dialog import ExportDialog
+from stt_studio.ui.views.library_view import LibraryView
+from stt_studio.ui.views.notices import NoticeArea, Tone
+from stt_studio.ui.views.queue_view import QueueView
+from stt_studio.ui.views.settings_dialog import SettingsDialog
+from stt_studio.ui.views.transcript_view import TranscriptView
+
+log = logging.getLogger(__name__)
+
+CPU_NOTICE = (
+    "No CUDA GPU was found: STT Studio transcribes on the CPU. Expect about 0.1–0.3× real time with the small "
+    "models (tiny, base: a 10-minute recording in 1–3 minutes on 4 cores) and several times real time with "
+    "large-v3. Speaker detection adds about as much again."
+)
+
+
+class MainWindow(QMainWindow):
+    quit_finished = Signal()
+
+    def __init__(
+        self,
+        service: LocalJobService,
+        preferences: Preferences,
+        config_dir: Path,
+        tokens: TokenStore,
+        base_settings: Settings,
+    ) -> None:
+        super().__init__()
+        self.service: JobService = service
+        self._local = service
+        self.preferences = preferences
+        self.config_dir = config_dir
+        self.tokens = tokens
+        self.base_settings = base_settings
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._quitting = False
+        self.has_quit = False
+        self._shown_job: str | None = None
+        self._batch_size = 0
+        self._last_export: ExportRequest | None = None
+        self._library_entries: dict[str, LibraryEntry] = {}
+        self.setWindowTitle("STT Studio")
+        self.setWindowIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaVolume))
+        self.setAcceptDrops(True)
+        self.resize(1280, 800)
+
+        self.queue_model = QueueTableModel(service.settings.whisper_model_size, self)
+        self.queue_view = QueueView(self.queue_model)
+        self.library_view = LibraryView()
+        self.transcript_view = TranscriptView()
+        self.batch_options = BatchOptionsBar()
+        self.batch_options.set_defaults(preferences.model, preferences.default_language, preferences.diarize_by_default)
+        self.notices = NoticeArea()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.queue_view, "Queue")
+        self.tabs.addTab(self.library_view, "Library")
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(6, 6, 0, 6)
+        left_layout.addWidget(self.batch_options)
+        left_layout.addWidget(self.tabs, 1)
+        hint = QLabel("Drop audio or video files or folders anywhere on this window, or use File → Add files.")
+        hint.setWordWrap(True)
+        hint.setEnabled(False)
+        left_layout.addWidget(hint)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(self.transcript_view)
+        splitter.setStretchFactor(0, 5)
+        splitter.setStretchFactor(1, 4)
+        splitter.setSizes([700, 580])
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.addWidget(self.notices)
+        central_layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+
+        self._make_actions()
+        self._make_status_bar()
+        self.tray = self._make_tray()
+        self._connect()
+        self._clock = QTimer(self)
+        self._clock.timeout.connect(self.queue_model.tick)
+        self._clock.start(1000)
+
+    # --- set-up ----------------------------------------------------------------------------------------------
+    def _action(
+        self,
+        text: str,
+        shortcut: QKeySequence | QKeySequence.StandardKey | str | None,
+        slot: Any,
+        icon: QIcon | None = None,
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if icon is not None:
+            action.setIcon(icon)
+        action.triggered.connect(slot)
+        return action
+
+    def _make_actions(self) -> None:
+        icon = self.style().standardIcon
+        sp = QStyle.StandardPixmap
+        self.add_files_action = self._action("&Add files…", QKeySequence.StandardKey.Open, self.choose_files,
+                                             icon(sp.SP_FileIcon))  # fmt: skip
+        self.add_folder_action = self._action("Add &folder…", "Ctrl+Shift+O", self.choose_folder, icon(sp.SP_DirIcon))
+        self.paste_action = self._action("&Paste paths", QKeySequence.StandardKey.Paste, self.paste_paths)
+        self.export_action = self._action("&Export…", "Ctrl+E", self.export_selected, icon(sp.SP_DialogSaveButton))
+        self.settings_action = self._action("&Settings…", QKeySequence.StandardKey.Preferences, self.open_settings)
+        if self.settings_action.shortcut().isEmpty():
+            self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        self.quit_action = self._action("&Quit", QKeySequence.StandardKey.Quit, self.request_quit)
+        self.cancel_action = self._action("&Cancel job", "Ctrl+.", self.cancel_selected,
+                                          icon(sp.SP_MediaStop))  # fmt: skip
+        self.retry_action = self._action("&Retry", "Ctrl+R", self.retry_selected, icon(sp.SP_BrowserReload))
+        self.remove_action = self._action("Re&move", QKeySequence.StandardKey.Delete, self.remove_selected,
+                                          icon(sp.SP_TrashIcon))  # fmt: skip
+        self.open_action = self._action("&Open transcript", "Return", self.open_selected)
+        self.reveal_action = self._action("Show file in &folder", "Ctrl+Shift+R", self.reveal_selected)
+        for job_action in (self.cancel_action, self.retry_action, self.remove_action, self.open_action,
+                           self.reveal_action):  # fmt: skip
+            job_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.queue_view.table.addAction(job_action)
+
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        for action in (self.add_files_action, self.add_folder_action, self.paste_action):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.export_action)
+        file_menu.addAction(self.settings_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        jobs_menu = menu.addMenu("&Jobs")
+        for item in (self.open_action, self.reveal_action, None, self.cancel_action, self.retry_action,
+                     self.remove_action):  # fmt: skip
+            if item is None:
+                jobs_menu.addSeparator()
+            else:
+                jobs_menu.addAction(item)
+        view_menu = menu.addMenu("&View")
+        view_menu.addAction(self._action("&Queue", "Ctrl+1", lambda: self.tabs.setCurrentIndex(0)))
+        view_menu.addAction(self._action("&Library", "Ctrl+2", lambda: self.tabs.setCurrentIndex(1)))
+        context_menu = [self.open_action, self.reveal_action, None, self.cancel_action, self.retry_action,
+                        self.remove_action, None, self.export_action]  # fmt: skip
+        self.queue_view.set_menu_actions(context_menu)
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main-toolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for item in (self.add_files_action, self.add_folder_action, None, self.cancel_action, self.retry_action,
+                     self.remove_action, None, self.export_action):  # fmt: skip
+            if item is None:
+                toolbar.addSeparator()
+            else:
+                toolbar.addAction(item)
+        settings_button = toolbar.addAction(icon(sp.SP_FileDialogDetailedView), "Settings")
+        settings_button.triggered.connect(self.open_settings)
+        self._update_actions()
+
+    def _make_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.redis_label = QLabel("Redis: starting…")
+        self.workers_label = QLabel("Workers: —")
+        self.device_label = QLabel("Device: —")
+        self.model_label = QLabel("Model: —")
+        for label in (self.redis_label, self.workers_label, self.device_label, self.model_label):
+            label.setContentsMargins(8, 0, 8, 0)
+            bar.addPermanentWidget(label)
+
+    def _make_tray(self) -> QSystemTrayIcon | None:
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            return None
+        tray = QSystemTrayIcon(self.windowIcon(), self)
+        menu = QMenu(self)
+        menu.addAction("Open STT Studio", self.bring_to_front)
+        menu.addAction("Quit", self.quit_now)
+        tray.setContextMenu(menu)
+        tray.activated.connect(lambda reason: self.bring_to_front())
+        tray.setToolTip("STT Studio")
+        tray.show()
+        return tray
+
+    def _connect(self) -> None:
+        service = self.service
+        service.jobs_updated.connect(self._on_jobs_updated)
+        service.job_finished.connect(self._on_job_finished)
+        service.status_updated.connect(self._on_status)
+        service.library_changed.connect(self.refresh_library)
+        service.watched_files_queued.connect(self._on_watched_files)
+        service.problem.connect(lambda text: self.notices.show_notice(text, tone=Tone.WARNING))
+        self.queue_view.selection_changed.connect(self._on_queue_selection)
+        self.queue_view.open_requested.connect(self.open_job)
+        self.library_view.open_requested.connect(self.open_job)
+        self.library_view.search_changed.connect(self._search_library)
+        self.library_view.delete_requested.connect(self.delete_jobs)
+        self.library_view.export_requested.connect(self.export_jobs)
+        self.library_view.reveal_requested.connect(lambda job_id: self.spawn(self._reveal(job_id)))
+        self.tabs.currentChanged.connect(lambda _: self._update_actions())
+
+    # --- running coroutines from slots -----------------------------------------------------------------------
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
+        """Run ``coro`` on the Qt event loop; an error becomes a notice rather than a lost traceback."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Future[Any]) -> None:
+            self._tasks.discard(t)
+            if t.cancelled():
+                return
+            exc = t.exception()
+            if exc is not None:
+                log.error("Background step failed", exc_info=exc)
+                message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+                self.notices.show_notice("That did not work", [message], Tone.ERROR)
+
+        task.add_done_callback(done)
+        return task
+
+    async def start(self) -> None:
+        """Start the queue and workers, then show what is there."""
+        self.redis_label.setText("Redis: starting…")
+        await self._local.start()
+        self._local.set_watched_folder(self.preferences.watched_folder)
+        self.queue_model.upsert(self._local.tracked())
+        await self._reload_library()
+
+    # --- adding work -----------------------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = _local_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.add_paths(paths)
+
+    def choose_files(self) -> None:
+        dialog = QFileDialog(self, "Add audio or video files")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+        dialog.filesSelected.connect(lambda files: self.add_paths([Path(f) for f in files]))
+        dialog.open()
+
+    def choose_folder(self) -> None:
+        dialog = QFileDialog(self, "Add a folder of recordings")
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.fileSelected.connect(lambda folder: self.add_paths([Path(folder)]))
+        dialog.open()
+
+    def paste_paths(self) -> None:
+        mime = QApplication.clipboard().mimeData()
+        paths = _local_paths(mime) or [Path(line.strip()) for line in mime.text().splitlines() if line.strip()]
+        if paths:
+            self.add_paths(paths)
+
+    def add_paths(self, paths: list[Path]) -> asyncio.Future[Any]:
+        """Check the files (off the GUI thread), queue the good ones with the batch options, report the rest."""
+        options = self.batch_options.options()
+        return self.spawn(self._add_paths(paths, options))
+
+    async def _add_paths(self, paths: list[Path], options: Any) -> None:
+        self.statusBar().showMessage(f"Checking {len(paths)} item(s)…")
+        report = await self.service.take_in(paths)
+        self.statusBar().clearMessage()
+        self._report_rejected(report)
+        if report.accepted:
+            await self._queue(report.accepted, options)
+        if report.already_added:
+            files = report.already_added
+            self.notices.show_notice(
+                f"{len(files)} file(s) were added before. Add them again?",
+                [str(f.path) for f in files],
+                Tone.INFO,
+                [("Add again", lambda: self._queue_later(files, options))],
+            )
+
+    def _queue_later(self, files: list[Any], options: Any) -> None:
+        self.spawn(self._queue(files, options))
+
+    async def _queue(self, files: list[Any], options: Any) -> None:
+        views = await self.service.submit(files, options)
+        self._batch_size += len(views)
+        self.queue_model.upsert(views)
+        self.tabs.setCurrentWidget(self.queue_view)
+        self.statusBar().showMessage(f"Queued {len(views)} file(s)", 5000)
+
+    def _report_rejected(self, report: IntakeReport) -> None:
+        if report.rejected:
+            self.notices.show_notice(
+                f"{len(report.rejected)} file(s) could not be added",
+                [f"{r.path.name}: {r.reason}" for r in report.rejected],
+                Tone.WARNING,
+            )
+
+    def _on_watched_files(self, views: list[JobView]) -> None:
+        self._batch_size += len(views)
+        self.queue_model.upsert(views)
+        self.statusBar().showMessage(f"Queued {len(views)} new file(s) from the watched folder", 5000)
+
+    # --- live state ------------------------------------------------------------------------------------------
+    def _on_jobs_updated(self, views: list[JobView]) -> None:
+        self.queue_model.upsert(views)
+        self._update_actions()
+        self._update_tray()
+
+    def _on_job_finished(self, view: JobView) -> None:
+        if view.status == JobStatus.FAILED:
+            self.notify("Transcription failed", f"{view.filename}: {view.error or 'unknown error'}")
+        active = [j for j in self.queue_model.jobs() if not j.status.is_final]
+        if not active and self._batch_size:
+            done = self._batch_size
+            self._batch_size = 0
+            self.notify("Transcription finished", f"{done} job(s) done")
+        if view.job_id == self._selected_queue_job() and view.status == JobStatus.COMPLETED:
+            self.open_job(view.job_id)
+
+    def notify(self, title: str, text: str) -> None:
+        if self.tray is not None and QSystemTrayIcon.supportsMessages():
+            self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, 8000)
+        else:
+            QApplication.alert(self)
+        self.statusBar().showMessage(f"{title}: {text}", 10000)
+
+    def _on_status(self, status: ServiceStatus) -> None:
+        self.redis_label.setText(f"Redis: {'OK' if status.redis_ok else 'unreachable'} ({status.redis_label})")
+        suffix = " (another STT Studio's)" if status.attached else ""
+        self.workers_label.setText(f"Workers: {status.workers}{suffix}")
+        infos = status.worker_infos
+        if infos:
+            info = infos[0]
+            if info.device == "cuda" and info.gpu_name:
+                used = (info.gpu_memory_used_mb or 0) / 1024
+                total = (info.gpu_memory_total_mb or 0) / 1024
+                self.device_label.setText(f"GPU: {info.gpu_name} · {used:.1f}/{total:.0f} GB")
+            else:
+                self.device_label.setText(f"Device: CPU ({info.compute_type})")
+                self._maybe_show_cpu_notice(requested=self.preferences.device)
+            self.model_label.setText(f"Model: {info.model}")
+        self._update_tray()
+
+    def _maybe_show_cpu_notice(self, requested: str) -> None:
+        if self.preferences.cpu_notice_shown or requested != "cuda":
+            return
+        self.preferences.cpu_notice_shown = True
+        self.notices.show_notice("Running on the CPU", [CPU_NOTICE], Tone.INFO)
+        prefs, config_dir = self.preferences, self.config_dir
+
+        async def save() -> None:
+            await self._local.run_blocking(lambda: prefs.save(config_dir))
+
+        self.spawn(save())
+
+    def _update_tray(self) -> None:
+        if self.tray is not None:
+            active = sum(1 for j in self.queue_model.jobs() if not j.status.is_final)
+            self.tray.setToolTip(f"STT Studio — {active} job(s) queued or running" if active else "STT Studio")
+
+    # --- selection and actions -------------------------------------------------------------------------------
+    def _selected_queue_job(self) -> str | None:
+        ids = self.queue_view.selected_job_ids()
+        return ids[0] if len(ids) == 1 else None
+
+    def _selected_jobs(self) -> list[JobView]:
+        if self.tabs.currentWidget() is self.library_view:
+            return [v for i in self.library_view.selected_job_ids() if (v := self._library_view_of(i)) is not None]
+        return [j for i in self.queue_view.selected_job_ids() if (j := self.queue_model.job_by_id(i)) is not None]
+
+    def _library_view_of(self, job_id: str) -> JobView | None:
+        entry = self._library_entries.get(job_id)
+        if entry is None:
+            return None
+        return JobView(job_id=job_id, status=entry.status, filename=entry.filename)
+
+    def _on_queue_selection(self) -> None:
+        self._update_actions()
+        job_id = self._selected_queue_job()
+        job = self.queue_model.job_by_id(job_id) if job_id else None
+        if job is not None and job.status == JobStatus.COMPLETED:
+            self.open_job(job.job_id)
+
+    def _update_actions(self) -> None:
+        jobs = self._selected_jobs()
+        statuses = {j.status for j in jobs}
+        in_queue = self.tabs.currentWidget() is self.queue_view
+        self.cancel_action.setEnabled(in_queue and bool(statuses & {JobStatus.QUEUED, JobStatus.PROCESSING}))
+        self.retry_action.setEnabled(bool(statuses & {JobStatus.FAILED, JobStatus.CANCELED}))
+        self.remove_action.setEnabled(any(s.is_final for s in statuses))
+        self.open_action.setEnabled(JobStatus.COMPLETED in statuses)
+        self.reveal_action.setEnabled(bool(jobs))
+        self.export_action.setEnabled(JobStatus.COMPLETED in statuses)
+
+    def cancel_selected(self) -> None:
+        ids = [j.job_id for j in self._selected_jobs() if not j.status.is_final]
+        if ids:
+            self.spawn(self.service.cancel(ids))
+
+    def retry_selected(self) -> None:
+        ids = [j.job_id for j in self._selected_jobs() if j.status in (JobStatus.FAILED, JobStatus.CANCELED)]
+        if ids:
+            self.spawn(self._retry(ids))
+
+    async def _retry(self, ids: list[str]) -> None:
+        views = await self.service.retry(ids)
+        self.queue_model.remove(ids)
+        self._batch_size += len(views)
+        self.queue_model.upsert(views)
+        await self._reload_library()
+
+    def remove_selected(self) -> None:
+        jobs = self._selected_jobs()
+        final = [j.job_id for j in jobs if j.status.is_final]
+        if len(final) < len(jobs):
+            self.notices.show_notice("Jobs that are queued or running can't be removed: cancel them first.")
+        if final:
+            self.delete_jobs(final)
+
+    def delete_jobs(self, job_ids: list[str]) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Remove jobs",
+            f"Remove {len(job_ids)} job(s) and delete their transcripts? The audio files are kept.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.accepted.connect(lambda: self.spawn(self._delete(job_ids)))
+        box.open()
+        self._confirm_box = box  # tests answer it
+
+    async def _delete(self, job_ids: list[str]) -> None:
+        await self.service.remove(job_ids)
+        self.queue_model.remove(job_ids)
+        if self._shown_job in job_ids:
+            self.transcript_view.clear()
+            self._shown_job = None
+        await self._reload_library()
+
+    def open_selected(self) -> None:
+        completed = [j for j in self._selected_jobs() if j.status == JobStatus.COMPLETED]
+        if completed:
+            self.open_job(completed[0].job_id)
+
+    def open_job(self, job_id: str) -> asyncio.Future[Any]:
+        return self.spawn(self._open_job(job_id))
+
+    async def _open_job(self, job_id: str) -> None:
+        if self._shown_job == job_id:
+            return
+        job = await self._local.job(job_id)
+        result = await self.service.result(job_id)
+        if result is None:
+            self.statusBar().showMessage(f"{job.filename}: no transcript ({job.status.value})", 5000)
+            return
+        media = await self.service.media_path(job_id)
+        self._shown_job = job_id
+        self.transcript_view.show_transcript(job, result, media)
+
+    def reveal_selected(self) -> None:
+        jobs = self._selected_jobs()
+        if jobs:
+            self.spawn(self._reveal(jobs[0].job_id))
+
+    async def _reveal(self, job_id: str) -> None:
+        media = await self.service.media_path(job_id)
+        if media is None:
+            self.notices.show_notice("The audio file of this job is no longer where it was.", tone=Tone.WARNING)
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(media.parent)))
+
+    # --- export ----------------------------------------------------------------------------------------------
+    def export_selected(self) -> None:
+        ids = [j.job_id for j in self._selected_jobs() if j.status == JobStatus.COMPLETED]
+        if ids:
+            self.export_jobs(ids)
+
+    def export_jobs(self, job_ids: list[str]) -> None:
+        default = self._last_export.folder if self._last_export else Path.home()
+        dialog = ExportDialog(len(job_ids), default, parent=self, initial=self._last_export)
+        dialog.accepted.connect(lambda: self._export(job_ids, dialog.chosen()))
+        dialog.open()
+        self.export_dialog = dialog  # tests fill it in
+
+    def _export(self, job_ids: list[str], request: ExportRequest) -> None:
+        self._last_export = request
+        self.spawn(self._write_export(job_ids, request))
+
+    async def _write_export(self, job_ids: list[str], request: ExportRequest) -> None:
+        summary = await self.service.export(job_ids, request.folder, request.formats, request.options)
+        folder = request.folder
+        self.notices.show_notice(
+            f"Exported {len(summary.written)} file(s) to {folder}",
+            [f"Skipped {name}: {why}" for name, why in summary.skipped],
+            Tone.INFO,
+            [("Open folder", lambda: _open_folder(folder))],
+        )
+
+    # --- library ---------------------------------------------------------------------------------------------
+    def refresh_library(self) -> None:
+        self.spawn(self._reload_library())
+
+    async def _reload_library(self) -> None:
+        entries = await self.service.library()
+        self._library_entries = {e.job_id: e for e in entries}
+        self.library_view.set_entries(entries)
+
+    def _search_library(self, query: str) -> None:
+        async def search() -> None:
+            self.library_view.show_matches(query, await self.service.search(query))
+
+        if query.strip():
+            self.spawn(search())
+
+    # --- settings --------------------------------------------------------------------------------------------
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(
+            self.preferences, self.tokens.get(), MODEL_CHOICES, token_location=self.tokens.where(), parent=self
+        )
+        dialog.accepted.connect(lambda: self.spawn(self._apply_settings(dialog)))
+        dialog.open()
+        self.settings_dialog = dialog
+
+    async def _apply_settings(self, dialog: SettingsDialog) -> None:
+        old = self.preferences
+        choice = dialog.chosen()
+        new = choice.preferences
+        run = self._local.run_blocking
+        if choice.token_changed:
+            token_value = choice.token if isinstance(choice.token, str) else None
+            await run(lambda: self.tokens.set(token_value))
+        await run(lambda: new.save(self.config_dir))
+        self.preferences = new
+        self.batch_options.set_defaults(new.model, new.default_language, new.diarize_by_default)
+        self.queue_model.default_model = new.model
+        self._local.set_watched_folder(new.watched_folder)
+        # The queue and the transcripts of this run stay where they are; a new data folder is used from the next
+        # start (workers must write where this app reads).
+        running = new.model_copy(update={"data_dir": old.data_dir})
+        if old.data_dir != new.data_dir:
+            self.notices.show_notice("The new data folder is used from the next start of STT Studio.")
+        if restart_needed(old, running, token_changed=choice.token_changed):
+            token = await run(self.tokens.get)
+            settings = running.settings(self.base_settings, token)
+            await self._local.apply_settings(settings, workers=running.workers, worker_env=running.worker_env(token))
+            self.notices.show_notice(
+                f"The workers restart with model {new.model} on {new.device} after their current job.",
+            )
+
+    # --- closing ---------------------------------------------------------------------------------------------
+    def bring_to_front(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def _active_jobs(self) -> int:
+        status = self._local.status
+        return max(status.queued + status.processing, sum(1 for j in self.queue_model.jobs() if not j.status.is_final))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._quitting:
+            event.accept()
+            return
+        event.ignore()
+        self.request_quit()
+
+    def request_quit(self) -> None:
+        """Quit at once when nothing is queued; otherwise ask whether to finish the current job first or keep
+        transcribing in the background."""
+        active = self._active_jobs()
+        if not active:
+            self.quit_now()
+            return
+        box = QMessageBox(self)
+        box.setWindowTitle("Jobs are still running")
+        box.setText(f"{active} job(s) are queued or running.")
+        box.setInformativeText(
+            "Stop after the current job: the rest stay queued for the next start.\n"
+            "Keep transcribing: the window closes and STT Studio goes on in the background"
+            + (" (tray icon)." if self.tray is not None else ".")
+        )
+        stop = box.addButton("Stop after current job", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep transcribing in background", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+
+        def chosen() -> None:
+            if box.clickedButton() is stop:
+                self.quit_now(after_current_job=True)
+            elif box.clickedButton() is keep:
+                self.hide()
+                self.notify("STT Studio keeps transcribing", "Open it again from the tray icon.")
+
+        box.finished.connect(lambda _: chosen())
+        box.open()
+        self.quit_box = box
+
+    def quit_now(self, *, after_current_job: bool = False) -> asyncio.Future[Any]:
+        self._quitting = True
+        self.hide()
+        if self.tray is not None:
+            self.tray.hide()
+        return self.spawn(self._shutdown(after_current_job))
+
+    async def _shutdown(self, after_current_job: bool) -> None:
+        try:
+            await self._local.shutdown(after_current_job=after_current_job)
+        finally:
+            self.transcript_view.clear()
+            self.close()
+            self.has_quit = True
+            self.quit_finished.emit()
+
+
+def _open_folder(folder: Path) -> None:
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+
+def _local_paths(mime: QMimeData) -> list[Path]:
+    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]

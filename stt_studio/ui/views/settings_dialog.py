@@ -1,0 +1,326 @@
+"""The settings dialog: edits a copy of the Preferences and the Hugging Face token; the caller saves and applies."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from enum import Enum
+from pathlib import Path
+from typing import NamedTuple
+
+import platformdirs
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from stt_studio.engine.options import known_languages
+from stt_studio.settings import APP_NAME
+from stt_studio.ui.preferences import MAX_WORKERS, Preferences
+from stt_studio.ui.secrets import masked
+
+KNOWN_MODELS = (
+    "tiny",
+    "tiny.en",
+    "base",
+    "base.en",
+    "small",
+    "small.en",
+    "medium",
+    "medium.en",
+    "large-v2",
+    "large-v3",
+    "large-v3-turbo",
+    "distil-large-v3",
+)
+CHOOSE_FOLDER = "Choose folder…"
+COMPUTE_TYPES = ("float16", "int8_float16", "int8", "float32")
+AUTO_LANGUAGE = "Auto"
+RESTART_NOTE = "Changing the model, device, compute type or workers restarts the workers after the current job."
+
+
+class Unset(Enum):
+    """The token was left as it was."""
+
+    UNSET = "unset"
+
+
+UNSET = Unset.UNSET
+TokenChoice = str | None | Unset
+"""A new token, None to remove it, or UNSET to keep the current one."""
+
+
+class SettingsChoice(NamedTuple):
+    preferences: Preferences
+    token: TokenChoice
+
+    @property
+    def token_changed(self) -> bool:
+        return self.token is not UNSET
+
+
+def looks_like_path(text: str) -> bool:
+    """A local model folder rather than a hub name ('large-v3', 'Systran/faster-whisper-small')."""
+    return text.startswith(("~", ".", "/", "\\")) or "\\" in text or os.path.isabs(text)
+
+
+def _error_color(widget: QWidget) -> str:
+    dark = widget.palette().color(QPalette.ColorRole.Window).lightness() < 128
+    return "#ff8a80" if dark else "#c62828"
+
+
+class SettingsDialog(QDialog):
+    def __init__(
+        self,
+        preferences: Preferences,
+        token: str | None,
+        models: Sequence[str] = KNOWN_MODELS,
+        *,
+        token_location: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        """``token``: only its masked form is shown; ``token_location``: where it is kept (``TokenStore.where``)."""
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setMinimumWidth(600)
+        self._original = preferences
+        self._has_token = bool(token)
+        self._remove_token = False
+        self._languages = frozenset(known_languages())
+        self._errors: dict[QWidget, str] = {}
+
+        self.model_combo = self._model_combo(models, preferences.model)
+        self.device_combo = QComboBox()
+        self.device_combo.addItem("GPU (CUDA)", "cuda")
+        self.device_combo.addItem("CPU", "cpu")
+        self.device_combo.setCurrentIndex(self.device_combo.findData(preferences.device))
+        self.compute_combo = QComboBox()
+        self.compute_combo.addItem("auto", None)
+        for name in (*COMPUTE_TYPES, preferences.compute_type):
+            if name and self.compute_combo.findData(name) < 0:
+                self.compute_combo.addItem(name, name)
+        self.compute_combo.setCurrentIndex(self.compute_combo.findData(preferences.compute_type))
+        self.language_combo = QComboBox()
+        self.language_combo.setEditable(True)
+        self.language_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.language_combo.addItems([AUTO_LANGUAGE, *sorted(self._languages)])
+        self.language_combo.setCurrentText(preferences.default_language or AUTO_LANGUAGE)
+        self.diarize_check = QCheckBox("Detect speakers by default")
+        self.diarize_check.setChecked(preferences.diarize_by_default)
+        self.workers_spin = QSpinBox()
+        self.workers_spin.setRange(1, MAX_WORKERS)
+        self.workers_spin.setValue(preferences.workers)
+
+        self.data_edit = QLineEdit(str(preferences.data_dir) if preferences.data_dir else "")
+        self.data_edit.setPlaceholderText(f"Default: {platformdirs.user_data_dir(APP_NAME)}")
+        self.data_edit.setToolTip("Where transcripts are kept. Changing it restarts the workers.")
+        self.watched_edit = QLineEdit(str(preferences.watched_folder) if preferences.watched_folder else "")
+        self.watched_edit.setPlaceholderText("None: only files you add are transcribed")
+
+        self.token_edit = QLineEdit()
+        self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token_edit.setPlaceholderText(masked(token) if token else "Not set")
+        self.remove_token_button = QPushButton("Remove token")
+        self.remove_token_button.setEnabled(self._has_token)
+        self.remove_token_button.clicked.connect(self._mark_token_removed)
+
+        self._error_labels: dict[QWidget, QLabel] = {}
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self._lay_out(token_location)
+
+        self.model_combo.editTextChanged.connect(self._validate)
+        self.language_combo.editTextChanged.connect(self._validate)
+        self.data_edit.textChanged.connect(self._validate)
+        self.watched_edit.textChanged.connect(self._validate)
+        self._validate()
+
+    # --- the widgets -----------------------------------------------------------------------------------------
+    def _model_combo(self, models: Sequence[str], current: str) -> QComboBox:
+        combo = QComboBox()
+        combo.setEditable(True)
+        combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        combo.addItems(list(models))
+        combo.insertSeparator(combo.count())
+        combo.addItem(CHOOSE_FOLDER)
+        combo.setCurrentText(current)
+        combo.setToolTip("A model name from the Hugging Face hub, or a folder with a CTranslate2 Whisper model")
+        self._model_text = current
+        combo.editTextChanged.connect(self._remember_model_text)
+        combo.activated.connect(self._model_activated)
+        return combo
+
+    def _lay_out(self, token_location: str) -> None:
+        note = QLabel(RESTART_NOTE)
+        note.setWordWrap(True)
+        transcription = QFormLayout()
+        transcription.addRow("Model:", self._with_error(self.model_combo))
+        transcription.addRow("Device:", self.device_combo)
+        transcription.addRow("Compute type:", self.compute_combo)
+        transcription.addRow("Workers:", self.workers_spin)
+        transcription.addRow("", note)
+        transcription.addRow("Default language:", self._with_error(self.language_combo))
+        transcription.addRow("", self.diarize_check)
+
+        data_browse = QPushButton("Browse…")
+        data_browse.clicked.connect(lambda: self._browse(self.data_edit, "Data folder"))
+        watched_browse = QPushButton("Browse…")
+        watched_browse.clicked.connect(lambda: self._browse(self.watched_edit, "Watched folder"))
+        watched_clear = QPushButton("Clear")
+        watched_clear.clicked.connect(self.watched_edit.clear)
+        folders = QFormLayout()
+        folders.addRow("Data folder:", self._with_error(self.data_edit, data_browse))
+        folders.addRow("Watched folder:", self._with_error(self.watched_edit, watched_browse, watched_clear))
+
+        token_help = QLabel(
+            "Needed for speaker detection with pyannote's models from the Hugging Face hub. "
+            "Leave the field empty to keep the current token."
+        )
+        token_help.setWordWrap(True)
+        hub = QFormLayout()
+        hub.addRow("Token:", self._row(self.token_edit, self.remove_token_button))
+        hub.addRow("", token_help)
+        if token_location:
+            hub.addRow("Stored in:", QLabel(token_location))
+
+        layout = QVBoxLayout(self)
+        for title, form in (("Transcription", transcription), ("Folders", folders), ("Hugging Face", hub)):
+            box = QGroupBox(title)
+            box.setLayout(form)
+            layout.addWidget(box)
+        layout.addStretch(1)
+        layout.addWidget(self.buttons)
+
+    @staticmethod
+    def _row(*widgets: QWidget) -> QWidget:
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for i, widget in enumerate(widgets):
+            layout.addWidget(widget, 1 if i == 0 else 0)
+        return row
+
+    def _with_error(self, field: QWidget, *buttons: QWidget) -> QWidget:
+        """The field (and its buttons) with a red message below it, shown while the value is not valid."""
+        error = QLabel()
+        error.setWordWrap(True)
+        error.setStyleSheet(f"color: {_error_color(self)}")
+        error.hide()
+        self._error_labels[field] = error
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self._row(field, *buttons) if buttons else field)
+        layout.addWidget(error)
+        return box
+
+    # --- reacting ------------------------------------------------------------------------------------------
+    def _remember_model_text(self, text: str) -> None:
+        if text != CHOOSE_FOLDER:
+            self._model_text = text
+
+    def _model_activated(self, index: int) -> None:
+        if self.model_combo.itemText(index) != CHOOSE_FOLDER:
+            return
+        previous = self._model_text
+        folder = QFileDialog.getExistingDirectory(self, "Folder with a Whisper model", previous)
+        self.model_combo.setCurrentText(folder or previous)
+
+    def _browse(self, edit: QLineEdit, title: str) -> None:
+        folder = QFileDialog.getExistingDirectory(self, title, edit.text() or str(Path.home()))
+        if folder:
+            edit.setText(folder)
+
+    def _mark_token_removed(self) -> None:
+        self._remove_token = True
+        self.token_edit.clear()
+        self.token_edit.setPlaceholderText("Removed when you press OK")
+        self.remove_token_button.setEnabled(False)
+
+    # --- validation ----------------------------------------------------------------------------------------
+    def _validate(self) -> None:
+        errors = {
+            self.model_combo: self._model_error(self.model_combo.currentText().strip()),
+            self.language_combo: self._language_error(self.language_combo.currentText().strip()),
+            self.data_edit: self._folder_error(self.data_edit.text().strip()),
+            self.watched_edit: self._folder_error(self.watched_edit.text().strip()),
+        }
+        for field, message in errors.items():
+            label = self._error_labels[field]
+            label.setText(message or "")
+            label.setVisible(bool(message))
+        self._errors = {field: message for field, message in errors.items() if message}
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setEnabled(not self._errors)
+
+    def errors(self) -> list[str]:
+        return list(self._errors.values())
+
+    @staticmethod
+    def _model_error(text: str) -> str | None:
+        if not text or text == CHOOSE_FOLDER:
+            return "Choose a model."
+        folder = Path(text).expanduser()
+        if folder.is_dir():
+            return None if (folder / "model.bin").is_file() else "This folder has no Whisper model (no model.bin)."
+        return "This folder does not exist." if looks_like_path(text) else None
+
+    def _language_error(self, text: str) -> str | None:
+        if not text or text.casefold() == AUTO_LANGUAGE.casefold() or text in self._languages:
+            return None
+        return f"Unknown language code '{text}' (use e.g. en, de, fr)."
+
+    @staticmethod
+    def _folder_error(text: str) -> str | None:
+        if not text:
+            return None
+        folder = Path(text).expanduser()
+        if not folder.is_absolute():
+            return "Use a full path."
+        if folder.exists() and not folder.is_dir():
+            return "This is a file, not a folder."
+        return None
+
+    # --- the outcome ---------------------------------------------------------------------------------------
+    def chosen(self) -> SettingsChoice:
+        """What the dialog holds now (read it after ``exec()`` returned Accepted)."""
+        language = self.language_combo.currentText().strip()
+        data = self.data_edit.text().strip()
+        watched = self.watched_edit.text().strip()
+        preferences = Preferences.model_validate(
+            self._original.model_dump()
+            | {
+                "model": self.model_combo.currentText().strip(),
+                "device": self.device_combo.currentData(),
+                "compute_type": self.compute_combo.currentData(),
+                "default_language": None if language.casefold() in ("", AUTO_LANGUAGE.casefold()) else language,
+                "diarize_by_default": self.diarize_check.isChecked(),
+                "workers": self.workers_spin.value(),
+                "data_dir": Path(data).expanduser() if data else None,
+                "watched_folder": Path(watched).expanduser() if watched else None,
+            }
+        )
+        return SettingsChoice(preferences, self._token_choice())
+
+    def _token_choice(self) -> TokenChoice:
+        typed = self.token_edit.text().strip()
+        if typed:
+            return typed
+        if self._remove_token and self._has_token:
+            return None
+        return UNSET

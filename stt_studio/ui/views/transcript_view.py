@@ -1,0 +1,289 @@
+"""One finished job's transcript, read-only: header, speaker timeline, player, find bar and the segments.
+
+The parts only talk through this view: the player's position drives the timeline's playhead and the playing
+row; clicks on a row or on the timeline seek the player.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QModelIndex, Qt
+from PySide6.QtGui import QFont, QKeySequence, QPainter, QPaintEvent, QPalette, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHeaderView,
+    QLabel,
+    QSizePolicy,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from stt_studio.engine.result import TranscriptionResult
+from stt_studio.jobs.models import JobView
+from stt_studio.ui.clock import format_clock
+from stt_studio.ui.models.segments_model import Column, SegmentsTableModel
+from stt_studio.ui.speakers import SpeakerPalette, blend, is_dark
+from stt_studio.ui.views.find_bar import FindBar
+from stt_studio.ui.views.player import PlayerBar
+from stt_studio.ui.views.timeline import SpeakerTimeline
+
+EMPTY_TITLE = "No transcript selected"
+EMPTY_HINT = "Select a finished job to read its transcript here."
+LIGHT_NOTICE = "background: #fff4ce; color: #5c4400; border: 1px solid #e0b000; border-radius: 4px; padding: 6px;"
+DARK_NOTICE = "background: #3d3000; color: #ffe08a; border: 1px solid #8a6d00; border-radius: 4px; padding: 6px;"
+
+
+class _ElidedLabel(QLabel):
+    """A one-line label that elides its text instead of growing the window (long file names)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideMiddle, self.contentsRect().width())
+        painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        painter.drawText(self.contentsRect(), int(self.alignment()), text)
+        painter.end()
+
+
+class TranscriptHeader(QWidget):
+    """File name, what produced the transcript and how fast, and any warnings in an amber notice."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title_label = _ElidedLabel(self)
+        title_font = QFont(self.font())
+        title_font.setPointSizeF(title_font.pointSizeF() * 1.3)
+        title_font.setBold(True)
+        self.title_label.setFont(title_font)
+        self.details_label = QLabel(self)
+        self.details_label.setWordWrap(True)
+        self.details_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warnings_label = QLabel(self)
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.setTextFormat(Qt.TextFormat.RichText)
+        self.warnings_label.hide()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.title_label)
+        layout.addWidget(self.details_label)
+        layout.addSpacing(4)
+        layout.addWidget(self.warnings_label)
+        self.apply_colors()
+
+    def show_job(self, job: JobView, result: TranscriptionResult, speakers: SpeakerPalette) -> None:
+        title = job.filename or job.job_id
+        self.title_label.setText(title)
+        self.title_label.setToolTip(title)
+        self.details_label.setText(details_line(result, len(speakers.speakers), job.completed_at))
+        self.warnings_label.setText("<br>".join(f"\u26a0 {html.escape(warning)}" for warning in result.warnings))
+        self.warnings_label.setVisible(bool(result.warnings))
+
+    def apply_colors(self) -> None:
+        palette = self.palette()
+        window = palette.color(QPalette.ColorRole.Window)
+        secondary = QPalette(palette)
+        secondary.setColor(
+            QPalette.ColorRole.WindowText, blend(window, palette.color(QPalette.ColorRole.WindowText), 0.72)
+        )
+        self.details_label.setPalette(secondary)
+        self.warnings_label.setStyleSheet(DARK_NOTICE if is_dark(window) else LIGHT_NOTICE)
+
+
+def details_line(result: TranscriptionResult, speaker_count: int, completed_at: datetime | None) -> str:
+    """e.g. "large-v3 · CUDA · en · 3:45 · processed in 27.0 s · RTF 0.12 · 2 speakers"."""
+    parts = [result.model, result.device.upper(), result.language, format_clock(result.duration)]
+    processed = f"processed in {result.processing_time:.1f} s"
+    if result.duration > 0:
+        processed += f" · RTF {result.processing_time / result.duration:.2f}"
+    parts.append(processed)
+    if speaker_count:
+        parts.append(f"{speaker_count} speaker" + ("s" if speaker_count != 1 else ""))
+    if completed_at is not None:
+        parts.append(f"completed {completed_at.astimezone():%Y-%m-%d %H:%M}")
+    return " · ".join(part for part in parts if part)
+
+
+class _EmptyState(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title_label = QLabel(EMPTY_TITLE, self)
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        self.title_label.setFont(font)
+        self.hint_label = QLabel(EMPTY_HINT, self)
+        self.hint_label.setEnabled(False)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        for label in (self.title_label, self.hint_label):
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            layout.addWidget(label)
+        layout.addStretch(1)
+
+
+class TranscriptView(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._pages = QStackedWidget(self)
+        self.empty_state = _EmptyState(self._pages)
+        content = QWidget(self._pages)
+
+        self.header = TranscriptHeader(content)
+        self.timeline = SpeakerTimeline(content)
+        self.player = PlayerBar(content)
+        self.find_bar = FindBar(content)
+        self.find_edit = self.find_bar.find_edit
+        self.segments_model = SegmentsTableModel(self)
+        self.segments_view = QTableView(content)
+        self._configure_table()
+
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(10, 10, 10, 10)
+        layout.addWidget(self.header)
+        layout.addWidget(self.timeline)
+        layout.addWidget(self.player)
+        layout.addWidget(self.find_bar)
+        layout.addWidget(self.segments_view, 1)
+
+        self._pages.addWidget(self.empty_state)
+        self._pages.addWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self._pages)
+
+        self._result: TranscriptionResult | None = None
+        self._search_texts: list[str] = []
+        self._match_rows: list[int] = []
+        self._match_index: int | None = None
+
+        self.player.position_changed.connect(self._follow_position)
+        self.timeline.seek_requested.connect(self._seek)
+        self.segments_view.clicked.connect(self._play_index)
+        for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            enter = QShortcut(QKeySequence(key), self.segments_view)
+            enter.setContext(Qt.ShortcutContext.WidgetShortcut)
+            enter.activated.connect(lambda: self._play_index(self.segments_view.currentIndex()))
+        self.find_bar.query_changed.connect(self._find)
+        self.find_bar.next_requested.connect(lambda: self._step_match(1))
+        self.find_bar.previous_requested.connect(lambda: self._step_match(-1))
+        self.find_bar.install_shortcuts(self)
+        self.clear()
+
+    def _configure_table(self) -> None:
+        view = self.segments_view
+        view.setModel(self.segments_model)
+        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        view.setWordWrap(True)
+        view.setShowGrid(False)
+        view.setFrameShape(QFrame.Shape.StyledPanel)
+        view.verticalHeader().hide()
+        view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header = view.horizontalHeader()
+        header.setSectionResizeMode(Column.START, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(Column.SPEAKER, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(Column.TEXT, QHeaderView.ResizeMode.Stretch)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setHighlightSections(False)
+
+    # API
+
+    def show_transcript(self, job: JobView, result: TranscriptionResult, media: Path | None) -> None:
+        speakers = SpeakerPalette.for_result(result)
+        self._result = result
+        self.header.show_job(job, result, speakers)
+        self.segments_model.set_result(result, speakers)
+        has_speakers = bool(speakers.speakers)
+        self.segments_view.setColumnHidden(Column.SPEAKER, not has_speakers)
+        self.timeline.set_transcript(result, speakers)
+        self._search_texts = [segment.text.casefold() for segment in result.segments]
+        self._find(self.find_edit.text())
+        self.segments_view.scrollToTop()
+        self.player.load(media)
+        self._follow_position(0.0)
+        self._pages.setCurrentIndex(1)
+
+    def clear(self) -> None:
+        self._result = None
+        self.player.load(None)
+        self.segments_model.clear()
+        self.timeline.clear()
+        self._search_texts = []
+        self._find(self.find_edit.text())
+        self._pages.setCurrentIndex(0)
+
+    def is_empty(self) -> bool:
+        return self._pages.currentIndex() == 0
+
+    def result(self) -> TranscriptionResult | None:
+        return self._result
+
+    # Playback
+
+    def _play_index(self, index: QModelIndex) -> None:
+        if index.isValid():
+            start = self.segments_model.segment(index.row()).start
+            self.player.play_from(start)
+            self._follow_position(start)
+
+    def _seek(self, seconds: float) -> None:
+        self.player.seek(seconds)
+        self._follow_position(seconds)
+
+    def _follow_position(self, seconds: float) -> None:
+        # called many times a second while playing: only a changed row costs a repaint and a scroll
+        self.timeline.set_position(seconds)
+        row = self.segments_model.segment_at_time(seconds)
+        if row == self.segments_model.playing_row:
+            return
+        self.segments_model.set_playing_row(row)
+        if row is not None:
+            self.segments_view.scrollTo(self.segments_model.index(row, Column.TEXT))
+
+    # Find
+
+    def _find(self, query: str) -> None:
+        needle = query.strip().casefold()
+        self._match_rows = [row for row, text in enumerate(self._search_texts) if needle and needle in text]
+        self.segments_model.set_matches(self._match_rows)
+        self._match_index = None
+        if self._match_rows:
+            current = self.segments_view.currentIndex().row()
+            following = [i for i, row in enumerate(self._match_rows) if row >= current]
+            self._select_match(following[0] if following else 0)
+        self.find_bar.set_count(self._match_index, len(self._match_rows))
+
+    def _step_match(self, step: int) -> None:
+        if not self._match_rows:
+            return
+        start = self._match_index if self._match_index is not None else (-1 if step > 0 else 0)
+        self._select_match((start + step) % len(self._match_rows))
+        self.find_bar.set_count(self._match_index, len(self._match_rows))
+
+    def _select_match(self, match_index: int) -> None:
+        self._match_index = match_index
+        row = self._match_rows[match_index]
+        self.segments_view.selectRow(row)
+        self.segments_view.scrollTo(
+            self.segments_model.index(row, Column.TEXT), QAbstractItemView.ScrollHint.PositionAtCenter
+        )
+
+    # Qt
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.StyleChange):
+            self.segments_model.set_colors(self.segments_view.palette())
+            self.header.apply_colors()
+        super().changeEvent(event)

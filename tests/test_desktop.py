@@ -1,0 +1,197 @@
+"""The real desktop window, offscreen, with its real worker process, the embedded Valkey and tiny.en on espeak-ng
+speech: drop a folder, watch progress, read a two-speaker transcript, play, export, cancel, close and reopen."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import docx
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
+
+from stt_studio.jobs.models import JobStatus, JobView
+from stt_studio.ui.views.main_window import MainWindow
+from tests.desktop import Desktop, drop_paths, wait_until
+from tests.speech import SENTENCES, SHORT_CLIP_WER_BOUND, dialogue, speech_clip, wer
+
+pytestmark = pytest.mark.slow
+
+DIALOGUE = [
+    (0, "Good morning, I would like to book a table for two people tonight."),
+    (1, "Of course. We have a table free at eight o'clock by the window."),
+    (0, "That sounds perfect, thank you very much."),
+]
+
+
+def _jobs(window: MainWindow) -> dict[str, JobView]:
+    return {job.filename or job.job_id: job for job in window.queue_model.jobs()}
+
+
+def _wait_status(app: QApplication, window: MainWindow, name: str, status: JobStatus, timeout: float = 300) -> None:
+    def reached() -> bool:
+        return name in _jobs(window) and _jobs(window)[name].status == status
+
+    wait_until(
+        app, reached, timeout, f"{name} to be {status.value}: {[(n, j.status) for n, j in _jobs(window).items()]}"
+    )
+
+
+def _workers_up(app: QApplication, window: MainWindow) -> None:
+    wait_until(app, lambda: window._local.status.workers >= 1, 180, "a worker")
+
+
+def _library_names(window: MainWindow) -> set[str]:
+    model = window.library_view.model
+    return {model.entry(r).filename for r in range(model.rowCount())}
+
+
+def _select(window: MainWindow, names: list[str]) -> None:
+    window.queue_view.select_jobs([_jobs(window)[name].job_id for name in names])
+
+
+def test_desktop_end_to_end(desktop: Desktop, tmp_path: Path, sentences_wav: Path) -> None:
+    qapp = desktop.app
+    window = desktop.open()
+    _workers_up(qapp, window)
+
+    # --- a folder with three recordings and a text file -------------------------------------------------------
+    inbox = tmp_path / "inbox"
+    speech_clip(inbox, SENTENCES[:2], "first")
+    speech_clip(inbox, SENTENCES[2:4], "second")
+    talk = dialogue(tmp_path / "talk", DIALOGUE, "dialogue")
+    shutil.copy(talk.path, inbox / "dialogue.wav")
+    for leftover in inbox.glob("*_[0-9]*.wav"):
+        leftover.unlink()
+    for leftover in inbox.glob("silence_*.wav"):
+        leftover.unlink()
+    (inbox / "notes.txt").write_text("not audio")
+    progress: dict[str, list[int]] = defaultdict(list)
+
+    def record(views: list[JobView]) -> None:
+        for v in views:
+            progress[v.job_id].append(v.progress)
+
+    window.service.jobs_updated.connect(record)
+    window.batch_options.diarize_check.setChecked(True)
+
+    drop_paths(window, [inbox])
+    wait_until(qapp, lambda: len(_jobs(window)) == 3, 60, "three jobs")
+    assert set(_jobs(window)) == {"first.wav", "second.wav", "dialogue.wav"}
+    notices = [n.title + " ".join(n.details) for n in window.notices.notices]
+    assert any("notes.txt" in text and "not an audio" in text for text in notices), notices
+
+    for name in ("first.wav", "second.wav", "dialogue.wav"):
+        _wait_status(qapp, window, name, JobStatus.COMPLETED)
+    for job_id, values in progress.items():
+        assert values == sorted(values), f"progress of {job_id} went down: {values}"
+        assert values[-1] == 100
+
+    # --- the two-speaker transcript, its colors, its timeline, the player -------------------------------------
+    job = _jobs(window)["dialogue.wav"]
+    window.open_job(job.job_id)
+    view = window.transcript_view
+    wait_until(qapp, lambda: view.result() is not None and view.result().text != "", 30, "the transcript")  # type: ignore[union-attr]
+    result = view.result()
+    assert result is not None
+    assert wer(talk.text, result.text) <= SHORT_CLIP_WER_BOUND, result.text
+    model = view.segments_model
+    colors = {model.data(model.index(r, 1), Qt.ItemDataRole.ForegroundRole).name() for r in range(model.rowCount())}
+    assert len(colors) == 2, colors
+    view.timeline.grab()  # paint it
+    assert len(view.timeline.colors_used()) == 2
+    second = result.segments[1]
+    table = view.segments_view
+    rect = table.visualRect(model.index(1, 2))
+    from pytestqt.qtbot import QtBot
+
+    QtBot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    wait_until(qapp, lambda: abs(view.player.position_seconds() - second.start) <= 0.3, 10,
+               f"the player at {second.start:.2f} s")  # fmt: skip
+    view.player.media_player.pause()
+
+    # --- export two jobs to srt and docx ---------------------------------------------------------------------
+    window.tabs.setCurrentWidget(window.queue_view)
+    _select(window, ["first.wav", "dialogue.wav"])
+    out = tmp_path / "exported"
+    window.export_selected()
+    dialog = window.export_dialog
+    for fmt, box in dialog.format_boxes.items():
+        box.setChecked(fmt in ("srt", "docx"))
+    dialog.folder_edit.setText(str(out))
+    dialog.ok_button.click()
+    wait_until(qapp, lambda: len(list(out.glob("*"))) == 4, 30, "four exported files")
+    srt = (out / "first.srt").read_text()
+    cues = re.findall(r"^\d+\n(\d\d:\d\d:\d\d,\d{3}) --> (\d\d:\d\d:\d\d,\d{3})\n(.+?)(?:\n\n|\Z)", srt, re.M | re.S)
+    assert cues and wer(" ".join(SENTENCES[:2]), " ".join(re.sub(r"\[.*?\]: ", "", c[2]) for c in cues)) <= 0.25
+    document = "\n".join(p.text for p in docx.Document(str(out / "dialogue.docx")).paragraphs)
+    said = re.findall(r"[\w']+", result.text.casefold())
+    assert set(said) <= set(re.findall(r"[\w']+", document.casefold())), document
+    assert "SPEAKER_00" in document and "SPEAKER_01" in document, document
+
+    # --- cancel a running job; the next one starts ------------------------------------------------------------
+    long_copy = shutil.copy(sentences_wav, tmp_path / "long.wav")
+    short_copy = shutil.copy(inbox / "first.wav", tmp_path / "third.wav")
+    window.batch_options.diarize_check.setChecked(False)
+    window.add_paths([Path(long_copy)])
+    window.add_paths([Path(short_copy)])
+    _wait_status(qapp, window, "long.wav", JobStatus.PROCESSING, 60)
+    _select(window, ["long.wav"])
+    window.cancel_action.trigger()
+    _wait_status(qapp, window, "long.wav", JobStatus.CANCELED, 30)
+    _wait_status(qapp, window, "third.wav", JobStatus.COMPLETED, 120)
+
+    # --- settings survive; a queued job survives "stop after current job" -------------------------------------
+    window.open_settings()
+    settings_dialog = window.settings_dialog
+    settings_dialog.language_combo.setCurrentText("en")
+    settings_dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    wait_until(qapp, lambda: window.preferences.default_language == "en", 10, "the settings to apply")
+    running = Path(shutil.copy(sentences_wav, tmp_path / "running.wav"))
+    waiting = Path(shutil.copy(inbox / "second.wav", tmp_path / "waiting.wav"))
+    window.add_paths([running])
+    window.add_paths([waiting])
+    _wait_status(qapp, window, "running.wav", JobStatus.PROCESSING, 60)
+    window.request_quit()
+    quit_box = window.quit_box
+    assert isinstance(quit_box, QMessageBox)
+    stop = next(b for b in quit_box.buttons() if b.text() == "Stop after current job")
+    done: list[bool] = []
+    window.quit_finished.connect(lambda: done.append(True))
+    stop.click()
+    wait_until(qapp, lambda: bool(done), 300, "the app to stop after the running job")
+
+    window = desktop.open()
+    assert window.preferences.default_language == "en"
+    assert window.batch_options.language_combo.currentData() == "en"
+    wait_until(qapp, lambda: "waiting.wav" in _jobs(window), 30, "the queued job in the reopened window")
+    _wait_status(qapp, window, "waiting.wav", JobStatus.COMPLETED, 240)
+    library = window.library_view
+    expected = {"first.wav", "second.wav", "dialogue.wav", "running.wav", "long.wav", "waiting.wav"}
+    wait_until(qapp, lambda: expected <= _library_names(window), 30, "the library to list every job")
+    statuses = {library.model.entry(r).filename: library.model.entry(r).status for r in range(library.model.rowCount())}
+    assert statuses["running.wav"] == JobStatus.COMPLETED and statuses["long.wav"] == JobStatus.CANCELED
+
+    # --- a watched folder: each new file once, also across a restart ------------------------------------------
+    watched = tmp_path / "watched"
+    watched.mkdir()
+    window.open_settings()
+    window.settings_dialog.watched_edit.setText(str(watched))
+    window.settings_dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    wait_until(qapp, lambda: window.preferences.watched_folder == watched, 10, "the watched folder setting")
+    shutil.copy(inbox / "first.wav", watched / "dropped-in.wav")
+    _wait_status(qapp, window, "dropped-in.wav", JobStatus.COMPLETED, 120)
+    desktop.quit(window)
+
+    window = desktop.open()
+    _workers_up(qapp, window)
+    shutil.copy(inbox / "second.wav", watched / "later.wav")
+    _wait_status(qapp, window, "later.wav", JobStatus.COMPLETED, 120)
+    assert "dropped-in.wav" not in _jobs(window), "a watched file was queued twice"
+    library = window.library_view
+    dropped = [r for r in range(library.model.rowCount()) if library.model.entry(r).filename == "dropped-in.wav"]
+    assert len(dropped) == 1
+    desktop.quit(window)

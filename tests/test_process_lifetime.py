@@ -1,0 +1,81 @@
+"""Nothing that ``serve`` or the desktop app started outlives it: workers and the embedded Valkey go with it,
+whether it is stopped (SIGTERM), killed (SIGKILL) or quits."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from stt_studio.settings import Settings
+from tests import live
+
+
+def _workers_of(parent: int) -> list[int]:
+    """Worker processes started by ``parent`` (they carry its pid in STT_PARENT_PID)."""
+    found = []
+    marker = f"STT_PARENT_PID={parent}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is gone for our purposes
+        return (Path(f"/proc/{pid}/stat").read_text().split()[2]) != "Z"
+    except OSError:
+        return False
+
+
+def _valkey_pid(data_dir: Path) -> int:
+    return int((data_dir / "redis" / "valkey.pid").read_text().strip())
+
+
+def _start(command: list[str], tmp_path: Path, settings: Settings) -> tuple[subprocess.Popen[bytes], Path]:
+    data_dir = tmp_path / "data"
+    env = live.service_env(data_dir, settings.resolved_models_dir, QT_QPA_PLATFORM="offscreen",
+                           STT_CONFIG_DIR=str(tmp_path / "config"))  # fmt: skip
+    proc = live.start(command, env, tmp_path / "app.log")
+    live.wait_for(lambda: len(_workers_of(proc.pid)) >= 1 and (data_dir / "redis" / "valkey.pid").exists(), 120,
+                  "a worker and Valkey")  # fmt: skip
+    return proc, data_dir
+
+
+def _assert_all_gone(pids: list[int], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.2)
+    left = [p for p in pids if _alive(p)]
+    assert not left, f"processes left running: {left}"
+
+
+@pytest.mark.parametrize(
+    ("command", "sig"),
+    [
+        (["serve", "--port", "0", "--workers", "1"], signal.SIGTERM),
+        (["serve", "--port", "0", "--workers", "1"], signal.SIGKILL),
+        (["gui"], signal.SIGKILL),
+        (["gui"], signal.SIGTERM),
+    ],
+    ids=["serve-sigterm", "serve-sigkill", "desktop-sigkill", "desktop-sigterm"],
+)
+def test_nothing_outlives_its_starter(command: list[str], sig: int, tmp_path: Path, settings: Settings) -> None:
+    proc, data_dir = _start(command, tmp_path, settings)
+    started = [*_workers_of(proc.pid), _valkey_pid(data_dir)]
+    proc.send_signal(sig)
+    proc.wait(60)
+    _assert_all_gone(started)

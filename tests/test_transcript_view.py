@@ -1,0 +1,324 @@
+"""The desktop's read-only transcript view, driven offscreen with real speech and the real media player."""
+
+from __future__ import annotations
+
+import os
+import wave
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtMultimedia import QMediaPlayer
+from pytestqt.qtbot import QtBot
+
+from stt_studio.engine.result import Segment, SpeakerSummary, SpeakerTurn, TranscriptionResult
+from stt_studio.jobs.models import JobStatus, JobView
+from stt_studio.ui.clock import format_clock, format_precise
+from stt_studio.ui.models.segments_model import Column, SegmentsTableModel
+from stt_studio.ui.speakers import NEUTRAL_COLOR, SPEAKER_COLORS, SpeakerPalette, contrast
+from stt_studio.ui.views.player import UNAVAILABLE
+from stt_studio.ui.views.transcript_view import EMPTY_TITLE, TranscriptView
+from tests.speech import SENTENCES, Voice, concat_with_pauses, speak
+
+PAUSE = 0.6
+VOICES = {"SPEAKER_00": Voice(pitch=30, speed=170), "SPEAKER_01": Voice(pitch=80, speed=150)}
+LINES = [  # (speaker, text): every line is spoken by that speaker's voice
+    ("SPEAKER_00", SENTENCES[0]),
+    ("SPEAKER_01", SENTENCES[1]),
+    ("SPEAKER_00", SENTENCES[2]),
+    ("SPEAKER_01", SENTENCES[3]),
+]
+JOB = JobView(
+    job_id="job-1",
+    status=JobStatus.COMPLETED,
+    filename="conversation.wav",
+    completed_at=datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc),
+)
+
+
+def _seconds(path: Path) -> float:
+    with wave.open(str(path)) as audio:
+        return audio.getnframes() / audio.getframerate()
+
+
+def build_conversation(directory: Path) -> tuple[Path, TranscriptionResult]:
+    """A wav of two espeak-ng voices taking turns, and the transcript whose times match it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    parts = [speak(text, directory / f"line_{i}.wav", VOICES[who]) for i, (who, text) in enumerate(LINES)]
+    wav = concat_with_pauses(parts, directory / "conversation.wav", pause_seconds=PAUSE)
+    segments: list[Segment] = []
+    start = 0.0
+    for i, ((who, text), part) in enumerate(zip(LINES, parts, strict=True)):
+        end = start + _seconds(part)
+        segments.append(Segment(id=i, start=round(start, 3), end=round(end, 3), text=f" {text}", speaker=who))
+        start = end + PAUSE
+    duration = _seconds(wav)
+    summaries = [
+        SpeakerSummary(speaker=who, speaking_time=sum(s.end - s.start for s in segments if s.speaker == who))
+        for who in VOICES
+    ]
+    result = TranscriptionResult(
+        text=" ".join(text for _, text in LINES),
+        language="en",
+        duration=duration,
+        segments=segments,
+        processing_time=duration * 0.12,
+        model="tiny.en",
+        device="cpu",
+        word_timestamps="whisper",
+        speakers=summaries,
+        speaker_turns=[SpeakerTurn(start=s.start, end=s.end, speaker=s.speaker or "") for s in segments],
+    )
+    return wav, result
+
+
+@pytest.fixture(scope="module")
+def conversation(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TranscriptionResult]:
+    wav, result = build_conversation(tmp_path_factory.mktemp("conversation"))
+    assert result.duration >= 6
+    return wav, result
+
+
+@pytest.fixture
+def view(qtbot: QtBot) -> Iterator[TranscriptView]:
+    widget = TranscriptView()
+    qtbot.addWidget(widget)
+    widget.resize(1000, 700)
+    widget.show()
+    qtbot.waitExposed(widget)
+    yield widget
+    widget.player.shutdown()
+
+
+@pytest.fixture
+def shown(view: TranscriptView, conversation: tuple[Path, TranscriptionResult]) -> TranscriptView:
+    wav, result = conversation
+    view.show_transcript(JOB, result, wav)
+    return view
+
+
+def _click_row(qtbot: QtBot, view: TranscriptView, row: int) -> None:
+    table = view.segments_view
+    rect = table.visualRect(view.segments_model.index(row, Column.TEXT))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+# The view
+
+
+def test_two_speakers_get_two_colors_in_the_table_and_the_timeline(shown: TranscriptView) -> None:
+    model = shown.segments_model
+    speaker_column = [model.index(row, Column.SPEAKER) for row in range(model.rowCount())]
+    names = [model.data(index) for index in speaker_column]
+    assert names == ["Speaker 1", "Speaker 2", "Speaker 1", "Speaker 2"]
+    foregrounds = [model.data(index, Qt.ItemDataRole.ForegroundRole).name() for index in speaker_column]
+    assert len(set(foregrounds)) == 2 and foregrounds[0] == foregrounds[2]
+    model.set_playing_row(None)  # the playing highlight would hide row 0's tint
+    tints = {model.data(index, Qt.ItemDataRole.BackgroundRole).name() for index in speaker_column}
+    assert len(tints) == 2
+
+    shown.timeline.repaint()
+    expected = {shown.segments_model.speakers.color(who).name() for who in VOICES}
+    assert shown.timeline.colors_used() == expected
+
+
+def test_clicking_a_segment_plays_from_its_start(
+    qtbot: QtBot, shown: TranscriptView, conversation: tuple[Path, TranscriptionResult]
+) -> None:
+    start = conversation[1].segments[1].start
+    assert start > 2.5  # playing through from 0 could not reach it within the wait below
+    reported: list[float] = []
+    shown.player.media_player.positionChanged.connect(lambda ms: reported.append(ms / 1000))
+    _click_row(qtbot, shown, 1)
+    qtbot.waitUntil(lambda: any(abs(seconds - start) <= 0.3 for seconds in reported), timeout=2000)
+    qtbot.waitUntil(shown.player.is_playing, timeout=2000)
+    assert shown.segments_model.playing_row == 1
+
+
+def test_enter_on_a_segment_plays_it(
+    qtbot: QtBot, shown: TranscriptView, conversation: tuple[Path, TranscriptionResult]
+) -> None:
+    start = conversation[1].segments[2].start
+    shown.segments_view.setFocus()
+    shown.segments_view.setCurrentIndex(shown.segments_model.index(2, Column.TEXT))
+    qtbot.keyClick(shown.segments_view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: abs(shown.player.position_seconds() - start) <= 0.3, timeout=2000)
+    qtbot.waitUntil(shown.player.is_playing, timeout=2000)
+
+
+def test_the_playing_row_follows_the_player(
+    qtbot: QtBot, shown: TranscriptView, conversation: tuple[Path, TranscriptionResult]
+) -> None:
+    segments = conversation[1].segments
+    qtbot.waitUntil(lambda: shown.player.media_player.mediaStatus() == QMediaPlayer.MediaStatus.LoadedMedia)
+    shown.resize(700, 330)  # too short for every row: following must scroll
+    qtbot.wait(50)
+    for row in (3, 0, 2):
+        middle = (segments[row].start + segments[row].end) / 2
+        shown.player.seek(middle)
+        qtbot.waitUntil(lambda row=row: shown.segments_model.playing_row == row, timeout=2000)
+        assert abs(shown.timeline.position() - middle) < 0.3
+        visible = shown.segments_view.viewport().rect()
+        assert visible.intersects(shown.segments_view.visualRect(shown.segments_model.index(row, Column.TEXT)))
+    pause = segments[1].end + PAUSE / 2
+    shown.player.seek(pause)
+    qtbot.waitUntil(lambda: shown.segments_model.playing_row is None, timeout=2000)
+
+
+def test_clicking_the_timeline_seeks(
+    qtbot: QtBot, shown: TranscriptView, conversation: tuple[Path, TranscriptionResult]
+) -> None:
+    timeline = shown.timeline
+    target = conversation[1].segments[2].start + 0.5
+    x = round(timeline._x_of(target))
+    with qtbot.waitSignal(timeline.seek_requested) as blocker:
+        qtbot.mouseClick(timeline, Qt.MouseButton.LeftButton, pos=QPoint(x, timeline.height() // 3))
+    seconds_per_pixel = timeline.duration() / timeline._track().width()
+    assert abs(blocker.args[0] - target) <= seconds_per_pixel
+    qtbot.waitUntil(lambda: abs(shown.player.position_seconds() - target) <= 0.3, timeout=2000)
+    assert shown.segments_model.playing_row == 2
+
+
+def test_find_selects_matches_and_counts_them(qtbot: QtBot, shown: TranscriptView) -> None:
+    texts = [segment.text.casefold() for segment in shown.result().segments]  # type: ignore[union-attr]
+    expected = [row for row, text in enumerate(texts) if "er" in text]
+    assert 3 <= len(expected) < len(texts)
+
+    def selected() -> list[int]:
+        return [index.row() for index in shown.segments_view.selectionModel().selectedRows()]
+
+    qtbot.keyClicks(shown.find_edit, "ER")  # case does not matter
+    count = shown.find_bar.count_label
+    assert count.text() == f"1 of {len(expected)}"
+    assert selected() == [expected[0]]
+    assert shown.segments_model.matches == frozenset(expected)
+    qtbot.keyClick(shown.find_edit, Qt.Key.Key_Return)
+    assert (count.text(), selected()) == (f"2 of {len(expected)}", [expected[1]])
+    qtbot.keyClick(shown.segments_view, Qt.Key.Key_F3, Qt.KeyboardModifier.ShiftModifier)
+    assert (count.text(), selected()) == (f"1 of {len(expected)}", [expected[0]])
+    qtbot.keyClick(shown.find_edit, Qt.Key.Key_F3, Qt.KeyboardModifier.ShiftModifier)  # wraps to the last
+    assert (count.text(), selected()) == (f"{len(expected)} of {len(expected)}", [expected[-1]])
+
+    shown.find_edit.setText("zebra crossing")
+    assert count.text() == "No matches" and not shown.segments_model.matches
+    shown.find_edit.clear()
+    assert count.text() == ""
+
+
+@pytest.mark.parametrize("media", [None, Path("/nonexistent/gone.wav")])
+def test_without_media_the_player_is_disabled_and_says_so(
+    shown: TranscriptView, conversation: tuple[Path, TranscriptionResult], media: Path | None
+) -> None:
+    shown.show_transcript(JOB, conversation[1], media)
+    player = shown.player
+    assert not player.play_button.isEnabled() and not player.slider.isEnabled()
+    assert player.message_label.isVisible() and player.message_label.text() == UNAVAILABLE
+    assert shown.segments_model.rowCount() == 4  # the transcript is still there
+
+
+def test_header_details_and_warnings(shown: TranscriptView, conversation: tuple[Path, TranscriptionResult]) -> None:
+    header = shown.header
+    assert header.title_label.text() == "conversation.wav"
+    assert "tiny.en" in header.details_label.text() and "RTF 0.12" in header.details_label.text()
+    assert "2 speakers" in header.details_label.text()
+    assert not header.warnings_label.isVisible()
+
+    warned = conversation[1].model_copy(update={"warnings": ["Diarization failed: <pyannote> ran out of memory"]})
+    shown.show_transcript(JOB, warned, conversation[0])
+    assert header.warnings_label.isVisible()
+    assert "&lt;pyannote&gt; ran out of memory" in header.warnings_label.text()
+
+
+def test_empty_state_until_a_transcript_is_shown(
+    view: TranscriptView, conversation: tuple[Path, TranscriptionResult]
+) -> None:
+    assert view.is_empty() and view.empty_state.isVisible()
+    assert view.empty_state.title_label.text() == EMPTY_TITLE
+    assert not view.segments_view.isVisible()
+    view.show_transcript(JOB, conversation[1], conversation[0])
+    assert not view.is_empty() and view.segments_view.isVisible()
+    view.clear()
+    assert view.is_empty() and view.segments_model.rowCount() == 0
+    assert not view.player.is_available()
+
+
+def test_a_transcript_without_speakers_is_one_neutral_row(
+    view: TranscriptView, conversation: tuple[Path, TranscriptionResult]
+) -> None:
+    plain = conversation[1].model_copy(
+        update={
+            "segments": [s.model_copy(update={"speaker": None}) for s in conversation[1].segments],
+            "speakers": None,
+            "speaker_turns": None,
+        }
+    )
+    view.show_transcript(JOB, plain, None)
+    assert view.segments_view.isColumnHidden(Column.SPEAKER)
+    view.timeline.repaint()
+    assert view.timeline.colors_used() == {QColor(NEUTRAL_COLOR).name()}
+
+
+def test_screenshot(shown: TranscriptView, tmp_path: Path) -> None:
+    path = tmp_path / "x.png"
+    assert shown.grab().save(str(path))
+    assert path.stat().st_size > 10_000  # a real rendering, not a blank image
+
+
+# The parts
+
+
+def _segments(*spans: tuple[float, float]) -> TranscriptionResult:
+    segments = [Segment(id=i, start=a, end=b, text=f"s{i}") for i, (a, b) in enumerate(spans)]
+    return TranscriptionResult(
+        text="", language="en", duration=10, segments=segments, processing_time=1,
+        model="m", device="cpu", word_timestamps="whisper",
+    )  # fmt: skip
+
+
+def test_segment_at_time_finds_the_segment_playing_then(qtbot: QtBot) -> None:
+    model = SegmentsTableModel()
+    model.set_result(_segments((0.5, 2.0), (2.0, 3.0), (4.0, 6.0)), SpeakerPalette())
+    at = model.segment_at_time
+    assert [at(0.2), at(0.5), at(1.99), at(2.0), at(3.5), at(4.0), at(5.9), at(6.0)] == [
+        None, 0, 0, 1, None, 2, 2, None,
+    ]  # fmt: skip
+
+
+def test_set_playing_row_repaints_only_the_two_rows_that_changed(qtbot: QtBot) -> None:
+    model = SegmentsTableModel()
+    model.set_result(_segments(*[(i, i + 1.0) for i in range(6)]), SpeakerPalette())
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda first, last, _roles: changed.append((first.row(), last.row())))
+    model.set_playing_row(1)
+    model.set_playing_row(4)
+    model.set_playing_row(4)
+    assert changed == [(1, 1), (1, 1), (4, 4)]
+    playing = model.data(model.index(4, Column.TEXT), Qt.ItemDataRole.BackgroundRole)
+    assert playing != model.data(model.index(1, Column.TEXT), Qt.ItemDataRole.BackgroundRole)
+    assert "0:04.00" in model.data(model.index(4, Column.START), Qt.ItemDataRole.ToolTipRole)
+
+
+def test_speaker_palette_is_stable_and_readable_on_light_and_dark(qtbot: QtBot) -> None:
+    labels = [f"SPEAKER_{i:02d}" for i in range(len(SPEAKER_COLORS))]
+    palette = SpeakerPalette(labels)
+    assert [palette.color(label).name() for label in labels] == list(SPEAKER_COLORS)
+    assert palette.display_name("SPEAKER_00") == "Speaker 1" and palette.display_name("Alice") == "Alice"
+    assert palette.color(None).name() == NEUTRAL_COLOR
+    assert palette.color("newcomer").name() == SPEAKER_COLORS[0]  # the tenth label wraps around
+    for base, text in ((QColor("#ffffff"), QColor("#000000")), (QColor("#2a2a2a"), QColor("#e6e6e6"))):
+        for label in [*labels, None]:
+            assert contrast(palette.text_color(label, base), base) >= 4.5
+            tint = palette.tint(label, base)
+            assert tint != base and contrast(text, tint) >= 6
+
+
+def test_clock_formats() -> None:
+    assert [format_clock(s) for s in (0, 12.9, 225, 3725)] == ["0:00", "0:12", "3:45", "1:02:05"]
+    assert format_precise(12.345) == "0:12.35" or format_precise(12.345) == "0:12.34"
+    assert format_precise(3725.5) == "1:02:05.50"

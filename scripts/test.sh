@@ -4,21 +4,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Test speech (espeak-ng, sox, ffmpeg) and the system libraries Qt needs to draw the real window offscreen and
+# to load QtMultimedia (EGL/GL, xkbcommon, fontconfig + a font, D-Bus, PulseAudio's client library).
+packages=(espeak-ng sox libsox-fmt-mp3 ffmpeg libegl1 libgl1 libxkbcommon0 libfontconfig1 fonts-dejavu-core
+          libdbus-1-3 libpulse0)
 missing=()
-for tool in espeak-ng sox ffmpeg; do
-    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+for package in "${packages[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox libsox-fmt-mp3 ffmpeg >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     else
-        echo "Please install: ${missing[*]} (Debian/Ubuntu: sudo apt-get install espeak-ng sox libsox-fmt-mp3 ffmpeg)" >&2
+        echo "Please install: ${missing[*]} (Debian/Ubuntu: sudo apt-get install ${missing[*]})" >&2
         exit 1
     fi
 fi
 
 scripts/setup.sh --test
-.venv/bin/ruff check stt_studio tests benchmarks
+.venv/bin/ruff check stt_studio tests benchmarks scripts
 .venv/bin/mypy
-.venv/bin/python -m pytest "$@"
+# The desktop tests draw the real window without a display.
+QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest "$@"

@@ -29,15 +29,17 @@ stderr = Console(stderr=True)
 def _root(ctx: typer.Context) -> None:
     """STT Studio: WhisperX speech-to-text on your own GPU (or CPU). Without a command: the desktop app."""
     if ctx.invoked_subcommand is None:
-        gui()
+        gui(None)
 
 
 @app.command()
-def gui() -> None:
+def gui(
+    files: Annotated[list[Path] | None, typer.Argument(help="Audio or video files or folders to queue")] = None,
+) -> None:
     """Open the desktop app: drop audio files on it, watch them transcribe, read and export the transcripts."""
     from stt_studio.ui.app import run_desktop
 
-    raise typer.Exit(run_desktop(_service_settings()))
+    raise typer.Exit(run_desktop(_service_settings(), files or []))
 
 
 def _setup_logging(verbose: bool, log_file: Path | None = None) -> None:

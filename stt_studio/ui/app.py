@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 
 import qasync
 from PySide6.QtWidgets import QApplication
@@ -33,8 +34,9 @@ def build_window(base: Settings) -> MainWindow:
     return MainWindow(service, preferences, base.config_dir, tokens, base)
 
 
-def run_desktop(base: Settings) -> int:
-    """Open the window and run until the user quits; returns the exit code."""
+def run_desktop(base: Settings, files: list[Path] | None = None) -> int:
+    """Open the window (queueing ``files`` once it has started) and run until the user quits; returns the exit
+    code."""
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setApplicationName("STT Studio")
@@ -46,7 +48,7 @@ def run_desktop(base: Settings) -> int:
     window.quit_finished.connect(loop.stop)
     window.show()
     with loop:
-        window.spawn(window.start())
+        window.spawn(window.start(files or []))
         loop.run_forever()
     return 0
 

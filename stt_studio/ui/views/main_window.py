@@ -259,13 +259,15 @@ class MainWindow(QMainWindow):
         task.add_done_callback(done)
         return task
 
-    async def start(self) -> None:
-        """Start the queue and workers, then show what is there."""
+    async def start(self, files: list[Path] | None = None) -> None:
+        """Start the queue and workers, show what is there, then queue ``files`` (from the command line)."""
         self.redis_label.setText("Redis: starting…")
         await self._local.start()
         self._local.set_watched_folder(self.preferences.watched_folder)
         self.queue_model.upsert(self._local.tracked())
         await self._reload_library()
+        if files:
+            await self._add_paths(files, self.batch_options.options())
 
     # --- adding work -----------------------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

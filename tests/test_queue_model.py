@@ -1,0 +1,51 @@
+"""The queue table's model: rows update in place, time columns, sorting and the status filter."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from pytestqt.qtbot import QtBot
+
+from stt_studio.jobs.models import JobOptions, JobStatus, JobView
+from stt_studio.ui.models.queue_model import SORT_ROLE, Column, QueueFilterProxy, QueueTableModel
+
+
+def _job(job_id: str, status: JobStatus, progress: int = 0, **extra: object) -> JobView:
+    return JobView(job_id=job_id, status=status, progress=progress, filename=f"{job_id}.wav", **extra)  # type: ignore[arg-type]
+
+
+def test_rows_update_in_place_and_show_live_times(qtbot: QtBot) -> None:
+    model = QueueTableModel("large-v3")
+    started = datetime.now(timezone.utc) - timedelta(seconds=30)
+    model.upsert([_job("a", JobStatus.QUEUED, audio_seconds=125.0), _job("b", JobStatus.QUEUED)])
+    with qtbot.waitSignal(model.dataChanged):
+        model.upsert([_job("a", JobStatus.PROCESSING, 25, started_at=started, stage="transcribing",
+                           audio_seconds=125.0, options=JobOptions(model="base", enable_diarization=True,
+                                                                   min_speakers=2, max_speakers=3))])  # fmt: skip
+    assert model.rowCount() == 2
+
+    def cell(column: Column) -> object:
+        return model.data(model.index(0, column))
+
+    assert cell(Column.DURATION) == "2:05"
+    assert cell(Column.STATUS) == "Running" and cell(Column.STAGE) == "Transcribing"
+    assert cell(Column.PROGRESS) == 25
+    assert cell(Column.ELAPSED) in {"0:30", "0:31"}
+    assert cell(Column.REMAINING) in {"1:30", "1:33"}  # 30 s for 25 %: 90 s to go
+    assert cell(Column.MODEL) == "base" and model.data(model.index(1, Column.MODEL)) == "large-v3"
+    assert cell(Column.SPEAKERS) == "2–3"
+    model.remove(["a"])
+    assert model.rowCount() == 1 and model.job(0).job_id == "b"
+
+
+def test_filter_and_sort(qtbot: QtBot) -> None:
+    model = QueueTableModel("tiny")
+    model.upsert([_job("q", JobStatus.QUEUED), _job("r", JobStatus.PROCESSING, 50), _job("f", JobStatus.FAILED),
+                  _job("d", JobStatus.COMPLETED, 100)])  # fmt: skip
+    proxy = QueueFilterProxy()
+    proxy.setSourceModel(model)
+    proxy.set_statuses({JobStatus.FAILED, JobStatus.CANCELED})
+    assert proxy.rowCount() == 1 and proxy.index(0, 0).data() == "f.wav"
+    proxy.set_statuses(None)
+    proxy.sort(Column.PROGRESS)
+    assert [proxy.index(r, Column.PROGRESS).data(SORT_ROLE) for r in range(4)] == [0, 0, 50, 100]

@@ -136,13 +136,28 @@ def test_desktop_end_to_end(desktop: Desktop, tmp_path: Path, sentences_wav: Pat
     long_copy = shutil.copy(sentences_wav, tmp_path / "long.wav")
     short_copy = shutil.copy(inbox / "first.wav", tmp_path / "third.wav")
     window.batch_options.diarize_check.setChecked(False)
-    window.add_paths([Path(long_copy)])
-    window.add_paths([Path(short_copy)])
+    window.add_paths([Path(long_copy), Path(short_copy)])  # one batch: queued in this order
     _wait_status(qapp, window, "long.wav", JobStatus.PROCESSING, 60)
     _select(window, ["long.wav"])
     window.cancel_action.trigger()
     _wait_status(qapp, window, "long.wav", JobStatus.CANCELED, 30)
     _wait_status(qapp, window, "third.wav", JobStatus.COMPLETED, 120)
+
+    # --- retry the canceled job; remove a finished one; a file added twice is asked about ---------------------
+    canceled_id = _jobs(window)["long.wav"].job_id
+    _select(window, ["long.wav"])
+    window.retry_action.trigger()
+    wait_until(qapp, lambda: _jobs(window)["long.wav"].job_id != canceled_id, 30, "the retried job")
+    _wait_status(qapp, window, "long.wav", JobStatus.COMPLETED, 180)
+    _select(window, ["third.wav"])
+    window.remove_action.trigger()
+    window._confirm_box.button(QMessageBox.StandardButton.Yes).click()
+    wait_until(qapp, lambda: "third.wav" not in _jobs(window), 30, "the removed job to go")
+    wait_until(qapp, lambda: "third.wav" not in _library_names(window), 30, "the removed job to leave the library")
+    assert Path(short_copy).exists()  # the user's audio is kept
+    window.add_paths([inbox / "first.wav"])
+    wait_until(qapp, lambda: any("added before" in n.title for n in window.notices.notices), 30, "the question")
+    assert list(_jobs(window)).count("first.wav") == 1
 
     # --- settings survive; a queued job survives "stop after current job" -------------------------------------
     window.open_settings()
@@ -152,8 +167,7 @@ def test_desktop_end_to_end(desktop: Desktop, tmp_path: Path, sentences_wav: Pat
     wait_until(qapp, lambda: window.preferences.default_language == "en", 10, "the settings to apply")
     running = Path(shutil.copy(sentences_wav, tmp_path / "running.wav"))
     waiting = Path(shutil.copy(inbox / "second.wav", tmp_path / "waiting.wav"))
-    window.add_paths([running])
-    window.add_paths([waiting])
+    window.add_paths([running, waiting])
     _wait_status(qapp, window, "running.wav", JobStatus.PROCESSING, 60)
     window.request_quit()
     quit_box = window.quit_box
@@ -173,7 +187,7 @@ def test_desktop_end_to_end(desktop: Desktop, tmp_path: Path, sentences_wav: Pat
     expected = {"first.wav", "second.wav", "dialogue.wav", "running.wav", "long.wav", "waiting.wav"}
     wait_until(qapp, lambda: expected <= _library_names(window), 30, "the library to list every job")
     statuses = {library.model.entry(r).filename: library.model.entry(r).status for r in range(library.model.rowCount())}
-    assert statuses["running.wav"] == JobStatus.COMPLETED and statuses["long.wav"] == JobStatus.CANCELED
+    assert statuses["running.wav"] == JobStatus.COMPLETED and statuses["long.wav"] == JobStatus.COMPLETED
 
     # --- a watched folder: each new file once, also across a restart ------------------------------------------
     watched = tmp_path / "watched"

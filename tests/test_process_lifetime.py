@@ -79,3 +79,20 @@ def test_nothing_outlives_its_starter(command: list[str], sig: int, tmp_path: Pa
     proc.send_signal(sig)
     proc.wait(60)
     _assert_all_gone(started)
+
+
+def test_a_second_start_hands_its_files_to_the_first(tmp_path: Path, settings: Settings, short_wav: Path) -> None:
+    """One window per data folder: ``stt-studio gui FILE`` while the app runs queues FILE there and exits."""
+    from stt_studio.jobs.redis_server import EmbeddedRedis
+    from stt_studio.jobs.store import JobStore
+
+    first, data_dir = _start(["gui"], tmp_path, settings)
+    try:
+        env = live.service_env(data_dir, settings.resolved_models_dir, QT_QPA_PLATFORM="offscreen",
+                               STT_CONFIG_DIR=str(tmp_path / "config"))  # fmt: skip
+        second = live.start(["gui", str(short_wav)], env, tmp_path / "second.log")
+        assert second.wait(60) == 0
+        store = JobStore(EmbeddedRedis(data_dir / "redis").client(), data_dir)
+        live.wait_for(lambda: any(v.filename == short_wav.name for v in store.list()), 60, "the handed-over job")
+    finally:
+        live.stop(first)

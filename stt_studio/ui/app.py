@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from stt_studio.settings import Settings
 from stt_studio.ui.preferences import PREFERENCES_FILE, Preferences
 from stt_studio.ui.secrets import TokenStore
 from stt_studio.ui.service import LocalJobService
+from stt_studio.ui.single_instance import SingleInstance
 from stt_studio.ui.views.main_window import MainWindow
 
 
@@ -42,10 +44,19 @@ def run_desktop(base: Settings, files: list[Path] | None = None) -> int:
     app.setApplicationName("STT Studio")
     app.setDesktopFileName("stt-studio")
     app.setQuitOnLastWindowClosed(False)  # the window may close while jobs go on in the background
+    instance = SingleInstance(base.data_dir)
+    if instance.hand_over(files or []):
+        return 0
+    instance.listen()
     window = build_window(base)
+    instance.activated.connect(window.activate_with)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     window.quit_finished.connect(loop.stop)
+    # Ctrl-C, `kill`, a logout: quit as from the menu (workers stopped, Valkey shut down cleanly). Python runs the
+    # handler the next time the event loop runs Python code (the queue poll does at least every 2 s).
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: window.quit_now())
     window.show()
     with loop:
         window.spawn(window.start(files or []))

@@ -590,6 +590,12 @@ class MainWindow(QMainWindow):
             )
 
     # --- closing ---------------------------------------------------------------------------------------------
+    def activate_with(self, files: list[Path]) -> None:
+        """Another ``stt-studio`` was started: come to the front and queue what it was given."""
+        self.bring_to_front()
+        if files:
+            self.add_paths(files)
+
     def bring_to_front(self) -> None:
         self.showNormal()
         self.raise_()
@@ -630,7 +636,8 @@ class MainWindow(QMainWindow):
                 self.quit_now(after_current_job=True)
             elif box.clickedButton() is keep:
                 self.hide()
-                self.notify("STT Studio keeps transcribing", "Open it again from the tray icon.")
+                where = "the tray icon" if self.tray is not None else "your menu or by running stt-studio"
+                self.notify("STT Studio keeps transcribing", f"Open the window again from {where}.")
 
         box.finished.connect(lambda _: chosen())
         box.open()

@@ -26,6 +26,11 @@ from stt_studio.ui.views.player import UNAVAILABLE
 from stt_studio.ui.views.transcript_view import EMPTY_TITLE, TranscriptView
 from tests.speech import SENTENCES, Voice, concat_with_pauses, speak
 
+# pytest-qt's capture of Qt messages swaps a Python message handler in and out around every test; the media
+# backend warns from its own threads ("No audio device detected") and one landing during a swap calls a
+# released handler: a segfault (seen 2 in 15 runs). Qt's own handler is used here instead.
+pytestmark = pytest.mark.no_qt_log
+
 PAUSE = 0.6
 VOICES = {"SPEAKER_00": Voice(pitch=30, speed=170), "SPEAKER_01": Voice(pitch=80, speed=150)}
 LINES = [  # (speaker, text): every line is spoken by that speaker's voice
@@ -44,7 +49,7 @@ JOB = JobView(
 
 def _seconds(path: Path) -> float:
     with wave.open(str(path)) as audio:
-        return audio.getnframes() / audio.getframerate()
+        return float(audio.getnframes() / audio.getframerate())
 
 
 def build_conversation(directory: Path) -> tuple[Path, TranscriptionResult]:
@@ -103,6 +108,17 @@ def shown(view: TranscriptView, conversation: tuple[Path, TranscriptionResult]) 
     return view
 
 
+def _reported_positions(view: TranscriptView) -> list[float]:
+    """Seconds, as the media player itself reports them from now on (not the bar's own idea of where it is)."""
+    reported: list[float] = []
+    view.player.media_player.positionChanged.connect(lambda ms: reported.append(ms / 1000))
+    return reported
+
+
+def _reaches(reported: list[float], seconds: float) -> bool:
+    return any(abs(position - seconds) <= 0.3 for position in reported)
+
+
 def _click_row(qtbot: QtBot, view: TranscriptView, row: int) -> None:
     table = view.segments_view
     rect = table.visualRect(view.segments_model.index(row, Column.TEXT))
@@ -117,9 +133,9 @@ def test_two_speakers_get_two_colors_in_the_table_and_the_timeline(shown: Transc
     speaker_column = [model.index(row, Column.SPEAKER) for row in range(model.rowCount())]
     names = [model.data(index) for index in speaker_column]
     assert names == ["Speaker 1", "Speaker 2", "Speaker 1", "Speaker 2"]
+    model.set_playing_row(None)  # the playing highlight changes row 0's colors
     foregrounds = [model.data(index, Qt.ItemDataRole.ForegroundRole).name() for index in speaker_column]
     assert len(set(foregrounds)) == 2 and foregrounds[0] == foregrounds[2]
-    model.set_playing_row(None)  # the playing highlight would hide row 0's tint
     tints = {model.data(index, Qt.ItemDataRole.BackgroundRole).name() for index in speaker_column}
     assert len(tints) == 2
 
@@ -133,10 +149,9 @@ def test_clicking_a_segment_plays_from_its_start(
 ) -> None:
     start = conversation[1].segments[1].start
     assert start > 2.5  # playing through from 0 could not reach it within the wait below
-    reported: list[float] = []
-    shown.player.media_player.positionChanged.connect(lambda ms: reported.append(ms / 1000))
+    reported = _reported_positions(shown)
     _click_row(qtbot, shown, 1)
-    qtbot.waitUntil(lambda: any(abs(seconds - start) <= 0.3 for seconds in reported), timeout=2000)
+    qtbot.waitUntil(lambda: _reaches(reported, start), timeout=2000)
     qtbot.waitUntil(shown.player.is_playing, timeout=2000)
     assert shown.segments_model.playing_row == 1
 
@@ -145,10 +160,11 @@ def test_enter_on_a_segment_plays_it(
     qtbot: QtBot, shown: TranscriptView, conversation: tuple[Path, TranscriptionResult]
 ) -> None:
     start = conversation[1].segments[2].start
+    reported = _reported_positions(shown)
     shown.segments_view.setFocus()
     shown.segments_view.setCurrentIndex(shown.segments_model.index(2, Column.TEXT))
     qtbot.keyClick(shown.segments_view, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: abs(shown.player.position_seconds() - start) <= 0.3, timeout=2000)
+    qtbot.waitUntil(lambda: _reaches(reported, start), timeout=2000)
     qtbot.waitUntil(shown.player.is_playing, timeout=2000)
 
 
@@ -162,26 +178,29 @@ def test_the_playing_row_follows_the_player(
     for row in (3, 0, 2):
         middle = (segments[row].start + segments[row].end) / 2
         shown.player.seek(middle)
-        qtbot.waitUntil(lambda row=row: shown.segments_model.playing_row == row, timeout=2000)
+        assert shown.segments_model.playing_row == row
         assert abs(shown.timeline.position() - middle) < 0.3
         visible = shown.segments_view.viewport().rect()
         assert visible.intersects(shown.segments_view.visualRect(shown.segments_model.index(row, Column.TEXT)))
     pause = segments[1].end + PAUSE / 2
     shown.player.seek(pause)
     qtbot.waitUntil(lambda: shown.segments_model.playing_row is None, timeout=2000)
+    shown.player.play()  # real playback carries the highlight from the pause into the next segment
+    qtbot.waitUntil(lambda: shown.segments_model.playing_row == 2, timeout=3000)
 
 
 def test_clicking_the_timeline_seeks(
     qtbot: QtBot, shown: TranscriptView, conversation: tuple[Path, TranscriptionResult]
 ) -> None:
     timeline = shown.timeline
+    reported = _reported_positions(shown)
     target = conversation[1].segments[2].start + 0.5
-    x = round(timeline._x_of(target))
+    x = round(timeline.x_at(target))
     with qtbot.waitSignal(timeline.seek_requested) as blocker:
         qtbot.mouseClick(timeline, Qt.MouseButton.LeftButton, pos=QPoint(x, timeline.height() // 3))
-    seconds_per_pixel = timeline.duration() / timeline._track().width()
+    seconds_per_pixel = timeline.seconds_at(x + 1) - timeline.seconds_at(x)
     assert abs(blocker.args[0] - target) <= seconds_per_pixel
-    qtbot.waitUntil(lambda: abs(shown.player.position_seconds() - target) <= 0.3, timeout=2000)
+    qtbot.waitUntil(lambda: _reaches(reported, target), timeout=2000)
     assert shown.segments_model.playing_row == 2
 
 
@@ -262,6 +281,27 @@ def test_a_transcript_without_speakers_is_one_neutral_row(
     assert view.segments_view.isColumnHidden(Column.SPEAKER)
     view.timeline.repaint()
     assert view.timeline.colors_used() == {QColor(NEUTRAL_COLOR).name()}
+
+
+def test_rows_fit_their_wrapped_text_and_columns_their_longest_time(qtbot: QtBot, view: TranscriptView) -> None:
+    long_text = " ".join(SENTENCES[:4])
+    result = _segments((0.0, 1.0), (1.0, 5.0), (3725.0, 3726.0)).model_copy(update={"duration": 3730.0})
+    result.segments[1].text = long_text
+    view.resize(520, 600)
+    view.show_transcript(JOB, result, None)
+    table, model = view.segments_view, view.segments_model
+    qtbot.waitUntil(lambda: table.rowHeight(1) > 2 * table.rowHeight(0))
+    assert table.rowHeight(0) == table.rowHeight(2)  # one line each
+    wrapped = table.visualRect(model.index(1, Column.TEXT))
+    assert (
+        wrapped.height()
+        >= table.fontMetrics().boundingRect(wrapped.adjusted(4, 0, -4, 0), Qt.TextFlag.TextWordWrap, long_text).height()
+    )
+    assert table.columnWidth(Column.START) >= table.sizeHintForIndex(model.index(2, Column.START)).width()
+
+    view.resize(1000, 600)  # wider: fewer lines
+    narrow_height = table.rowHeight(1)
+    qtbot.waitUntil(lambda: table.rowHeight(1) < narrow_height)
 
 
 def test_screenshot(shown: TranscriptView, tmp_path: Path) -> None:

@@ -70,14 +70,39 @@ def _one_line(text: str) -> str:
 
 
 class LibraryTableModel(QAbstractTableModel):
+    """Sorts itself, with one key per row: sorted by a QSortFilterProxyModel, every comparison calls ``data``
+    twice from C++, which took the GUI thread 40-100 ms for 500 jobs on every sort, reload and search keystroke
+    (benchmarks/gui.py)."""
+
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._entries: list[LibraryEntry] = []
+        self._sort_column = -1
+        self._sort_order = Qt.SortOrder.AscendingOrder
 
     def set_entries(self, entries: list[LibraryEntry]) -> None:
         self.beginResetModel()
-        self._entries = list(entries)
+        self._entries = [entries[row] for row in self._order(entries)]
         self.endResetModel()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._sort_column, self._sort_order = column, order
+        self.layoutAboutToBeChanged.emit()
+        old_rows = self._order(self._entries)
+        new_row = {old: new for new, old in enumerate(old_rows)}
+        self._entries = [self._entries[row] for row in old_rows]
+        moved = self.persistentIndexList()
+        self.changePersistentIndexList(moved, [self.index(new_row[i.row()], i.column()) for i in moved])
+        self.layoutChanged.emit()
+
+    def _order(self, entries: list[LibraryEntry]) -> list[int]:
+        """The rows of ``entries`` in the current sort order (stable; the given order when unsorted)."""
+        if self._sort_column < 0:
+            return list(range(len(entries)))
+        column = Column(self._sort_column)
+        keys = [self._sort_value(entry, column) for entry in entries]
+        descending = self._sort_order == Qt.SortOrder.DescendingOrder
+        return sorted(range(len(entries)), key=keys.__getitem__, reverse=descending)
 
     def entry(self, row: int) -> LibraryEntry:
         return self._entries[row]
@@ -158,7 +183,8 @@ class LibraryTableModel(QAbstractTableModel):
 
 
 class LibraryFilterProxy(QSortFilterProxyModel):
-    """Sorts by raw values; shows the rows whose file name contains the query or whose transcript matched it."""
+    """Shows the rows whose file name contains the query or whose transcript matched it, in the source model's
+    order: sorting is passed on to the source model, which sorts by raw values."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -184,6 +210,11 @@ class LibraryFilterProxy(QSortFilterProxyModel):
             self._transcripts_searched = transcript_matches is not None
 
         change_row_filter(self, change)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        model = self.sourceModel()
+        if model is not None:
+            model.sort(column, order)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         if not self._query:

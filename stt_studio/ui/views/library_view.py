@@ -27,11 +27,11 @@ EMPTY_TEXT = "No finished jobs yet. Drop audio files on the window to start."
 
 _COLUMN_WIDTHS = {
     Column.DATE: 130,
-    Column.FILE: 220,
-    Column.DURATION: 80,
-    Column.LANGUAGE: 80,
-    Column.SPEAKERS: 80,
-    Column.STATUS: 80,
+    Column.FILE: 200,
+    Column.DURATION: 70,
+    Column.LANGUAGE: 72,
+    Column.SPEAKERS: 70,
+    Column.STATUS: 64,
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QPalette
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QStyle, QToolButton, QWidget
 
@@ -27,22 +27,42 @@ class PlayerBar(QWidget):
     duration_changed = Signal(float)
     playing_changed = Signal(bool)
 
+    # The player is driven through queued connections to its C++ slots, never by calling them from Python:
+    # stop(), setSource() and setPosition() can block on a lock that one of the FFmpeg backend's threads holds
+    # while it waits for the GIL (seen as a hang: stop() called soon after play()), so they must run from
+    # the event loop, where the GIL is free.
+    _request_source = Signal(QUrl)
+    _request_position = Signal("qint64")  # type: ignore[arg-type]  # setPosition's C++ type, for a direct hookup
+    _request_play = Signal()
+    _request_pause = Signal()
+    _request_stop = Signal()
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        # Both parented to this widget: an unparented QMediaPlayer crashes the interpreter when GC'd at exit.
+        # Both parented to this widget, so they are deleted by Qt with it, never by Python's GC.
         self.media_player = QMediaPlayer(self)
         self._audio = QAudioOutput(self)
         self.media_player.setAudioOutput(self._audio)
+        queued = Qt.ConnectionType.QueuedConnection
+        self._request_source.connect(self.media_player.setSource, queued)
+        self._request_position.connect(self.media_player.setPosition, queued)
+        self._request_play.connect(self.media_player.play, queued)
+        self._request_pause.connect(self.media_player.pause, queued)
+        self._request_stop.connect(self.media_player.stop, queued)
+        self._source = QUrl()
+        self._loading_seen = False
+        self._loaded = False
         self._pending_seek_ms: int | None = None
+        self._play_when_loaded = False
+        self._position_ms = 0
 
         self.play_button = QToolButton(self)
         self.play_button.setAutoRaise(True)
-        self.play_button.setToolTip("Play")
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.time_label = QLabel(self)
         self.message_label = QLabel(UNAVAILABLE, self)
-        self.message_label.setEnabled(False)
+        self.message_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -60,49 +80,56 @@ class PlayerBar(QWidget):
         self.media_player.errorOccurred.connect(self._on_error)
         self._show_playing(False)
         self._set_available(False)
+        self._update_time_label()
 
     # API
 
     def load(self, path: Path | None) -> None:
         """Load ``path``; with no path, or a file that is gone, the controls are disabled and say so."""
-        self.media_player.stop()
+        available = path is not None and path.is_file()
+        self._source = QUrl.fromLocalFile(str(path)) if path is not None and available else QUrl()
+        self._loading_seen = self._loaded = False
         self._pending_seek_ms = None
+        self._play_when_loaded = False
+        self._request_stop.emit()
+        self._request_source.emit(QUrl())  # setSource() ignores the URL it already has: this forces a reload
+        if not self._source.isEmpty():
+            self._request_source.emit(self._source)
+        self.message_label.setText(UNAVAILABLE)
+        self._set_available(available)
         self._on_duration(0)
         self._on_position(0)
-        if path is None or not path.is_file():
-            self.media_player.setSource(QUrl())
-            self.message_label.setText(UNAVAILABLE)
-            self._set_available(False)
-            return
-        self._set_available(True)
-        self.media_player.setSource(QUrl.fromLocalFile(str(path)))
 
     def is_available(self) -> bool:
         return self.play_button.isEnabled()
 
     def seek(self, seconds: float) -> None:
         milliseconds = max(0, round(seconds * 1000))
-        if self.media_player.mediaStatus() in SEEKABLE:
-            self.media_player.setPosition(milliseconds)
+        if self._loaded:
+            self._request_position.emit(milliseconds)
         else:  # still loading: applied once it has loaded
             self._pending_seek_ms = milliseconds
-            self._on_position(milliseconds)
+        self._on_position(milliseconds)
 
     def play_from(self, seconds: float) -> None:
-        if not self.is_available():
-            return
-        self.seek(seconds)
-        self.media_player.play()
+        if self.is_available():
+            self.seek(seconds)
+            self.play()
 
     def play(self) -> None:
-        if self.is_available():
-            self.media_player.play()
+        if not self.is_available():
+            return
+        if self._loaded:
+            self._request_play.emit()
+        else:
+            self._play_when_loaded = True
 
     def pause(self) -> None:
-        self.media_player.pause()
+        self._play_when_loaded = False
+        self._request_pause.emit()
 
     def toggle_playback(self) -> None:
-        if self.is_playing():
+        if self.is_playing() or self._play_when_loaded:
             self.pause()
         else:
             self.play()
@@ -111,17 +138,15 @@ class PlayerBar(QWidget):
         return self.media_player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
 
     def position_seconds(self) -> float:
-        if self._pending_seek_ms is not None:
-            return self._pending_seek_ms / 1000
-        return self.media_player.position() / 1000
+        """Where the player is, or is about to be after a seek that has not reached it yet."""
+        return self._position_ms / 1000
 
     def duration_seconds(self) -> float:
         return self.media_player.duration() / 1000
 
     def shutdown(self) -> None:
-        """Stop and let go of the file (the backend's threads end with it)."""
-        self.media_player.stop()
-        self.media_player.setSource(QUrl())
+        """Stop and let go of the file."""
+        self.load(None)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
@@ -145,9 +170,10 @@ class PlayerBar(QWidget):
         self.seek(self.slider.sliderPosition() / 1000)
 
     def _on_position(self, milliseconds: int) -> None:
+        self._position_ms = milliseconds
         if not self.slider.isSliderDown():
             self.slider.setValue(milliseconds)
-        self._update_time_label(milliseconds)
+        self._update_time_label()
         self.position_changed.emit(milliseconds / 1000)
 
     def _on_duration(self, milliseconds: int) -> None:
@@ -157,12 +183,12 @@ class PlayerBar(QWidget):
         # wide enough for any time up to the duration, so the slider does not jitter as digits change
         widest = format_clock(milliseconds / 1000).translate(WIDEST_DIGITS)
         self.time_label.setMinimumWidth(self.time_label.fontMetrics().horizontalAdvance(f"{widest} / {widest}"))
-        self._update_time_label(self.media_player.position())
+        self._update_time_label()
         self.duration_changed.emit(milliseconds / 1000)
 
-    def _update_time_label(self, milliseconds: int) -> None:
-        duration = self.media_player.duration()
-        self.time_label.setText(f"{format_clock(milliseconds / 1000)} / {format_clock(duration / 1000)}")
+    def _update_time_label(self) -> None:
+        duration = self.slider.maximum() / 1000
+        self.time_label.setText(f"{format_clock(self._position_ms / 1000)} / {format_clock(duration)}")
 
     def _on_playback_state(self, state: QMediaPlayer.PlaybackState) -> None:
         playing = state == QMediaPlayer.PlaybackState.PlayingState
@@ -170,13 +196,25 @@ class PlayerBar(QWidget):
         self.playing_changed.emit(playing)
 
     def _on_media_status(self, status: QMediaPlayer.MediaStatus) -> None:
-        if status in SEEKABLE and self._pending_seek_ms is not None:
-            pending, self._pending_seek_ms = self._pending_seek_ms, None
-            self.media_player.setPosition(pending)
+        # statuses of the previous file can arrive after load() asked for the next one (stop() turns EndOfMedia
+        # into LoadedMedia): only a load that started after load() counts
+        if self.media_player.source() != self._source:
+            return
+        if status == QMediaPlayer.MediaStatus.LoadingMedia:
+            self._loading_seen = True
+        if self._loaded or not self._loading_seen or status not in SEEKABLE:
+            return
+        self._loaded = True
+        if self._pending_seek_ms is not None:
+            self._request_position.emit(self._pending_seek_ms)
+            self._pending_seek_ms = None
+        if self._play_when_loaded:
+            self._play_when_loaded = False
+            self._request_play.emit()
 
     def _on_error(self, error: QMediaPlayer.Error, description: str) -> None:
         if error == QMediaPlayer.Error.NoError:
             return
-        self.media_player.stop()
+        self._request_stop.emit()
         self.message_label.setText(f"Cannot play this file: {description}" if description else UNAVAILABLE)
         self._set_available(False)

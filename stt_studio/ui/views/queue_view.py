@@ -33,6 +33,18 @@ _FILTERS: list[tuple[str, set[JobStatus] | None]] = [
     ("Failed or canceled", {JobStatus.FAILED, JobStatus.CANCELED}),
 ]
 
+_COLUMN_WIDTHS = {
+    Column.FILE: 180,
+    Column.DURATION: 70,
+    Column.STATUS: 72,
+    Column.STAGE: 120,
+    Column.PROGRESS: 100,
+    Column.ELAPSED: 64,
+    Column.REMAINING: 80,
+    Column.MODEL: 96,
+    Column.SPEAKERS: 72,
+}
+
 
 class ProgressDelegate(QStyledItemDelegate):
     """Draws the progress column as a progress bar."""
@@ -86,9 +98,11 @@ class QueueView(QWidget):
         self.table.setItemDelegateForColumn(Column.PROGRESS, ProgressDelegate(self.table))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(Column.FILE, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(True)
         header.setMinimumSectionSize(60)
-        for column, width in ((Column.PROGRESS, 120), (Column.STAGE, 130), (Column.MODEL, 90)):
+        # A stretched File column shrinks to its minimum once the other columns fill the pane (the default window
+        # is 1280 wide): give it a width, and the others only what their longest values need.
+        for column, width in _COLUMN_WIDTHS.items():
             self.table.setColumnWidth(column, width)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._show_menu)

@@ -5,7 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QHelpEvent, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QHelpEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QPixmap,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from stt_studio.engine.result import TranscriptionResult
@@ -16,6 +28,8 @@ TICK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
 MIN_TICK_SPACING = 80  # pixels between time labels
 LANE_GAP = 3
 MARGIN = 6
+AXIS_GAP = 4
+PLAYHEAD_REACH = 6  # pixels either side of the playhead that a move repaints
 MAX_LABEL_WIDTH = 120
 MIN_BAR_WIDTH = 1.5  # a turn of a few milliseconds still shows
 LANES_IN_MINIMUM = 4  # the minimum height fits this many speakers at full row height
@@ -37,7 +51,18 @@ class _Bar:
     end: float
 
 
+@dataclass(frozen=True)
+class _Layout:
+    track: QRectF
+    """Where time runs: right of the labels, above the axis."""
+    lanes: list[QRectF]
+    label_width: int
+
+
 class SpeakerTimeline(QWidget):
+    """The lanes, turns and time axis are drawn once into a pixmap (again after a resize, a new transcript or a
+    palette change); moving the playhead, many times a second while playing, only blits two thin strips."""
+
     seek_requested = Signal(float)
     """Seconds: the user clicked or dragged on the strip."""
 
@@ -49,8 +74,9 @@ class SpeakerTimeline(QWidget):
         self._duration = 0.0
         self._position = 0.0
         self._painted_colors: set[str] = set()
+        self._layout: _Layout | None = None
+        self._static: QPixmap | None = None
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
-        self.setMouseTracking(False)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
 
     # Content
@@ -61,22 +87,22 @@ class SpeakerTimeline(QWidget):
         ends = [bar.end for bar in self._bars]
         self._duration = result.duration if result.duration > 0 else max(ends, default=0.0)
         self._position = 0.0
+        self._invalidate()
         self.updateGeometry()
-        self.update()
 
     def clear(self) -> None:
         self._lanes, self._bars, self._duration, self._position = [], [], 0.0, 0.0
         self._painted_colors = set()
+        self._invalidate()
         self.updateGeometry()
-        self.update()
 
     def set_position(self, seconds: float) -> None:
         """Move the playhead; repaints only the strips under its old and new place."""
-        old_x, self._position = self._x_of(self._position), seconds
-        new_x = self._x_of(seconds)
+        old_x, self._position = self.x_at(self._position), seconds
+        new_x = self.x_at(seconds)
         if round(old_x) != round(new_x):
             for x in (old_x, new_x):
-                self.update(QRect(round(x) - 6, 0, 13, self.height()))
+                self.update(QRect(round(x) - PLAYHEAD_REACH, 0, 2 * PLAYHEAD_REACH + 1, self.height()))
 
     def position(self) -> float:
         return self._position
@@ -85,7 +111,7 @@ class SpeakerTimeline(QWidget):
         return self._duration
 
     def colors_used(self) -> set[str]:
-        """The turn colors (``#rrggbb``) drawn by the last paint."""
+        """The turn colors (``#rrggbb``) drawn by the last full paint."""
         return set(self._painted_colors)
 
     # Geometry
@@ -100,70 +126,90 @@ class SpeakerTimeline(QWidget):
         return self.fontMetrics().height() + 2
 
     def _axis_height(self) -> int:
-        return self._small_font_metrics().height() + 6
+        return QFontMetrics(self._small_font()).height() + 6
 
     def _height_for(self, lanes: int) -> int:
-        return MARGIN + lanes * self._lane_height() + (lanes - 1) * LANE_GAP + 4 + self._axis_height()
-
-    def _label_width(self) -> int:
-        metrics = self.fontMetrics()
-        widest = max((metrics.horizontalAdvance(lane.title) for lane in self._lanes), default=0)
-        return min(widest, MAX_LABEL_WIDTH) + 2 * MARGIN
-
-    def _track(self) -> QRectF:
-        """Where time runs: right of the labels, above the axis."""
-        left = self._label_width()
-        bottom = self.height() - self._axis_height() - 4
-        return QRectF(left, MARGIN, max(1, self.width() - left - MARGIN), max(1, bottom - MARGIN))
-
-    def _x_of(self, seconds: float) -> float:
-        track = self._track()
-        if self._duration <= 0:
-            return track.left()
-        return track.left() + track.width() * min(max(seconds / self._duration, 0.0), 1.0)
-
-    def _seconds_at(self, x: float) -> float:
-        track = self._track()
-        return self._duration * min(max((x - track.left()) / track.width(), 0.0), 1.0)
-
-    def _lane_rects(self) -> list[QRectF]:
-        track = self._track()
-        count = max(len(self._lanes), 1)
-        height = max(2.0, (track.height() - (count - 1) * LANE_GAP) / count)
-        height = min(height, self._lane_height())
-        return [
-            QRectF(track.left(), track.top() + i * (height + LANE_GAP), track.width(), height)
-            for i in range(len(self._lanes))
-        ]
-
-    def _small_font_metrics(self) -> QFontMetrics:
-        return QFontMetrics(self._small_font())
+        return MARGIN + lanes * self._lane_height() + (lanes - 1) * LANE_GAP + AXIS_GAP + self._axis_height()
 
     def _small_font(self) -> QFont:
         font = QFont(self.font())
         font.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))
         return font
 
+    def _geometry(self) -> _Layout:
+        if self._layout is None:
+            metrics = self.fontMetrics()
+            # +2: elidedText() elides a text given exactly its own advance
+            widest = max((metrics.horizontalAdvance(lane.title) + 2 for lane in self._lanes), default=0)
+            label_width = min(widest, MAX_LABEL_WIDTH) + 2 * MARGIN
+            bottom = self.height() - self._axis_height() - AXIS_GAP
+            track = QRectF(label_width, MARGIN, max(1, self.width() - label_width - MARGIN), max(1, bottom - MARGIN))
+            count = max(len(self._lanes), 1)
+            height = min(max(2.0, (track.height() - (count - 1) * LANE_GAP) / count), self._lane_height())
+            lanes = [
+                QRectF(track.left(), track.top() + i * (height + LANE_GAP), track.width(), height)
+                for i in range(len(self._lanes))
+            ]
+            self._layout = _Layout(track, lanes, label_width)
+        return self._layout
+
+    def x_at(self, seconds: float) -> float:
+        track = self._geometry().track
+        if self._duration <= 0:
+            return track.left()
+        return track.left() + track.width() * min(max(seconds / self._duration, 0.0), 1.0)
+
+    def seconds_at(self, x: float) -> float:
+        track = self._geometry().track
+        return self._duration * min(max((x - track.left()) / track.width(), 0.0), 1.0)
+
+    def _invalidate(self) -> None:
+        self._layout = None
+        self._static = None
+        self.update()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._invalidate()
+        super().resizeEvent(event)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._invalidate()
+        super().changeEvent(event)
+
     # Painting
 
     def paintEvent(self, event: QPaintEvent) -> None:
+        ratio = self.devicePixelRatioF()
+        if self._static is None or self._static.devicePixelRatio() != ratio:
+            self._static = self._render_static(ratio)
         painter = QPainter(self)
+        painter.setClipRect(event.rect())
+        painter.drawPixmap(0, 0, self._static)
+        self._paint_playhead(painter)
+        painter.end()
+
+    def _render_static(self, ratio: float) -> QPixmap:
+        pixmap = QPixmap(self.size() * ratio)
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
         palette = self.palette()
         window = palette.color(QPalette.ColorRole.Window)
         text = palette.color(QPalette.ColorRole.WindowText)
-        painter.setClipRect(event.rect())
-        lanes = self._lane_rects()
-        self._paint_lanes(painter, lanes, window, text)
-        self._paint_bars(painter, lanes)
-        self._paint_axis(painter, text)
-        self._paint_playhead(painter, text)
+        painter.setFont(self.font())
+        self._paint_lanes(painter, window, text)
+        self._paint_bars(painter)
+        self._paint_axis(painter, window, text)
         painter.end()
+        return pixmap
 
-    def _paint_lanes(self, painter: QPainter, lanes: list[QRectF], window: QColor, text: QColor) -> None:
+    def _paint_lanes(self, painter: QPainter, window: QColor, text: QColor) -> None:
+        layout = self._geometry()
         track_color = blend(window, text, 0.07)
         metrics = self.fontMetrics()
-        label_width = self._label_width() - 2 * MARGIN
-        for lane, rect in zip(self._lanes, lanes, strict=True):
+        label_width = layout.label_width - 2 * MARGIN
+        for lane, rect in zip(self._lanes, layout.lanes, strict=True):
             painter.fillRect(rect, track_color)
             if rect.height() >= metrics.height() * 0.8:
                 label = metrics.elidedText(lane.title, Qt.TextElideMode.ElideRight, label_width)
@@ -171,44 +217,45 @@ class SpeakerTimeline(QWidget):
                 label_rect = QRectF(MARGIN, rect.top(), label_width, rect.height())
                 painter.drawText(label_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, label)
 
-    def _paint_bars(self, painter: QPainter, lanes: list[QRectF]) -> None:
+    def _paint_bars(self, painter: QPainter) -> None:
         self._painted_colors = set()
         if self._duration <= 0:
             return
-        for bar in self._bars:
-            lane = lanes[bar.lane]
-            left, right = self._x_of(bar.start), self._x_of(bar.end)
-            color = self._speakers.color(self._lanes[bar.lane].speaker)
-            painter.fillRect(QRectF(left, lane.top(), max(right - left, MIN_BAR_WIDTH), lane.height()), color)
-            self._painted_colors.add(color.name())
+        layout = self._geometry()
+        left, scale = layout.track.left(), layout.track.width() / self._duration
+        for index, rect in enumerate(layout.lanes):
+            color = self._speakers.color(self._lanes[index].speaker)
+            spans = [(bar.start, bar.end) for bar in self._bars if bar.lane == index]
+            for x0, x1 in _merged_pixel_spans(spans, left, scale):
+                painter.fillRect(QRectF(x0, rect.top(), x1 - x0, rect.height()), color)
+                self._painted_colors.add(color.name())
 
-    def _paint_axis(self, painter: QPainter, text: QColor) -> None:
+    def _paint_axis(self, painter: QPainter, window: QColor, text: QColor) -> None:
         if self._duration <= 0:
             return
-        track = self._track()
+        track = self._geometry().track
         step = _tick_step(self._duration, track.width())
         font = self._small_font()
         metrics = QFontMetrics(font)
         painter.setFont(font)
-        painter.setPen(QPen(blend(self.palette().color(QPalette.ColorRole.Window), text, 0.6), 1))
+        painter.setPen(QPen(blend(window, text, 0.6), 1))
         tick_top = track.bottom() + 2
-        seconds = 0.0
-        while seconds <= self._duration + 1e-6:
-            x = self._x_of(seconds)
+        for tick in range(int(self._duration // step) + 1):
+            seconds = tick * step
+            x = self.x_at(seconds)
             painter.drawLine(QPointF(x, tick_top), QPointF(x, tick_top + 3))
             label = format_clock(seconds)
             width = metrics.horizontalAdvance(label)
-            left = min(max(x - width / 2, track.left()), self.width() - width - 1)
-            painter.drawText(QPointF(left, tick_top + 3 + metrics.ascent() + 1), label)
-            seconds += step
+            label_left = min(max(x - width / 2, track.left()), self.width() - width - 1)
+            painter.drawText(QPointF(label_left, tick_top + 3 + metrics.ascent() + 1), label)
 
-    def _paint_playhead(self, painter: QPainter, text: QColor) -> None:
+    def _paint_playhead(self, painter: QPainter) -> None:
         if self._duration <= 0:
             return
-        track = self._track()
-        x = self._x_of(self._position)
+        track = self._geometry().track
+        x = self.x_at(self._position)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(text, 2))
+        painter.setPen(QPen(self.palette().color(QPalette.ColorRole.WindowText), 2))
         painter.drawLine(QPointF(x, track.top() - 2), QPointF(x, track.bottom() + 2))
 
     # Interaction
@@ -226,9 +273,9 @@ class SpeakerTimeline(QWidget):
         super().mouseMoveEvent(event)
 
     def _seek_to(self, x: float) -> bool:
-        if self._duration <= 0 or x < self._track().left() - MARGIN:
+        if self._duration <= 0 or x < self._geometry().track.left() - MARGIN:
             return False
-        seconds = self._seconds_at(x)
+        seconds = self.seconds_at(x)
         self.set_position(seconds)
         self.seek_requested.emit(seconds)
         return True
@@ -244,16 +291,30 @@ class SpeakerTimeline(QWidget):
         return super().event(event)
 
     def _tooltip_at(self, x: float, y: float) -> str:
-        if self._duration <= 0 or x < self._track().left():
+        if self._duration <= 0 or x < self._geometry().track.left():
             return ""
-        seconds = self._seconds_at(x)
-        for index, rect in enumerate(self._lane_rects()):
+        seconds = self.seconds_at(x)
+        for index, rect in enumerate(self._geometry().lanes):
             if rect.top() <= y <= rect.bottom():
                 for bar in self._bars:
                     if bar.lane == index and bar.start <= seconds <= bar.end:
                         span = f"{format_precise(bar.start)} \u2013 {format_precise(bar.end)}"
                         return f"{self._lanes[index].title} · {span}"
         return format_precise(seconds)
+
+
+def _merged_pixel_spans(spans: list[tuple[float, float]], left: float, scale: float) -> list[tuple[float, float]]:
+    """Time spans as pixel spans, each at least MIN_BAR_WIDTH wide, with those that touch on screen merged
+    (a long recording has thousands of turns and a few hundred pixels)."""
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(spans):
+        x0 = left + start * scale
+        x1 = max(left + end * scale, x0 + MIN_BAR_WIDTH)
+        if merged and x0 <= merged[-1][1] + 0.5:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], x1))
+        else:
+            merged.append((x0, x1))
+    return merged
 
 
 def _tick_step(duration: float, width: float) -> float:

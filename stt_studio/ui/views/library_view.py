@@ -26,11 +26,11 @@ SEARCH_DELAY_MS = 250
 EMPTY_TEXT = "No finished jobs yet. Drop audio files on the window to start."
 
 _COLUMN_WIDTHS = {
-    Column.DATE: 130,
-    Column.FILE: 200,
-    Column.DURATION: 70,
-    Column.LANGUAGE: 72,
-    Column.SPEAKERS: 70,
+    Column.DATE: 122,
+    Column.FILE: 170,
+    Column.DURATION: 64,
+    Column.LANGUAGE: 68,
+    Column.SPEAKERS: 68,
     Column.STATUS: 64,
 }
 

@@ -109,7 +109,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.transcript_view)
         splitter.setStretchFactor(0, 5)
         splitter.setStretchFactor(1, 4)
-        splitter.setSizes([700, 580])
+        splitter.setSizes([770, 510])
         central = QWidget()
         central_layout = QVBoxLayout(central)
         central_layout.setContentsMargins(0, 0, 0, 0)
@@ -202,7 +202,7 @@ class MainWindow(QMainWindow):
 
     def _make_status_bar(self) -> None:
         bar = self.statusBar()
-        self.redis_label = QLabel("Redis: starting…")
+        self.redis_label = QLabel("Queue: starting…")
         self.workers_label = QLabel("Workers: —")
         self.device_label = QLabel("Device: —")
         self.model_label = QLabel("Model: —")
@@ -261,7 +261,7 @@ class MainWindow(QMainWindow):
 
     async def start(self, files: list[Path] | None = None) -> None:
         """Start the queue and workers, show what is there, then queue ``files`` (from the command line)."""
-        self.redis_label.setText("Redis: starting…")
+        self.redis_label.setText("Queue: starting…")
         await self._local.start()
         self._local.set_watched_folder(self.preferences.watched_folder)
         self.queue_model.upsert(self._local.tracked())
@@ -367,7 +367,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{title}: {text}", 10000)
 
     def _on_status(self, status: ServiceStatus) -> None:
-        self.redis_label.setText(f"Redis: {'OK' if status.redis_ok else 'unreachable'} ({status.redis_label})")
+        state = "ready" if status.redis_ok else "unreachable"
+        self.redis_label.setText(f"Queue: {state} ({status.redis_label})")
         suffix = " (another STT Studio's)" if status.attached else ""
         self.workers_label.setText(f"Workers: {status.workers}{suffix}")
         infos = status.worker_infos

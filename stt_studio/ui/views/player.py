@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QPalette
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QStyle, QToolButton, QWidget
@@ -49,6 +49,9 @@ class PlayerBar(QWidget):
         self._request_play.connect(self.media_player.play, queued)
         self._request_pause.connect(self.media_player.pause, queued)
         self._request_stop.connect(self.media_player.stop, queued)
+        application = QCoreApplication.instance()
+        if application is not None:  # C++ to C++: stops playback at exit without Python (nor the GIL) involved
+            application.aboutToQuit.connect(self.media_player.stop)
         self._source = QUrl()
         self._loading_seen = False
         self._loaded = False

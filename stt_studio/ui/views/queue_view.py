@@ -34,15 +34,15 @@ _FILTERS: list[tuple[str, set[JobStatus] | None]] = [
 ]
 
 _COLUMN_WIDTHS = {
-    Column.FILE: 180,
-    Column.DURATION: 70,
-    Column.STATUS: 72,
-    Column.STAGE: 120,
-    Column.PROGRESS: 100,
-    Column.ELAPSED: 64,
-    Column.REMAINING: 80,
-    Column.MODEL: 96,
-    Column.SPEAKERS: 72,
+    Column.FILE: 170,
+    Column.DURATION: 64,
+    Column.STATUS: 70,
+    Column.STAGE: 112,
+    Column.PROGRESS: 96,
+    Column.ELAPSED: 60,
+    Column.REMAINING: 72,
+    Column.MODEL: 74,
+    Column.SPEAKERS: 66,
 }
 
 

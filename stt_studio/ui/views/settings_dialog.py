@@ -187,8 +187,9 @@ class SettingsDialog(QDialog):
         folders.addRow("Watched folder:", self._with_error(self.watched_edit, watched_browse, watched_clear))
 
         token_help = QLabel(
-            "Needed for speaker detection with pyannote's models from the Hugging Face hub. "
-            "Leave the field empty to keep the current token."
+            "Optional. With a token, speaker detection uses pyannote's own pipeline from the Hugging Face hub "
+            "(accept its terms there first); without one, the models bundled with STT Studio. Leave the field "
+            "empty to keep the current token."
         )
         token_help.setWordWrap(True)
         hub = QFormLayout()

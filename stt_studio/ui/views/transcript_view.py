@@ -228,7 +228,6 @@ class TranscriptView(QWidget):
 
     def _fit_rows(self) -> None:
         """Each row as tall as its wrapped text at the Text column's width (the other columns are one line)."""
-        return
         view, model = self.segments_view, self.segments_model
         width = view.columnWidth(Column.TEXT)
         if width <= 0 or model.rowCount() == 0:
@@ -285,7 +284,7 @@ class TranscriptView(QWidget):
     def _play_index(self, index: QModelIndex) -> None:
         if index.isValid():
             start = self.segments_model.segment(index.row()).start
-            pass
+            self.player.play_from(start)
             self._follow_position(start)
 
     def _seek(self, seconds: float) -> None:

@@ -1,24 +1,29 @@
 """The desktop app's responsiveness, measured on the real window (offscreen Qt) with its real worker (tiny.en, CPU):
 
-1. GUI-thread stalls while working: a library of 500 finished jobs (one real tiny.en transcript of espeak-ng
-   speech, stored 500 times through JobStore under different ids, file names and dates), then the window with its
-   worker transcribing 3 dropped files (~25 s of speech each) while the benchmark acts as a user: switches tabs,
-   types library searches (file names filter at once, the transcript search follows), sorts, scrolls, selects jobs
-   and opens transcripts. A 10 ms PreciseTimer (tests.desktop.StallMeter) runs from the moment the window is shown
-   until the 3 jobs are done; its lateness per tick is the GUI thread's stall. Reports the worst, p99 and the count
-   over 50 ms (target: none), which user step each long stall happened in, and (--explain) where the GUI thread
-   was: a sampler thread reads its Python stack every 5 ms while the timer is overdue.
+1. GUI-thread stalls while working: a library of 500 finished jobs (one real tiny.en transcript of ~2.5 min of
+   espeak-ng speech, stored 500 times through JobStore under different ids, file names and dates), then the window
+   with its worker transcribing 3 dropped files (~25 s of speech each) while the benchmark acts as a user (key and
+   mouse events sent to the widgets): switches tabs, types library searches (file names filter at once, the
+   transcript search follows), selects rows, opens transcripts, finds in them, sorts, scrolls, selects queue jobs.
+   A 10 ms PreciseTimer (tests.desktop.StallMeter) runs from the moment the window is shown; its lateness per tick
+   is the GUI thread's stall. Reported from the window shown until the 3 jobs are done, and for the whole session
+   (the user steps go on for at least --rounds rounds: tiny.en finishes the jobs in seconds). Worst, p99, the
+   count over 50 ms (target: none) and the user step each such stall happened in; with --explain, where the GUI
+   thread was: a sampler thread reads its Python stack (and those of busy threads) every 5 ms while the timer is
+   overdue. The window runs on a real qasync loop (run_until_complete), as ``run_desktop`` runs it.
 2. Start-up, each start in a fresh Python process (as ``stt-studio gui`` is): cold (fresh data dir: Valkey starts,
    the worker is spawned and loads its model) and warm (the same data dir again). From ``build_window`` to the
    window's first paint, to the first status poll answered, to a worker registered in Redis (polled every 20 ms)
-   and to the status bar showing it; and from the process launch to the first paint (interpreter and imports).
-3. Idle CPU over 30 s with the window open and nothing queued (after a warm start, the worker loaded): the app's
-   own process (all threads), its worker and the embedded Valkey, in percent of one core.
+   and to the status bar showing it (the next status poll); and from the process launch to the first paint and to
+   ``build_window`` (interpreter and imports). The OS file cache is warm in both: "cold" is the data dir only.
+3. Idle CPU over 30 s with the window open and nothing queued (after the last warm start, worker loaded, 5 s to
+   settle): the app's own process (all threads), its worker (found by STT_PARENT_PID) and the embedded Valkey, in
+   percent of one core.
 
 Every process the benchmark starts is stopped at the end (the window quits itself; children are killed on error)
 and it checks that no Valkey or worker of its own is left.
 
-    .venv/bin/python -m benchmarks.gui [--parts stall,start,idle] [--library 500] [--explain] [--keep]
+    .venv/bin/python -m benchmarks.gui [--parts stall,start,idle] [--library 500] [--rounds 4] [--explain] [--keep]
 """
 
 from __future__ import annotations

@@ -41,6 +41,16 @@ def qasync_loop(app: QApplication) -> asyncio.AbstractEventLoop:
     return loop
 
 
+def release_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Close a loop made by ``qasync_loop``. Its ``stop()`` would call QApplication.exit(), after which every
+    later wait of pytest-qt in this process returns at once (measured: the player tests time out), so the
+    "running" mark that ``already_running`` set is taken back directly."""
+    loop._QEventLoop__is_running = False  # type: ignore[attr-defined]
+    asyncio.events._set_running_loop(None)
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
 def open_window(base: Settings) -> MainWindow:
     window = build_window(base)
     window.show()
@@ -74,11 +84,7 @@ class Desktop:
                 self.quit(window)
             window.deleteLater()
         self.app.processEvents()
-        # The loop was made "already running" for pytest-qt's event processing; undo that before closing it.
-        self.loop.stop()
-        asyncio.events._set_running_loop(None)
-        self.loop.close()
-        asyncio.set_event_loop(None)
+        release_loop(self.loop)
 
 
 def desktop_app(qapp: object) -> QApplication:

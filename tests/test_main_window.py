@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from stt_studio.ui.app import build_window
 from stt_studio.ui.preferences import Preferences
 from stt_studio.ui.service import ServiceStatus
 from stt_studio.ui.views.main_window import MainWindow
-from tests.desktop import desktop_app, desktop_env, qasync_loop, wait_until
+from tests.desktop import desktop_app, desktop_env, qasync_loop, release_loop, wait_until
 
 
 @pytest.fixture
@@ -29,9 +28,7 @@ def window(
     assert base.config_dir == Settings().config_dir
     yield window
     window.deleteLater()
-    loop.stop()
-    asyncio.events._set_running_loop(None)
-    loop.close()
+    release_loop(loop)
 
 
 def _status(info: WorkerInfo) -> ServiceStatus:

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from PySide6.QtWidgets import QApplication
 
-from tests.desktop import desktop_app, qasync_loop
+from tests.desktop import desktop_app, qasync_loop, release_loop
 
 _ALLOWED_DRIFT = 100  # a few stray references come and go; the broken release lost one or more per call
 
@@ -43,6 +43,4 @@ def test_executor_results_keep_references(qapp: QApplication) -> None:
         qapp.processEvents()
     assert task.done() and abs(done[0]) < _ALLOWED_DRIFT, done
     pool.shutdown()
-    loop.stop()
-    asyncio.events._set_running_loop(None)
-    loop.close()
+    release_loop(loop)

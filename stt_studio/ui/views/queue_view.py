@@ -34,10 +34,10 @@ _FILTERS: list[tuple[str, set[JobStatus] | None]] = [
 ]
 
 _COLUMN_WIDTHS = {
-    Column.FILE: 170,
+    Column.FILE: 150,
     Column.DURATION: 64,
     Column.STATUS: 70,
-    Column.STAGE: 112,
+    Column.STAGE: 104,
     Column.PROGRESS: 96,
     Column.ELAPSED: 60,
     Column.REMAINING: 72,

@@ -49,7 +49,7 @@ KNOWN_MODELS = (
 CHOOSE_FOLDER = "Choose folder…"
 COMPUTE_TYPES = ("float16", "int8_float16", "int8", "float32")
 AUTO_LANGUAGE = "Auto"
-RESTART_NOTE = "Changing the model, device, compute type or workers restarts the workers after the current job."
+RESTART_NOTE = "Changing the model, device, compute type or workers\nrestarts the workers after the current job."
 
 
 class Unset(Enum):
@@ -165,8 +165,7 @@ class SettingsDialog(QDialog):
         return combo
 
     def _lay_out(self, token_location: str) -> None:
-        note = QLabel(RESTART_NOTE)
-        note.setWordWrap(True)
+        note = QLabel(RESTART_NOTE)  # explicit line breaks: a wrapped label in a form layout gets clipped
         transcription = QFormLayout()
         transcription.addRow("Model:", self._with_error(self.model_combo))
         transcription.addRow("Device:", self.device_combo)
@@ -187,11 +186,10 @@ class SettingsDialog(QDialog):
         folders.addRow("Watched folder:", self._with_error(self.watched_edit, watched_browse, watched_clear))
 
         token_help = QLabel(
-            "Optional. With a token, speaker detection uses pyannote's own pipeline from the Hugging Face hub "
-            "(accept its terms there first); without one, the models bundled with STT Studio. Leave the field "
-            "empty to keep the current token."
+            "Optional. With a token, speaker detection uses pyannote's own pipeline from\n"
+            "the Hugging Face hub (accept its terms there first); without one, the models\n"
+            "bundled with STT Studio. Leave the field empty to keep the current token."
         )
-        token_help.setWordWrap(True)
         hub = QFormLayout()
         hub.addRow("Token:", self._row(self.token_edit, self.remove_token_button))
         hub.addRow("", token_help)

@@ -520,10 +520,20 @@ class MainWindow(QMainWindow):
 
     def export_jobs(self, job_ids: list[str]) -> None:
         default = self._last_export.folder if self._last_export else Path.home()
-        dialog = ExportDialog(len(job_ids), default, parent=self, initial=self._last_export)
+        dialog = ExportDialog(
+            len(job_ids), default, any_diarized=self._any_diarized(job_ids), parent=self, initial=self._last_export
+        )
         dialog.accepted.connect(lambda: self._export(job_ids, dialog.chosen()))
         dialog.open()
         self.export_dialog = dialog  # tests fill it in
+
+    def _any_diarized(self, job_ids: list[str]) -> bool:
+        for job_id in job_ids:
+            entry = self._library_entries.get(job_id)
+            job = self.queue_model.job_by_id(job_id)
+            if (entry is not None and entry.speakers) or (job and job.options and job.options.enable_diarization):
+                return True
+        return False
 
     def _export(self, job_ids: list[str], request: ExportRequest) -> None:
         self._last_export = request

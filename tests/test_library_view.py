@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
 from stt_studio.jobs.models import JobStatus, LibraryEntry
-from stt_studio.ui.models.library_model import JOB_ID_ROLE, Column
+from stt_studio.ui.models.job_table import JOB_ID_ROLE
+from stt_studio.ui.models.library_model import Column
 from stt_studio.ui.views.library_view import EMPTY_TEXT, SEARCH_DELAY_MS, LibraryView
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 from pytestqt.qtbot import QtBot
 
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView
-from stt_studio.ui.models.queue_model import SORT_ROLE, Column, QueueFilterProxy, QueueTableModel
+from stt_studio.ui.models.job_table import SORT_ROLE
+from stt_studio.ui.models.queue_model import Column, QueueFilterProxy, QueueTableModel
 
 
 def _job(job_id: str, status: JobStatus, progress: int = 0, **extra: object) -> JobView:

@@ -6,22 +6,12 @@ from datetime import datetime, timezone
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-)
+from PySide6.QtCore import QObject, QSortFilterProxyModel, Qt
 
 from stt_studio.jobs.models import JobStatus, LibraryEntry
 from stt_studio.ui.clock import format_clock
 from stt_studio.ui.models.filtering import change_row_filter
-
-Index = QModelIndex | QPersistentModelIndex
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-JOB_ID_ROLE = Qt.ItemDataRole.UserRole + 2
+from stt_studio.ui.models.job_table import SORT_ROLE, STATUS_LABELS, Index, JobTableModel
 
 
 class Column(IntEnum):
@@ -34,25 +24,7 @@ class Column(IntEnum):
     PREVIEW = 6
 
 
-HEADERS = {
-    Column.DATE: "Date",
-    Column.FILE: "File",
-    Column.DURATION: "Duration",
-    Column.LANGUAGE: "Language",
-    Column.SPEAKERS: "Speakers",
-    Column.STATUS: "Status",
-    Column.PREVIEW: "Preview",
-}
-
-STATUS_LABELS = {
-    JobStatus.QUEUED: "Queued",
-    JobStatus.PROCESSING: "Running",
-    JobStatus.COMPLETED: "Done",
-    JobStatus.FAILED: "Failed",
-    JobStatus.CANCELED: "Canceled",
-}
-
-_RIGHT_ALIGNED = (Column.DURATION, Column.SPEAKERS)
+HEADERS = ("Date", "File", "Duration", "Language", "Speakers", "Status", "Preview")
 
 
 def _local(moment: datetime) -> datetime:
@@ -69,10 +41,13 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-class LibraryTableModel(QAbstractTableModel):
+class LibraryTableModel(JobTableModel):
     """Sorts itself, with one key per row: sorted by a QSortFilterProxyModel, every comparison calls ``data``
     twice from C++, which took the GUI thread 40-100 ms for 500 jobs on every sort, reload and search keystroke
     (benchmarks/gui.py)."""
+
+    headers = HEADERS
+    right_aligned = frozenset({Column.DURATION, Column.SPEAKERS})
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -110,34 +85,21 @@ class LibraryTableModel(QAbstractTableModel):
     def entries(self) -> list[LibraryEntry]:
         return list(self._entries)
 
-    # --- Qt model --------------------------------------------------------------------------------------------
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._entries)
+    # --- cells ---------------------------------------------------------------------------------------------
+    def row_count(self) -> int:
+        return len(self._entries)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
+    def job_id_at(self, row: int) -> str:
+        return self._entries[row].job_id
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[Column(section)]
-        return None
+    def display(self, row: int, column: int) -> str:
+        return self._display(self._entries[row], Column(column))
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        entry = self._entries[index.row()]
-        column = Column(index.column())
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(entry, column)
-        if role == SORT_ROLE:
-            return self._sort_value(entry, column)
-        if role == JOB_ID_ROLE:
-            return entry.job_id
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(entry, column)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in _RIGHT_ALIGNED:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+    def sort_value(self, row: int, column: int) -> Any:
+        return self._sort_value(self._entries[row], Column(column))
+
+    def tooltip(self, row: int, column: int) -> str | None:
+        return self._tooltip(self._entries[row], Column(column))
 
     @staticmethod
     def _display(entry: LibraryEntry, column: Column) -> str:

@@ -6,23 +6,13 @@ from datetime import datetime, timezone
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-)
+from PySide6.QtCore import QModelIndex, QObject, QSortFilterProxyModel
 
 from stt_studio.engine.progress import Stage
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView
 from stt_studio.ui.clock import format_clock
 from stt_studio.ui.models.filtering import change_row_filter
-
-Index = QModelIndex | QPersistentModelIndex
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-JOB_ID_ROLE = Qt.ItemDataRole.UserRole + 2
+from stt_studio.ui.models.job_table import SORT_ROLE, STATUS_LABELS, Index, JobTableModel
 
 
 class Column(IntEnum):
@@ -37,25 +27,7 @@ class Column(IntEnum):
     SPEAKERS = 8
 
 
-HEADERS = {
-    Column.FILE: "File",
-    Column.DURATION: "Duration",
-    Column.STATUS: "Status",
-    Column.STAGE: "Stage",
-    Column.PROGRESS: "Progress",
-    Column.ELAPSED: "Elapsed",
-    Column.REMAINING: "Remaining",
-    Column.MODEL: "Model",
-    Column.SPEAKERS: "Speakers",
-}
-
-STATUS_LABELS = {
-    JobStatus.QUEUED: "Queued",
-    JobStatus.PROCESSING: "Running",
-    JobStatus.COMPLETED: "Done",
-    JobStatus.FAILED: "Failed",
-    JobStatus.CANCELED: "Canceled",
-}
+HEADERS = ("File", "Duration", "Status", "Stage", "Progress", "Elapsed", "Remaining", "Model", "Speakers")
 
 
 def _speakers(options: JobOptions | None) -> str:
@@ -78,7 +50,10 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
-class QueueTableModel(QAbstractTableModel):
+class QueueTableModel(JobTableModel):
+    headers = HEADERS
+    right_aligned = frozenset({Column.DURATION, Column.ELAPSED, Column.REMAINING})
+
     def __init__(self, default_model: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.default_model = default_model
@@ -128,37 +103,24 @@ class QueueTableModel(QAbstractTableModel):
     def jobs(self) -> list[JobView]:
         return list(self._jobs)
 
-    # --- Qt model --------------------------------------------------------------------------------------------
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._jobs)
+    # --- cells ---------------------------------------------------------------------------------------------
+    def row_count(self) -> int:
+        return len(self._jobs)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
+    def job_id_at(self, row: int) -> str:
+        return self._jobs[row].job_id
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[Column(section)]
-        return None
+    def display(self, row: int, column: int) -> Any:
+        return self._display(self._jobs[row], Column(column))
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        job = self._jobs[index.row()]
-        column = Column(index.column())
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(job, column)
-        if role == SORT_ROLE:
-            return self._sort_value(job, column)
-        if role == JOB_ID_ROLE:
-            return job.job_id
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == Column.STATUS and job.error:
-                return job.error
-            if column == Column.FILE:
-                return job.filename
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (Column.DURATION, Column.ELAPSED, Column.REMAINING):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+    def sort_value(self, row: int, column: int) -> Any:
+        return self._sort_value(self._jobs[row], Column(column))
+
+    def tooltip(self, row: int, column: int) -> str | None:
+        job = self._jobs[row]
+        if column == Column.STATUS and job.error:
+            return job.error
+        return job.filename if column == Column.FILE else None
 
     def _display(self, job: JobView, column: Column) -> str | int:
         if column == Column.FILE:

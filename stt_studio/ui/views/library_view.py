@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from stt_studio.jobs.models import LibraryEntry
-from stt_studio.ui.models.library_model import JOB_ID_ROLE, Column, LibraryFilterProxy, LibraryTableModel
+from stt_studio.ui.models.job_table import JOB_ID_ROLE
+from stt_studio.ui.models.library_model import Column, LibraryFilterProxy, LibraryTableModel
 
 SEARCH_DELAY_MS = 250
 EMPTY_TEXT = "No finished jobs yet. Drop audio files on the window to start."

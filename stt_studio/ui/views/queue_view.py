@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
 )
 
 from stt_studio.jobs.models import JobStatus
-from stt_studio.ui.models.queue_model import JOB_ID_ROLE, Column, QueueFilterProxy, QueueTableModel
+from stt_studio.ui.models.job_table import JOB_ID_ROLE
+from stt_studio.ui.models.queue_model import Column, QueueFilterProxy, QueueTableModel
 
 _FILTERS: list[tuple[str, set[JobStatus] | None]] = [
     ("All jobs", None),

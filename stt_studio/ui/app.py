@@ -10,7 +10,6 @@ from pathlib import Path
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from stt_studio.jobs.models import JobOptions
 from stt_studio.settings import Settings
 from stt_studio.ui.preferences import PREFERENCES_FILE, Preferences
 from stt_studio.ui.secrets import TokenStore
@@ -29,9 +28,7 @@ def build_window(base: Settings) -> MainWindow:
         settings,
         workers=preferences.workers,
         worker_env=preferences.worker_env(token),
-        default_options=JobOptions(
-            language=preferences.default_language, enable_diarization=preferences.diarize_by_default
-        ),
+        default_options=preferences.job_options(),
     )
     return MainWindow(service, preferences, base.config_dir, tokens, base)
 

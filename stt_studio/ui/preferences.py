@@ -13,6 +13,7 @@ from typing import Literal
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from stt_studio.jobs.models import JobOptions
 from stt_studio.settings import APP_NAME, Settings
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,10 @@ class Preferences(BaseModel):
         if token:
             update["hf_token"] = token
         return base.model_copy(update=update)
+
+    def job_options(self) -> JobOptions:
+        """The options of jobs queued without asking (the watched folder)."""
+        return JobOptions(language=self.default_language, enable_diarization=self.diarize_by_default)
 
     def worker_env(self, token: str | None) -> dict[str, str]:
         """The environment variables a worker process needs on top of the app's own environment."""

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from stt_studio.exports import ExportRequest
-from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry
+from stt_studio.jobs.models import JobStatus, JobView, LibraryEntry
 from stt_studio.settings import Settings
 from stt_studio.ui.intake import IntakeReport
 from stt_studio.ui.models.queue_model import QueueTableModel
@@ -587,9 +587,7 @@ class MainWindow(QMainWindow):
         self.batch_options.set_defaults(new.model, new.default_language, new.diarize_by_default)
         self.queue_model.default_model = new.model
         self._local.set_watched_folder(new.watched_folder)
-        self._local.default_options = JobOptions(
-            language=new.default_language, enable_diarization=new.diarize_by_default
-        )
+        self._local.default_options = new.job_options()
         # The queue and the transcripts of this run stay where they are; a new data folder is used from the next
         # start (workers must write where this app reads).
         running = new.model_copy(update={"data_dir": old.data_dir})

@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
 )
 
 from stt_studio.exports import ExportRequest
-from stt_studio.jobs.models import JobStatus, JobView, LibraryEntry
+from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry
 from stt_studio.settings import Settings
-from stt_studio.ui.intake import IntakeReport
+from stt_studio.ui.intake import CheckedFile, IntakeReport
 from stt_studio.ui.models.queue_model import QueueTableModel
 from stt_studio.ui.preferences import Preferences, restart_needed
 from stt_studio.ui.secrets import TokenStore
@@ -232,6 +232,7 @@ class MainWindow(QMainWindow):
         service.watched_files_queued.connect(self._on_watched_files)
         service.problem.connect(lambda text: self.notices.show_notice(text, tone=Tone.WARNING))
         self.queue_view.selection_changed.connect(self._on_queue_selection)
+        self.library_view.table.selectionModel().selectionChanged.connect(lambda *_: self._on_library_selection())
         self.queue_view.open_requested.connect(self.open_job)
         self.library_view.open_requested.connect(self.open_job)
         self.library_view.search_changed.connect(self._search_library)
@@ -303,7 +304,7 @@ class MainWindow(QMainWindow):
         options = self.batch_options.options()
         return self.spawn(self._add_paths(paths, options))
 
-    async def _add_paths(self, paths: list[Path], options: Any) -> None:
+    async def _add_paths(self, paths: list[Path], options: JobOptions) -> None:
         self.statusBar().showMessage(f"Checking {len(paths)} item(s)…")
         report = await self.service.take_in(paths)
         self.statusBar().clearMessage()
@@ -319,10 +320,10 @@ class MainWindow(QMainWindow):
                 [("Add again", lambda: self._queue_later(files, options))],
             )
 
-    def _queue_later(self, files: list[Any], options: Any) -> None:
+    def _queue_later(self, files: list[CheckedFile], options: JobOptions) -> None:
         self.spawn(self._queue(files, options))
 
-    async def _queue(self, files: list[Any], options: Any) -> None:
+    async def _queue(self, files: list[CheckedFile], options: JobOptions) -> None:
         views = await self.service.submit(files, options)
         self._batch_size += len(views)
         self.queue_model.upsert(views)
@@ -423,6 +424,13 @@ class MainWindow(QMainWindow):
         job = self.queue_model.job_by_id(job_id) if job_id else None
         if job is not None and job.status == JobStatus.COMPLETED:
             self.open_job(job.job_id)
+
+    def _on_library_selection(self) -> None:
+        self._update_actions()
+        ids = self.library_view.selected_job_ids()
+        entry = self._library_entries.get(ids[0]) if len(ids) == 1 else None
+        if entry is not None and entry.status == JobStatus.COMPLETED:
+            self.open_job(entry.job_id)
 
     def _update_actions(self) -> None:
         jobs = self._selected_jobs()

@@ -7,7 +7,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,6 +17,9 @@ from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextC
 from stt_studio.engine.cpu import configure_process_environment
 from stt_studio.exports import BINARY_FORMATS, ExportFormat, ExportOptions, render
 from stt_studio.settings import DeviceName, Settings, VadMethod
+
+if TYPE_CHECKING:
+    from stt_studio.api_keys import ApiKeyStore
 
 app = typer.Typer(
     help="STT Studio: WhisperX speech-to-text on your own GPU (or CPU). Without a command: the desktop app.",
@@ -63,8 +66,13 @@ def _run_api(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from stt_studio.api.app import create_app
+    from stt_studio.api.auth import ensure_key
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+    secret = ensure_key(settings, host)
+    if secret is not None:
+        # stdout only, never the log: the secret must not end up in a file.
+        print(f"Created API key {secret} — it is shown only this once (list or revoke: stt-studio keys)", flush=True)
+    uvicorn.run(create_app(settings, host=host), host=host, port=port, log_config=None, access_log=False)
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
@@ -110,6 +118,43 @@ def serve(
 def api(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Run only the REST API (workers run elsewhere, e.g. in docker compose)."""
     _run_api(_service_settings(), host, port)
+
+
+keys_app = typer.Typer(help="API keys for the REST API (stored hashed in <data dir>/api-keys.json).")
+app.add_typer(keys_app, name="keys")
+
+
+def _key_store() -> ApiKeyStore:
+    from stt_studio.api_keys import ApiKeyStore, keys_file
+
+    return ApiKeyStore(keys_file(Settings().data_dir))
+
+
+@keys_app.command("create")
+def keys_create(name: Annotated[str, typer.Option(help="A label to tell keys apart")] = "") -> None:
+    """Create a key and print it: it is shown only this once."""
+    record, secret = _key_store().create(name)
+    stderr.print(f"Created API key {record.id}{f' ({name})' if name else ''}; it is shown only this once:")
+    print(secret)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """The keys: id, name, when created and their last 4 characters."""
+    records = _key_store().records()
+    if not records:
+        stderr.print("No API keys (STT_API_KEYS is not listed here)")
+    for record in records:
+        print(f"{record.id}  {record.created}  …{record.last4}  {record.name}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(metavar="ID", help="The key's id (see keys list)")]) -> None:
+    """Revoke a key; a running server stops accepting it within a second."""
+    if not _key_store().revoke(key_id):
+        stderr.print(f"[red]No API key with id {key_id}")
+        raise typer.Exit(code=1)
+    stderr.print(f"Revoked API key {key_id}")
 
 
 @app.command()

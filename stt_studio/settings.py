@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 APP_NAME = "stt-studio"
 
 VadMethod = Literal["pyannote", "silero"]
 DiarizationBackend = Literal["auto", "hub", "local"]
 DeviceName = Literal["cuda", "cpu"]
+RequireApiKey = Literal["auto", "always", "never"]
 
 
 def _contract(name: str) -> AliasChoices:
@@ -69,6 +70,21 @@ class Settings(BaseSettings):
     """Keep uploaded audio after its job ends (the transcript is always kept)."""
     offline: bool = Field(default=False, validation_alias=AliasChoices("STT_OFFLINE", "HF_HUB_OFFLINE"))
     """Never try to download models (they must be local or bundled). ``HF_HUB_OFFLINE=1`` also sets it."""
+    require_api_key: RequireApiKey = "auto"
+    """auto: the REST API needs a key unless it listens on a loopback address only; always; never."""
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    """Extra accepted API keys (comma-separated in ``STT_API_KEYS``), e.g. for containers; never shown."""
+    metrics_public: bool = False
+    """Serve /metrics without a key even when keys are required."""
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Origins allowed to call the API from a browser (comma-separated); none by default."""
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @cached_property
     def resolved_models_dir(self) -> Path:

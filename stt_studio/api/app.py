@@ -13,11 +13,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stt_studio import __version__
+from stt_studio.api.auth import ApiKeyAuth, keys_required, log_key_policy
 from stt_studio.api.routers import jobs, system, transcribe
 from stt_studio.api.uploads import upload_too_large
+from stt_studio.api_keys import ApiKeyChecker, keys_file
 from stt_studio.jobs.connection import connect
 from stt_studio.jobs.metrics import JobMetricsCollector
 from stt_studio.jobs.store import JobConflictError, JobNotFoundError, JobStore
@@ -88,7 +91,9 @@ def _describe(errors: list[Any]) -> str:
     return "; ".join(parts)
 
 
-def create_app(settings: Settings, store: JobStore | None = None) -> FastAPI:
+def create_app(settings: Settings, store: JobStore | None = None, *, host: str = "127.0.0.1") -> FastAPI:
+    """The app for a server bound to ``host``, which decides whether API keys are required (STT_REQUIRE_API_KEY)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "store", None) is None:
@@ -113,7 +118,20 @@ def create_app(settings: Settings, store: JobStore | None = None) -> FastAPI:
     app.include_router(transcribe.router)
     app.include_router(jobs.router)
     app.include_router(system.router)
+    # Outermost last: metrics see every answer; CORS answers preflights and labels 401s; auth runs before uploads.
     app.add_middleware(_UploadSizeGuard, limit_mb=settings.max_upload_mb)
+    log_key_policy(settings, host)
+    if keys_required(settings.require_api_key, host):
+        fixed_keys = [key.get_secret_value() for key in settings.api_keys]
+        checker = ApiKeyChecker(keys_file(settings.data_dir), fixed_keys)
+        app.add_middleware(ApiKeyAuth, checker=checker, metrics_public=settings.metrics_public)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+        )
     app.add_middleware(_HttpMetrics, registry=app.state.metrics_registry)
 
     @app.exception_handler(RequestValidationError)

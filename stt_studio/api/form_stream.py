@@ -10,6 +10,7 @@ cannot stall other requests.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,15 +48,20 @@ class StreamedForm:
     """Where the file part was written."""
     size: int = 0
     """Bytes written to the file."""
+    sha256: str | None = None
+    """The file's SHA-256 (hex), when ``stream_form`` was asked for it."""
 
 
 class _PartRouter:
     """python-multipart callbacks: each part's bytes go to the open file or to a field buffer."""
 
-    def __init__(self, file_field: str, file_path: Callable[[str], Path], max_file_bytes: int) -> None:
+    def __init__(
+        self, file_field: str, file_path: Callable[[str], Path], max_file_bytes: int, hash_file: bool = False
+    ) -> None:
         self.file_field = file_field
         self.file_path = file_path
         self.max_file_bytes = max_file_bytes
+        self.file_hash = hashlib.sha256() if hash_file else None
         self.form = StreamedForm()
         self.file: BinaryIO | None = None
         self._unwritten = bytearray()
@@ -111,6 +117,8 @@ class _PartRouter:
             if self.form.size > self.max_file_bytes:
                 raise FileTooLargeError
             self._unwritten += data[start:end]
+            if self.file_hash is not None:
+                self.file_hash.update(data[start:end])
         elif self._field is not None:
             if len(self._field) + end - start > MAX_FIELD_BYTES:
                 raise FormError(f"{self._field_name}: the value is longer than {MAX_FIELD_BYTES // 1024} KB")
@@ -139,18 +147,23 @@ class _PartRouter:
 
 
 async def stream_form(
-    request: Request, *, file_field: str, file_path: Callable[[str], Path], max_file_bytes: int
+    request: Request,
+    *,
+    file_field: str,
+    file_path: Callable[[str], Path],
+    max_file_bytes: int,
+    hash_file: bool = False,
 ) -> StreamedForm:
-    """Read the request's form. When the ``file_field`` part begins, its bytes go to ``file_path(filename)``;
-    the file is closed on return and on every error, and the caller removes it on an error.
-    Raises FormError or FileTooLargeError."""
+    """Read the request's form. When the ``file_field`` part begins, its bytes go to ``file_path(filename)``
+    (and through SHA-256 as they pass, with ``hash_file``); the file is closed on return and on every error, and
+    the caller removes it on an error. Raises FormError or FileTooLargeError."""
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data":
         shown = content_type.decode("latin-1") or "none"
         raise NotMultipartError(f"send the file as multipart/form-data; the request's Content-Type was {shown}")
     if not params.get(b"boundary"):
         raise FormError("The multipart/form-data Content-Type has no boundary")
-    router = _PartRouter(file_field, file_path, max_file_bytes)
+    router = _PartRouter(file_field, file_path, max_file_bytes, hash_file)
     parser = MultipartParser(
         params[b"boundary"],
         {
@@ -179,4 +192,6 @@ async def stream_form(
     finally:
         if router.file is not None:
             router.file.close()
+    if router.file_hash is not None and router.file is not None:
+        router.form.sha256 = router.file_hash.hexdigest()
     return router.form

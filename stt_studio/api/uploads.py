@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -12,7 +13,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from stt_studio.api.form_stream import FileTooLargeError, FormError, NotMultipartError, stream_form
+from stt_studio.api import idempotency
+from stt_studio.api.form_stream import FileTooLargeError, FormError, NotMultipartError, StreamedForm, stream_form
 from stt_studio.engine.audio import probe_audio
 from stt_studio.engine.errors import AudioError, AudioTooLongError
 from stt_studio.engine.options import InvalidOptionError, check_language, check_speaker_range
@@ -70,7 +72,17 @@ def multipart_body(form: type[SubmitForm]) -> dict[str, Any]:
     file = {"type": "string", "format": "binary", "description": "Audio or video file (anything FFmpeg decodes)"}
     schema["properties"] = {FILE_FIELD: file, **schema["properties"]}
     schema["required"] = [FILE_FIELD]
-    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+    key = {
+        "name": idempotency.HEADER,
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_CHARS},
+        "description": "Repeats within 24 h return the first request's job; reused with another file or options: 422",
+    }
+    return {
+        "parameters": [key],
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}},
+    }
 
 
 def upload_too_large(limit_mb: float) -> str:
@@ -107,39 +119,72 @@ async def accept_upload(
 ) -> tuple[FormT, JobView]:
     """Stream the file into a new job's directory (the size limit is enforced as it arrives), check the fields,
     then check that the file is decodable audio and queue the job. On any error the directory is removed and
-    nothing is queued."""
+    nothing is queued. With an Idempotency-Key that was used before, the first request's job is returned instead
+    (and this upload removed)."""
+    idempotency_key = idempotency.key_from(request.headers)
     job_id, job_dir = store.new_job_dir()
     try:
-        try:
-            streamed = await stream_form(
-                request,
-                file_field=FILE_FIELD,
-                file_path=lambda filename: job_dir / _stored_name(filename),
-                max_file_bytes=int(settings.max_upload_mb * 1024 * 1024),
-            )
-        except NotMultipartError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{FILE_FIELD}: Field required ({exc})") from exc
-        except FormError as exc:
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
-        except FileTooLargeError as exc:
-            raise HTTPException(
-                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, upload_too_large(settings.max_upload_mb)
-            ) from exc
+        streamed = await _stream_upload(request, job_dir, settings, hash_file=idempotency_key is not None)
         form = _validated_form(form_model, streamed.fields, has_file=streamed.path is not None)
         options = form.job_options()
         filename = _display_name(streamed.filename)
         assert streamed.path is not None  # a form without a file was refused just above
         if streamed.size == 0:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, f"Failed to load audio: '{filename}' is empty (0 bytes)")
-        check_and_queue = partial(_check_and_queue, store, settings, job_id, streamed.path)
-        if streamed.size <= INLINE_CHECK_MAX_BYTES:
-            view = check_and_queue(filename, options)
-        else:
-            view = await run_in_threadpool(check_and_queue, filename, options)
+        queue = partial(_check_and_queue, store, settings, job_id, streamed.path, filename, options)
+        if idempotency_key is None:
+            return form, await _run_check_and_queue(queue, streamed.size)
+        assert streamed.sha256 is not None  # asked for with hash_file
+        claim = idempotency.Claim.of(job_id, streamed.sha256, options)
+        view = await _queue_once(idempotency.IdempotencyKeys(store), idempotency_key, claim, queue, streamed.size)
+        if view.job_id != job_id:
+            shutil.rmtree(job_dir, ignore_errors=True)  # a repeat: the first request's job stands
+        return form, view
     except BaseException:
         shutil.rmtree(job_dir, ignore_errors=True)
         raise
-    return form, view
+
+
+async def _stream_upload(request: Request, job_dir: Path, settings: Settings, *, hash_file: bool) -> StreamedForm:
+    try:
+        return await stream_form(
+            request,
+            file_field=FILE_FIELD,
+            file_path=lambda filename: job_dir / _stored_name(filename),
+            max_file_bytes=int(settings.max_upload_mb * 1024 * 1024),
+            hash_file=hash_file,
+        )
+    except NotMultipartError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{FILE_FIELD}: Field required ({exc})") from exc
+    except FormError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    except FileTooLargeError as exc:
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, upload_too_large(settings.max_upload_mb)) from exc
+
+
+async def _run_check_and_queue(check_and_queue: Callable[[], JobView], size: int) -> JobView:
+    if size <= INLINE_CHECK_MAX_BYTES:
+        return check_and_queue()
+    return await run_in_threadpool(check_and_queue)
+
+
+async def _queue_once(
+    keys: idempotency.IdempotencyKeys,
+    key: str,
+    claim: idempotency.Claim,
+    check_and_queue: Callable[[], JobView],
+    size: int,
+) -> JobView:
+    """Queue the job unless the key was used before; then the first request's job."""
+    if (first := await keys.claim(key, claim)) is not None:
+        return first
+    try:
+        view = await _run_check_and_queue(check_and_queue, size)
+    except BaseException:
+        keys.release(key, claim)
+        raise
+    keys.confirm(key, claim)
+    return view
 
 
 def _check_and_queue(

@@ -8,12 +8,15 @@ job is still there after restarts and after RQ's result TTL.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import json
 import os
 import shutil
 import socket
+import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,9 @@ MAX_RERUNS = 2
 """How often a job is run again after the worker running it died (killed, out of memory, power loss)."""
 KEEP_SECONDS = 7 * 24 * 3600
 """How long Redis keeps finished jobs; their transcripts stay on disk after that."""
+STOP_TIMEOUT_SECONDS = 30.0
+"""How long ``discard`` waits for a running job's worker to stop it (it checks every half second)."""
+_STOP_POLL_SECONDS = 0.1
 
 _STATUS = {
     RQStatus.QUEUED: JobStatus.QUEUED,
@@ -62,6 +68,31 @@ class JobNotFoundError(KeyError):
 
 class JobConflictError(RuntimeError):
     pass
+
+
+@dataclass
+class JobPage:
+    """One page of a listing, newest first, and whether jobs (of the same filter) lie beyond either end."""
+
+    jobs: builtins.list[JobView]
+    older: bool
+    newer: bool
+
+
+_OLDEST = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def _newest_first_key(view: JobView) -> tuple[datetime, str]:
+    return view.created_at or _OLDEST, view.job_id
+
+
+def _count_newer(views: builtins.list[JobView], cursor: tuple[datetime, str], *, inclusive: bool) -> int:
+    """How many of ``views`` (newest first) are newer than ``cursor`` (or as new, when ``inclusive``)."""
+    for index, view in enumerate(views):
+        key = _newest_first_key(view)
+        if key < cursor or (key == cursor and not inclusive):
+            return index
+    return len(views)
 
 
 def utcnow() -> datetime:
@@ -185,6 +216,7 @@ class JobStore:
             created_at=created.isoformat(),
             audio_seconds=audio_seconds,
             source_path=None if delete_audio_after else str(audio),
+            delete_audio_after=delete_audio_after,
         )
         pipe = self.redis.pipeline()  # one round trip to Redis instead of RQ's two
         job = self.queue.enqueue(
@@ -290,14 +322,37 @@ class JobStore:
 
     def list(self, status: JobStatus | None = None, limit: int = 50) -> list[JobView]:
         """Most recent first. Listings leave out the transcript; GET one job for it."""
-        statuses: Iterable[JobStatus] = [status] if status is not None else list(JobStatus)
-        ids = list(dict.fromkeys(i for s in statuses for i in self._ids(s)))
+        return self.page(status, limit).jobs
+
+    def page(
+        self, status: JobStatus | None = None, limit: int = 50, *, before: str | None = None, after: str | None = None
+    ) -> JobPage:
+        """Up to ``limit`` jobs, newest first: the newest ones, or those just older than the job ``before``, or
+        those just newer than the job ``after``. A cursor job is found even when it no longer matches ``status``
+        (it may have finished meanwhile); an unknown one raises JobNotFoundError."""
+        views = self._newest_first(status)
+        if before is not None:
+            start = _count_newer(views, self._cursor_key(before), inclusive=True)
+            end = min(start + limit, len(views))
+        elif after is not None:
+            end = _count_newer(views, self._cursor_key(after), inclusive=False)
+            start = max(0, end - limit)
+        else:
+            start, end = 0, min(limit, len(views))
+        return JobPage(jobs=views[start:end], older=end < len(views), newer=start > 0)
+
+    def _newest_first(self, status: JobStatus | None) -> builtins.list[JobView]:
+        statuses: Iterable[JobStatus] = [status] if status is not None else builtins.list(JobStatus)
+        ids = builtins.list(dict.fromkeys(i for s in statuses for i in self._ids(s)))
         jobs = [j for j in Job.fetch_many(ids, connection=self.redis) if j is not None]
         views = [self._view(j, with_result=False) for j in jobs]
         if status is not None:
             views = [v for v in views if v.status == status]
-        views.sort(key=lambda v: v.created_at or datetime.min.replace(tzinfo=timezone.utc), reverse=True)
-        return views[:limit]
+        views.sort(key=_newest_first_key, reverse=True)
+        return views
+
+    def _cursor_key(self, job_id: str) -> tuple[datetime, str]:
+        return _newest_first_key(self.get(job_id, with_result=False))
 
     def stats(self) -> QueueStats:
         try:
@@ -330,11 +385,18 @@ class JobStore:
             except InvalidJobOperation as exc:
                 raise JobConflictError(str(exc)) from exc
             self.save_ending(job_id, JobStatus.CANCELED, "Canceled before it started", None)
+            if job.kwargs.get("delete_audio_after"):
+                self.keep_upload(job_id, Path(job.kwargs["audio_path"]))
         self.redis.set(_cancel_key(job_id), 1, ex=KEEP_SECONDS)
         return self.get(job_id, with_result=False)
 
     def cancel_requested(self, job_id: str) -> bool:
         return bool(self.redis.exists(_cancel_key(job_id)))
+
+    def keep_upload(self, job_id: str, upload: Path) -> None:
+        """An upload that goes after its job completes stays when the job fails or is canceled: recorded as the
+        job's source, a retry runs it again; deleting the job deletes it."""
+        self._write_record(job_id, source_path=str(upload))
 
     # --- the desktop's library and job control ----------------------------------------------------------------
     def library(self) -> builtins.list[LibraryEntry]:
@@ -397,12 +459,41 @@ class JobStore:
             raise JobNotFoundError(job_id)
         shutil.rmtree(directory, ignore_errors=True)
 
+    def discard(self, job_id: str, stop_timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        """Delete a job in any state: a queued or running one is canceled first (a running one once its worker has
+        stopped it). Blocks up to ``stop_timeout`` seconds; JobConflictError if the worker has not stopped by then."""
+        if not self.get(job_id, with_result=False).status.is_final:
+            self._stop(job_id, stop_timeout)
+        self.delete(job_id)
+
+    def _stop(self, job_id: str, timeout: float) -> None:
+        self.redis.set(_cancel_key(job_id), 1, ex=KEEP_SECONDS)  # heard by the worker even if it starts it just now
+        with contextlib.suppress(JobConflictError):  # it ended (or started) meanwhile: the wait below sees which
+            self.cancel(job_id)
+        deadline = time.monotonic() + timeout
+        while not self._settled(job_id):
+            if time.monotonic() >= deadline:
+                raise JobConflictError(f"Job {job_id} did not stop within {timeout:g} s; try again")
+            time.sleep(_STOP_POLL_SECONDS)
+
+    def _settled(self, job_id: str) -> bool:
+        """Final, and the worker has written its last word: a canceled run is "failed" for a moment before the
+        worker marks it canceled, and deleting it in between would leave a stray key behind."""
+        try:
+            job = Job.fetch(job_id, connection=self.redis)
+        except NoSuchJobError:
+            return True
+        status = self._view(job, with_result=False).status
+        return status.is_final and not (status == JobStatus.FAILED and (job.meta or {}).get("canceled"))
+
     def retry(self, job_id: str) -> JobView:
         """Queue a failed or canceled job again, with the same audio and options, as a new job (the old one is
         removed)."""
         view = self.get(job_id, with_result=False)
         if view.status not in (JobStatus.FAILED, JobStatus.CANCELED):
             raise JobConflictError(f"Job {job_id} is {view.status.value}; only failed or canceled jobs are retried")
+        if not self._settled(job_id):
+            raise JobConflictError(f"Job {job_id} is still being stopped; try again in a moment")
         source = self.source_path(job_id)
         if source is None or not source.is_file():
             raise JobConflictError(f"The audio of job {job_id} was not kept, so it cannot be run again")
@@ -415,7 +506,7 @@ class JobStore:
             source,
             view.options or JobOptions(),
             filename=view.filename or source.name,
-            delete_audio_after=False,
+            delete_audio_after=bool(record.get("delete_audio_after", False)),
             audio_seconds=record.get("audio_seconds"),
         )
         self.delete(job_id)

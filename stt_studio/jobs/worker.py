@@ -147,7 +147,7 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
         ctx.store.save_ending(job.id, outcome, error, job.started_at)
         ctx.metrics.job_finished(outcome, time.perf_counter() - started, 0.0, progress.finish())
         if delete_audio_after:
-            Path(audio_path).unlink(missing_ok=True)
+            ctx.store.keep_upload(job.id, Path(audio_path))  # for a retry; it goes when the job is deleted
 
     try:
         result = ctx.engine_for(opts.model).transcribe(

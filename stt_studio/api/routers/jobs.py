@@ -1,4 +1,4 @@
-"""GET /jobs/{job_id}, GET /jobs, and the additions: cancel and export."""
+"""GET /jobs/{job_id}, GET /jobs, and the additions: cancel, delete, retry and export."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi.responses import PlainTextResponse, Response
 
 from stt_studio.api.deps import StoreDep
 from stt_studio.api.responses import job_response
+from stt_studio.api.routers.transcribe import SUBMITTED_MESSAGE
 from stt_studio.exports import (
     BINARY_FORMATS,
     FORMATS,
@@ -23,6 +24,7 @@ from stt_studio.exports import (
     safe_stem,
 )
 from stt_studio.jobs.models import JobStatus, JobView
+from stt_studio.jobs.store import JobNotFoundError
 
 router = APIRouter(tags=["jobs"])
 
@@ -42,14 +44,52 @@ def list_jobs(
     store: StoreDep,
     status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    before: Annotated[str | None, Query(description="Only jobs older than this job id (the next page)")] = None,
+    after: Annotated[str | None, Query(description="Only jobs newer than this job id (the previous page)")] = None,
 ) -> dict[str, Any]:
-    jobs = [view.to_response(include_result=False) for view in store.list(status_filter, limit)]
-    return {"jobs": jobs, "count": len(jobs)}
+    if before is not None and after is not None:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "Give either before or after, not both")
+    try:
+        page = store.page(status_filter, limit, before=before, after=after)
+    except JobNotFoundError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"Unknown cursor: {exc.message}") from exc
+    jobs = [view.to_response(include_result=False) for view in page.jobs]
+    return {
+        "jobs": jobs,
+        "count": len(jobs),
+        "next_before": page.jobs[-1].job_id if page.jobs and page.older else None,
+        "next_after": page.jobs[0].job_id if page.jobs and page.newer else None,
+    }
 
 
 @router.post("/jobs/{job_id}/cancel", summary="Cancel a queued or running job")
 def cancel_job(job_id: str, store: StoreDep) -> dict[str, Any]:
     return store.cancel(job_id).to_response(include_result=False)
+
+
+@router.delete(
+    "/jobs/{job_id}",
+    summary="Delete a job, its upload and its transcript (a queued or running job is canceled first)",
+    responses={409: {"description": "A running job did not stop in time"}},
+)
+def delete_job(job_id: str, store: StoreDep) -> dict[str, Any]:
+    store.discard(job_id)  # a plain def: the wait for a running job to stop blocks a pool thread, not the loop
+    return {"job_id": job_id, "deleted": True}
+
+
+@router.post(
+    "/jobs/{job_id}/retry",
+    summary="Run a failed or canceled job again as a new job (same file and options; the old job is removed)",
+    responses={409: {"description": "The job is not failed or canceled, or its file was not kept"}},
+)
+def retry_job(job_id: str, store: StoreDep) -> dict[str, Any]:
+    view = store.retry(job_id)
+    return {
+        "job_id": view.job_id,
+        "status": view.status.value,
+        "message": SUBMITTED_MESSAGE,
+        "retry_of": job_id,
+    }
 
 
 def _attachment(stem: str, extension: str) -> str:

@@ -16,6 +16,8 @@ from stt_studio.api.responses import job_response
 from stt_studio.api.uploads import SubmitForm, SyncSubmitForm, accept_upload, multipart_body
 from stt_studio.jobs.models import JobStatus, JobView
 
+SUBMITTED_MESSAGE = "Job created successfully. Use GET /jobs/{job_id} to check status."
+
 router = APIRouter(tags=["transcription"])
 
 _POLL_SECONDS = 0.05  # one Redis read per waiting request: cheap, and adds at most 50 ms to the answer
@@ -35,13 +37,7 @@ class SubmittedJob(BaseModel):
 )
 async def transcribe_async(request: Request, store: StoreDep, settings: SettingsDep) -> JSONResponse:
     _, view = await accept_upload(request, SubmitForm, store, settings)
-    return JSONResponse(
-        {
-            "job_id": view.job_id,
-            "status": view.status.value,
-            "message": "Job created successfully. Use GET /jobs/{job_id} to check status.",
-        }
-    )
+    return JSONResponse({"job_id": view.job_id, "status": view.status.value, "message": SUBMITTED_MESSAGE})
 
 
 @router.post(

@@ -72,18 +72,20 @@ class LiveService:
 
 
 CONTRACT_PORT = 8000  # the contract's examples call http://localhost:8000 and are run unchanged
+SERVICE_PORT = int(os.environ.get("STT_TEST_PORT", CONTRACT_PORT))
+"""Another port lets two test sessions share a machine; the contract example then has its URL's port rewritten."""
 
 
 @pytest.fixture(scope="session")
 def service(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[LiveService]:
-    """A real ``stt-studio serve``: embedded Valkey, the API on port 8000, one supervised worker (tiny.en)."""
+    """A real ``stt-studio serve``: embedded Valkey, the API on port 8000 (``STT_TEST_PORT``), one supervised worker (tiny.en)."""
     root = tmp_path_factory.mktemp("service")
     env = live.service_env(
         root / "data", settings.resolved_models_dir, STT_MAX_UPLOAD_MB="20", STT_MAX_AUDIO_SECONDS="300"
     )
-    assert live.port_is_free(CONTRACT_PORT), "port 8000 is taken; the contract example needs it"
-    proc = live.start(["serve", "--port", str(CONTRACT_PORT), "--workers", "1"], env, root / "serve.log")
-    url = f"http://127.0.0.1:{CONTRACT_PORT}"
+    assert live.port_is_free(SERVICE_PORT), f"port {SERVICE_PORT} is taken (STT_TEST_PORT chooses another)"
+    proc = live.start(["serve", "--port", str(SERVICE_PORT), "--workers", "1"], env, root / "serve.log")
+    url = f"http://127.0.0.1:{SERVICE_PORT}"
     try:
         live.wait_until_up(url, workers=1)
         yield LiveService(url=url, data_dir=root / "data", env=env, log=root / "serve.log", process=proc)

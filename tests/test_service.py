@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from stt_studio.api.uploads import INLINE_CHECK_MAX_BYTES
 from stt_studio.jobs.redis_server import EmbeddedRedis
 from tests import live
-from tests.conftest import LiveService
+from tests.conftest import CONTRACT_PORT, SERVICE_PORT, LiveService
 from tests.speech import SENTENCES, SHORT_CLIP_WER_BOUND, SHORT_TEXT, convert, speech_clip, video_without_audio, wer
 
 pytestmark = pytest.mark.slow
@@ -108,8 +108,10 @@ def test_contract_python_example_runs_unchanged(service: LiveService, sentences_
     code = re.search(r"### Python Example\s+```python\n(.*?)```", CONTRACT.read_text(), re.S)
     assert code is not None, "the contract's Python example"
     (tmp_path / "call.wav").write_bytes(sentences_wav.read_bytes())
+    example = code.group(1).replace("localhost:8000", service.url.removeprefix("http://"))
+    assert example == code.group(1) or SERVICE_PORT != CONTRACT_PORT
     proc = subprocess.run(
-        [sys.executable, "-c", code.group(1)], cwd=tmp_path, capture_output=True, text=True, timeout=600
+        [sys.executable, "-c", example], cwd=tmp_path, capture_output=True, text=True, timeout=600
     )
     assert proc.returncode == 0, proc.stderr
     assert "Job created: " in proc.stdout

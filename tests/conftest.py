@@ -78,7 +78,7 @@ SERVICE_PORT = int(os.environ.get("STT_TEST_PORT", CONTRACT_PORT))
 
 @pytest.fixture(scope="session")
 def service(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[LiveService]:
-    """A real ``stt-studio serve``: embedded Valkey, the API on port 8000 (``STT_TEST_PORT``), one supervised worker (tiny.en)."""
+    """A real ``stt-studio serve``: embedded Valkey, the API on port 8000 (``STT_TEST_PORT``), one tiny.en worker."""
     root = tmp_path_factory.mktemp("service")
     env = live.service_env(
         root / "data", settings.resolved_models_dir, STT_MAX_UPLOAD_MB="20", STT_MAX_AUDIO_SECONDS="300"

@@ -35,7 +35,7 @@ def assert_word_times_sane(result: TranscriptionResult) -> None:
             assert word.start <= word.end
             assert segment.start <= word.start and word.end <= segment.end
             assert word.start >= previous_start, "word start times must not go backwards"
-            assert 0.0 <= word.score <= 1.0
+            assert word.score is not None and 0.0 <= word.score <= 1.0
             previous_start = word.start
     assert [s.id for s in result.segments] == list(range(len(result.segments)))
 

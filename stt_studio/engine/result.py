@@ -5,15 +5,21 @@ API responses, the GUI and the exporters all read this one model.
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, Field
+
+_SPEAKER_LABEL = re.compile(r"^SPEAKER_(\d+)$")
 
 
 class Word(BaseModel):
     word: str
     start: float
     end: float
-    score: float = Field(description="Alignment score or word probability, 0..1")
+    score: float | None = Field(description="Alignment score or word probability, 0..1; null for an edited word")
     speaker: str | None = None
+    edited: bool = Field(default=False, description="Changed or inserted in review: timing spread, no score")
+    checked: bool = Field(default=False, description="Confirmed by a reviewer in the low-confidence pass")
 
 
 class Segment(BaseModel):
@@ -54,3 +60,15 @@ class TranscriptionResult(BaseModel):
         default=None, description="The diarization itself: who spoke when, overlaps included"
     )
     warnings: list[str] = Field(default_factory=list, description="Fallbacks taken while producing the result")
+    speaker_names: dict[str, str] = Field(
+        default_factory=dict, description="Names given in review, by speaker label (SPEAKER_00 → 'Dr. Chen')"
+    )
+
+    def speaker_name(self, label: str | None) -> str:
+        """What people read: the reviewed name, else "Speaker 1" for SPEAKER_00, other labels as they are."""
+        if label is None:
+            return ""
+        if name := self.speaker_names.get(label):
+            return name
+        match = _SPEAKER_LABEL.match(label)
+        return f"Speaker {int(match.group(1)) + 1}" if match else label

@@ -1,5 +1,5 @@
-"""Where the desktop app keeps the Hugging Face token: the OS keyring when there is a real one, else a file only
-the user can read. The token is never logged and never shown whole (``masked``)."""
+"""Where the desktop app keeps secrets (the Hugging Face token, API keys): the OS keyring when there is a real
+one, else a file only the user can read. A secret is never logged and never shown whole (``masked``)."""
 
 from __future__ import annotations
 
@@ -44,9 +44,20 @@ def masked(token: str) -> str:
 
 
 class TokenStore:
-    def __init__(self, config_dir: Path, backend: KeyringBackend | None = None, *, use_keyring: bool = True) -> None:
+    """One secret (by default the Hugging Face token; ``name`` picks another, e.g. an API key)."""
+
+    def __init__(
+        self,
+        config_dir: Path,
+        backend: KeyringBackend | None = None,
+        *,
+        use_keyring: bool = True,
+        name: str = TOKEN_FILE,
+        keyring_user: str = KEYRING_USER,
+    ) -> None:
         """``backend``: the keyring to use (default: the system's, if any); ``use_keyring=False``: the file only."""
-        self.file = config_dir / TOKEN_FILE
+        self.file = config_dir / name
+        self._keyring_user = keyring_user
         self._keyring = (backend or system_keyring()) if use_keyring else None
 
     def where(self) -> str:
@@ -55,9 +66,9 @@ class TokenStore:
     def get(self) -> str | None:
         if self._keyring is not None:
             try:
-                token = self._keyring.get_password(APP_NAME, KEYRING_USER)
+                token = self._keyring.get_password(APP_NAME, self._keyring_user)
             except KeyringError as exc:
-                log.warning("Could not read the Hugging Face token from the keyring: %s", type(exc).__name__)
+                log.warning("Could not read %s from the keyring: %s", self._keyring_user, type(exc).__name__)
                 token = None
             if token:
                 return token
@@ -79,10 +90,10 @@ class TokenStore:
     def _set_keyring(self, token: str | None) -> None:
         assert self._keyring is not None
         if token is not None:
-            self._keyring.set_password(APP_NAME, KEYRING_USER, token)
+            self._keyring.set_password(APP_NAME, self._keyring_user, token)
             return
         with contextlib.suppress(PasswordDeleteError):  # there was none
-            self._keyring.delete_password(APP_NAME, KEYRING_USER)
+            self._keyring.delete_password(APP_NAME, self._keyring_user)
 
     # --- the file ------------------------------------------------------------------------------------------
     def _read_file(self) -> str | None:
@@ -93,12 +104,12 @@ class TokenStore:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            log.warning("Could not read the Hugging Face token file %s: %s", self.file, type(exc).__name__)
+            log.warning("Could not read the secret file %s: %s", self.file, type(exc).__name__)
             return None
 
     def _write_file(self, token: str) -> None:
         self.file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.file.with_name(f"{TOKEN_FILE}.{os.getpid()}.tmp")
+        tmp = self.file.with_name(f"{self.file.name}.{os.getpid()}.tmp")
         # Created 0600 from the start: there is no moment in which the token is readable by others.
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _FILE_MODE)
         with open(fd, "w", encoding="utf-8") as out:

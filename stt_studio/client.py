@@ -21,7 +21,7 @@ import orjson
 from httpx_sse import ServerSentEvent, connect_sse
 
 from stt_studio.engine.result import TranscriptionResult
-from stt_studio.jobs.models import JobOptions, JobStatus, JobView
+from stt_studio.jobs.models import JobOptions, JobStatus, JobView, QueueStats
 
 API_MAJOR_VERSION = 0
 """Servers whose version has another major number speak another API (0.x: any 0.x)."""
@@ -195,6 +195,9 @@ class StudioClient:
         check_compatible(str(body["version"]))
         self._request("GET", "/queue/stats")  # /health is open: this one proves the key
         return ServerInfo(self.url, str(body["version"]), int(body.get("workers", 0)), bool(body["redis_healthy"]))
+
+    def queue_stats(self) -> QueueStats:
+        return QueueStats.model_validate(self._request("GET", "/queue/stats").json())
 
     # --- jobs ---------------------------------------------------------------------------------------------------
     def submit(

@@ -83,9 +83,9 @@ def wait_for(check: Callable[[], T | None], timeout: float, what: str, interval:
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last error: {last_error})")
 
 
-def wait_until_up(url: str, workers: int, timeout: float = 180.0) -> None:
+def wait_until_up(url: str, workers: int, timeout: float = 180.0, headers: dict[str, str] | None = None) -> None:
     def ready() -> bool:
-        stats = httpx.get(f"{url}/queue/stats", timeout=5).json()
+        stats = httpx.get(f"{url}/queue/stats", timeout=5, headers=headers).json()
         return bool(stats["redis_healthy"] and stats["workers"] >= workers)
 
     wait_for(ready, timeout, f"{url} with {workers} worker(s)")

@@ -1,0 +1,378 @@
+"""The job service of a remote STT Studio (a GPU box, a Vast.ai instance): the same interface the views use for
+this machine's queue, over the REST API.
+
+Uploads run one at a time on their own thread (progress and cancel per file; each carries an Idempotency-Key, so
+a retry after a dropped connection never makes a second job). Job changes arrive by Server-Sent Events on a
+listener thread that reconnects by itself; while it cannot, ``connection_changed`` says "reconnecting…". Every
+other call runs on an executor thread: the GUI thread never waits on the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from PySide6.QtCore import Qt, Signal
+
+from stt_studio.client import (
+    ClientError,
+    ServerUnreachableError,
+    StudioClient,
+    TranscriptVersionConflictError,
+)
+from stt_studio.engine.result import TranscriptionResult
+from stt_studio.exports import ExportOptions, ExportSummary, export_jobs
+from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry
+from stt_studio.jobs.review import StoredTranscript, TranscriptVersionError
+from stt_studio.ui import intake
+from stt_studio.ui.intake import CheckedFile, IntakeReport
+from stt_studio.ui.service import JobService, ServiceStatus
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+STATS_SECONDS = 5.0
+RECONNECT_SECONDS = (1.0, 2.0, 5.0, 10.0)
+UPLOAD_ATTEMPTS = 3
+DEFAULT_MAX_AUDIO_SECONDS = 6 * 3600.0
+
+
+@dataclass(frozen=True)
+class RemoteProfile:
+    name: str
+    url: str
+
+
+class RemoteJobService(JobService):
+    connection_changed = Signal(str)
+    """"connected", "reconnecting…" (with the reason), or a plain message when the server can't be used."""
+    upload_progress = Signal(str, int, int)
+    """Path of the file being uploaded, bytes sent, bytes in all."""
+    _event = Signal(object)
+    """From the listener thread to the GUI thread."""
+
+    def __init__(self, profile: RemoteProfile, api_key: str | None, cache_dir: Path) -> None:
+        super().__init__()
+        self.profile = profile
+        self.client = StudioClient(profile.url, api_key)
+        self.cache_dir = cache_dir
+        self.status = ServiceStatus(False, profile.url, 0, 0, 0)
+        self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stt-remote")
+        self._uploads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stt-upload")
+        self._tracked: dict[str, JobView] = {}
+        self._sources: dict[str, Path] = {}
+        """Local files this window uploaded, by job id: played from here instead of being downloaded."""
+        self._cancels: dict[Path, threading.Event] = {}
+        self._texts: dict[str, str] = {}
+        self._stopping = threading.Event()
+        self._listener: threading.Thread | None = None
+        self._tasks: list[asyncio.Future[Any]] = []
+        self._event.connect(self._on_event, Qt.ConnectionType.QueuedConnection)
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._io, fn)
+
+    # --- life cycle ----------------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Raises ClientError (unreachable, wrong key, incompatible version) with the sentence to show."""
+        await self._run(self.client.server_info)
+        await self._resync()
+        self._listener = threading.Thread(target=self._listen, name="stt-remote-events", daemon=True)
+        self._listener.start()
+        self._tasks.append(asyncio.ensure_future(self._poll_stats()))
+        self.connection_changed.emit("connected")
+
+    async def shutdown(self, *, after_current_job: bool) -> None:
+        """Closes the connection; the server's jobs go on."""
+        self._stopping.set()
+        for cancel in self._cancels.values():
+            cancel.set()
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+        self._uploads.shutdown(wait=False, cancel_futures=True)
+        await self._run(self.client.close)
+        self._io.shutdown(wait=False, cancel_futures=True)
+
+    async def _resync(self) -> None:
+        """Everything that may have changed while not listening: queued and running jobs, and those we follow."""
+
+        def fetch() -> list[JobView]:
+            views = self.client.all_jobs(JobStatus.QUEUED) + self.client.all_jobs(JobStatus.PROCESSING)
+            seen = {v.job_id for v in views}
+            for job_id, view in list(self._tracked.items()):
+                if job_id not in seen and not view.status.is_final:
+                    try:
+                        views.append(self.client.job(job_id, with_result=False))
+                    except ClientError:
+                        continue
+            return views
+
+        self._absorb(await self._run(fetch))
+
+    async def _poll_stats(self) -> None:
+        while True:
+            try:
+                stats = await self._run(self.client.queue_stats)
+                self.status = ServiceStatus(
+                    redis_ok=stats.redis_healthy,
+                    redis_label=self.profile.url,
+                    workers=stats.workers,
+                    queued=stats.queue_length,
+                    processing=stats.processing,
+                )
+            except ClientError as exc:
+                self.status = ServiceStatus(False, f"{self.profile.url}: {exc}", 0, 0, 0)
+            self.status_updated.emit(self.status)
+            await asyncio.sleep(STATS_SECONDS)
+
+    # --- push ---------------------------------------------------------------------------------------------------
+    def _listen(self) -> None:
+        attempt = 0
+        last_id: str | None = None
+        while not self._stopping.is_set():
+            try:
+                with self.client.events(last_id) as events:
+                    if attempt:
+                        self._event.emit({"event": "reconnected"})
+                    attempt = 0
+                    for event in events:
+                        if self._stopping.is_set():
+                            return
+                        last_id = event["id"] or last_id
+                        self._event.emit(event)
+            except ClientError as exc:
+                if self._stopping.is_set():
+                    return
+                self._event.emit({"event": "lost", "data": str(exc)})
+            if self._stopping.wait(RECONNECT_SECONDS[min(attempt, len(RECONNECT_SECONDS) - 1)]):
+                return
+            attempt += 1
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        data = event.get("data")
+        if kind == "lost":
+            self.connection_changed.emit(f"reconnecting… ({data})")
+        elif kind == "reconnected":
+            self.connection_changed.emit("connected")
+            self._tasks.append(asyncio.ensure_future(self._resync()))
+        elif kind == "deleted" and isinstance(data, dict):
+            self._tracked.pop(str(data["job_id"]), None)
+            self.library_changed.emit()
+        elif kind == "state" and isinstance(data, dict):
+            self._on_state(data)
+
+    def _on_state(self, data: dict[str, Any]) -> None:
+        job_id = str(data["job_id"])
+        before = self._tracked.get(job_id)
+        status = JobStatus(data["status"])
+        if before is None or status.is_final:
+            self._tasks.append(asyncio.ensure_future(self._refresh(job_id)))  # the whole job, once
+            return
+        self._absorb([before.model_copy(update={"status": status, "stage": data.get("stage"),
+                                                 "progress": int(data.get("progress") or 0)})])  # fmt: skip
+
+    async def _refresh(self, job_id: str) -> None:
+        try:
+            self._absorb([await self._run(lambda: self.client.job(job_id, with_result=False))])
+        except ClientError as exc:
+            log.info("Could not read job %s: %s", job_id, exc)
+
+    def _absorb(self, views: list[JobView]) -> None:
+        changed, finished = [], []
+        for view in views:
+            before = self._tracked.get(view.job_id)
+            if before == view:
+                continue
+            self._tracked[view.job_id] = view
+            changed.append(view)
+            if view.status.is_final and (before is None or not before.status.is_final):
+                finished.append(view)
+        if changed:
+            self.jobs_updated.emit(changed)
+        for view in finished:
+            self.job_finished.emit(view)
+        if finished:
+            self.library_changed.emit()
+
+    def tracked(self) -> list[JobView]:
+        return list(self._tracked.values())
+
+    # --- adding work --------------------------------------------------------------------------------------------
+    async def take_in(self, paths: Iterable[Path]) -> IntakeReport:
+        paths = list(paths)
+        known = {p for job_id, p in self._sources.items() if job_id in self._tracked}
+        return await self._run(lambda: intake.take_in(paths, DEFAULT_MAX_AUDIO_SECONDS, known))
+
+    async def submit(self, files: list[CheckedFile], options: JobOptions) -> list[JobView]:
+        """Uploads the files one after another; returns the jobs created (a canceled or failed upload makes
+        none: ``problem`` says why)."""
+        loop = asyncio.get_running_loop()
+        views: list[JobView] = []
+        for file in files:
+            cancel = self._cancels.setdefault(file.path, threading.Event())
+            try:
+                view = await loop.run_in_executor(self._uploads, self._upload, file.path, options, cancel)
+            except ClientError as exc:
+                self.problem.emit(f"{file.path.name}: {exc}")
+                continue
+            finally:
+                self._cancels.pop(file.path, None)
+            self._sources[view.job_id] = file.path
+            views.append(view)
+            self._absorb([view])
+        return views
+
+    def _upload(self, path: Path, options: JobOptions, cancel: threading.Event) -> JobView:
+        key = str(uuid.uuid4())  # the same for every attempt: the server makes one job of them
+        total = path.stat().st_size
+        for attempt in range(1, UPLOAD_ATTEMPTS + 1):
+            try:
+                return self.client.submit(
+                    path,
+                    options,
+                    idempotency_key=key,
+                    on_progress=lambda sent, _t: self.upload_progress.emit(str(path), sent, total),
+                    cancel=cancel,
+                )
+            except ServerUnreachableError as exc:
+                if attempt == UPLOAD_ATTEMPTS or cancel.is_set():
+                    raise
+                self.problem.emit(f"{path.name}: the upload was cut off ({exc}); trying again")
+                time.sleep(RECONNECT_SECONDS[attempt - 1])
+        raise AssertionError("unreachable")
+
+    def cancel_upload(self, path: Path) -> None:
+        if (cancel := self._cancels.get(path)) is not None:
+            cancel.set()
+
+    # --- job control ---------------------------------------------------------------------------------------------
+    async def cancel(self, job_ids: list[str]) -> None:
+        def cancel_all() -> None:
+            for job_id in job_ids:
+                self.client.cancel(job_id)
+
+        await self._run(cancel_all)
+
+    async def retry(self, job_ids: list[str]) -> list[JobView]:
+        def retry_all() -> list[JobView]:
+            return [self.client.job(self.client.retry(i), with_result=False) for i in job_ids]
+
+        views = await self._run(retry_all)
+        for job_id in job_ids:
+            self._tracked.pop(job_id, None)
+        self._absorb(views)
+        return views
+
+    async def remove(self, job_ids: list[str]) -> None:
+        def delete_all() -> None:
+            for job_id in job_ids:
+                self.client.delete(job_id)
+
+        await self._run(delete_all)
+        for job_id in job_ids:
+            self._tracked.pop(job_id, None)
+            self._sources.pop(job_id, None)
+        self.library_changed.emit()
+
+    # --- reading ------------------------------------------------------------------------------------------------
+    async def result(self, job_id: str) -> TranscriptionResult | None:
+        return (await self.transcript(job_id)).result
+
+    async def media_path(self, job_id: str) -> Path | None:
+        """The file this window uploaded, when it is still there; else the server's copy, fetched once."""
+        local = self._sources.get(job_id)
+        if local is not None and local.is_file():
+            return local
+        cached = self.cache_dir / f"{job_id}.audio"
+
+        def fetch() -> Path | None:
+            if cached.is_file():
+                return cached
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                return self.client.download_audio(job_id, cached)
+            except ClientError as exc:
+                log.info("No audio for %s from the server: %s", job_id, exc)
+                return None
+
+        return await self._run(fetch)
+
+    async def transcript(self, job_id: str) -> StoredTranscript:
+        remote = await self._run(lambda: self.client.transcript(job_id))
+        return StoredTranscript(remote.result, remote.etag or "", reviewed=remote.reviewed, reviewed_at=None)
+
+    async def save_transcript(self, job_id: str, result: TranscriptionResult, etag: str | None) -> str:
+        try:
+            saved = await self._run(lambda: self.client.save_transcript(job_id, result, etag))
+        except TranscriptVersionConflictError as exc:
+            raise TranscriptVersionError(exc.current_etag or "") from exc
+        self._texts.pop(job_id, None)
+        return saved or ""
+
+    async def revert_transcript(self, job_id: str, etag: str | None) -> StoredTranscript:
+        await self._run(lambda: self.client.revert_transcript(job_id, etag))
+        self._texts.pop(job_id, None)
+        return await self.transcript(job_id)
+
+    async def library(self) -> list[LibraryEntry]:
+        def fetch() -> list[LibraryEntry]:
+            entries = []
+            for status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED):
+                for view in self.client.all_jobs(status):
+                    entries.append(_library_entry(view, self._sources.get(view.job_id)))
+            return entries
+
+        return await self._run(fetch)
+
+    async def search(self, query: str) -> set[str]:
+        needle = query.casefold()
+
+        def scan() -> set[str]:
+            matches = set()
+            for view in self.client.all_jobs(JobStatus.COMPLETED):
+                text = self._texts.get(view.job_id)
+                if text is None:
+                    text = self._texts[view.job_id] = self.client.transcript(view.job_id).result.text.casefold()
+                if needle in text:
+                    matches.add(view.job_id)
+            return matches
+
+        return await self._run(scan) if needle else set()
+
+    async def export(
+        self, job_ids: list[str], folder: Path, formats: list[str], options: ExportOptions
+    ) -> ExportSummary:
+        """Written here, from the server's current (reviewed) transcripts."""
+
+        def write() -> ExportSummary:
+            items = []
+            for job_id in job_ids:
+                view = self.client.job(job_id, with_result=False)
+                items.append((view.filename or job_id, self.client.transcript(job_id).result))
+            return export_jobs(items, folder, formats, options)
+
+        return await self._run(write)
+
+
+def _library_entry(view: JobView, source: Path | None) -> LibraryEntry:
+    return LibraryEntry(
+        job_id=view.job_id,
+        status=view.status,
+        filename=view.filename or view.job_id,
+        created_at=view.created_at,
+        completed_at=view.completed_at,
+        audio_seconds=view.audio_seconds,
+        language=view.options.language if view.options else None,
+        error=view.error,
+        source_path=str(source) if source is not None else None,
+    )

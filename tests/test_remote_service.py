@@ -1,0 +1,139 @@
+"""The desktop's remote job service against a real ``serve`` on loopback that requires a key: uploads with
+progress, live updates by SSE, transcripts with versions, a wrong key, and a server restart mid-job."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from stt_studio.client import AuthenticationError
+from stt_studio.jobs.models import JobOptions, JobStatus, JobView
+from stt_studio.jobs.review import TranscriptVersionError
+from stt_studio.settings import Settings
+from stt_studio.ui.remote_service import RemoteJobService, RemoteProfile
+from tests import live
+from tests.desktop import desktop_app, qasync_loop, release_loop, wait_until
+from tests.speech import SENTENCES, SHORT_CLIP_WER_BOUND, SHORT_TEXT, speech_clip, wer
+
+pytestmark = pytest.mark.slow
+T = TypeVar("T")
+KEY = "remote-test-key-0123456789abcdef"
+
+
+class RemoteServer:
+    def __init__(self, root: Path, models_dir: Path) -> None:
+        self.port = live.free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = live.service_env(root / "data", models_dir, STT_REQUIRE_API_KEY="always", STT_API_KEYS=KEY)
+        self.log = root / "serve.log"
+        self.process = self.start()
+
+    def start(self) -> Any:
+        self.process = live.start(["serve", "--port", str(self.port), "--workers", "1"], self.env, self.log)
+        live.wait_until_up(self.url, workers=1, headers={"Authorization": f"Bearer {KEY}"})
+        return self.process
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[RemoteServer]:
+    remote = RemoteServer(tmp_path_factory.mktemp("remote"), settings.resolved_models_dir)
+    try:
+        yield remote
+    finally:
+        live.stop(remote.process)
+
+
+@pytest.fixture
+def app(qapp: object) -> Iterator[QApplication]:
+    application = desktop_app(qapp)
+    loop = qasync_loop(application)
+    try:
+        yield application
+    finally:
+        application.processEvents()
+        release_loop(loop)
+
+
+def run(app: QApplication, coroutine: Coroutine[Any, Any, T], timeout: float = 120) -> T:
+    future = asyncio.ensure_future(coroutine)
+    wait_until(app, future.done, timeout, "the service call")
+    return future.result()
+
+
+def _service(server: RemoteServer, tmp_path: Path, key: str = KEY) -> RemoteJobService:
+    return RemoteJobService(RemoteProfile("test box", server.url), key, tmp_path / "cache")
+
+
+def test_a_remote_job_from_upload_to_reviewed_transcript(
+    app: QApplication, server: RemoteServer, short_wav: Path, tmp_path: Path
+) -> None:
+    service = _service(server, tmp_path)
+    states: list[str] = []
+    progress: list[tuple[int, int]] = []
+    updates: list[JobView] = []
+    finished: list[JobView] = []
+    service.connection_changed.connect(states.append)
+    service.upload_progress.connect(lambda _path, sent, total: progress.append((sent, total)))
+    service.jobs_updated.connect(updates.extend)
+    service.job_finished.connect(finished.append)
+    run(app, service.start())
+    try:
+        assert states == ["connected"]
+        report = run(app, service.take_in([short_wav]))
+        [view] = run(app, service.submit(report.accepted, JobOptions(language="en")))
+        assert progress[-1] == (short_wav.stat().st_size,) * 2
+        wait_until(app, lambda: bool(finished), 300, "the job to finish (pushed by SSE)")
+        assert finished[0].job_id == view.job_id and finished[0].status == JobStatus.COMPLETED
+        assert JobStatus.PROCESSING in {u.status for u in updates if u.job_id == view.job_id}
+
+        stored = run(app, service.transcript(view.job_id))
+        assert not stored.reviewed and wer(SHORT_TEXT, stored.result.text) <= SHORT_CLIP_WER_BOUND
+        edited = stored.result.model_copy(update={"speaker_names": {"SPEAKER_00": "Dr. Chen"}})
+        new_etag = run(app, service.save_transcript(view.job_id, edited, stored.etag))
+        assert new_etag and new_etag != stored.etag
+        with pytest.raises(TranscriptVersionError):
+            run(app, service.save_transcript(view.job_id, edited, stored.etag))  # stale: someone saved since
+        assert run(app, service.transcript(view.job_id)).reviewed
+        reverted = run(app, service.revert_transcript(view.job_id, new_etag))
+        assert not reverted.reviewed and reverted.result.text == stored.result.text
+
+        assert run(app, service.media_path(view.job_id)) == short_wav  # the local file: nothing downloaded
+        assert view.job_id in {e.job_id for e in run(app, service.library())}
+        assert run(app, service.search(SHORT_TEXT.split()[1])) == {view.job_id}
+    finally:
+        run(app, service.shutdown(after_current_job=False))
+
+
+def test_a_wrong_key_is_a_message(app: QApplication, server: RemoteServer, tmp_path: Path) -> None:
+    service = _service(server, tmp_path, key="wrong")
+    with pytest.raises(AuthenticationError, match="refused the API key"):
+        run(app, service.start())
+
+
+def test_the_window_follows_a_server_restart(
+    app: QApplication, server: RemoteServer, audio_dir: Path, tmp_path: Path
+) -> None:
+    clip = speech_clip(audio_dir / "remote-restart", SENTENCES[:6], "remote-restart")
+    service = _service(server, tmp_path)
+    states: list[str] = []
+    finished: list[JobView] = []
+    service.connection_changed.connect(states.append)
+    service.job_finished.connect(finished.append)
+    run(app, service.start())
+    try:
+        run(app, service.submit([run(app, service.take_in([clip])).accepted[0]], JobOptions(language="en")))
+        wait_until(app, lambda: service.tracked()[0].status == JobStatus.PROCESSING, 300, "the job to start")
+        live.stop(server.process, signal.SIGKILL)
+        wait_until(app, lambda: any(s.startswith("reconnecting") for s in states), 60, "'reconnecting…'")
+        server.start()
+        wait_until(app, lambda: states[-1] == "connected", 60, "the reconnection")
+        wait_until(app, lambda: bool(finished), 300, "the job to finish after the restart")
+        assert finished[0].status == JobStatus.COMPLETED
+    finally:
+        run(app, service.shutdown(after_current_job=False))

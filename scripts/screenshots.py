@@ -4,8 +4,12 @@
 
 Runs the real window (its own embedded Valkey and a tiny.en worker on the CPU) on a private data and config dir in
 a temporary folder, queues real audio (pyannote.audio's two-speaker sample with speaker detection, espeak-ng
-clips, one longer clip), captures the queue mid-run, a two-speaker transcript, the library and the export and
-settings dialogs, each in Fusion's light palette and in a dark one, then quits the app and its processes.
+clips, one longer clip), captures the queue mid-run, a two-speaker transcript, its review (named speakers, words
+to check, the word being said mid-playback, a segment being edited, the Review menu), the library and the export
+and settings dialogs, then the two server roles: this machine shared (the sharing dialog, a remote job in the
+queue, the status bar) and the window connected to a second STT Studio (``serve`` with a key: the connect dialog,
+the remote queue mid-run), each in Fusion's light palette and in a dark one, then quits the app and its
+processes.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ from PySide6.QtWidgets import QApplication, QDialog, QStyleFactory, QTableView, 
 from stt_studio.engine.cpu import configure_process_environment  # noqa: E402
 from stt_studio.jobs.models import JobStatus, JobView  # noqa: E402
 from stt_studio.settings import Settings  # noqa: E402
-from stt_studio.ui.models import library_model, queue_model  # noqa: E402
+from stt_studio.ui.connections import Profile  # noqa: E402
+from stt_studio.ui.models.job_table import JOB_ID_ROLE  # noqa: E402
 from stt_studio.ui.views.main_window import MainWindow  # noqa: E402
 from tests import live  # noqa: E402
 from tests.desktop import Desktop, wait_until  # noqa: E402
@@ -173,7 +178,7 @@ def show_job(app: QApplication, window: MainWindow, name: str) -> None:
     window.queue_view.select_jobs([job_id])
     table = window.queue_view.table
     table.setFocus()
-    set_current_row(table, job_id, queue_model.JOB_ID_ROLE)
+    set_current_row(table, job_id, JOB_ID_ROLE)
     wait_until(app, lambda: window._shown_job == job_id, 60, f"the transcript of {name}")
 
 
@@ -207,6 +212,54 @@ class Shooter:
         self.themes.apply("light")
 
 
+def review(app: QApplication, window: MainWindow, shooter: Shooter) -> None:
+    """The transcript under review: speakers named after what they say, the words left to check marked, the
+    word being said highlighted mid-playback; then a segment being edited, and the Review menu."""
+    view = window.transcript_view
+    result = view.result()
+    assert result is not None
+    names: dict[str, str] = {}
+    for wanted in ("Diane", "Sheila"):
+        said_by = next((s.speaker for s in result.segments if wanted in s.text and s.speaker), None)
+        if said_by is not None and said_by not in names:
+            names[said_by] = wanted
+    for label, fallback in zip(view.speakers.present(result), ("Dr. Chen", "Alex Moreau"), strict=False):
+        view.review.rename_speaker(label, names.get(label, fallback))
+    print(f"speakers named {view.review.speakers()}, {len(view.review.to_check())} words to check", flush=True)
+
+    long_ones = [s for s in result.segments if s.end - s.start >= 2.0 and len(s.words) >= 5] or result.segments
+    segment = next((s for s in long_ones if s.start >= SEEK_SECONDS), long_ones[0])
+    stop_at = segment.start + 0.45 * (segment.end - segment.start)  # mid-sentence
+    view.player.play_from(segment.start)
+    wait_until(app, lambda: view.player.is_playing() and view.player.position_seconds() >= stop_at, 30, "playback")
+    view.player.pause()
+    wait_until(app, lambda: not view.player.is_playing() and view.playing_word() is not None, 10, "a word playing")
+    shooter.both("review-playback", lambda: window)
+
+    row = view.segments_model.playing_row or 0
+    view.show_row(row)
+    view.segments_view.setFocus()
+    view.review_actions.edit_segment.trigger()
+    editor = view.open_editor()
+    assert editor is not None
+    cursor = editor.textCursor()
+    cursor.setPosition(len(editor.toPlainText()) // 2)
+    editor.setTextCursor(cursor)
+    shooter.both("review-editing", lambda: window)
+    view.text_delegate.discard(editor)
+
+    menu = window.review_menu
+
+    def grab_menu() -> QWidget:
+        menu.ensurePolished()
+        menu.adjustSize()
+        settle(app, 0.2)
+        return menu
+
+    shooter.both("review-menu", grab_menu)
+    settle(app)
+
+
 def dialog_target(app: QApplication, dialog: QDialog) -> Capture:
     def grab() -> QWidget:
         dialog.adjustSize()
@@ -214,6 +267,65 @@ def dialog_target(app: QApplication, dialog: QDialog) -> Capture:
         return dialog
 
     return grab
+
+
+def server_roles(app: QApplication, window: MainWindow, shooter: Shooter, root: Path, clips: list[Path]) -> None:
+    """Share this machine (a job sent with the shown key lands in the queue, marked remote), then drive another
+    STT Studio: the connect dialog and that server's queue mid-run."""
+    import httpx
+
+    started = window.spawn(window.server.start_sharing("0.0.0.0", live.free_port()))
+    wait_until(app, started.done, 30, "sharing to start")
+    info = window.server.sharing.info
+    assert info is not None
+    with clips[0].open("rb") as audio:
+        httpx.post(
+            f"http://127.0.0.1:{info.port}/transcribe/async",
+            files={"file": ("from-the-laptop.wav", audio)},
+            headers={"Authorization": f"Bearer {info.api_key}"},
+            timeout=60,
+        ).raise_for_status()
+    wait_until(app, lambda: "from-the-laptop.wav" in jobs(window), 30, "the remote job in the queue")
+    window.tabs.setCurrentWidget(window.queue_view)
+    settle(app, 0.5)
+    shooter.both("sharing-status", lambda: window)
+    window.server.open_sharing_dialog()
+    dialog = window.server.sharing_dialog
+    assert dialog is not None
+    shooter.both("sharing-dialog", dialog_target(app, dialog))
+    dialog.reject()
+    stopped = window.spawn(window.server.stop_sharing())
+    wait_until(app, stopped.done, 30, "sharing to stop")
+
+    server = live.RemoteServer(root / "remote", window._local.settings.resolved_models_dir)
+    try:
+        window.server.connections.save(Profile(name="Vast.ai 4090", url=server.url), live.KEY)
+        window.server._refresh_profiles()
+        window.server.open_connect_dialog()
+        connect = window.server.connect_dialog
+        assert connect is not None
+        connect.name_edit.setText("Vast.ai 4090")
+        connect.url_edit.setText(server.url)
+        connect.key_edit.setText(live.KEY)
+        tested = connect.test_connection()
+        assert tested is not None
+        wait_until(app, tested.done, 30, "the connection test")
+        shooter.both("connect-dialog", dialog_target(app, connect))
+        connect.reject()
+        switched = window.spawn(window.server.switch_to("Vast.ai 4090"))
+        wait_until(app, switched.done, 60, "the remote queue")
+        window.add_paths(clips)
+
+        def running() -> bool:
+            return any(j.status == JobStatus.PROCESSING for j in window.queue_model.jobs())
+
+        wait_until(app, running, 300, "a remote job to run")
+        shooter.both("remote-queue", lambda: window)
+        wait_until(app, lambda: all(j.status.is_final for j in window.queue_model.jobs()), 300, "the remote jobs")
+        back = window.spawn(window.server.switch_to("This computer"))
+        wait_until(app, back.done, 60, "this computer's queue")
+    finally:
+        live.stop(server.process)
 
 
 def run(out: Path, root: Path) -> list[Path]:
@@ -282,6 +394,7 @@ def run(out: Path, root: Path) -> list[Path]:
         view.player.seek(seek)
         wait_until(app, lambda: abs(view.player.position_seconds() - seek) < 0.3, 10, f"the player at {seek:.1f} s")
         shooter.both("transcript", lambda: window)
+        review(app, window, shooter)
 
         # --- the library with every finished job -------------------------------------------------------------
         window.tabs.setCurrentWidget(window.library_view)
@@ -298,7 +411,7 @@ def run(out: Path, root: Path) -> list[Path]:
         library = window.library_view
         library.table.setFocus()
         sample_id = jobs(window)[sample.name].job_id
-        set_current_row(library.table, sample_id, library_model.JOB_ID_ROLE)
+        set_current_row(library.table, sample_id, JOB_ID_ROLE)
         library.table.selectionModel().select(
             library.table.currentIndex(),
             QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
@@ -319,6 +432,7 @@ def run(out: Path, root: Path) -> list[Path]:
         shooter.both("settings", dialog_target(app, settings))
         settings.reject()
         settle(app)
+        server_roles(app, window, shooter, root, [clips["directions"], clips["team-update"], lecture])
     finally:
         print("quitting…", flush=True)
         desktop.close()

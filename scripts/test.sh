@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # Test speech (espeak-ng, sox, ffmpeg) and the system libraries Qt needs to draw the real window offscreen and
 # to load QtMultimedia (EGL/GL, xkbcommon, fontconfig + a font, D-Bus, PulseAudio's client library).
-packages=(espeak-ng sox libsox-fmt-mp3 ffmpeg libegl1 libgl1 libxkbcommon0 libfontconfig1 fonts-dejavu-core
+packages=(espeak-ng sox libsox-fmt-mp3 ffmpeg desktop-file-utils libegl1 libgl1 libxkbcommon0 libfontconfig1 fonts-dejavu-core
           libdbus-1-3 libpulse0)
 missing=()
 for package in "${packages[@]}"; do

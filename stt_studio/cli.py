@@ -7,7 +7,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -58,8 +58,27 @@ def _setup_logging(verbose: bool, log_file: Path | None = None) -> None:
 def _service_settings() -> Settings:
     """Settings for the long-running commands, which log to the console and to the data dir's log file."""
     settings = Settings()
+    _require_writable(settings.data_dir)
     _setup_logging(True, settings.data_dir / "logs" / "stt-studio.log")
     return settings
+
+
+def _require_writable(folder: Path) -> None:
+    """Stop at once, with a plain message, when the data folder cannot be written (rather than a traceback, or a
+    service that starts and then fails every job)."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        stderr.print(
+            f"[red]The data folder {folder} cannot be written to ({exc.strerror or exc}). "
+            "Set STT_DATA_DIR to a folder this user can write to.",
+            highlight=False,
+        )
+        raise typer.Exit(code=2) from None
 
 
 def _run_api(settings: Settings, host: str, port: int) -> None:
@@ -72,7 +91,11 @@ def _run_api(settings: Settings, host: str, port: int) -> None:
     if secret is not None:
         # stdout only, never the log: the secret must not end up in a file.
         print(f"Created API key {secret} — it is shown only this once (list or revoke: stt-studio keys)", flush=True)
-    uvicorn.run(create_app(settings, host=host), host=host, port=port, log_config=None, access_log=False)
+    from stt_studio.api.http_limits import bounded_http_protocol
+
+    http = bounded_http_protocol(settings.request_idle_timeout_seconds) or "auto"  # bounds on request heads
+    app = create_app(settings, host=host)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, http=http)
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
@@ -98,8 +121,10 @@ def serve(
     server = embedded_server(settings)
     if server is not None:
         server.ensure_running(tied_to_this_thread=True)
-    supervisor = WorkerSupervisor(workers)
+    supervisor = WorkerSupervisor(workers, redis_server=server)  # also restarts a Valkey that died
     supervisor.start()
+    webhook_worker = WorkerSupervisor(1, command="webhook-worker")  # light: no model
+    webhook_worker.start()
     log.info("API on http://%s:%d (docs: /docs); %d worker(s); data in %s", host, port, workers, settings.data_dir)
     # uvicorn handles SIGTERM itself, then raises it again once it has shut down; with the default action that
     # would end this process before the cleanup below. As SystemExit it runs the cleanup.
@@ -108,6 +133,7 @@ def serve(
         _run_api(settings, host, port)
     finally:
         log.info("Stopping workers")
+        webhook_worker.stop()
         supervisor.stop()
         if server is not None and server.started_here:
             log.info("Stopping the embedded Redis")
@@ -157,6 +183,123 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(metavar="ID", help="The ke
     stderr.print(f"Revoked API key {key_id}")
 
 
+models_app = typer.Typer(help="Whisper models: bundled with the install, downloaded to the models folder, configured.")
+app.add_typer(models_app, name="models")
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout")]
+ModelName = Annotated[str, typer.Argument(metavar="NAME", help="A model name (see models list) or a hub id (org/name)")]
+
+
+def _say_error(message: str) -> NoReturn:
+    """One plain line on stderr (no wrapping, no traceback), exit status 1."""
+    from rich.markup import escape
+
+    stderr.print(f"[red]{escape(message)}", soft_wrap=True)
+    raise typer.Exit(code=1)
+
+
+@models_app.command("list")
+def models_list(as_json: JsonFlag = False) -> None:
+    """The known models and any downloaded ones: bundled, cached (downloaded), configured; size on disk."""
+    import json
+
+    from rich.table import Table
+
+    from stt_studio.engine.model_catalog import hub_cache_dir, human_size, list_models
+
+    settings = Settings()
+    statuses = list_models(settings.resolved_models_dir, settings.whisper_model_size)
+    if as_json:
+        print(json.dumps([s.as_dict() for s in statuses], indent=2))
+        return
+    table = Table("NAME", "ON THIS MACHINE", "ON DISK", "DOWNLOAD", box=None, pad_edge=False)
+    for s in statuses:
+        marks = ", ".join(s.marks) or "-"
+        if s.problem:
+            marks += f" [red]({s.problem})[/]"
+        size = human_size(s.size_on_disk) if s.size_on_disk else "-"
+        download = f"≈{human_size(s.download_mb * 1_000_000)}" if s.download_mb else "-"
+        table.add_row(s.name, marks, size, download)
+    Console().print(table)
+    stderr.print(f"Downloads go to {hub_cache_dir(settings.resolved_models_dir)} (STT_MODELS_DIR moves them).")
+
+
+@models_app.command("download")
+def models_download(name: ModelName) -> None:
+    """Download a model from the Hugging Face hub into the models folder (with HF_TOKEN when it is set)."""
+    from stt_studio.engine.model_catalog import ModelCatalogError, download, model_status
+
+    settings = Settings()
+    if model_status(name, settings.resolved_models_dir).bundled:
+        stderr.print(f"{name} ships with STT Studio (bundled): nothing to download.")
+        return
+    try:
+        path = download(name, settings.resolved_models_dir, token=settings.hf_token, offline=settings.offline)
+    except ModelCatalogError as exc:
+        _say_error(str(exc))
+    stderr.print(f"Downloaded {name} into {path}", soft_wrap=True)
+
+
+@models_app.command("remove")
+def models_remove(name: ModelName) -> None:
+    """Delete a downloaded model from the models folder (bundled models stay: they belong to their packages)."""
+    from stt_studio.engine.model_catalog import ModelCatalogError, human_size, remove
+
+    try:
+        removal = remove(name, Settings().resolved_models_dir)
+    except ModelCatalogError as exc:
+        _say_error(str(exc))
+    kept = "; the bundled copy stays" if removal.bundled_kept else ""
+    stderr.print(f"Removed {removal.repo_id} ({human_size(removal.freed)} freed){kept}", soft_wrap=True)
+
+
+@app.command()
+def doctor(host: Host = "127.0.0.1", port: Port = 8000, as_json: JsonFlag = False) -> None:
+    """Check this machine and explain each finding with a fix; exit status 1 when something blocks transcription."""
+    from pydantic import ValidationError
+
+    from stt_studio.doctor import DoctorContext, blocking, configuration_errors, render, results_json, run_checks
+
+    try:
+        results = run_checks(DoctorContext(Settings(), host=host, port=port))
+    except ValidationError as exc:  # the environment holds a value the settings can't take
+        results = configuration_errors(exc)
+    if as_json:
+        print(results_json(results))
+    else:
+        render(results, Console())
+    if blocking(results):
+        raise typer.Exit(code=1)
+
+
+desktop_app = typer.Typer(help="The desktop entry (applications menu item and icon) of this user, on Linux.")
+app.add_typer(desktop_app, name="desktop-entry")
+
+
+@desktop_app.command("install")
+def desktop_entry_install() -> None:
+    """Add STT Studio to the applications menu: a .desktop file and an icon under $XDG_DATA_HOME."""
+    from stt_studio.desktop_install import DesktopInstallError, install
+
+    try:
+        written = install()
+    except DesktopInstallError as exc:
+        _say_error(str(exc))
+    for path in written:
+        stderr.print(f"Wrote {path}", soft_wrap=True)
+
+
+@desktop_app.command("remove")
+def desktop_entry_remove() -> None:
+    """Remove the menu entry and the icon that desktop-entry install wrote."""
+    from stt_studio.desktop_install import remove
+
+    removed = remove()
+    for path in removed:
+        stderr.print(f"Removed {path}", soft_wrap=True)
+    if not removed:
+        stderr.print("No desktop entry was installed.")
+
+
 @app.command()
 def worker(
     burst: Annotated[bool, typer.Option(help="Exit when the queue is empty")] = False,
@@ -165,6 +308,25 @@ def worker(
     from stt_studio.jobs.worker import run_worker
 
     run_worker(_service_settings(), burst=burst)
+
+
+@app.command("webhook-worker")
+def webhook_worker() -> None:
+    """Deliver webhooks (jobs submitted with a callback_url); serve runs one, docker compose a service of its own."""
+    from stt_studio.webhooks.worker import run_webhook_worker
+
+    run_webhook_worker(_service_settings())
+
+
+@app.command("webhook-secret")
+def webhook_secret() -> None:
+    """Print the secret that signs webhooks: STT_WEBHOOK_SECRET, or the one generated in the data dir."""
+    from stt_studio.webhooks.signing import webhook_secret as current_secret
+
+    settings = Settings()
+    if settings.webhook_secret is not None and settings.webhook_secret.get_secret_value():
+        stderr.print("From STT_WEBHOOK_SECRET:")
+    print(current_secret(settings))
 
 
 @app.command()
@@ -264,6 +426,74 @@ def transcribe(
                 (out_dir / f"{path.stem}.{fmt}").write_bytes(data)
     if failures:
         raise typer.Exit(code=1)
+
+
+SpeakersOption = Annotated[
+    bool, typer.Option("--speakers/--no-speakers", help="Speaker names in txt, srt, vtt and docx")
+]
+TimestampsOption = Annotated[bool, typer.Option("--timestamps/--no-timestamps", help="Times in txt and docx")]
+LineWidthOption = Annotated[int | None, typer.Option(min=1, metavar="N", help="srt/vtt: wrap lines at N characters")]
+LineCountOption = Annotated[
+    int | None, typer.Option(min=1, metavar="N", help="srt/vtt: at most N lines per cue (needs --max-line-width)")
+]
+
+
+def _fail(message: str) -> NoReturn:
+    stderr.print(f"[red]{message}", highlight=False)
+    raise typer.Exit(code=1)
+
+
+@app.command("export")
+def export_job(
+    job_id: Annotated[str, typer.Argument(metavar="JOB_ID", help="A finished job (GET /jobs; the desktop's library)")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="Output format")] = "json",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="File to write, or a directory for <file name>.<format>; else stdout"),
+    ] = None,
+    original: Annotated[bool, typer.Option("--original", help="The engine's transcript, not the reviewed one")] = False,
+    speakers: SpeakersOption = True,
+    timestamps: TimestampsOption = True,
+    max_line_width: LineWidthOption = None,
+    max_line_count: LineCountOption = None,
+) -> None:
+    """Export a finished job's transcript (the reviewed one, with its speaker names) from the data dir.
+
+    Reads the job's files only: works whether or not the service is running.
+    """
+    from stt_studio.exports import NotDiarizedError, safe_stem
+    from stt_studio.jobs.connection import connect, embedded_server
+    from stt_studio.jobs.store import JobConflictError, JobNotFoundError, JobStore
+
+    try:
+        export_options = ExportOptions(speakers, timestamps, max_line_width, max_line_count)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--max-line-count") from exc
+    if output is None and fmt in BINARY_FORMATS and sys.stdout.isatty():
+        message = f"{fmt} is a binary format: give a file with -o (or redirect stdout)"
+        raise typer.BadParameter(message, param_hint="--output")
+    settings = Settings()
+    server = embedded_server(settings)
+    # A client that is never used: the transcripts and records read here are files (no Redis is started).
+    store = JobStore(server.client() if server is not None else connect(settings), settings.data_dir)
+    try:
+        result = store.original_result(job_id) if original else store.transcript(job_id).result
+        job = store.finished_view(job_id)
+        data = render(result, fmt, export_options, title=job.filename, date=job.completed_at)
+    except JobNotFoundError as exc:
+        _fail(f"{exc.message} (in {settings.data_dir})")
+    except (JobConflictError, NotDiarizedError) as exc:
+        _fail(str(exc))
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    target = output / f"{safe_stem(job.filename or job_id)}.{fmt}" if output.is_dir() else output
+    try:
+        target.write_bytes(data)
+    except OSError as exc:
+        _fail(f"Cannot write {target}: {exc.strerror or exc}")
+    stderr.print(f"Wrote {target}", highlight=False)
 
 
 def main() -> None:

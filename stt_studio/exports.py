@@ -5,6 +5,10 @@ any format, ``export`` the text of a text format, ``export_jobs`` writes many re
 
 Subtitle formatting (line wrapping, speaker prefixes, timestamp formats) is WhisperX's own writers'. ``json`` is
 always the full result and ``tsv``/``rttm`` have fixed layouts, so ``ExportOptions`` changes txt, srt, vtt and docx.
+
+Speakers appear as people read them (``TranscriptionResult.speaker_name``): the name given in review ("Dr. Chen"),
+else "Speaker 1" for SPEAKER_00. json keeps the labels and carries ``speaker_names``; rttm, read by tools, has the
+reviewed name where there is one and the label otherwise (see ``rttm_speakers``).
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ class NotDiarizedError(ValueError):
 class ExportOptions:
     """How txt, srt, vtt and docx are rendered.
 
-    ``include_speakers``: the ``[SPEAKER_00]:`` prefixes of txt/srt/vtt and the speaker labels of docx.
+    ``include_speakers``: the ``[Speaker 1]:`` prefixes of txt/srt/vtt and the speaker names of docx.
     ``include_timestamps``: txt gets one ``[start --> end]`` line per segment, docx a ``[hh:mm:ss]`` per paragraph;
     the other formats always carry their times.
     ``max_line_width`` / ``max_line_count``: WhisperX's subtitle options (srt and vtt). A width wraps lines at that
@@ -109,8 +113,10 @@ def _clock(seconds: float, *, millis: bool) -> str:
     return f"{text}.{ms:03d}" if millis else text
 
 
-def _speaker(segment: Segment, options: ExportOptions) -> str | None:
-    return segment.speaker if options.include_speakers else None
+def _speaker(result: TranscriptionResult, segment: Segment, options: ExportOptions) -> str | None:
+    if segment.speaker is None or not options.include_speakers:
+        return None
+    return result.speaker_name(segment.speaker)
 
 
 def _whisperx_input(result: TranscriptionResult, options: ExportOptions) -> dict[str, Any]:
@@ -118,11 +124,11 @@ def _whisperx_input(result: TranscriptionResult, options: ExportOptions) -> dict
     data = result.model_dump()
     for segment in data["segments"]:
         # The writers test ``"speaker" in segment``: a None (or an unwanted) speaker must not be there at all.
-        if segment.get("speaker") is None or not options.include_speakers:
-            segment.pop("speaker", None)
-        for word in segment["words"]:
-            if word.get("speaker") is None or not options.include_speakers:
-                word.pop("speaker", None)
+        for item in (segment, *segment["words"]):
+            if item.get("speaker") is None or not options.include_speakers:
+                item.pop("speaker", None)
+            else:
+                item["speaker"] = result.speaker_name(item["speaker"])
     # The subtitle writers cue by words whenever the first segment has a "words" key, dropping the text of any
     # segment without words; cue by segment (no wrapping) unless every segment with text has its words.
     if any(s["text"].strip() and not s["words"] for s in data["segments"]):
@@ -200,13 +206,13 @@ _plain_txt = _whisperx_writer("txt")
 
 
 def _txt(result: TranscriptionResult, options: ExportOptions) -> str:
-    """Without timestamps WhisperX's text (``[SPEAKER_00]: text``); with them ``[start --> end] SPEAKER_00: text``."""
+    """Without timestamps WhisperX's text (``[Speaker 1]: text``); with them ``[start --> end] Speaker 1: text``."""
     if not options.include_timestamps:
         return _plain_txt(result, options)
     lines = []
     for segment in result.segments:
         span = f"[{_clock(segment.start, millis=True)} --> {_clock(segment.end, millis=True)}]"
-        speaker = _speaker(segment, options)
+        speaker = _speaker(result, segment, options)
         text = segment.text.strip()
         lines.append(f"{span} {speaker}: {text}\n" if speaker else f"{span} {text}\n")
     return "".join(lines)
@@ -216,12 +222,26 @@ def _json(result: TranscriptionResult, _options: ExportOptions) -> str:
     return result.model_dump_json(indent=2) + "\n"
 
 
+def rttm_speakers(result: TranscriptionResult) -> dict[str, str]:
+    """The speaker field of each label in RTTM: the reviewed name with its whitespace made ``_`` (fields are
+    separated by spaces), else the label. Two speakers whose fields would read the same get their label appended,
+    so that a tool never takes them for one."""
+    labels = sorted({t.speaker for t in result.speaker_turns or []})
+    fields = {label: re.sub(r"\s+", "_", result.speaker_names.get(label, "").strip()) or label for label in labels}
+    taken = list(fields.values())
+    return {
+        label: f"{field}_{label}" if field != label and taken.count(field) > 1 else field
+        for label, field in fields.items()
+    }
+
+
 def _rttm(result: TranscriptionResult, _options: ExportOptions) -> str:
     """NIST RTTM, the diarization exchange format (pyannote, dscore): one line per speaker turn."""
     if result.speaker_turns is None:
         raise NotDiarizedError("RTTM needs a diarized result (enable_diarization=true)")
+    speakers = rttm_speakers(result)
     return "".join(
-        f"SPEAKER audio 1 {t.start:.3f} {t.end - t.start:.3f} <NA> <NA> {t.speaker} <NA> <NA>\n"
+        f"SPEAKER audio 1 {t.start:.3f} {t.end - t.start:.3f} <NA> <NA> {speakers[t.speaker]} <NA> <NA>\n"
         for t in result.speaker_turns
     )
 
@@ -247,7 +267,7 @@ def _paragraphs(result: TranscriptionResult, options: ExportOptions) -> list[_Pa
     """One paragraph per run of consecutive segments of one speaker; per segment when there is no speaker."""
     paragraphs: list[_Paragraph] = []
     for segment in result.segments:
-        speaker = _speaker(segment, options)
+        speaker = _speaker(result, segment, options)
         text = segment.text.strip()
         if paragraphs and speaker is not None and paragraphs[-1].speaker == speaker:
             paragraphs[-1].texts.append(text)
@@ -268,7 +288,8 @@ def _metadata(
         ("Date", date.strftime("%Y-%m-%d %H:%M")),
     ]
     if options.include_speakers and result.speakers:
-        rows.append(("Speakers", ", ".join(f"{s.speaker} ({s.speaking_time:.0f} s)" for s in result.speakers)))
+        speakers = ", ".join(f"{result.speaker_name(s.speaker)} ({s.speaking_time:.0f} s)" for s in result.speakers)
+        rows.append(("Speakers", speakers))
     return rows
 
 

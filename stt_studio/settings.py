@@ -6,6 +6,7 @@ names; everything STT Studio adds is read with the ``STT_`` prefix (``STT_DATA_D
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -66,6 +67,13 @@ class Settings(BaseSettings):
     """How long POST /transcribe waits for its job before answering 504 (the job goes on)."""
     worker_nice: int = Field(default=10, ge=0, le=19)
     """CPU priority of worker processes (Unix nice): the API stays responsive while a job uses every core."""
+    worker_memory_limit_mb: PositiveFloat | None = None
+    """The most memory a worker may allocate (its data segment: RLIMIT_DATA, enforced on Linux). A job that needs
+    more fails with "ran out of memory" and the worker is started afresh, instead of the machine going into swap.
+    Mind the baseline: an idle CPU worker with tiny.en already counts about 1.6 GB this way. None: no limit."""
+    request_idle_timeout_seconds: PositiveFloat = 60.0
+    """A request whose headers or upload send nothing for this long is answered 408 and cut off: a stalled or
+    slow-loris client does not hold a connection (and an upload's open file and job folder) for ever."""
     keep_uploads: bool = False
     """Keep uploaded audio after its job ends (the transcript is always kept)."""
     offline: bool = Field(default=False, validation_alias=AliasChoices("STT_OFFLINE", "HF_HUB_OFFLINE"))
@@ -78,12 +86,30 @@ class Settings(BaseSettings):
     """Serve /metrics without a key even when keys are required."""
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Origins allowed to call the API from a browser (comma-separated); none by default."""
+    webhook_secret: SecretStr | None = None
+    """Signs webhook deliveries (HMAC-SHA256); default: one generated in the data dir (stt-studio webhook-secret)."""
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Callback hosts or networks (comma-separated names, IPs or CIDRs) allowed although they are not public."""
+    webhook_retry_seconds: Annotated[list[PositiveFloat], NoDecode] = Field(
+        default_factory=lambda: [10.0, 30.0, 90.0, 270.0, 810.0]
+    )
+    """Waits before each retry of a failed webhook delivery (comma-separated); the default spans 20 minutes."""
+    webhook_timeout_seconds: PositiveFloat = 10.0
+    """How long one webhook delivery may take (connecting, sending, the receiver's answer)."""
 
-    @field_validator("api_keys", "cors_origins", mode="before")
+    @field_validator("api_keys", "cors_origins", "webhook_allowed_hosts", "webhook_retry_seconds", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if "/" in entry:
+                ipaddress.ip_network(entry, strict=False)  # a ValueError names the bad entry
         return value
 
     @cached_property

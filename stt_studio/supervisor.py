@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from stt_studio.jobs.redis_server import EmbeddedRedis, EmbeddedRedisError
 from stt_studio.processes import PARENT_PID_ENV, die_with_parent
 
 log = logging.getLogger(__name__)
@@ -36,9 +37,22 @@ class _Slot:
 
 
 class WorkerSupervisor:
-    def __init__(self, count: int, extra_args: list[str] | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        count: int,
+        extra_args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+        *,
+        command: str = "worker",
+        redis_server: EmbeddedRedis | None = None,
+    ) -> None:
+        """``count`` processes of ``stt-studio <command>`` (``webhook-worker`` for the webhook deliveries). With
+        ``redis_server`` (the embedded Valkey the caller started), that server is started again if it exits."""
+        self._redis_server = redis_server
+        self._redis_failures = 0
+        self._redis_retry_at = 0.0
         self._slots = [_Slot(i) for i in range(count)]
-        self._args = [sys.executable, "-m", "stt_studio", "worker", *(extra_args or [])]
+        self._args = [sys.executable, "-m", "stt_studio", command, *(extra_args or [])]
         self._env = {**os.environ, **(env or {}), PARENT_PID_ENV: str(os.getpid())}
         self._leaving: list[subprocess.Popen[bytes]] = []
         self._lock = threading.Lock()
@@ -86,9 +100,27 @@ class WorkerSupervisor:
             for slot in self._slots:
                 self._spawn(slot)
         while not self._stopping.wait(_POLL_SECONDS):
+            self._keep_redis_running()
             with self._lock:
                 self._check(time.monotonic())
         self._end_all()
+
+    def _keep_redis_running(self) -> None:
+        """Start the embedded Valkey again when it has exited (killed, crashed): it reloads its append-only file,
+        so queued jobs are kept, and clients reconnect. Started from this thread, it is tied to it like a worker."""
+        server = self._redis_server
+        if server is None or not server.exited() or time.monotonic() < self._redis_retry_at:
+            return
+        assert server.process is not None
+        log.warning("The embedded Valkey (pid %d) exited with %s; starting it again", server.process.pid,
+                    server.process.returncode)  # fmt: skip
+        try:
+            server.ensure_running(tied_to_this_thread=True)
+            self._redis_failures = 0
+        except EmbeddedRedisError as exc:
+            self._redis_failures += 1
+            self._redis_retry_at = time.monotonic() + min(_MAX_BACKOFF_SECONDS, 2.0**self._redis_failures)
+            log.error("%s", exc)
 
     def _check(self, now: float) -> None:
         for slot in self._slots:

@@ -105,3 +105,25 @@ def wait_job(url: str, job_id: str, timeout: float = 300.0) -> dict[str, Any]:
         return job if job["status"] in FINAL else None
 
     return wait_for(final, timeout, f"job {job_id} to finish", interval=0.3)
+
+
+KEY = "remote-test-key-0123456789abcdef"
+
+
+class RemoteServer:
+    """A ``serve`` on a free loopback port that requires a key (``KEY``) and keeps uploads (so a remote desktop
+    can fetch the audio): the server a remote desktop connects to in the tests."""
+
+    def __init__(self, root: Path, models_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = service_env(
+            root / "data", models_dir, STT_REQUIRE_API_KEY="always", STT_API_KEYS=KEY, STT_KEEP_UPLOADS="true"
+        )
+        self.log = root / "serve.log"
+        self.process = self.start()
+
+    def start(self) -> subprocess.Popen[bytes]:
+        self.process = start(["serve", "--port", str(self.port), "--workers", "1"], self.env, self.log)
+        wait_until_up(self.url, workers=1, headers={"Authorization": f"Bearer {KEY}"})
+        return self.process

@@ -130,7 +130,7 @@ def test_desktop_end_to_end(desktop: Desktop, tmp_path: Path, sentences_wav: Pat
     document = "\n".join(p.text for p in docx.Document(str(out / "dialogue.docx")).paragraphs)
     said = re.findall(r"[\w']+", result.text.casefold())
     assert set(said) <= set(re.findall(r"[\w']+", document.casefold())), document
-    assert "SPEAKER_00" in document and "SPEAKER_01" in document, document
+    assert "Speaker 1" in document and "Speaker 2" in document, document  # what the window shows, too
 
     # --- cancel a running job; the next one starts ------------------------------------------------------------
     long_copy = shutil.copy(sentences_wav, tmp_path / "long.wav")

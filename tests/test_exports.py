@@ -33,6 +33,8 @@ LINES = [
     ("SPEAKER_00", 3725.2, "Wonderful, then we are done."),
 ]
 WORDS = [word for _, _, text in LINES for word in text.split()]
+SHOWN = {"SPEAKER_00": "Speaker 1", "SPEAKER_01": "Speaker 2"}
+"""How exports show the labels of a result whose speakers were not named in review."""
 WORD_SECONDS = 0.35
 
 
@@ -88,7 +90,7 @@ def parse_srt(text: str) -> list[Cue]:
 
 def cue_words(cues: list[Cue]) -> list[str]:
     text = " ".join(" ".join(cue.lines) for cue in cues)
-    return re.sub(r"\[SPEAKER_\d\d\]: ", "", text).split()
+    return re.sub(r"\[[^]]+\]: ", "", text).split()
 
 
 def read_docx(data: bytes) -> list[str]:
@@ -136,16 +138,16 @@ def test_bad_options_are_refused(kwargs: dict[str, int], message: str) -> None:
 
 def test_txt_with_timestamps_and_speakers() -> None:
     assert export(make_result(), "txt").splitlines() == [
-        "[00:00:00.000 --> 00:00:03.100] SPEAKER_00: Good morning everyone, welcome to the weekly planning meeting.",
-        "[00:00:04.000 --> 00:00:06.050] SPEAKER_00: Let us begin with the budget.",
-        "[00:00:06.500 --> 00:00:08.900] SPEAKER_01: Thank you, I have three points today.",
-        "[01:02:05.200 --> 01:02:06.900] SPEAKER_00: Wonderful, then we are done.",
+        "[00:00:00.000 --> 00:00:03.100] Speaker 1: Good morning everyone, welcome to the weekly planning meeting.",
+        "[00:00:04.000 --> 00:00:06.050] Speaker 1: Let us begin with the budget.",
+        "[00:00:06.500 --> 00:00:08.900] Speaker 2: Thank you, I have three points today.",
+        "[01:02:05.200 --> 01:02:06.900] Speaker 1: Wonderful, then we are done.",
     ]
 
 
 def test_txt_without_timestamps_is_whisperx_text() -> None:
     lines = export(make_result(), "txt", ExportOptions(include_timestamps=False)).splitlines()
-    assert lines == [f"[{speaker}]: {text}" for speaker, _, text in LINES]
+    assert lines == [f"[{SHOWN[speaker]}]: {text}" for speaker, _, text in LINES]
 
 
 def test_txt_without_speakers() -> None:
@@ -166,7 +168,7 @@ def test_txt_of_an_undiarized_result_has_no_speaker() -> None:
 
 def test_srt_has_one_cue_per_segment_with_its_speaker() -> None:
     cues = parse_srt(export(make_result(), "srt"))
-    assert [cue.lines for cue in cues] == [[f"[{speaker}]: {text}"] for speaker, _, text in LINES]
+    assert [cue.lines for cue in cues] == [[f"[{SHOWN[speaker]}]: {text}"] for speaker, _, text in LINES]
     assert cues[3].start == pytest.approx(3725.2) and cues[3].end == pytest.approx(3726.9)
     assert all(cue.start < cue.end for cue in cues)
 
@@ -175,7 +177,7 @@ def test_srt_without_speakers_and_of_an_undiarized_result() -> None:
     cases = [(make_result(), ExportOptions(include_speakers=False)), (make_result(diarized=False), ExportOptions())]
     for result, options in cases:
         text = export(result, "srt", options)
-        assert "SPEAKER" not in text and "None" not in text
+        assert "Speaker" not in text and "SPEAKER" not in text and "None" not in text
         assert cue_words(parse_srt(text)) == WORDS
 
 
@@ -196,9 +198,9 @@ def test_srt_max_line_count_splits_cues_without_mixing_speakers() -> None:
     assert all(len(cue.lines) == 1 for cue in cues)
     assert len(cues) > len(LINES)
     assert cue_words(cues) == WORDS
-    speakers = [re.match(r"\[(SPEAKER_\d\d)\]: ", cue.lines[0]).group(1) for cue in cues]  # type: ignore[union-attr]
-    first_of_speaker_01 = next(i for i, cue in enumerate(cues) if cue.lines[0].startswith("[SPEAKER_01]: Thank"))
-    assert speakers[first_of_speaker_01 - 1] == "SPEAKER_00"
+    speakers = [re.match(r"\[(Speaker \d)\]: ", cue.lines[0]).group(1) for cue in cues]  # type: ignore[union-attr]
+    first_of_speaker_01 = next(i for i, cue in enumerate(cues) if cue.lines[0].startswith("[Speaker 2]: Thank"))
+    assert speakers[first_of_speaker_01 - 1] == "Speaker 1"
     assert "budget." in cues[first_of_speaker_01 - 1].lines[0]  # the cue before ends with SPEAKER_00's words
     assert all(a.end <= b.start for a, b in itertools.pairwise(cues))
 
@@ -207,7 +209,7 @@ def test_segments_without_words_are_cued_by_segment_and_kept() -> None:
     result = make_result()
     result.segments[1].words = []
     cues = parse_srt(export(result, "srt", ExportOptions(max_line_width=12)))
-    assert [cue.lines for cue in cues] == [[f"[{speaker}]: {text}"] for speaker, _, text in LINES]
+    assert [cue.lines for cue in cues] == [[f"[{SHOWN[speaker]}]: {text}"] for speaker, _, text in LINES]
 
 
 def test_vtt() -> None:
@@ -251,34 +253,119 @@ def test_docx_reads_back_with_metadata_speakers_and_timestamps() -> None:
     paragraphs = [p.text for p in document.paragraphs]
     assert paragraphs[0] == "meeting.mp3"
     for row in ("File: meeting.mp3", "Duration: 01:02:10", "Language: en", "Model: tiny.en", "Device: cpu",
-                "Date: 2026-03-04 09:30", "Speakers: SPEAKER_00 (9 s), SPEAKER_01 (2 s)"):  # fmt: skip
+                "Date: 2026-03-04 09:30", "Speakers: Speaker 1 (9 s), Speaker 2 (2 s)"):  # fmt: skip
         assert row in paragraphs
     body = paragraphs[paragraphs.index("Transcript") + 1 :]
     # Consecutive segments of one speaker make one paragraph.
     assert body == [
-        f"SPEAKER_00 [00:00:00]\n{LINES[0][2]} {LINES[1][2]}",
-        f"SPEAKER_01 [00:00:06]\n{LINES[2][2]}",
-        f"SPEAKER_00 [01:02:05]\n{LINES[3][2]}",
+        f"Speaker 1 [00:00:00]\n{LINES[0][2]} {LINES[1][2]}",
+        f"Speaker 2 [00:00:06]\n{LINES[2][2]}",
+        f"Speaker 1 [01:02:05]\n{LINES[3][2]}",
     ]
-    labels = [run.text for p in document.paragraphs for run in p.runs if run.bold and run.text.startswith("SPEAKER")]
-    assert labels == ["SPEAKER_00", "SPEAKER_01", "SPEAKER_00"]
+    start = [p.text for p in document.paragraphs].index("Transcript")
+    labels = [run.text for p in document.paragraphs[start:] for run in p.runs if run.bold]
+    assert labels == ["Speaker 1", "Speaker 2", "Speaker 1"]
     assert " ".join(p.split("\n", 1)[1] for p in body).split() == WORDS
 
 
 def test_docx_without_timestamps_or_speakers() -> None:
     no_times = read_docx(render(make_result(), "docx", ExportOptions(include_timestamps=False)))
     assert not any(re.search(r"\[\d\d:\d\d:\d\d\]", p) for p in no_times)
-    assert f"SPEAKER_01\n{LINES[2][2]}" in no_times
+    assert f"Speaker 2\n{LINES[2][2]}" in no_times
     neither = read_docx(render(make_result(), "docx", ExportOptions(include_speakers=False, include_timestamps=False)))
-    assert not any("SPEAKER" in p for p in neither)
+    assert not any("Speaker" in p for p in neither)
     assert neither[-len(LINES) :] == [text for _, _, text in LINES]  # one paragraph per segment
     assert neither[0] == "Transcript" and not any(p.startswith("File:") for p in neither)
 
 
 def test_docx_of_an_undiarized_result() -> None:
     paragraphs = read_docx(render(make_result(diarized=False), "docx", title="talk.wav"))
-    assert not any("SPEAKER" in p or p.startswith("Speakers:") for p in paragraphs)
+    assert not any("Speaker" in p or "SPEAKER" in p for p in paragraphs)
     assert f"[00:00:04]\n{LINES[1][2]}" in paragraphs
+
+
+# --- reviewed transcripts: speaker names and edited words ----------------------------------------------------
+
+
+def named_result() -> TranscriptionResult:
+    result = make_result()
+    result.speaker_names = {"SPEAKER_00": "Dr. Chen"}
+    return result
+
+
+def test_a_speaker_named_in_review_shows_in_every_format_people_read() -> None:
+    result = named_result()
+    assert export(result, "txt").splitlines()[2] == (
+        "[00:00:06.500 --> 00:00:08.900] Speaker 2: Thank you, I have three points today."
+    )
+    plain = export(result, "txt", ExportOptions(include_timestamps=False))
+    assert plain.splitlines()[0] == f"[Dr. Chen]: {LINES[0][2]}"
+    cues = parse_srt(export(result, "srt"))
+    assert [cue.lines[0].split("]: ")[0] for cue in cues] == ["[Dr. Chen", "[Dr. Chen", "[Speaker 2", "[Dr. Chen"]
+    vtt = export(result, "vtt", ExportOptions(max_line_width=20, max_line_count=1))
+    assert "[Dr. Chen]: Wonderful, then we" in vtt and "SPEAKER" not in vtt
+    paragraphs = read_docx(render(result, "docx"))
+    assert "Speakers: Dr. Chen (9 s), Speaker 2 (2 s)" in paragraphs
+    assert f"Dr. Chen [01:02:05]\n{LINES[3][2]}" in paragraphs
+    # json is the result itself: the labels, and the names beside them.
+    data = json.loads(export(result, "json"))
+    assert data["segments"][0]["speaker"] == "SPEAKER_00" and data["speaker_names"] == {"SPEAKER_00": "Dr. Chen"}
+    assert export(result, "tsv") == export(make_result(), "tsv")  # no speaker column in WhisperX's layout
+
+
+def test_rttm_carries_reviewed_names_that_tools_still_parse(tmp_path: Path) -> None:
+    from pyannote.database.util import load_rttm
+
+    result = named_result()
+    lines = export(result, "rttm").splitlines()
+    assert lines[0] == "SPEAKER audio 1 0.000 3.100 <NA> <NA> Dr._Chen <NA> <NA>"
+    assert lines[2] == "SPEAKER audio 1 6.500 2.400 <NA> <NA> SPEAKER_01 <NA> <NA>"  # unnamed: the label
+    path = tmp_path / "named.rttm"
+    path.write_text("\n".join(lines) + "\n")
+    annotation = load_rttm(str(path))["audio"]
+    assert sorted(annotation.labels()) == ["Dr._Chen", "SPEAKER_01"]
+    assert annotation.label_duration("Dr._Chen") == pytest.approx(3.1 + 2.05 + 1.7)
+
+
+def test_rttm_keeps_two_speakers_apart_when_their_names_would_read_the_same() -> None:
+    result = make_result()
+    result.speaker_names = {"SPEAKER_00": "Ann Lee", "SPEAKER_01": "Ann_Lee"}
+    fields = {line.split()[7] for line in export(result, "rttm").splitlines()}
+    assert fields == {"Ann_Lee_SPEAKER_00", "Ann_Lee_SPEAKER_01"}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_edited_words_without_a_score_export_in_every_format(fmt: str) -> None:
+    result = make_result()
+    first = result.segments[0]
+    first.words[1] = first.words[1].model_copy(update={"word": "evening", "score": None, "edited": True})
+    first.text = first.text.replace("morning", "evening")
+    data = render(result, fmt)
+    if fmt in ("txt", "srt", "vtt"):
+        assert "Good evening everyone" in data.decode()
+    if fmt == "json":
+        assert json.loads(data)["segments"][0]["words"][1] == {**first.words[1].model_dump(), "score": None}
+    if fmt == "docx":
+        assert any(p.endswith(f"Good evening everyone, welcome to the weekly planning meeting. {LINES[1][2]}")
+                   for p in read_docx(data))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("word", "options"),
+    [
+        ("four", ExportOptions()),
+        ("seven", ExportOptions(max_line_width=16, max_line_count=1)),  # as long as "three": the same wrapping
+    ],
+)
+def test_a_corrected_word_changes_only_that_word(word: str, options: ExportOptions) -> None:
+    result = make_result()
+    corrected = result.model_copy(deep=True)
+    segment = corrected.segments[2]
+    segment.words[4] = segment.words[4].model_copy(update={"word": word, "score": None, "edited": True})
+    segment.text = segment.text.replace("three", word)
+    for fmt in ("srt", "vtt", "txt"):
+        before, after = export(result, fmt, options), export(corrected, fmt, options)
+        assert before != after and after.replace(word, "three") == before  # every time and every other word kept
 
 
 # --- export_jobs -----------------------------------------------------------------------------------------

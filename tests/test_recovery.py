@@ -13,10 +13,11 @@ import httpx
 import pytest
 import redis
 from rq import Worker
+from rq.worker import BaseWorker
 
 from stt_studio.jobs.models import JobOptions, JobStatus
 from stt_studio.jobs.redis_server import EmbeddedRedis
-from stt_studio.jobs.store import JobStore
+from stt_studio.jobs.store import QUEUE_NAME, JobStore
 from stt_studio.settings import Settings
 from tests import live
 from tests.conftest import LiveService
@@ -38,7 +39,7 @@ def test_worker_killed_mid_job_reruns_and_completes(service: LiveService, audio_
         return bool(job["status"] == "processing" and job["progress"] > 20)
 
     live.wait_for(processing, 180, "the job to be well under way")
-    [worker] = Worker.all(connection=service_redis(service))
+    [worker] = transcription_workers(service_redis(service))
     assert worker.pid is not None
     os.kill(worker.pid, signal.SIGKILL)
     killed_at = time.monotonic()
@@ -113,7 +114,7 @@ def test_serve_stops_cleanly_on_ctrl_c(tmp_path: Path, settings: Settings) -> No
     server = EmbeddedRedis(tmp_path / "data" / "redis")
     try:
         live.wait_until_up(f"http://127.0.0.1:{port}", workers=1)
-        [worker] = Worker.all(connection=server.client())
+        [worker] = transcription_workers(server.client())
         redis_pid = server.pid()
         serve.send_signal(signal.SIGINT)
         assert serve.wait(timeout=60) == 0
@@ -131,3 +132,8 @@ def test_serve_stops_cleanly_on_ctrl_c(tmp_path: Path, settings: Settings) -> No
 
     live.wait_for(lambda: gone(worker.pid) and gone(redis_pid), 10, "the worker and Valkey to exit")
     assert live.port_is_free(port)
+
+
+def transcription_workers(connection: redis.Redis) -> list[BaseWorker]:
+    """The RQ workers that transcribe (serve also runs a webhook worker on its own queue)."""
+    return [w for w in Worker.all(connection=connection) if QUEUE_NAME in w.queue_names()]

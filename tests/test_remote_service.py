@@ -19,25 +19,11 @@ from stt_studio.settings import Settings
 from stt_studio.ui.remote_service import RemoteJobService, RemoteProfile
 from tests import live
 from tests.desktop import desktop_app, qasync_loop, release_loop, wait_until
+from tests.live import KEY, RemoteServer
 from tests.speech import SENTENCES, SHORT_CLIP_WER_BOUND, SHORT_TEXT, speech_clip, wer
 
 pytestmark = pytest.mark.slow
 T = TypeVar("T")
-KEY = "remote-test-key-0123456789abcdef"
-
-
-class RemoteServer:
-    def __init__(self, root: Path, models_dir: Path) -> None:
-        self.port = live.free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = live.service_env(root / "data", models_dir, STT_REQUIRE_API_KEY="always", STT_API_KEYS=KEY)
-        self.log = root / "serve.log"
-        self.process = self.start()
-
-    def start(self) -> Any:
-        self.process = live.start(["serve", "--port", str(self.port), "--workers", "1"], self.env, self.log)
-        live.wait_until_up(self.url, workers=1, headers={"Authorization": f"Bearer {KEY}"})
-        return self.process
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +90,10 @@ def test_a_remote_job_from_upload_to_reviewed_transcript(
         assert not reverted.reviewed and reverted.result.text == stored.result.text
 
         assert run(app, service.media_path(view.job_id)) == short_wav  # the local file: nothing downloaded
+        assert finished[0].uploaded  # the server's queue marks it as sent over the API
+        elsewhere = _service(server, tmp_path / "laptop")  # another machine: it has no copy of the file
+        downloaded = run(app, elsewhere.media_path(view.job_id))
+        assert downloaded is not None and downloaded.read_bytes() == short_wav.read_bytes()
         assert view.job_id in {e.job_id for e in run(app, service.library())}
         assert run(app, service.search(SHORT_TEXT.split()[1])) == {view.job_id}
     finally:

@@ -1,7 +1,9 @@
-"""The desktop's read-only transcript view, driven offscreen with real speech and the real media player."""
+"""The desktop's transcript view, driven offscreen with real speech and the real media player, and the review's
+parts (the model's row updates, word hit-testing, the words to check) on made-up transcripts."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import wave
 from collections.abc import Iterator
@@ -12,18 +14,24 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QWheelEvent
 from PySide6.QtMultimedia import QMediaPlayer
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from stt_studio.engine.result import Segment, SpeakerSummary, SpeakerTurn, TranscriptionResult
+from stt_studio.engine.result import Segment, SpeakerSummary, SpeakerTurn, TranscriptionResult, Word
 from stt_studio.jobs.models import JobStatus, JobView
+from stt_studio.jobs.review import StoredTranscript, TranscriptVersionError
+from stt_studio.review.editing import edit_segment_text, merge_with_next, split_segment
+from stt_studio.review.words import WordRef
 from stt_studio.ui.clock import format_clock, format_precise
-from stt_studio.ui.models.segments_model import Column, SegmentsTableModel
+from stt_studio.ui.editing.autosave import AutoSaver, SaveState
+from stt_studio.ui.models.segments_model import WORDS_ROLE, Column, SegmentsTableModel
 from stt_studio.ui.speakers import NEUTRAL_COLOR, SPEAKER_COLORS, SpeakerPalette, contrast
 from stt_studio.ui.views.player import UNAVAILABLE
 from stt_studio.ui.views.transcript_view import EMPTY_TITLE, TranscriptView
+from tests.desktop import qasync_loop, release_loop, wait_until
 from tests.speech import SENTENCES, Voice, concat_with_pauses, speak
 
 # pytest-qt's capture of Qt messages swaps a Python message handler in and out around every test; the media
@@ -219,9 +227,9 @@ def test_find_selects_matches_and_counts_them(qtbot: QtBot, shown: TranscriptVie
     assert shown.segments_model.matches == frozenset(expected)
     qtbot.keyClick(shown.find_edit, Qt.Key.Key_Return)
     assert (count.text(), selected()) == (f"2 of {len(expected)}", [expected[1]])
-    qtbot.keyClick(shown.segments_view, Qt.Key.Key_F3, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(shown.find_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
     assert (count.text(), selected()) == (f"1 of {len(expected)}", [expected[0]])
-    qtbot.keyClick(shown.find_edit, Qt.Key.Key_F3, Qt.KeyboardModifier.ShiftModifier)  # wraps to the last
+    shown.find_bar.previous_button.click()  # wraps to the last
     assert (count.text(), selected()) == (f"{len(expected)} of {len(expected)}", [expected[-1]])
 
     shown.find_edit.setText("zebra crossing")
@@ -362,3 +370,228 @@ def test_clock_formats() -> None:
     assert [format_clock(s) for s in (0, 12.9, 225, 3725)] == ["0:00", "0:12", "3:45", "1:02:05"]
     assert format_precise(12.345) == "0:12.35" or format_precise(12.345) == "0:12.34"
     assert format_precise(3725.5) == "1:02:05.50"
+
+
+# Review: the parts (fast; the real window, worker and speech are in test_review_ui.py)
+
+
+def _worded(*texts: str, gap: float = 0.5) -> TranscriptionResult:
+    """Segments whose words take 0.3 s each, 0.1 s apart, the segments ``gap`` apart; scores 0.9 but every
+    third word 0.3."""
+    segments, t = [], 0.0
+    for i, text in enumerate(texts):
+        words = []
+        for j, token in enumerate(text.split()):
+            words.append(Word(word=token, start=round(t, 3), end=round(t + 0.3, 3), score=0.3 if j % 3 == 2 else 0.9))
+            t += 0.4
+        segments.append(Segment(id=i, start=words[0].start, end=words[-1].end, text=text, words=words,
+                                speaker=f"SPEAKER_{i % 2:02d}"))  # fmt: skip
+        t += gap
+    return TranscriptionResult(
+        text=" ".join(texts), language="en", duration=t, segments=segments, processing_time=1,
+        model="m", device="cpu", word_timestamps="whisper",
+    )  # fmt: skip
+
+
+def test_update_result_changes_only_the_rows_that_differ(qtbot: QtBot) -> None:
+    model = SegmentsTableModel()
+    before = _worded("one two three four", "five six seven", "eight nine ten")
+    model.set_result(before, SpeakerPalette.for_result(before))
+    events: list[tuple[str, int, int]] = []
+    model.rowsInserted.connect(lambda _parent, first, last: events.append(("inserted", first, last)))
+    model.rowsRemoved.connect(lambda _parent, first, last: events.append(("removed", first, last)))
+    model.dataChanged.connect(lambda first, last, _roles: events.append(("changed", first.row(), last.row())))
+    model.modelReset.connect(lambda: events.append(("reset", 0, 0)))
+    split = split_segment(before, 0, 2)
+    assert model.update_result(split, SpeakerPalette.for_result(split)) == range(0, 2)
+    assert events == [("inserted", 1, 1), ("changed", 0, 0)]  # the rows after it only got new ids: untouched
+    assert [model.segment(r).text for r in range(4)] == ["one two", "three four", "five six seven", "eight nine ten"]
+    events.clear()
+    merged = merge_with_next(split, 0)
+    model.update_result(merged, SpeakerPalette.for_result(merged))
+    assert events == [("removed", 1, 1), ("changed", 0, 0)]
+    events.clear()
+    renamed = merged.model_copy(update={"speaker_names": {"SPEAKER_01": "Dr. Chen"}})
+    model.update_result(renamed, SpeakerPalette.for_result(before).updated(renamed))
+    assert events == [("changed", 0, 2)]  # the Speaker column, every row
+    assert model.data(model.index(1, Column.SPEAKER)) == "Dr. Chen"
+
+
+def test_the_playing_word_repaints_only_its_rows(qtbot: QtBot) -> None:
+    model = SegmentsTableModel()
+    result = _worded("one two three", "four five six", "seven eight")
+    model.set_result(result, SpeakerPalette())
+    changed: list[tuple[int, list[int]]] = []
+    model.dataChanged.connect(lambda first, _last, roles: changed.append((first.row(), list(roles))))
+    model.set_playing_word(WordRef(0, 1))
+    model.set_playing_word(WordRef(0, 2))
+    model.set_playing_word(WordRef(2, 0))
+    model.set_playing_word(WordRef(2, 0))
+    assert changed == [(0, [WORDS_ROLE]), (0, [WORDS_ROLE]), (0, [WORDS_ROLE]), (2, [WORDS_ROLE])]
+
+
+def test_a_click_finds_the_word_drawn_there(view: TranscriptView) -> None:
+    result = _worded("The quick brown fox jumps over the lazy dog near the river bank today", "short one")
+    view.resize(420, 600)
+    view.show_transcript(JOB, result, None)
+    table, model = view.segments_view, view.segments_model
+    wait_until(QApplication.instance(), lambda: table.rowHeight(0) > table.rowHeight(1), 5, "the long row wrapped")  # type: ignore[arg-type]
+    index = model.index(0, Column.TEXT)
+    cell = table.visualRect(index)
+    rects = [view.text_delegate.word_rect(index, cell, w, table) for w in range(len(result.segments[0].words))]
+    assert all(rect is not None for rect in rects)
+    assert len({round(rect.top()) for rect in rects if rect}) >= 2  # on more than one line
+    for w, rect in enumerate(rects):
+        assert rect is not None
+        point = rect.center()
+        x, y = point.x() - cell.left(), point.y() - cell.top()
+        assert view.text_delegate.word_at(index, cell.width(), x, y, table) == w
+
+
+def test_the_words_to_check_are_counted_and_the_threshold_changes_them(view: TranscriptView) -> None:
+    result = _worded("a b c d e f", "g h i")  # every third word scored 0.3
+    view.show_transcript(JOB, result, None)
+    assert view.review.to_check() == [WordRef(0, 2), WordRef(0, 5), WordRef(1, 2)]
+    assert view.review_bar.count_label.text() == "<b>3</b> words to check (F3)"
+    view.review.set_threshold(0.2)
+    assert view.review_bar.count_label.text() == "No words left to check"
+    view.review.set_threshold(0.95)
+    assert len(view.review.to_check()) == 9
+
+
+def test_edits_without_a_storage_are_undoable_and_not_saved(view: TranscriptView) -> None:
+    result = _worded("one two three", "four five six")
+    view.show_transcript(JOB, result, None)
+    assert view.review.saver is None and not view.review_actions.revert.isEnabled()
+    view.review.edit_text(0, "one 2 three")
+    assert view.segments_model.segment(0).text == "one 2 three"
+    view.review.edit_text(1, "   ")  # empty: the segment goes
+    assert view.segments_model.rowCount() == 1
+    view.document.undo_stack.undo()
+    view.document.undo_stack.undo()
+    assert view.result() == result
+    view.player.seek(result.duration + 1)
+    view.review.merge_with_next()  # nothing selected, nothing playing: nothing to merge
+    assert view.result() == result
+    view.player.seek(0.1)
+    view.review.merge_with_next()  # the segment playing
+    assert view.segments_model.rowCount() == 1
+
+
+def test_player_speed_and_skips_stay_in_range(
+    view: TranscriptView, conversation: tuple[Path, TranscriptionResult]
+) -> None:
+    player = view.player
+    view.show_transcript(JOB, conversation[1], conversation[0])
+    assert player.rate() == 1.0 and player.media_player.pitchCompensation()
+    for _ in range(10):
+        player.step_rate(1)
+    assert player.rate() == 2.0 and player.speed_combo.currentText() == "2×"
+    player.set_rate(0.6)  # the nearest step
+    assert player.rate() == 0.5
+    player.set_rate(1.0)
+    player.seek(1.0)
+    player.skip(-5)
+    assert player.position_seconds() == 0.0
+
+
+def test_speaker_names_come_from_the_result(qtbot: QtBot) -> None:
+    result = _worded("one two", "three four").model_copy(update={"speaker_names": {"SPEAKER_01": "Dr. Chen"}})
+    palette = SpeakerPalette.for_result(result)
+    assert [palette.display_name(label) for label in palette.speakers] == ["Speaker 1", "Dr. Chen"]
+    assert palette.display_name("SPEAKER_01") == result.speaker_name("SPEAKER_01")
+    merged = result.model_copy(update={"segments": [s.model_copy(update={"speaker": "SPEAKER_01"})
+                                                    for s in result.segments]})  # fmt: skip
+    updated = palette.updated(merged)
+    assert updated.present(merged) == ["SPEAKER_01"]
+    assert updated.color("SPEAKER_01") == palette.color("SPEAKER_01")  # colors stay put
+
+
+class _MemoryStorage:
+    """A transcript store in memory with versions, as the JobService's (fast; the real one: test_review_ui.py)."""
+
+    def __init__(self, result: TranscriptionResult) -> None:
+        self.result = result
+        self.etag = '"v0"'
+        self.saved: list[TranscriptionResult] = []
+
+    async def transcript(self, job_id: str) -> StoredTranscript:
+        return StoredTranscript(self.result, self.etag, reviewed=bool(self.saved), reviewed_at=None)
+
+    async def save_transcript(self, job_id: str, result: TranscriptionResult, etag: str | None) -> str:
+        if etag is not None and etag != self.etag:
+            raise TranscriptVersionError(self.etag)
+        self.saved.append(result)
+        self.result, self.etag = result, f'"v{len(self.saved)}"'
+        return self.etag
+
+    async def revert_transcript(self, job_id: str, etag: str | None) -> StoredTranscript:
+        raise NotImplementedError
+
+
+def _state(saver: AutoSaver) -> SaveState:
+    return saver.state  # read afresh (a plain attribute read is narrowed by mypy across the waits)
+
+
+def test_autosave_waits_for_a_pause_and_never_overwrites_another_save(qtbot: QtBot) -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    loop = qasync_loop(app)
+    try:
+        first = _worded("one two three")
+        storage = _MemoryStorage(first)
+        saver = AutoSaver(storage, asyncio.ensure_future, delay_ms=100)
+        saver.attach("job", storage.etag, reviewed=False)
+        edits = [edit_segment_text(first, 0, f"one two {n}") for n in range(3)]
+        for edit in edits:  # a burst of edits: one save, of the last
+            saver.schedule(edit)
+        assert _state(saver) == SaveState.PENDING
+        wait_until(app, lambda: saver.state == SaveState.SAVED, 5, "the save")
+        assert storage.saved == [edits[-1]] and saver.etag == storage.etag
+
+        storage.etag = '"elsewhere"'  # saved by someone else since
+        conflicts: list[str] = []
+        saver.conflict.connect(conflicts.append)
+        saver.schedule(first)
+        wait_until(app, lambda: saver.state == SaveState.CONFLICT, 5, "the conflict")
+        assert conflicts == ['"elsewhere"'] and len(storage.saved) == 1
+        saver.schedule(edits[0])  # more edits wait for the user's choice
+        app.processEvents()
+        assert _state(saver) == SaveState.CONFLICT
+        done = asyncio.ensure_future(saver.overwrite(conflicts[0]))
+        wait_until(app, done.done, 5, "the overwrite")
+        assert storage.saved[-1] == edits[0] and _state(saver) == SaveState.SAVED
+
+        saver.schedule(edits[1])
+        done = asyncio.ensure_future(saver.flush())  # at once, not after the pause
+        wait_until(app, done.done, 5, "the flush")
+        assert storage.saved[-1] == edits[1]
+    finally:
+        release_loop(loop)
+
+
+def test_following_the_playback_pauses_while_the_user_scrolls(
+    qtbot: QtBot, view: TranscriptView, conversation: tuple[Path, TranscriptionResult]
+) -> None:
+    result = _worded(*[f"line {n} has a few words in it" for n in range(60)])
+    view.resize(600, 400)
+    view.show_transcript(JOB, result, conversation[0])  # some audio to play
+    table = view.segments_view
+    qtbot.waitUntil(lambda: table.verticalScrollBar().maximum() > 0)
+    last = result.segments[-1].words[1]
+    view.player.seek(last.start + 0.01)
+    assert table.verticalScrollBar().value() > 0  # followed to the end
+
+    table.scrollToTop()
+    wheel = QWheelEvent(QPointF(50, 50), QPointF(table.viewport().mapToGlobal(QPoint(50, 50))), QPoint(0, 0),
+                        QPoint(0, -120), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)  # fmt: skip
+    QApplication.sendEvent(table.viewport(), wheel)
+    assert not view.is_following()
+    scrolled = table.verticalScrollBar().value()
+    view.player.seek(result.segments[-2].words[1].start + 0.01)  # the highlight moves, the view stays
+    assert view.segments_model.playing_word == WordRef(58, 1)
+    assert table.verticalScrollBar().value() == scrolled
+    view.player.play()  # playing again follows again
+    assert view.is_following()
+    view.player.pause()

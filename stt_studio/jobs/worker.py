@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 import time
 from contextvars import ContextVar
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import redis
 from rq import Queue, SimpleWorker, get_current_job
 from rq.job import Job
 
@@ -25,9 +27,18 @@ from stt_studio.engine.options import DiarizationOptions, TranscribeOptions
 from stt_studio.engine.pipeline import Engine
 from stt_studio.engine.progress import ProgressUpdate
 from stt_studio.jobs.connection import connect
+from stt_studio.jobs.events import JobEvent, publish
 from stt_studio.jobs.metrics import JobMetricsRecorder
 from stt_studio.jobs.models import JobOptions, JobStatus, WorkerInfo
-from stt_studio.jobs.store import JobStore
+from stt_studio.jobs.resources import (
+    DISK_FULL_MESSAGE,
+    apply_memory_limit,
+    is_disk_full,
+    is_out_of_memory,
+    out_of_memory_message,
+    when_space_allows,
+)
+from stt_studio.jobs.store import JobNotFoundError, JobStore
 from stt_studio.processes import watch_parent_from_env
 from stt_studio.settings import Settings
 
@@ -55,6 +66,8 @@ class WorkerContext:
     metrics: JobMetricsRecorder
     other: Engine | None = None
     """The engine of a model a job asked for (the desktop's per-batch model); one at a time, replaced as needed."""
+    restart_after_job: bool = False
+    """Set when a job ran out of memory: the process ends after it and the supervisor starts a fresh one."""
 
     def engine_for(self, model: str | None) -> Engine:
         if model is None or model == self.engine.model_spec:
@@ -84,12 +97,15 @@ _context: ContextVar[WorkerContext] = ContextVar("stt_worker_context")
 
 @dataclass
 class _JobProgress:
-    """Writes progress to the job's meta and keeps per-stage wall times for the metrics."""
+    """Writes progress to the job's meta, publishes it when it changes, and keeps per-stage wall times for the
+    metrics."""
 
     job: Job
     stage_started: float = field(default_factory=time.perf_counter)
     stage: str | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    published: tuple[str, int] | None = None
+    write_failed: bool = False
 
     def __call__(self, update: ProgressUpdate) -> None:
         now = time.perf_counter()
@@ -98,7 +114,17 @@ class _JobProgress:
             self.stage = update.stage.value
         self.job.meta["progress"] = int(update.percent)
         self.job.meta["stage"] = update.stage.value
-        self.job.save_meta()
+        try:
+            self.job.save_meta()
+            state = (update.stage.value, int(update.percent))
+            if state != self.published:  # updates come every half percent; listeners see whole percents
+                self.published = state
+                event = JobEvent(job_id=self.job.id, status=JobStatus.PROCESSING, stage=state[0], progress=state[1])
+                publish(self.job.connection, event)
+        except redis.RedisError as exc:  # progress is news, not state: a full disk (MISCONF) must not end the job
+            if not self.write_failed:
+                log.warning("Could not record the progress of job %s: %s", self.job.id, exc)
+            self.write_failed = True
 
     def _close_stage(self, now: float) -> None:
         if self.stage is not None:
@@ -143,11 +169,13 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
         job.retries_left = 0  # deterministic: another attempt would fail the same way
         job.meta["error"] = error
         job.meta["canceled"] = outcome == JobStatus.CANCELED
-        job.save_meta()
-        ctx.store.save_ending(job.id, outcome, error, job.started_at)
-        ctx.metrics.job_finished(outcome, time.perf_counter() - started, 0.0, progress.finish())
+        seconds = time.perf_counter() - started
+        when_space_allows(job.save_meta, f"the end of job {job.id}")
+        when_space_allows(lambda: ctx.store.save_ending(job.id, outcome, error, job.started_at), "its record")
+        when_space_allows(lambda: ctx.metrics.job_finished(outcome, seconds, 0.0, progress.finish()), "its metrics")
         if delete_audio_after:
-            ctx.store.keep_upload(job.id, Path(audio_path))  # for a retry; it goes when the job is deleted
+            # for a retry; it goes when the job is deleted
+            when_space_allows(lambda: ctx.store.keep_upload(job.id, Path(audio_path)), "its upload")
 
     try:
         result = ctx.engine_for(opts.model).transcribe(
@@ -162,7 +190,20 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
     except EngineError as exc:
         finish_without_retry(JobStatus.FAILED, str(exc))
         raise JobFailedError(str(exc)) from exc
-    ctx.store.save_result(job.id, result, job.started_at)
+    except (MemoryError, RuntimeError) as exc:
+        if not is_out_of_memory(exc):
+            raise
+        ctx.restart_after_job = True  # a fresh process rather than one whose memory (or GPU memory) is in pieces
+        message = out_of_memory_message(ctx.engine.settings.worker_memory_limit_mb)
+        finish_without_retry(JobStatus.FAILED, message)
+        raise JobFailedError(message) from exc
+    try:
+        ctx.store.save_result(job.id, result, job.started_at)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        finish_without_retry(JobStatus.FAILED, DISK_FULL_MESSAGE)
+        raise JobFailedError(DISK_FULL_MESSAGE) from exc
     ctx.metrics.job_finished(JobStatus.COMPLETED, time.perf_counter() - started, result.duration, progress.finish())
     if delete_audio_after:
         Path(audio_path).unlink(missing_ok=True)
@@ -176,6 +217,31 @@ class TranscriptionWorker(SimpleWorker):
         kwargs.setdefault("job_monitoring_interval", HEARTBEAT_SECONDS)
         super().__init__(queues, connection=context.store.redis, **kwargs)
         self.context = context
+        self.push_exc_handler(self._record_final_failure)  # type: ignore[no-untyped-call]
+
+    def _record_final_failure(
+        self, job: Job, exc_type: type[BaseException], exc_value: BaseException, _traceback: Any
+    ) -> bool:
+        """A job that fails for good outside the engine's own errors (its worker died on every attempt, or an
+        unexpected exception): write its ending to the data dir as the engine's failures are, so the library, the
+        webhook and the API read it after Redis has forgotten the job. Also called by RQ's registry cleanup."""
+        if job.retries_left or job.meta.get("canceled"):
+            return True  # it runs again, or it was canceled (recorded as such already)
+        try:
+            self.context.store.ended_view(job.id)
+            return True  # the job function recorded it
+        except JobNotFoundError:
+            pass
+        if exc_type.__name__ == "AbandonedJobError":
+            attempts = job.meta.get("attempts", 1)
+            error = f"The worker stopped unexpectedly while processing this job ({attempts} attempts)"
+        else:
+            error = f"Transcription failed: {str(exc_value) or exc_type.__name__}"
+        try:
+            self.context.store.save_ending(job.id, JobStatus.FAILED, error, job.started_at)
+        except Exception as exc:  # never let the record keep RQ from moving the job to its failed registry
+            log.warning("Could not record the failure of job %s: %s", job.id, exc)
+        return True
 
     def get_heartbeat_ttl(self, job: Job) -> int:
         return HEARTBEAT_TTL
@@ -199,6 +265,21 @@ class TranscriptionWorker(SimpleWorker):
             _context.reset(token)
             stop.set()
             beater.join()
+            self._publish_ending(job.id)
+        if self.context.restart_after_job:
+            log.warning("Ending this worker after job %s ran out of memory; the supervisor starts a new one", job.id)
+            # The worker is idle now, so this raises StopRequested, which ends RQ's work loop.
+            self.request_stop(signal.SIGTERM, None)  # type: ignore[no-untyped-call]
+
+    def _publish_ending(self, job_id: str) -> None:
+        """Publish how the job stands now that RQ has recorded its end: completed, failed, canceled, or queued
+        again for another attempt. Not earlier: a listener that hears "completed" reads the job at once."""
+        try:
+            publish(self.connection, JobEvent.of(self.context.store.get(job_id, with_result=False)))
+        except JobNotFoundError:
+            pass  # deleted meanwhile; the store published that
+        except Exception as exc:  # Redis restarting: the API's periodic re-read catches up
+            log.warning("Could not publish the end of job %s: %s", job_id, exc)
 
     def handle_job_failure(
         self, job: Job, queue: Queue, started_job_registry: Any = None, exc_string: str = ""
@@ -227,7 +308,8 @@ def run_worker(settings: Settings, *, burst: bool = False, engine: Engine | None
     watch_parent_from_env()
     if settings.worker_nice and hasattr(os, "nice"):
         os.nice(settings.worker_nice)
-    store = JobStore(connect(settings), settings.data_dir)
+    apply_memory_limit(settings.worker_memory_limit_mb)
+    store = JobStore(connect(settings, patient=True), settings.data_dir)
     engine = engine or Engine(settings)
     resolved = engine.load()
     log.info("Worker ready: model %s on %s", resolved.name, engine.device)

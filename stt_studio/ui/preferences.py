@@ -14,6 +14,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from stt_studio.jobs.models import JobOptions
+from stt_studio.review.words import DEFAULT_LOW_CONFIDENCE
 from stt_studio.settings import APP_NAME, Settings
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,12 @@ class Preferences(BaseModel):
     """None: the default platformdirs data dir (or ``STT_DATA_DIR``)."""
     watched_folder: Path | None = None
     cpu_notice_shown: bool = False
+    low_confidence_threshold: float = Field(default=DEFAULT_LOW_CONFIDENCE, ge=0.0, le=1.0)
+    """Words the engine scored under this are marked for checking in the transcript."""
+    sharing: bool = False
+    """Serve the REST API from the app (Share this machine), again at the next start."""
+    sharing_host: str = "0.0.0.0"
+    sharing_port: int = Field(default=8000, ge=1, le=65535)
 
     # --- persistence -----------------------------------------------------------------------------------------
     @classmethod

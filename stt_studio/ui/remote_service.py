@@ -285,6 +285,9 @@ class RemoteJobService(JobService):
         self.library_changed.emit()
 
     # --- reading ------------------------------------------------------------------------------------------------
+    async def job(self, job_id: str) -> JobView:
+        return await self._run(lambda: self.client.job(job_id, with_result=False))
+
     async def result(self, job_id: str) -> TranscriptionResult | None:
         return (await self.transcript(job_id)).result
 

@@ -26,6 +26,7 @@ from stt_studio.exports import ExportOptions, ExportSummary, export_jobs
 from stt_studio.jobs.connection import connect, embedded_server
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, WorkerInfo
 from stt_studio.jobs.redis_server import EmbeddedRedis
+from stt_studio.jobs.review import StoredTranscript
 from stt_studio.jobs.store import JobNotFoundError, JobStore
 from stt_studio.settings import Settings
 from stt_studio.supervisor import WorkerSupervisor
@@ -69,6 +70,10 @@ class JobService(QObject):
     problem = Signal(str)
     """A background step failed; the text says what and why."""
 
+    def tracked(self) -> list[JobView]:
+        """The jobs this service follows (queued, running, and those that ended while followed)."""
+        raise NotImplementedError
+
     async def start(self) -> None:
         raise NotImplementedError
 
@@ -93,7 +98,24 @@ class JobService(QObject):
     async def result(self, job_id: str) -> TranscriptionResult | None:
         raise NotImplementedError
 
+    async def job(self, job_id: str) -> JobView:
+        """The job without its transcript."""
+        raise NotImplementedError
+
     async def media_path(self, job_id: str) -> Path | None:
+        raise NotImplementedError
+
+    async def transcript(self, job_id: str) -> StoredTranscript:
+        """The job's current transcript (reviewed, else the engine's) and its version (ETag)."""
+        raise NotImplementedError
+
+    async def save_transcript(self, job_id: str, result: TranscriptionResult, etag: str | None) -> str:
+        """Store ``result`` as the job's reviewed transcript if ``etag`` still names the current version (None:
+        whatever it is); returns the new version. TranscriptVersionError when it was saved by someone else since."""
+        raise NotImplementedError
+
+    async def revert_transcript(self, job_id: str, etag: str | None) -> StoredTranscript:
+        """Make the engine's transcript current again (the reviewed one is kept aside); returns it."""
         raise NotImplementedError
 
     async def library(self) -> list[LibraryEntry]:
@@ -372,6 +394,23 @@ class LocalJobService(JobService):
             return source if source is not None and source.is_file() else None
 
         return await self._run(find)
+
+    async def transcript(self, job_id: str) -> StoredTranscript:
+        return await self._run(lambda: self.store.transcript(job_id))
+
+    async def save_transcript(self, job_id: str, result: TranscriptionResult, etag: str | None) -> str:
+        saved = await self._run(lambda: self.store.save_transcript(job_id, result, if_match=etag))
+        self._texts.pop(job_id, None)  # the library search reads the new text
+        return saved
+
+    async def revert_transcript(self, job_id: str, etag: str | None) -> StoredTranscript:
+        def revert() -> StoredTranscript:
+            original_etag = self.store.revert_transcript(job_id, if_match=etag)
+            return StoredTranscript(self.store.original_result(job_id), original_etag, reviewed=False, reviewed_at=None)
+
+        reverted = await self._run(revert)
+        self._texts.pop(job_id, None)
+        return reverted
 
     async def job(self, job_id: str) -> JobView:
         return await self._run(lambda: self.store.get(job_id, with_result=False))

@@ -29,8 +29,6 @@ TEXT_CONTRAST = 4.5  # WCAG AA for normal text
 LIGHT_TINT = 0.16
 DARK_TINT = 0.26  # a dark base needs more of the hue for the tint to show at all
 
-_SPEAKER_LABEL = re.compile(r"^SPEAKER_(\d+)$")
-
 
 def _natural_key(label: str) -> tuple[str | int, ...]:
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", label))
@@ -69,23 +67,40 @@ class SpeakerPalette:
     beforehand gets the next color the first time it is asked for. ``None`` (no speaker) is neutral gray.
     """
 
-    def __init__(self, labels: Iterable[str] = ()) -> None:
+    def __init__(self, labels: Iterable[str] = (), names: dict[str, str] | None = None) -> None:
         self._index: dict[str, int] = {}
         self._text_colors: dict[tuple[str | None, int], QColor] = {}
+        self._names = dict(names or {})
+        # The one definition of a speaker's name is TranscriptionResult.speaker_name: asked of a result holding
+        # only these names (unvalidated: nothing else of it is read).
+        self._namer = TranscriptionResult.model_construct(speaker_names=self._names)
         for label in labels:
             self._index.setdefault(label, len(self._index))
 
     @classmethod
     def for_result(cls, result: TranscriptionResult) -> SpeakerPalette:
-        labels: set[str] = {summary.speaker for summary in result.speakers or ()}
-        labels.update(turn.speaker for turn in result.speaker_turns or ())
-        labels.update(segment.speaker for segment in result.segments if segment.speaker)
-        return cls(sorted(labels, key=_natural_key))
+        return cls(_labels_of(result), result.speaker_names)
+
+    def updated(self, result: TranscriptionResult) -> SpeakerPalette:
+        """The palette for an edit of the result this one was made for: the speakers known keep their colors
+        (one merged away leaves its color unused), new ones take the next; the names are the result's."""
+        palette = SpeakerPalette([*self._index, *_labels_of(result)], result.speaker_names)
+        palette._text_colors = self._text_colors
+        return palette
+
+    def names(self) -> dict[str, str]:
+        """The names given in review, by label."""
+        return dict(self._names)
 
     @property
     def speakers(self) -> list[str]:
         """The labels known so far, in color order."""
         return list(self._index)
+
+    def present(self, result: TranscriptionResult) -> list[str]:
+        """The labels ``result`` has now, in color order (not those merged away)."""
+        labels = set(_labels_of(result))
+        return [label for label in self._index if label in labels]
 
     def color(self, speaker: str | None) -> QColor:
         """The speaker's color as a fill (timeline, swatches)."""
@@ -107,11 +122,17 @@ class SpeakerPalette:
         return blend(base, self.color(speaker), DARK_TINT if is_dark(base) else LIGHT_TINT)
 
     def display_name(self, speaker: str | None) -> str:
-        """What the user reads: "Speaker 1" for SPEAKER_00; other labels as they are; "" for no speaker."""
-        if speaker is None:
-            return ""
-        match = _SPEAKER_LABEL.match(speaker)
-        return f"Speaker {int(match.group(1)) + 1}" if match else speaker
+        """What the user reads: the name given in review ("Dr. Chen"), else "Speaker 1" for SPEAKER_00, other
+        labels as they are; "" for no speaker. The same as ``TranscriptionResult.speaker_name``."""
+        return self._namer.speaker_name(speaker)
+
+
+def _labels_of(result: TranscriptionResult) -> list[str]:
+    labels: set[str] = {summary.speaker for summary in result.speakers or ()}
+    labels.update(turn.speaker for turn in result.speaker_turns or ())
+    labels.update(segment.speaker for segment in result.segments if segment.speaker)
+    labels.update(result.speaker_names)
+    return sorted(labels, key=_natural_key)
 
 
 def _readable_on(color: QColor, base: QColor) -> QColor:

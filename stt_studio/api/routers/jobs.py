@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import PlainTextResponse, Response
 
 from stt_studio.api.deps import StoreDep
-from stt_studio.api.responses import job_response
+from stt_studio.api.responses import INVALID_REQUEST, NO_SUCH_JOB, QUEUE_UNAVAILABLE, error, job_response
 from stt_studio.api.routers.transcribe import SUBMITTED_MESSAGE
 from stt_studio.exports import (
     BINARY_FORMATS,
@@ -33,13 +33,21 @@ router = APIRouter(tags=["jobs"])
     "/jobs/{job_id}",
     summary="Status, progress and (when completed) the result of one job",
     response_class=Response,
-    responses={200: {"model": JobView, "content": {"application/json": {}}}},
+    responses={200: {"model": JobView, "content": {"application/json": {}}}, 404: NO_SUCH_JOB, **QUEUE_UNAVAILABLE},
 )
 def get_job(job_id: str, store: StoreDep) -> Response:
     return job_response(store, store.get(job_id, with_result=False))
 
 
-@router.get("/jobs", summary="Recent jobs, newest first (without transcripts)")
+@router.get(
+    "/jobs",
+    summary="Recent jobs, newest first (without transcripts)",
+    responses={
+        400: error("Both before and after were given"),
+        404: error("The cursor (before or after) is not a job"),
+        **QUEUE_UNAVAILABLE,
+    },
+)
 def list_jobs(
     store: StoreDep,
     status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
@@ -52,7 +60,7 @@ def list_jobs(
     try:
         page = store.page(status_filter, limit, before=before, after=after)
     except JobNotFoundError as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"Unknown cursor: {exc.message}") from exc
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Unknown cursor: {exc.message}") from exc
     jobs = [view.to_response(include_result=False) for view in page.jobs]
     return {
         "jobs": jobs,
@@ -62,7 +70,11 @@ def list_jobs(
     }
 
 
-@router.post("/jobs/{job_id}/cancel", summary="Cancel a queued or running job")
+@router.post(
+    "/jobs/{job_id}/cancel",
+    summary="Cancel a queued or running job",
+    responses={404: NO_SUCH_JOB, 409: error("The job has already ended"), **QUEUE_UNAVAILABLE},
+)
 def cancel_job(job_id: str, store: StoreDep) -> dict[str, Any]:
     return store.cancel(job_id).to_response(include_result=False)
 
@@ -70,7 +82,7 @@ def cancel_job(job_id: str, store: StoreDep) -> dict[str, Any]:
 @router.delete(
     "/jobs/{job_id}",
     summary="Delete a job, its upload and its transcript (a queued or running job is canceled first)",
-    responses={409: {"description": "A running job did not stop in time"}},
+    responses={404: NO_SUCH_JOB, 409: error("A running job did not stop in time"), **QUEUE_UNAVAILABLE},
 )
 def delete_job(job_id: str, store: StoreDep) -> dict[str, Any]:
     store.discard(job_id)  # a plain def: the wait for a running job to stop blocks a pool thread, not the loop
@@ -80,7 +92,11 @@ def delete_job(job_id: str, store: StoreDep) -> dict[str, Any]:
 @router.post(
     "/jobs/{job_id}/retry",
     summary="Run a failed or canceled job again as a new job (same file and options; the old job is removed)",
-    responses={409: {"description": "The job is not failed or canceled, or its file was not kept"}},
+    responses={
+        404: NO_SUCH_JOB,
+        409: error("The job is not failed or canceled, or its file was not kept"),
+        **QUEUE_UNAVAILABLE,
+    },
 )
 def retry_job(job_id: str, store: StoreDep) -> dict[str, Any]:
     view = store.retry(job_id)
@@ -106,7 +122,13 @@ def _attachment(stem: str, extension: str) -> str:
     "/jobs/{job_id}/export",
     summary=f"The transcript as {', '.join(FORMATS)} (rttm: diarized jobs only)",
     response_model=None,
-    responses={200: {"content": {media_type: {} for media_type in MEDIA_TYPES.values()}}},
+    responses={
+        200: {"content": {media_type: {} for media_type in MEDIA_TYPES.values()}},
+        404: NO_SUCH_JOB,
+        409: error("The job has not completed, or rttm was asked of a job that was not diarized"),
+        422: INVALID_REQUEST,
+        **QUEUE_UNAVAILABLE,
+    },
 )
 def export_job(
     job_id: str,

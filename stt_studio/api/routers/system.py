@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from pydantic import BaseModel
 
 from stt_studio import __version__
 from stt_studio.api.deps import StoreDep
@@ -19,7 +20,18 @@ def queue_stats(store: StoreDep) -> dict[str, Any]:
     return store.stats().model_dump()
 
 
-@router.get("/health", summary="Liveness: 200 when Redis answers, 503 otherwise")
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    redis_healthy: bool
+    workers: int
+    version: str
+
+
+@router.get(
+    "/health",
+    summary="Liveness: 200 when Redis answers, 503 otherwise",
+    responses={200: {"model": Health}, 503: {"model": Health, "description": "Redis does not answer"}},
+)
 def health(store: StoreDep) -> JSONResponse:
     stats = store.stats()
     body = {

@@ -50,6 +50,10 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
+REMOTE_MARK = "⇄"
+"""Before the name of a job another machine sent over the REST API (the tooltip says so)."""
+
+
 class QueueTableModel(JobTableModel):
     headers = HEADERS
     right_aligned = frozenset({Column.DURATION, Column.ELAPSED, Column.REMAINING})
@@ -57,6 +61,8 @@ class QueueTableModel(JobTableModel):
     def __init__(self, default_model: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.default_model = default_model
+        self.mark_uploads = True
+        """Jobs sent over the REST API by another machine show as remote (off while showing a server's queue)."""
         self._jobs: list[JobView] = []
         self._rows: dict[str, int] = {}
 
@@ -120,11 +126,14 @@ class QueueTableModel(JobTableModel):
         job = self._jobs[row]
         if column == Column.STATUS and job.error:
             return job.error
+        if column == Column.FILE and job.uploaded and self.mark_uploads:
+            return f"{job.filename}: sent by another machine over the REST API"
         return job.filename if column == Column.FILE else None
 
     def _display(self, job: JobView, column: Column) -> str | int:
         if column == Column.FILE:
-            return job.filename or job.job_id
+            name = job.filename or job.job_id
+            return f"{REMOTE_MARK} {name}" if job.uploaded and self.mark_uploads else name
         if column == Column.DURATION:
             return format_clock(job.audio_seconds) if job.audio_seconds is not None else "—"
         if column == Column.STATUS:

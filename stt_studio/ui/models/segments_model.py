@@ -1,4 +1,8 @@
-"""A transcript's segments as a read-only table: Start, Speaker, Text, colored by speaker."""
+"""A transcript's segments as a table: Start, Speaker, Text, colored by speaker, with the playing segment and word.
+
+The model shows a result; edits are made elsewhere (``stt_studio.review.editing``) and come back as a new result
+through ``update_result``, which changes only the rows that differ (the view keeps its scroll and row heights).
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,17 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 
 from stt_studio.engine.result import Segment, TranscriptionResult
+from stt_studio.review.words import DEFAULT_LOW_CONFIDENCE, WordRef
 from stt_studio.ui.clock import format_clock, format_precise
 from stt_studio.ui.speakers import SpeakerPalette, blend, is_dark
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
 MATCH_COLOR = QColor("#f5c518")  # find matches: amber, apart from every speaker tint and the selection
-_HIGHLIGHT_ROLES = [Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole]
+WORDS_ROLE = Qt.ItemDataRole.UserRole.value + 1
+"""Named in dataChanged when only the marks on words changed (the playing word, the words to check)."""
+_HIGHLIGHT_ROLES = [Qt.ItemDataRole.BackgroundRole.value, Qt.ItemDataRole.ForegroundRole.value]
+_WORD_ROLES = [WORDS_ROLE]
 
 
 class Column(IntEnum):
@@ -46,6 +54,8 @@ class SegmentsTableModel(QAbstractTableModel):
         self._starts: list[float] = []
         self._speakers = SpeakerPalette()
         self._playing_row: int | None = None
+        self._playing_word: WordRef | None = None
+        self._threshold = DEFAULT_LOW_CONFIDENCE
         self._matches: frozenset[int] = frozenset()
         self._bold = QFont()
         self._bold.setBold(True)
@@ -60,6 +70,41 @@ class SegmentsTableModel(QAbstractTableModel):
     def set_result(self, result: TranscriptionResult, speakers: SpeakerPalette) -> None:
         self._reset(result.segments, speakers)
 
+    def update_result(self, result: TranscriptionResult, speakers: SpeakerPalette) -> range:
+        """Show ``result``, an edit of the one shown: rows that are the same stay, the rows between the first and
+        the last difference are changed, inserted or removed. Returns the rows whose text may have a new height."""
+        old, new = self._segments, list(result.segments)
+        prefix = 0
+        while prefix < min(len(old), len(new)) and _same_row(old[prefix], new[prefix]):
+            prefix += 1
+        suffix = 0
+        while suffix < min(len(old), len(new)) - prefix and _same_row(old[-1 - suffix], new[-1 - suffix]):
+            suffix += 1
+        old_count, new_count = len(old) - prefix - suffix, len(new) - prefix - suffix
+        common = min(old_count, new_count)
+        if old_count > common:
+            self.beginRemoveRows(QModelIndex(), prefix + common, prefix + old_count - 1)
+            del self._segments[prefix + common : prefix + old_count]
+            self.endRemoveRows()
+        elif new_count > common:
+            self.beginInsertRows(QModelIndex(), prefix + common, prefix + new_count - 1)
+            self._segments[prefix + common : prefix + common] = new[prefix + common : prefix + new_count]
+            self.endInsertRows()
+        self._segments = new  # rows outside the changed range differ at most in their id, which is not shown
+        self._starts = [segment.start for segment in new]
+        if self._playing_row is not None and self._playing_row >= len(new):
+            self._playing_row = None
+        if self._playing_word is not None and self._playing_word.row >= len(new):
+            self._playing_word = None
+        renamed = speakers.names() != self._speakers.names()
+        self._speakers = speakers
+        self._tints.clear()
+        if common:
+            self.dataChanged.emit(self.index(prefix, 0), self.index(prefix + common - 1, len(Column) - 1))
+        if renamed and new:
+            self.dataChanged.emit(self.index(0, Column.SPEAKER), self.index(len(new) - 1, Column.SPEAKER))
+        return range(prefix, prefix + new_count)
+
     def clear(self) -> None:
         self._reset([], SpeakerPalette())
 
@@ -70,6 +115,7 @@ class SegmentsTableModel(QAbstractTableModel):
         self._speakers = speakers
         self._tints.clear()
         self._playing_row = None
+        self._playing_word = None
         self._matches = frozenset()
         self.endResetModel()
 
@@ -103,6 +149,31 @@ class SegmentsTableModel(QAbstractTableModel):
                 self._emit_row_changed(changed)
 
     @property
+    def playing_word(self) -> WordRef | None:
+        return self._playing_word
+
+    def set_playing_word(self, ref: WordRef | None) -> None:
+        """The word being said, highlighted; only its row (and the row it leaves) is repainted."""
+        if ref == self._playing_word:
+            return
+        previous, self._playing_word = self._playing_word, ref
+        rows = {changed.row for changed in (previous, ref) if changed is not None}
+        for row in rows:
+            self._emit_row_changed(row, _WORD_ROLES)
+
+    @property
+    def threshold(self) -> float:
+        """Words scored under this are marked as left to check."""
+        return self._threshold
+
+    def set_threshold(self, threshold: float) -> None:
+        if threshold == self._threshold:
+            return
+        self._threshold = threshold
+        if self._segments:
+            self.dataChanged.emit(self.index(0, Column.TEXT), self.index(len(self._segments) - 1, Column.TEXT))
+
+    @property
     def matches(self) -> frozenset[int]:
         return self._matches
 
@@ -124,11 +195,11 @@ class SegmentsTableModel(QAbstractTableModel):
         if self._segments:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._segments) - 1, len(Column) - 1))
 
-    def _emit_row_changed(self, row: int) -> None:
+    def _emit_row_changed(self, row: int, roles: list[int] = _HIGHLIGHT_ROLES) -> None:
         # Only the colors change. Naming those roles keeps the view from measuring every row's height again on
         # each call (rows resize to their contents): 1.8 s of GUI thread per find keystroke on 600 segments.
         if 0 <= row < len(self._segments):
-            self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1), _HIGHLIGHT_ROLES)
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1), roles)
 
     # QAbstractTableModel
 
@@ -141,7 +212,10 @@ class SegmentsTableModel(QAbstractTableModel):
     def flags(self, index: ModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if index.column() == Column.TEXT:
+            flags |= Qt.ItemFlag.ItemIsEditable  # the view's editor commits through the review's undo stack
+        return flags
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < 3:
@@ -193,3 +267,12 @@ class SegmentsTableModel(QAbstractTableModel):
         times = f"{format_precise(segment.start)} \u2013 {format_precise(segment.end)} ({length:.2f} s)"
         name = self._speakers.display_name(segment.speaker)
         return f"{name} · {times}" if name else times
+
+
+def _same_row(a: Segment, b: Segment) -> bool:
+    """The same row on screen: the same segment, or a copy of it with another id (its words shared)."""
+    if a is b:
+        return True
+    if a.text != b.text or a.speaker != b.speaker or a.start != b.start or a.end != b.end:
+        return False
+    return a.words is b.words or a.words == b.words

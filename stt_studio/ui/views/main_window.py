@@ -36,6 +36,7 @@ from stt_studio.ui.intake import CheckedFile, IntakeReport
 from stt_studio.ui.models.queue_model import QueueTableModel
 from stt_studio.ui.preferences import Preferences, restart_needed
 from stt_studio.ui.secrets import TokenStore
+from stt_studio.ui.server_controls import ServerControls
 from stt_studio.ui.service import JobService, LocalJobService, ServiceStatus
 from stt_studio.ui.views.batch_options import MODEL_CHOICES, BatchOptionsBar
 from stt_studio.ui.views.export_dialog import ExportDialog
@@ -88,6 +89,8 @@ class MainWindow(QMainWindow):
         self.queue_view = QueueView(self.queue_model)
         self.library_view = LibraryView()
         self.transcript_view = TranscriptView()
+        self.transcript_view.review.set_storage(service, self.spawn)
+        self.transcript_view.review.set_threshold(preferences.low_confidence_threshold)
         self.batch_options = BatchOptionsBar()
         self.batch_options.set_defaults(preferences.model, preferences.default_language, preferences.diarize_by_default)
         self.notices = NoticeArea()
@@ -117,8 +120,9 @@ class MainWindow(QMainWindow):
         central_layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
 
-        self._make_actions()
         self._make_status_bar()
+        self.server = ServerControls(self, service, config_dir)
+        self._make_actions()
         self.tray = self._make_tray()
         self._connect()
         self._clock = QTimer(self)
@@ -184,6 +188,9 @@ class MainWindow(QMainWindow):
         view_menu = menu.addMenu("&View")
         view_menu.addAction(self._action("&Queue", "Ctrl+1", lambda: self.tabs.setCurrentIndex(0)))
         view_menu.addAction(self._action("&Library", "Ctrl+2", lambda: self.tabs.setCurrentIndex(1)))
+        self.server.fill_menu(menu.addMenu("&Server"))
+        self.review_menu = menu.addMenu("&Review")
+        self.transcript_view.review_actions.fill_menu(self.review_menu)
         context_menu = [self.open_action, self.reveal_action, None, self.cancel_action, self.retry_action,
                         self.remove_action, None, self.export_action]  # fmt: skip
         self.queue_view.set_menu_actions(context_menu)
@@ -198,6 +205,8 @@ class MainWindow(QMainWindow):
                 toolbar.addAction(item)
         settings_button = toolbar.addAction(icon(sp.SP_FileDialogDetailedView), "Settings")
         settings_button.triggered.connect(self.open_settings)
+        self.server.share_action.setIcon(icon(sp.SP_DriveNetIcon))
+        toolbar.addAction(self.server.share_action)
         self._update_actions()
 
     def _make_status_bar(self) -> None:
@@ -224,13 +233,7 @@ class MainWindow(QMainWindow):
         return tray
 
     def _connect(self) -> None:
-        service = self.service
-        service.jobs_updated.connect(self._on_jobs_updated)
-        service.job_finished.connect(self._on_job_finished)
-        service.status_updated.connect(self._on_status)
-        service.library_changed.connect(self.refresh_library)
-        service.watched_files_queued.connect(self._on_watched_files)
-        service.problem.connect(lambda text: self.notices.show_notice(text, tone=Tone.WARNING))
+        self._connect_service(self.service)
         self.queue_view.selection_changed.connect(self._on_queue_selection)
         self.library_view.table.selectionModel().selectionChanged.connect(lambda *_: self._on_library_selection())
         self.queue_view.open_requested.connect(self.open_job)
@@ -240,6 +243,47 @@ class MainWindow(QMainWindow):
         self.library_view.export_requested.connect(self.export_jobs)
         self.library_view.reveal_requested.connect(lambda job_id: self.spawn(self._reveal(job_id)))
         self.tabs.currentChanged.connect(lambda _: self._update_actions())
+
+    def _connect_service(self, service: JobService) -> None:
+        service.jobs_updated.connect(self._on_jobs_updated)
+        service.job_finished.connect(self._on_job_finished)
+        service.status_updated.connect(self._on_status)
+        service.library_changed.connect(self.refresh_library)
+        service.watched_files_queued.connect(self._on_watched_files)
+        service.problem.connect(self._on_problem)
+
+    def _disconnect_service(self, service: JobService) -> None:
+        for signal, slot in (
+            (service.jobs_updated, self._on_jobs_updated),
+            (service.job_finished, self._on_job_finished),
+            (service.status_updated, self._on_status),
+            (service.library_changed, self.refresh_library),
+            (service.watched_files_queued, self._on_watched_files),
+            (service.problem, self._on_problem),
+        ):
+            signal.disconnect(slot)
+
+    def _on_problem(self, text: str) -> None:
+        self.notices.show_notice(text, tone=Tone.WARNING)
+
+    def use_service(self, service: JobService, name: str) -> None:
+        """Show another queue (this computer's or a server's): every view follows ``service`` from now on."""
+        if service is self.service:
+            return
+        self._disconnect_service(self.service)
+        self.service = service
+        self._connect_service(service)
+        self.queue_model.remove([j.job_id for j in self.queue_model.jobs()])
+        self.queue_model.mark_uploads = service is self._local
+        self.queue_model.upsert(service.tracked())
+        self._shown_job = None
+        self.transcript_view.clear()
+        self.transcript_view.review.set_storage(service, self.spawn)
+        self.setWindowTitle("STT Studio" if service is self._local else f"STT Studio — {name}")
+        self.device_label.setText("Device: —")
+        self.model_label.setText("Model: —")
+        self.refresh_library()
+        self._update_actions()
 
     # --- running coroutines from slots -----------------------------------------------------------------------
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
@@ -267,6 +311,7 @@ class MainWindow(QMainWindow):
         self._local.set_watched_folder(self.preferences.watched_folder)
         self.queue_model.upsert(self._local.tracked())
         await self._reload_library()
+        await self.server.start()
         if files:
             await self._add_paths(files, self.batch_options.options())
 
@@ -346,6 +391,7 @@ class MainWindow(QMainWindow):
     # --- live state ------------------------------------------------------------------------------------------
     def _on_jobs_updated(self, views: list[JobView]) -> None:
         self.queue_model.upsert(views)
+        self.server.update_sharing_label()
         self._update_actions()
         self._update_tray()
 
@@ -499,14 +545,15 @@ class MainWindow(QMainWindow):
     async def _open_job(self, job_id: str) -> None:
         if self._shown_job == job_id:
             return
-        job = await self._local.job(job_id)
-        result = await self.service.result(job_id)
-        if result is None:
+        job = await self.service.job(job_id)
+        if job.status != JobStatus.COMPLETED:
             self.statusBar().showMessage(f"{job.filename}: no transcript ({job.status.value})", 5000)
             return
+        await self.transcript_view.review.flush()  # the edits of the transcript shown so far
+        stored = await self.service.transcript(job_id)
         media = await self.service.media_path(job_id)
         self._shown_job = job_id
-        self.transcript_view.show_transcript(job, result, media)
+        self.transcript_view.show_transcript(job, stored.result, media, etag=stored.etag, reviewed=stored.reviewed)
 
     def reveal_selected(self) -> None:
         jobs = self._selected_jobs()
@@ -592,6 +639,7 @@ class MainWindow(QMainWindow):
             await run(lambda: self.tokens.set(token_value))
         await run(lambda: new.save(self.config_dir))
         self.preferences = new
+        self.transcript_view.review.set_threshold(new.low_confidence_threshold)
         self.batch_options.set_defaults(new.model, new.default_language, new.diarize_by_default)
         self.queue_model.default_model = new.model
         self._local.set_watched_folder(new.watched_folder)
@@ -622,7 +670,10 @@ class MainWindow(QMainWindow):
         self.activateWindow()
 
     def _active_jobs(self) -> int:
+        """This computer's queued and running jobs (a server's go on without this window)."""
         status = self._local.status
+        if self.service is not self._local:
+            return status.queued + status.processing
         return max(status.queued + status.processing, sum(1 for j in self.queue_model.jobs() if not j.status.is_final))
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -672,6 +723,8 @@ class MainWindow(QMainWindow):
 
     async def _shutdown(self, after_current_job: bool) -> None:
         try:
+            await self.transcript_view.review.flush()
+            await self.server.shutdown()
             await self._local.shutdown(after_current_job=after_current_job)
         finally:
             self.transcript_view.clear()

@@ -1,4 +1,5 @@
-"""Play the job's media: play/pause, a seek slider and the time (audio only; video files play their sound)."""
+"""Play the job's media: play/pause, a seek slider, the time and the speed (audio only; video files play their
+sound). Speeds other than 1× keep the pitch (the FFmpeg backend's pitch compensation)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, Qt, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QPalette
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QStyle, QToolButton, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QStyle, QToolButton, QWidget
 
 from stt_studio.ui.clock import format_clock
 
 UNAVAILABLE = "Audio file not available"
+SPEEDS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+SKIP_SECONDS = 5.0
 WIDEST_DIGITS = str.maketrans("0123456789", "8888888888")
 SEEKABLE = (
     QMediaPlayer.MediaStatus.LoadedMedia,
@@ -26,6 +29,9 @@ class PlayerBar(QWidget):
     """Seconds, many times a second while playing, and after every seek."""
     duration_changed = Signal(float)
     playing_changed = Signal(bool)
+    rate_changed = Signal(float)
+    play_requested = Signal()
+    """The user (or a caller) asked to play: views that paused following the playback follow it again."""
 
     # The player is driven through queued connections to its C++ slots, never by calling them from Python:
     # stop(), setSource() and setPosition() can block on a lock that one of the FFmpeg backend's threads holds
@@ -36,6 +42,7 @@ class PlayerBar(QWidget):
     _request_play = Signal()
     _request_pause = Signal()
     _request_stop = Signal()
+    _request_rate = Signal(float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -43,12 +50,14 @@ class PlayerBar(QWidget):
         self.media_player = QMediaPlayer(self)
         self._audio = QAudioOutput(self)
         self.media_player.setAudioOutput(self._audio)
+        self.media_player.setPitchCompensation(True)  # nothing plays yet: no backend thread to wait for
         queued = Qt.ConnectionType.QueuedConnection
         self._request_source.connect(self.media_player.setSource, queued)
         self._request_position.connect(self.media_player.setPosition, queued)
         self._request_play.connect(self.media_player.play, queued)
         self._request_pause.connect(self.media_player.pause, queued)
         self._request_stop.connect(self.media_player.stop, queued)
+        self._request_rate.connect(self.media_player.setPlaybackRate, queued)
         application = QCoreApplication.instance()
         if application is not None:  # C++ to C++: stops playback at exit without Python (nor the GIL) involved
             application.aboutToQuit.connect(self.media_player.stop)
@@ -58,6 +67,9 @@ class PlayerBar(QWidget):
         self._pending_seek_ms: int | None = None
         self._play_when_loaded = False
         self._position_ms = 0
+        self._pause_at_ms: int | None = None
+        self._span_start_ms = 0
+        self._span_reached = False
 
         self.play_button = QToolButton(self)
         self.play_button.setAutoRaise(True)
@@ -66,17 +78,24 @@ class PlayerBar(QWidget):
         self.time_label = QLabel(self)
         self.message_label = QLabel(UNAVAILABLE, self)
         self.message_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.speed_combo = QComboBox(self)
+        for speed in SPEEDS:
+            self.speed_combo.addItem(f"{speed:g}×", speed)
+        self.speed_combo.setCurrentIndex(SPEEDS.index(1.0))
+        self.speed_combo.setToolTip("Playback speed (the pitch is kept)")
+        self.speed_combo.currentIndexChanged.connect(self._on_speed_chosen)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.play_button)
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.time_label)
+        layout.addWidget(self.speed_combo)
         layout.addWidget(self.message_label)
 
         self.play_button.clicked.connect(self.toggle_playback)
         self.slider.actionTriggered.connect(self._on_slider_action)
-        self.media_player.positionChanged.connect(self._on_position)
+        self.media_player.positionChanged.connect(self._on_player_position)
         self.media_player.durationChanged.connect(self._on_duration)
         self.media_player.playbackStateChanged.connect(self._on_playback_state)
         self.media_player.mediaStatusChanged.connect(self._on_media_status)
@@ -94,6 +113,7 @@ class PlayerBar(QWidget):
         self._loading_seen = self._loaded = False
         self._pending_seek_ms = None
         self._play_when_loaded = False
+        self._pause_at_ms = None
         self._request_stop.emit()
         self._request_source.emit(QUrl())  # setSource() ignores the URL it already has: this forces a reload
         if not self._source.isEmpty():
@@ -116,12 +136,40 @@ class PlayerBar(QWidget):
 
     def play_from(self, seconds: float) -> None:
         if self.is_available():
+            self._pause_at_ms = None
             self.seek(seconds)
             self.play()
+
+    def play_span(self, start: float, end: float) -> None:
+        """Play from ``start`` and pause at ``end`` (a word to check, a segment to hear again)."""
+        if self.is_available():
+            self.play_from(start)
+            self._pause_at_ms = round(end * 1000)
+            self._span_start_ms = round(start * 1000)
+            self._span_reached = False
+
+    def skip(self, seconds: float) -> None:
+        """Move by ``seconds`` (back when negative), within the recording; playing goes on."""
+        duration = self.duration_seconds()
+        target = self.position_seconds() + seconds
+        self.seek(min(max(0.0, target), duration) if duration > 0 else max(0.0, target))
+
+    def set_rate(self, rate: float) -> None:
+        """Playback speed: the nearest of SPEEDS (0.5× to 2×). The pitch stays."""
+        self.speed_combo.setCurrentIndex(min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - rate)))
+
+    def rate(self) -> float:
+        return SPEEDS[self.speed_combo.currentIndex()]
+
+    def step_rate(self, steps: int) -> None:
+        """The next faster (``steps`` > 0) or slower speed of the list."""
+        index = min(max(self.speed_combo.currentIndex() + steps, 0), len(SPEEDS) - 1)
+        self.set_rate(SPEEDS[index])
 
     def play(self) -> None:
         if not self.is_available():
             return
+        self.play_requested.emit()
         if self._loaded:
             self._request_play.emit()
         else:
@@ -129,6 +177,7 @@ class PlayerBar(QWidget):
 
     def pause(self) -> None:
         self._play_when_loaded = False
+        self._pause_at_ms = None
         self._request_pause.emit()
 
     def toggle_playback(self) -> None:
@@ -160,6 +209,7 @@ class PlayerBar(QWidget):
     def _set_available(self, available: bool) -> None:
         self.play_button.setEnabled(available)
         self.slider.setEnabled(available)
+        self.speed_combo.setEnabled(available)
         self.time_label.setVisible(available)
         self.message_label.setVisible(not available)
 
@@ -171,6 +221,19 @@ class PlayerBar(QWidget):
     def _on_slider_action(self, _action: int) -> None:
         # sliderPosition already holds where the click or drag goes; value() does not yet
         self.seek(self.slider.sliderPosition() / 1000)
+
+    def _on_speed_chosen(self, index: int) -> None:
+        self._request_rate.emit(SPEEDS[index])
+        self.rate_changed.emit(SPEEDS[index])
+
+    def _on_player_position(self, milliseconds: int) -> None:
+        if self._pause_at_ms is not None:
+            # Positions from before the seek to the span can still arrive: the span counts once it is reached.
+            if self._span_start_ms - 250 <= milliseconds < self._pause_at_ms + 500:
+                self._span_reached = True
+            if self._span_reached and milliseconds >= self._pause_at_ms:
+                self.pause()
+        self._on_position(milliseconds)
 
     def _on_position(self, milliseconds: int) -> None:
         self._position_ms = milliseconds

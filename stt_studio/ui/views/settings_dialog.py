@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import NamedTuple
 
 import platformdirs
-from PySide6.QtGui import QPalette
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QIcon, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -23,29 +25,18 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
 
+from stt_studio.engine.model_catalog import cached_repos, model_names, model_status
 from stt_studio.engine.options import known_languages
-from stt_studio.settings import APP_NAME
+from stt_studio.settings import APP_NAME, Settings
 from stt_studio.ui.preferences import MAX_WORKERS, Preferences
 from stt_studio.ui.secrets import masked
 
-KNOWN_MODELS = (
-    "tiny",
-    "tiny.en",
-    "base",
-    "base.en",
-    "small",
-    "small.en",
-    "medium",
-    "medium.en",
-    "large-v2",
-    "large-v3",
-    "large-v3-turbo",
-    "distil-large-v3",
-)
+KNOWN_MODELS = tuple(model_names())
 CHOOSE_FOLDER = "Choose folder…"
 COMPUTE_TYPES = ("float16", "int8_float16", "int8", "float32")
 AUTO_LANGUAGE = "Auto"
@@ -90,9 +81,11 @@ class SettingsDialog(QDialog):
         models: Sequence[str] = KNOWN_MODELS,
         *,
         token_location: str = "",
+        models_dir: Path | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        """``token``: only its masked form is shown; ``token_location``: where it is kept (``TokenStore.where``)."""
+        """``token``: only its masked form is shown; ``token_location``: where it is kept (``TokenStore.where``);
+        ``models_dir``: where downloaded models are (default: the settings' models folder)."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(600)
@@ -101,7 +94,10 @@ class SettingsDialog(QDialog):
         self._remove_token = False
         self._languages = frozenset(known_languages())
         self._errors: dict[QWidget, str] = {}
+        self._models_dir = models_dir or Settings().resolved_models_dir
+        self._cached_repos = cached_repos(self._models_dir)
 
+        self.model_status_label = QLabel()  # what `stt-studio models list` says about the chosen model
         self.model_combo = self._model_combo(models, preferences.model)
         self.device_combo = QComboBox()
         self.device_combo.addItem("GPU (CUDA)", "cuda")
@@ -123,6 +119,12 @@ class SettingsDialog(QDialog):
         self.workers_spin = QSpinBox()
         self.workers_spin.setRange(1, MAX_WORKERS)
         self.workers_spin.setValue(preferences.workers)
+        self.threshold_spin = QDoubleSpinBox()
+        self.threshold_spin.setRange(0.0, 1.0)
+        self.threshold_spin.setSingleStep(0.05)
+        self.threshold_spin.setDecimals(2)
+        self.threshold_spin.setValue(preferences.low_confidence_threshold)
+        self.threshold_spin.setToolTip("Words the engine scored under this are marked in the transcript (F3 visits)")
 
         self.data_edit = QLineEdit(str(preferences.data_dir) if preferences.data_dir else "")
         self.data_edit.setPlaceholderText(f"Default: {platformdirs.user_data_dir(APP_NAME)}")
@@ -155,11 +157,19 @@ class SettingsDialog(QDialog):
         combo.setEditable(True)
         combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         combo.addItems(list(models))
+        on_disk = QIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton).pixmap(combo.iconSize()))
+        blank = QPixmap(combo.iconSize())
+        blank.fill(Qt.GlobalColor.transparent)  # keeps the names of models to download aligned with the others
+        for index, name in enumerate(models):
+            status = model_status(name, self._models_dir, repos=self._cached_repos)
+            combo.setItemData(index, status.summary(), Qt.ItemDataRole.ToolTipRole)
+            combo.setItemIcon(index, on_disk if status.available else QIcon(blank))
         combo.insertSeparator(combo.count())
         combo.addItem(CHOOSE_FOLDER)
         combo.setCurrentText(current)
         combo.setToolTip("A model name from the Hugging Face hub, or a folder with a CTranslate2 Whisper model")
         self._model_text = current
+        self._show_model_status(current)
         combo.editTextChanged.connect(self._remember_model_text)
         combo.activated.connect(self._model_activated)
         return combo
@@ -168,6 +178,7 @@ class SettingsDialog(QDialog):
         note = QLabel(RESTART_NOTE)  # explicit line breaks: a wrapped label in a form layout gets clipped
         transcription = QFormLayout()
         transcription.addRow("Model:", self._with_error(self.model_combo))
+        transcription.addRow("", self.model_status_label)
         transcription.addRow("Device:", self.device_combo)
         transcription.addRow("Compute type:", self.compute_combo)
         transcription.addRow("Workers:", self.workers_spin)
@@ -197,7 +208,10 @@ class SettingsDialog(QDialog):
             hub.addRow("Stored in:", QLabel(token_location))
 
         layout = QVBoxLayout(self)
-        for title, form in (("Transcription", transcription), ("Folders", folders), ("Hugging Face", hub)):
+        review = QFormLayout()
+        review.addRow("Check words scored under:", self.threshold_spin)
+        groups = (("Transcription", transcription), ("Folders", folders), ("Hugging Face", hub), ("Review", review))
+        for title, form in groups:
             box = QGroupBox(title)
             box.setLayout(form)
             layout.addWidget(box)
@@ -232,6 +246,13 @@ class SettingsDialog(QDialog):
     def _remember_model_text(self, text: str) -> None:
         if text != CHOOSE_FOLDER:
             self._model_text = text
+        self._show_model_status(text)
+
+    def _show_model_status(self, text: str) -> None:
+        spec = text.strip()
+        valid = bool(spec) and spec != CHOOSE_FOLDER and self._model_error(spec) is None
+        status = model_status(spec, self._models_dir, repos=self._cached_repos) if valid else None
+        self.model_status_label.setText(status.summary() if status else "")
 
     def _model_activated(self, index: int) -> None:
         if self.model_combo.itemText(index) != CHOOSE_FOLDER:
@@ -310,6 +331,7 @@ class SettingsDialog(QDialog):
                 "default_language": None if language.casefold() in ("", AUTO_LANGUAGE.casefold()) else language,
                 "diarize_by_default": self.diarize_check.isChecked(),
                 "workers": self.workers_spin.value(),
+                "low_confidence_threshold": round(self.threshold_spin.value(), 2),
                 "data_dir": Path(data).expanduser() if data else None,
                 "watched_folder": Path(watched).expanduser() if watched else None,
             }

@@ -33,7 +33,7 @@ class SharingDialog(QDialog):
     def __init__(self, host: str, port: int, info: ShareInfo | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Share this machine")
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(680)
         intro = QLabel(
             "Other machines (scripts, another STT Studio) can send work to this computer's queue over the REST "
             "API. Every request needs the API key below; jobs they send appear in your queue marked as remote."

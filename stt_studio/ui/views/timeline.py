@@ -1,4 +1,5 @@
-"""Who spoke when: the whole recording as a strip, one thin row per speaker, a playhead; clicking seeks."""
+"""Who spoke when: the whole recording as a strip, one thin row per speaker (by the names given in review), a
+playhead; clicking seeks."""
 
 from __future__ import annotations
 
@@ -81,12 +82,12 @@ class SpeakerTimeline(QWidget):
 
     # Content
 
-    def set_transcript(self, result: TranscriptionResult, speakers: SpeakerPalette) -> None:
+    def set_transcript(self, result: TranscriptionResult, speakers: SpeakerPalette, position: float = 0.0) -> None:
         self._speakers = speakers
         self._lanes, self._bars = _lanes_and_bars(result, speakers)
         ends = [bar.end for bar in self._bars]
         self._duration = result.duration if result.duration > 0 else max(ends, default=0.0)
-        self._position = 0.0
+        self._position = position
         self._invalidate()
         self.updateGeometry()
 
@@ -109,6 +110,10 @@ class SpeakerTimeline(QWidget):
 
     def duration(self) -> float:
         return self._duration
+
+    def lane_titles(self) -> list[str]:
+        """The rows' titles, top to bottom: the speakers' names."""
+        return [lane.title for lane in self._lanes]
 
     def colors_used(self) -> set[str]:
         """The turn colors (``#rrggbb``) drawn by the last full paint."""
@@ -223,10 +228,12 @@ class SpeakerTimeline(QWidget):
             return
         layout = self._geometry()
         left, scale = layout.track.left(), layout.track.width() / self._duration
+        spans_of: list[list[tuple[float, float]]] = [[] for _ in layout.lanes]
+        for bar in self._bars:
+            spans_of[bar.lane].append((bar.start, bar.end))
         for index, rect in enumerate(layout.lanes):
             color = self._speakers.color(self._lanes[index].speaker)
-            spans = [(bar.start, bar.end) for bar in self._bars if bar.lane == index]
-            for x0, x1 in _merged_pixel_spans(spans, left, scale):
+            for x0, x1 in _merged_pixel_spans(spans_of[index], left, scale):
                 painter.fillRect(QRectF(x0, rect.top(), x1 - x0, rect.height()), color)
                 self._painted_colors.add(color.name())
 
@@ -323,13 +330,11 @@ def _tick_step(duration: float, width: float) -> float:
 
 
 def _lanes_and_bars(result: TranscriptionResult, speakers: SpeakerPalette) -> tuple[list[_Lane], list[_Bar]]:
-    """Rows from the diarization's turns when there are any, else from the segments' speakers; a transcript with
-    no speakers at all is one neutral row of its segments."""
-    spans: list[tuple[str | None, float, float]]
-    if result.speaker_turns:
-        spans = [(turn.speaker, turn.start, turn.end) for turn in result.speaker_turns]
-    else:
-        spans = [(segment.speaker, segment.start, segment.end) for segment in result.segments]
+    """One row per speaker with a bar per segment of theirs: what the transcript says, so every change made in
+    review (a segment given to another speaker, two speakers merged, one added) shows here as in the table. (The
+    diarization's own turns, overlaps included, stay in the JSON and RTTM exports.) A transcript with no speakers
+    at all is one neutral row of its segments."""
+    spans = [(segment.speaker, segment.start, segment.end) for segment in result.segments]
     present = {speaker for speaker, _, _ in spans}
     if present <= {None}:
         return [_Lane(NO_SPEAKER_LANE, None)], [_Bar(0, start, end) for _, start, end in spans]

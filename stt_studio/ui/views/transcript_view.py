@@ -1,16 +1,19 @@
-"""One finished job's transcript, read-only: header, speaker timeline, player, find bar and the segments.
+"""One finished job's transcript under review: header, review line, speaker timeline, player, find bar and the
+segments.
 
-The parts only talk through this view: the player's position drives the timeline's playhead and the playing
-row; clicks on a row or on the timeline seek the player.
+The parts only talk through this view: the player's position drives the timeline's playhead, the playing row and
+the word being said (kept in view unless the user scrolls away); clicks on a word, a row or the timeline seek the
+player. Edits go through the ``ReviewController`` (undo, autosave, speakers, the low-confidence pass).
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QModelIndex, QRect, Qt, QTimer
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QRect, Qt, QTimer
 from PySide6.QtGui import QFont, QKeySequence, QPainter, QPaintEvent, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -27,7 +30,11 @@ from PySide6.QtWidgets import (
 
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.jobs.models import JobView
+from stt_studio.review.words import WordIndex, WordRef
 from stt_studio.ui.clock import format_clock
+from stt_studio.ui.editing.controller import ReviewController
+from stt_studio.ui.editing.review_bar import ReviewBar
+from stt_studio.ui.editing.text_delegate import SegmentEditor, SegmentTextDelegate
 from stt_studio.ui.models.segments_model import Column, SegmentsTableModel
 from stt_studio.ui.speakers import SpeakerPalette, blend, is_dark
 from stt_studio.ui.views.find_bar import FindBar
@@ -35,6 +42,10 @@ from stt_studio.ui.views.player import PlayerBar
 from stt_studio.ui.views.timeline import SpeakerTimeline
 
 ROW_FIT_DELAY_MS = 80
+FOLLOW_RESUME_MS = 4000
+"""After the user scrolls the segments, the view stops following the playback for this long (or until play)."""
+ROWS_FITTED_AT_ONCE = 150
+"""Rows measured per turn of the event loop when a transcript opens: a long one does not freeze the window."""
 EMPTY_TITLE = "No transcript selected"
 EMPTY_HINT = "Select a finished job to read its transcript here."
 LIGHT_NOTICE = "background: #fff4ce; color: #5c4400; border: 1px solid #e0b000; border-radius: 4px; padding: 6px;"
@@ -83,11 +94,11 @@ class TranscriptHeader(QWidget):
         layout.addWidget(self.warnings_label)
         self.apply_colors()
 
-    def show_job(self, job: JobView, result: TranscriptionResult, speakers: SpeakerPalette) -> None:
+    def show_job(self, job: JobView, result: TranscriptionResult, speaker_count: int) -> None:
         title = job.filename or job.job_id
         self.title_label.setText(title)
         self.title_label.setToolTip(title)
-        self.details_label.setText(details_line(result, len(speakers.speakers), job.completed_at))
+        self.details_label.setText(details_line(result, speaker_count, job.completed_at))
         self.warnings_label.setText("<br>".join(f"\u26a0 {html.escape(warning)}" for warning in result.warnings))
         self.warnings_label.setVisible(bool(result.warnings))
 
@@ -141,17 +152,20 @@ class TranscriptView(QWidget):
         content = QWidget(self._pages)
 
         self.header = TranscriptHeader(content)
+        self.review_bar = ReviewBar(content)
         self.timeline = SpeakerTimeline(content)
         self.player = PlayerBar(content)
         self.find_bar = FindBar(content)
         self.find_edit = self.find_bar.find_edit
         self.segments_model = SegmentsTableModel(self)
         self.segments_view = QTableView(content)
+        self.text_delegate = SegmentTextDelegate(self.segments_model, self.segments_view)
         self._configure_table()
 
         layout = QVBoxLayout(content)
         layout.setContentsMargins(10, 10, 10, 10)
         layout.addWidget(self.header)
+        layout.addWidget(self.review_bar)
         layout.addWidget(self.timeline)
         layout.addWidget(self.player)
         layout.addWidget(self.find_bar)
@@ -163,18 +177,37 @@ class TranscriptView(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self._pages)
 
-        self._result: TranscriptionResult | None = None
+        self._job: JobView | None = None
+        self._speakers = SpeakerPalette()
+        self._words = WordIndex([])
         self._search_texts: list[str] = []
         self._match_rows: list[int] = []
         self._match_index: int | None = None
+        self._word_clicked = False
+        self._rows_to_fit: list[int] = []
+        self._follow_paused = False
+        self._resume_follow = QTimer(self)
+        self._resume_follow.setSingleShot(True)
+        self._resume_follow.setInterval(FOLLOW_RESUME_MS)
+        self._resume_follow.timeout.connect(self._follow_again)
+
+        self.review = ReviewController(self)
+        self.document = self.review.document
+        self.review_actions = self.review.actions
+        self.document.loaded.connect(self._show_loaded)
+        self.document.changed.connect(self._show_changed)
 
         self.player.position_changed.connect(self._follow_position)
+        self.player.play_requested.connect(self._follow_again)
         self.timeline.seek_requested.connect(self._seek)
-        self.segments_view.clicked.connect(self._play_index)
+        self.segments_view.clicked.connect(self._on_row_clicked)
+        self.text_delegate.word_clicked.connect(self._on_word_clicked)
         for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             enter = QShortcut(QKeySequence(key), self.segments_view)
             enter.setContext(Qt.ShortcutContext.WidgetShortcut)
-            enter.activated.connect(lambda: self._play_index(self.segments_view.currentIndex()))
+            enter.activated.connect(lambda: self._play_row(self.segments_view.currentIndex().row()))
+        self.segments_view.verticalScrollBar().actionTriggered.connect(lambda _: self._user_scrolled())
+        self.segments_view.viewport().installEventFilter(self)
         self.find_bar.query_changed.connect(self._find)
         self.find_bar.next_requested.connect(lambda: self._step_match(1))
         self.find_bar.previous_requested.connect(lambda: self._step_match(-1))
@@ -184,7 +217,8 @@ class TranscriptView(QWidget):
     def _configure_table(self) -> None:
         view = self.segments_view
         view.setModel(self.segments_model)
-        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        view.setItemDelegateForColumn(Column.TEXT, self.text_delegate)
+        view.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)
         view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
@@ -205,7 +239,11 @@ class TranscriptView(QWidget):
         self._row_fit_timer = QTimer(self)
         self._row_fit_timer.setSingleShot(True)
         self._row_fit_timer.setInterval(ROW_FIT_DELAY_MS)
-        self._row_fit_timer.timeout.connect(self._fit_rows)
+        self._row_fit_timer.timeout.connect(self._fit_all_rows)
+        self._fit_more_timer = QTimer(self)
+        self._fit_more_timer.setSingleShot(True)
+        self._fit_more_timer.setInterval(0)
+        self._fit_more_timer.timeout.connect(self._fit_some_rows)
 
     def _on_column_resized(self, column: int, old_width: int, new_width: int) -> None:
         if column == Column.TEXT and old_width != new_width:
@@ -226,8 +264,21 @@ class TranscriptView(QWidget):
             cells = [view.sizeHintForIndex(model.index(row, column)).width() for row in sample]
             header.resizeSection(column, max([header.sectionSizeHint(column), *cells]))
 
-    def _fit_rows(self) -> None:
-        """Each row as tall as its wrapped text at the Text column's width (the other columns are one line)."""
+    def _fit_all_rows(self) -> None:
+        """Each row as tall as its wrapped text at the Text column's width: the rows on screen at once, the others
+        a batch per turn of the event loop."""
+        rows = self.segments_model.rowCount()
+        top = max(0, self.segments_view.rowAt(0))
+        self._rows_to_fit = [*range(top, rows), *range(top)][::-1]  # popped from the end: the top row first
+        self._fit_some_rows()
+
+    def _fit_some_rows(self) -> None:
+        batch = [self._rows_to_fit.pop() for _ in range(min(ROWS_FITTED_AT_ONCE, len(self._rows_to_fit)))]
+        self._fit_rows(batch)
+        if self._rows_to_fit:
+            self._fit_more_timer.start()
+
+    def _fit_rows(self, rows: Iterable[int]) -> None:
         view, model = self.segments_view, self.segments_model
         width = view.columnWidth(Column.TEXT)
         if width <= 0 or model.rowCount() == 0:
@@ -235,55 +286,143 @@ class TranscriptView(QWidget):
         option = QStyleOptionViewItem()
         view.initViewItemOption(option)
         option.rect = QRect(0, 0, width, 1)  # the style wraps only within a valid rect
-        delegate = view.itemDelegateForColumn(Column.TEXT) or view.itemDelegate()
-        one_line = max(delegate.sizeHint(option, model.index(0, column)).height() for column in Column)
+        plain = view.itemDelegate()
+        one_line = max(
+            self.text_delegate.one_line_height(option),
+            *(plain.sizeHint(option, model.index(0, column)).height() for column in (Column.START, Column.SPEAKER)),
+        )
         header = view.verticalHeader()
         header.setDefaultSectionSize(one_line)
-        for row in range(model.rowCount()):
-            height = max(one_line, delegate.sizeHint(option, model.index(row, Column.TEXT)).height())
-            if header.sectionSize(row) != height:
-                header.resizeSection(row, height)
+        for row in rows:
+            if 0 <= row < model.rowCount():
+                height = max(one_line, self.text_delegate.sizeHint(option, model.index(row, Column.TEXT)).height())
+                if header.sectionSize(row) != height:
+                    header.resizeSection(row, height)
 
     # API
 
-    def show_transcript(self, job: JobView, result: TranscriptionResult, media: Path | None) -> None:
+    def show_transcript(
+        self, job: JobView, result: TranscriptionResult, media: Path | None, *, etag: str | None = None,
+        reviewed: bool = False,
+    ) -> None:  # fmt: skip
+        """Show ``result`` (version ``etag`` of the job's transcript; ``reviewed``: edited before) and load its
+        media. Edits are saved when a storage was given to the ``review`` controller."""
+        self._job = job
+        self.review.attach(job.job_id, etag, reviewed=reviewed)
+        self.player.load(media)
+        self.document.load(result)
+
+    def _show_loaded(self, result: TranscriptionResult | None) -> None:
+        if result is None:
+            self._show_nothing()
+            return
         speakers = SpeakerPalette.for_result(result)
-        self._result = result
+        self._speakers = speakers
         self._pages.setCurrentIndex(1)
-        self.header.show_job(job, result, speakers)
         self.segments_model.set_result(result, speakers)  # rows start one line high (the default section size)
-        has_speakers = bool(speakers.speakers)
-        self.segments_view.setColumnHidden(Column.SPEAKER, not has_speakers)
+        self._words = WordIndex(result.segments)
+        self._show_details(result)
         self.timeline.set_transcript(result, speakers)
         self._search_texts = [segment.text.casefold() for segment in result.segments]
         self._find(self.find_edit.text())
         self._fit_columns()
         # the Text column gets its width when the layout runs, in the event loop: rows are fitted after that
-        QTimer.singleShot(0, self, self._fit_rows)
+        QTimer.singleShot(0, self, self._fit_all_rows)
         self.segments_view.scrollToTop()
-        self.player.load(media)
-        self._follow_position(0.0)
+        self._follow_position(self.player.position_seconds())
+        self.review.refresh()
+
+    def _show_changed(self, before: TranscriptionResult | None, result: TranscriptionResult) -> None:
+        speakers = self._speakers.updated(result)
+        self._speakers = speakers
+        changed = self.segments_model.update_result(result, speakers)
+        self._fit_rows(changed)
+        self._fit_columns()  # a speaker renamed may need a wider column
+        self._words = WordIndex(result.segments)
+        self._show_details(result)
+        self.timeline.set_transcript(result, speakers, self.player.position_seconds())
+        self._search_texts = [segment.text.casefold() for segment in result.segments]
+        self._refresh_matches()
+        self.segments_model.set_playing_row(None)
+        self.segments_model.set_playing_word(None)
+        self._follow_position(self.player.position_seconds(), scroll=False)
+        self.review.refresh()
+
+    def _show_details(self, result: TranscriptionResult) -> None:
+        has_speakers = bool(self._speakers.present(result))
+        self.segments_view.setColumnHidden(Column.SPEAKER, not has_speakers)
+        if self._job is not None:
+            self.header.show_job(self._job, result, len(self._speakers.present(result)))
 
     def clear(self) -> None:
-        self._result = None
+        self._job = None
+        self.review.attach(None, None, reviewed=False)
         self.player.load(None)
+        self.document.load(None)
+
+    def _show_nothing(self) -> None:
         self.segments_model.clear()
         self.timeline.clear()
+        self._words = WordIndex([])
         self._search_texts = []
         self._find(self.find_edit.text())
         self._pages.setCurrentIndex(0)
+        self.review.refresh()
 
     def is_empty(self) -> bool:
         return self._pages.currentIndex() == 0
 
     def result(self) -> TranscriptionResult | None:
-        return self._result
+        return self.document.result
+
+    def job(self) -> JobView | None:
+        return self._job
+
+    @property
+    def speakers(self) -> SpeakerPalette:
+        return self._speakers
+
+    @property
+    def words(self) -> WordIndex:
+        return self._words
+
+    def current_row(self) -> int | None:
+        """The selected segment, else the one playing."""
+        row = self.segments_view.currentIndex().row()
+        if 0 <= row < self.segments_model.rowCount():
+            return row
+        return self.segments_model.playing_row
+
+    def open_editor(self) -> SegmentEditor | None:
+        """The segment editor, while one is open."""
+        return self.text_delegate.editor
+
+    def show_row(self, row: int, *, center: bool = False) -> None:
+        """Select ``row`` and scroll it into view (the user's own scrolling is not overridden by this)."""
+        index = self.segments_model.index(row, Column.TEXT)
+        self.segments_view.setCurrentIndex(index)
+        hint = QAbstractItemView.ScrollHint.PositionAtCenter if center else QAbstractItemView.ScrollHint.EnsureVisible
+        self.segments_view.scrollTo(index, hint)
 
     # Playback
 
-    def _play_index(self, index: QModelIndex) -> None:
-        if index.isValid():
-            start = self.segments_model.segment(index.row()).start
+    def _on_word_clicked(self, row: int, word: int) -> None:
+        self._word_clicked = True  # the row's own click, which comes next, is this one
+        ref = WordRef(row, word)
+        self.review.visit(ref)
+        start = self._words.word(ref).start
+        self.player.play_from(start)
+        self._follow_position(start)
+
+    def _on_row_clicked(self, index: QModelIndex) -> None:
+        if self._word_clicked:
+            self._word_clicked = False
+            return
+        self._play_row(index.row())
+
+    def _play_row(self, row: int) -> None:
+        if 0 <= row < self.segments_model.rowCount():
+            start = self.segments_model.segment(row).start
             self.player.play_from(start)
             self._follow_position(start)
 
@@ -291,27 +430,57 @@ class TranscriptView(QWidget):
         self.player.seek(seconds)
         self._follow_position(seconds)
 
-    def _follow_position(self, seconds: float) -> None:
-        # called many times a second while playing: only a changed row costs a repaint and a scroll
+    def _follow_position(self, seconds: float, *, scroll: bool = True) -> None:
+        # called many times a second while playing: only a changed word costs a repaint (and maybe a scroll)
         self.timeline.set_position(seconds)
-        row = self.segments_model.segment_at_time(seconds)
-        if row == self.segments_model.playing_row:
+        model = self.segments_model
+        row = model.segment_at_time(seconds)
+        if row != model.playing_row:
+            model.set_playing_row(row)
+        word = self._words.at(seconds)
+        if word == model.playing_word:
             return
-        self.segments_model.set_playing_row(row)
-        if row is not None:
-            self.segments_view.scrollTo(self.segments_model.index(row, Column.TEXT))
+        model.set_playing_word(word)
+        if word is not None and scroll and not self._follow_paused:
+            self.segments_view.scrollTo(model.index(word.row, Column.TEXT))
+
+    def playing_word(self) -> WordRef | None:
+        return self.segments_model.playing_word
+
+    def is_following(self) -> bool:
+        """Whether the playing word is kept in view (not while the user looks elsewhere)."""
+        return not self._follow_paused
+
+    def _user_scrolled(self) -> None:
+        self._follow_paused = True
+        self._resume_follow.start()
+
+    def _follow_again(self) -> None:
+        self._resume_follow.stop()
+        self._follow_paused = False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.segments_view.viewport() and event.type() == QEvent.Type.Wheel:
+            self._user_scrolled()
+        return super().eventFilter(watched, event)
 
     # Find
 
     def _find(self, query: str) -> None:
-        needle = query.strip().casefold()
-        self._match_rows = [row for row, text in enumerate(self._search_texts) if needle and needle in text]
-        self.segments_model.set_matches(self._match_rows)
+        self._refresh_matches()
         self._match_index = None
         if self._match_rows:
             current = self.segments_view.currentIndex().row()
             following = [i for i, row in enumerate(self._match_rows) if row >= current]
             self._select_match(following[0] if following else 0)
+        self.find_bar.set_count(self._match_index, len(self._match_rows))
+
+    def _refresh_matches(self) -> None:
+        needle = self.find_edit.text().strip().casefold()
+        self._match_rows = [row for row, text in enumerate(self._search_texts) if needle and needle in text]
+        self.segments_model.set_matches(self._match_rows)
+        if self._match_index is not None and self._match_index >= len(self._match_rows):
+            self._match_index = None
         self.find_bar.set_count(self._match_index, len(self._match_rows))
 
     def _step_match(self, step: int) -> None:
@@ -335,7 +504,9 @@ class TranscriptView(QWidget):
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.StyleChange):
             # Qt sends PaletteChange to this widget before its children take the new palette: use this one's.
             self.segments_model.set_colors(self.palette())
+            self.text_delegate.set_colors(self.palette())
             self.header.apply_colors(self.palette())
+            self.review_bar.apply_colors(self.palette())
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self._fit_columns()
             self._row_fit_timer.start()

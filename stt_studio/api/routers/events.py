@@ -1,0 +1,208 @@
+"""Server-Sent Events: GET /jobs/{job_id}/events (one job until it ends) and GET /events (every job)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import Annotated, Any
+
+import redis
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from stt_studio.api.deps import StoreDep
+from stt_studio.api.event_hub import EventHub, Listener
+from stt_studio.api.responses import NO_SUCH_JOB, QUEUE_UNAVAILABLE, job_response
+from stt_studio.jobs.events import JobEvent
+from stt_studio.jobs.models import JobStatus, JobView
+from stt_studio.jobs.store import JobNotFoundError, JobStore
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["events"])
+
+PING_SECONDS = 15
+"""A comment line this often keeps proxies from closing a quiet stream."""
+
+
+async def get_hub(request: Request) -> EventHub:
+    hub: EventHub = request.app.state.events
+    return hub
+
+
+HubDep = Annotated[EventHub, Depends(get_hub)]
+LastEventId = Annotated[
+    str | None,
+    Header(description="The id of the last event received, sent by SSE clients when they reconnect"),
+]
+
+
+_STATE_DOC = """- `state`: `{"job_id", "status", "stage", "progress"}`: the current state at once on connecting (and
+  reconnecting), then each change of status, stage or whole percent of progress."""
+_JOB_DOC = """- `job`: the final job, exactly as GET /jobs/{job_id} answers it (with `result` when completed); then the
+  stream ends."""
+_DELETED_DOC = """- `deleted`: `{"job_id"}`: the job was deleted (or a retry replaced it with a new job)."""
+_IDS_DOC = """Event ids are the server's clock in milliseconds, strictly increasing within a stream and above the
+`Last-Event-ID` a client reconnects with. Every event carries the whole state, so nothing is replayed: on
+reconnecting, the first events are the current state. A comment line (`: ping`) comes every 15 s when nothing else
+does."""
+
+
+class StateData(BaseModel):
+    """A `state` event's data: the job's state (what ``JobEvent.public_json`` writes)."""
+
+    job_id: str
+    status: JobStatus
+    stage: str | None
+    progress: int
+
+
+class DeletedData(BaseModel):
+    """A `deleted` event's data: the job that is gone."""
+
+    job_id: str
+
+
+def _data_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s JSON Schema, referring to the document's components (JobStatus is one: JobView uses it)."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return schema
+
+
+def _event_schema(name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """One event as an SSE parser reads it (OpenAPI 3.1: a text/event-stream schema describes each event): its
+    name, its id, and its data, a JSON text."""
+    return {
+        "type": "object",
+        "properties": {
+            "event": {"const": name},
+            "id": {"type": "string", "pattern": "^[0-9]+$"},
+            "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": data},
+        },
+        "required": ["event", "id", "data"],
+    }
+
+
+STATE_EVENT = _event_schema("state", _data_schema(StateData))
+JOB_EVENT = _event_schema("job", {"$ref": "#/components/schemas/JobView"})
+DELETED_EVENT = _event_schema("deleted", _data_schema(DeletedData))
+
+
+def _stream_responses(*events: tuple[str, dict[str, Any]], job_errors: bool) -> dict[int | str, dict[str, Any]]:
+    lines = [line for line, _ in events]
+    description = "\n".join(["Events (`event:` name, then `data:` JSON):", "", *lines, "", _IDS_DOC])
+    stream = {"text/event-stream": {"schema": {"oneOf": [schema for _, schema in events]}}}
+    responses: dict[int | str, dict[str, Any]] = {
+        200: {"description": description, "content": stream},
+        503: QUEUE_UNAVAILABLE[503],
+    }
+    if job_errors:
+        responses[404] = NO_SUCH_JOB
+    return responses
+
+
+_MAX_ID_DIGITS = 18  # ms timestamps have 13; a longer Last-Event-ID is not one of ours and is ignored
+
+
+class _EventIds:
+    """Milliseconds since the epoch, strictly increasing, starting above the client's Last-Event-ID."""
+
+    def __init__(self, last_event_id: str | None) -> None:
+        text = (last_event_id or "").strip()
+        self.last = int(text) if text.isascii() and text.isdigit() and len(text) <= _MAX_ID_DIGITS else 0
+
+    def next(self) -> str:
+        self.last = max(self.last + 1, time.time_ns() // 1_000_000)
+        return str(self.last)
+
+
+def _state_event(event: JobEvent, ids: _EventIds) -> ServerSentEvent:
+    return ServerSentEvent(data=event.public_json, event="deleted" if event.deleted else "state", id=ids.next())
+
+
+def _read_job(store: JobStore, job_id: str) -> tuple[JobView, str] | None:
+    """The job and its JSON as GET /jobs/{job_id} answers it; None once deleted."""
+    try:
+        view = store.get(job_id, with_result=False)
+    except JobNotFoundError:
+        return None
+    return view, bytes(job_response(store, view).body).decode()
+
+
+async def _job_stream(
+    listener: Listener, view: JobView, store: JobStore, hub: EventHub, ids: _EventIds
+) -> AsyncIterator[ServerSentEvent]:
+    job_id = view.job_id
+    with listener:
+        current = JobEvent.of(view)
+        sent: JobEvent | None = None
+        while True:
+            if current != sent:
+                yield _state_event(current, ids)
+                sent = current
+            if current.deleted:
+                return
+            if current.ends_job:  # read after the job ended: any client that saw it end may share the read
+                try:
+                    final = await hub.shared_read(f"final:{job_id}", partial(_read_job, store, job_id))
+                except redis.RedisError as exc:
+                    log.warning("Ended the event stream of job %s (the client reconnects): %s", job_id, exc)
+                    return
+                if final is None:
+                    current = JobEvent.gone(job_id)
+                elif final[0].status.is_final:
+                    yield ServerSentEvent(data=final[1], event="job", id=ids.next())
+                    return
+                else:
+                    current = JobEvent.of(final[0])  # the event was older than the job's state: it runs again
+                continue
+            current = await listener.next()
+
+
+async def _all_stream(listener: Listener, active: list[JobView], ids: _EventIds) -> AsyncIterator[ServerSentEvent]:
+    with listener:
+        for view in active:
+            yield _state_event(JobEvent.of(view), ids)
+        while True:
+            yield _state_event(await listener.next(), ids)
+
+
+def _active_jobs(store: JobStore) -> list[JobView]:
+    return [*store.list(JobStatus.PROCESSING, limit=10_000), *store.list(JobStatus.QUEUED, limit=10_000)]
+
+
+@router.get(
+    "/jobs/{job_id}/events",
+    summary="Server-Sent Events of one job: its state now, each change, then the final job; then the stream ends",
+    response_class=EventSourceResponse,
+    responses=_stream_responses(
+        (_STATE_DOC, STATE_EVENT), (_JOB_DOC, JOB_EVENT), (_DELETED_DOC, DELETED_EVENT), job_errors=True
+    ),
+)
+async def job_events(
+    job_id: str, store: StoreDep, hub: HubDep, last_event_id: LastEventId = None
+) -> EventSourceResponse:
+    """Addition (not in the contract): instead of polling GET /jobs/{job_id}."""
+    listener = hub.listen(job_id)  # before reading the state: no event falls between the two
+    view = await run_in_threadpool(partial(store.get, job_id, with_result=False))  # unknown job: 404, no stream
+    listener.drop_pending_states()
+    stream = _job_stream(listener, view, store, hub, _EventIds(last_event_id))
+    return EventSourceResponse(stream, ping=PING_SECONDS)
+
+
+@router.get(
+    "/events",
+    summary="Server-Sent Events of every job: the queued and running ones at once, then every change",
+    response_class=EventSourceResponse,
+    responses=_stream_responses((_STATE_DOC, STATE_EVENT), (_DELETED_DOC, DELETED_EVENT), job_errors=False),
+)
+async def all_events(store: StoreDep, hub: HubDep, last_event_id: LastEventId = None) -> EventSourceResponse:
+    """Addition (not in the contract). No `job` events here: GET /jobs/{job_id} after a final `state`."""
+    listener = hub.listen()
+    active = await run_in_threadpool(_active_jobs, store)
+    listener.drop_pending_states()
+    return EventSourceResponse(_all_stream(listener, active, _EventIds(last_event_id)), ping=PING_SECONDS)

@@ -1,0 +1,222 @@
+"""OpenAI-compatible transcription, so that OpenAI's clients use STT Studio: ``POST /v1/audio/transcriptions`` and
+``GET /v1/models``. An addition to the contract.
+
+The upload takes the path of ``POST /transcribe`` (streamed, size-limited, checked, Idempotency-Key) and waits for
+its job in the same queue and worker. Errors carry our ``{"detail": ...}`` and, beside it, OpenAI's
+``{"error": {"message", "type", "param", "code"}}``, which OpenAI's clients read into their exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, ClassVar
+
+import orjson
+import redis
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
+
+from stt_studio.api import openai_format
+from stt_studio.api.deps import SettingsDep, StoreDep
+from stt_studio.api.openai_format import Granularity, ResponseFormat
+from stt_studio.api.responses import WAIT_ERRORS, describe_validation_errors
+from stt_studio.api.uploads import SubmitForm, accept_upload, multipart_body
+from stt_studio.api.waiting import wait_for_job
+from stt_studio.engine.model_catalog import list_models
+from stt_studio.jobs.models import JobOptions
+from stt_studio.settings import Settings
+
+WHISPER_1 = "whisper-1"
+OWNER = "stt-studio"
+
+
+class OpenAIErrorObject(BaseModel):
+    message: str
+    type: str = Field(description="invalid_request_error (4xx) or server_error (5xx)")
+    param: str | None = Field(default=None, description="The form field at fault, when one is")
+    code: str | None = None
+
+
+class OpenAIErrorDetail(BaseModel):
+    """Our ``detail`` and OpenAI's ``error`` object, saying the same thing."""
+
+    detail: str
+    error: OpenAIErrorObject
+    job_id: str | None = Field(
+        default=None, description="The job, when the request was accepted and its job failed or is late"
+    )
+    status: str | None = Field(default=None, description="504: the job's status")
+    progress: int | None = Field(default=None, description="504: the job's progress")
+
+
+def openai_error(status_code: int, message: str, *, param: str | None = None, **extra: Any) -> JSONResponse:
+    kind = "server_error" if status_code >= 500 else "invalid_request_error"
+    error = OpenAIErrorObject(message=message, type=kind, param=param)
+    return JSONResponse({"detail": message, "error": error.model_dump(), **extra}, status_code=status_code)
+
+
+class OpenAIErrorRoute(APIRoute):
+    """Every error of these routes in both shapes (see the module's docstring). The 401 of the API-key middleware
+    and the 413 of the upload-size guard answer before any route, with ``detail`` only."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except RequestValidationError as exc:
+                errors = list(exc.errors())
+                location = [part for part in errors[0].get("loc", ()) if part != "body"] if errors else []
+                param = str(location[0]) if location else None
+                return openai_error(422, describe_validation_errors(errors), param=param)
+            except HTTPException as exc:
+                response = openai_error(exc.status_code, str(exc.detail))
+                response.headers.update(exc.headers or {})
+                return response
+            except redis.RedisError as exc:
+                return openai_error(503, f"The job queue (Redis) is unavailable: {exc}")
+            if response.status_code >= 400 and response.media_type == "application/json":
+                body = orjson.loads(bytes(response.body))
+                return openai_error(response.status_code, body.pop("detail"), **body)
+            return response
+
+        return handle
+
+
+# --- models ------------------------------------------------------------------------------------------------------
+def served_models(settings: Settings) -> dict[str, str | None]:
+    """The ``model`` values this server accepts, each with the model its job asks for (None: the worker's own).
+
+    ``whisper-1`` and the configured model run on the worker's loaded model. Other Whisper models are offered when
+    they are on this machine (bundled or downloaded); online, the known ones too (downloaded on first use).
+    """
+    configured = settings.whisper_model_size
+    models: dict[str, str | None] = {WHISPER_1: None, configured: None}
+    for model in list_models(settings.resolved_models_dir, configured):
+        usable = model.available or (not settings.offline and model.repo_id is not None)
+        if usable and not model.local_folder and model.problem is None:
+            models.setdefault(model.name, model.name)
+    return models
+
+
+class ModelObject(BaseModel):
+    id: str
+    object: str = "model"
+    created: int = Field(default=0, description="Always 0: not known")
+    owned_by: str = OWNER
+
+
+class ModelList(BaseModel):
+    object: str = "list"
+    data: list[ModelObject]
+
+
+# --- the transcription form --------------------------------------------------------------------------------------
+_DIARIZE_NOTE = (
+    "Addition: label segments with speakers (verbose_json: `speaker` per segment; srt/vtt: speaker prefixes); "
+    "response_format=diarized_json implies it"
+)
+
+
+class OpenAITranscriptionForm(SubmitForm):
+    """OpenAI's fields, plus ours (``enable_diarization`` and the speaker counts) as extra fields."""
+
+    models: ClassVar[Mapping[str, str | None]] = {WHISPER_1: None}
+    """Set per app: ``served_models``."""
+
+    model: str = Field(default=WHISPER_1, description="whisper-1 (the server's model) or a model of GET /v1/models")
+    prompt: str | None = Field(default=None, max_length=4096, description="Accepted for compatibility; not used yet")
+    response_format: ResponseFormat = "json"
+    timestamp_granularities: list[Granularity] = Field(
+        default_factory=list,
+        alias="timestamp_granularities[]",
+        description="verbose_json: word adds `words`; segment (also the default) gives `segments`",
+    )
+    temperature: float = Field(default=0.0, ge=0, le=1, description="Accepted for compatibility; not used yet")
+
+    def job_options(self) -> JobOptions:
+        if self.model not in self.models:
+            served = ", ".join(self.models)
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST, f"Unknown model '{self.model}': this server has {served} (GET /v1/models)"
+            )
+        options = super().job_options()
+        diarize = options.enable_diarization or self.response_format == "diarized_json"
+        return options.model_copy(update={"model": self.models[self.model], "enable_diarization": diarize})
+
+
+def _form_for(models: Mapping[str, str | None]) -> type[OpenAITranscriptionForm]:
+    class ServedTranscriptionForm(OpenAITranscriptionForm):
+        pass
+
+    ServedTranscriptionForm.models = models
+    return ServedTranscriptionForm
+
+
+def _request_body(form: type[OpenAITranscriptionForm]) -> dict[str, Any]:
+    body = multipart_body(form)
+    properties = body["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+    properties["model"]["enum"] = ["", *form.models]  # empty: not sent (whisper-1)
+    properties["enable_diarization"]["description"] = _DIARIZE_NOTE
+    return body
+
+
+_TRANSCRIBED = {
+    "description": "The transcript in the response_format asked for: json, verbose_json and diarized_json as JSON; "
+    "text, srt and vtt as text/plain",
+    "model": openai_format.Transcription | openai_format.TranscriptionVerbose | openai_format.TranscriptionDiarized,
+    "content": {"text/plain": {"schema": {"type": "string"}}},
+}
+_ERRORS = {code: {**entry, "model": OpenAIErrorDetail} for code, entry in WAIT_ERRORS.items()}
+
+
+def router_for(settings: Settings) -> APIRouter:
+    """The routes, for a server with these settings (the models it offers)."""
+    models = served_models(settings)
+    form = _form_for(models)
+    served = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIErrorRoute)
+
+    @served.post(
+        "/audio/transcriptions",
+        summary="OpenAI-compatible: transcribe audio and wait for the transcript (same queue and worker)",
+        openapi_extra=_request_body(form),
+        response_class=Response,
+        responses={
+            200: _TRANSCRIBED,
+            **_ERRORS,
+            400: {**_ERRORS[400], "description": f"An unknown model, or: {_ERRORS[400]['description']}"},
+        },
+    )
+    async def create_transcription(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+        accepted, view = await accept_upload(request, form, store, settings)
+        outcome = await wait_for_job(store, view.job_id, settings.sync_timeout_seconds)
+        if isinstance(outcome, JSONResponse):
+            return outcome
+        completed = await run_in_threadpool(store.get, view.job_id)
+        assert completed.result is not None  # a completed job has its transcript
+        body = openai_format.render(completed.result, accepted.response_format, accepted.timestamp_granularities)
+        if isinstance(body, str):
+            return PlainTextResponse(body)
+        return JSONResponse(body)
+
+    @served.get("/models", summary="OpenAI-compatible: the models this server offers", response_model=ModelList)
+    async def list_served_models() -> ModelList:
+        return ModelList(data=[ModelObject(id=name) for name in models])
+
+    @served.get(
+        "/models/{model}",
+        summary="OpenAI-compatible: one model",
+        response_model=ModelObject,
+        responses={404: {"model": OpenAIErrorDetail, "description": "This server does not offer the model"}},
+    )
+    async def retrieve_model(model: str) -> ModelObject:
+        if model not in models:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"The model '{model}' does not exist on this server")
+        return ModelObject(id=model)
+
+    return served

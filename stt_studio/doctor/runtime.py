@@ -1,0 +1,178 @@
+"""Doctor checks of the Python environment: the interpreter, the packages, the GPU stack, audio decoding."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib.metadata
+import sys
+import tempfile
+import wave
+from pathlib import Path
+
+from stt_studio.doctor.findings import DoctorContext, Finding
+
+
+# --- Python and packages ----------------------------------------------------------------------------------------
+def check_python(ctx: DoctorContext) -> Finding:
+    from packaging.specifiers import SpecifierSet
+
+    version = ".".join(map(str, sys.version_info[:3]))
+    try:
+        supported = importlib.metadata.metadata("stt-studio")["Requires-Python"] or ""
+    except importlib.metadata.PackageNotFoundError:
+        supported = ">=3.10,<3.13"
+    if SpecifierSet(supported).contains(version):
+        return Finding("ok", f"{version} ({sys.executable})")
+    return Finding("fail", f"{version} is not supported (needs {supported})", "Install with Python 3.10, 3.11 or 3.12.")
+
+
+KEY_PACKAGES = ("stt-studio", "whisperx", "faster-whisper", "ctranslate2", "torch", "torchaudio", "pyannote.audio",
+                "av", "PySide6-Essentials", "redis", "rq", "huggingface-hub")  # fmt: skip
+
+
+def check_packages(ctx: DoctorContext) -> Finding:
+    """The key versions, and whether every requirement of the installed stt-studio is met."""
+    from packaging.requirements import Requirement
+
+    versions = []
+    for name in KEY_PACKAGES:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            versions.append(f"{name} {importlib.metadata.version(name)}")
+    try:
+        requirements = importlib.metadata.requires("stt-studio") or []
+    except importlib.metadata.PackageNotFoundError:
+        return Finding("fail", "stt-studio is not installed in this Python", "Run scripts/setup.sh (pip install -e .).")
+    problems = []
+    for line in requirements:
+        req = Requirement(line)
+        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+            continue  # another platform's, or an extra's
+        try:
+            installed = importlib.metadata.version(req.name)
+        except importlib.metadata.PackageNotFoundError:
+            problems.append(f"{req.name} is missing")
+            continue
+        if not req.specifier.contains(installed, prereleases=True):
+            problems.append(f"{req.name} {installed} does not satisfy {req.name}{req.specifier}")
+    if problems:
+        return Finding(
+            "fail",
+            "; ".join(problems),
+            "Reinstall into this environment: scripts/setup.sh (or pip install -e . in a checkout).",
+        )
+    return Finding("ok", ", ".join(versions))
+
+
+# --- GPU ---------------------------------------------------------------------------------------------------------
+def _wants_cuda(ctx: DoctorContext) -> bool:
+    return ctx.settings.whisper_device == "cuda"
+
+
+def check_torch_cuda(ctx: DoctorContext) -> Finding:
+    import torch
+
+    cuda_build = torch.version.cuda
+    build = f"torch {torch.__version__}, " + (f"CUDA {cuda_build} build" if cuda_build else "CPU build")
+    if torch.cuda.is_available():
+        names = []
+        for index in range(torch.cuda.device_count()):
+            free, total = torch.cuda.mem_get_info(index)
+            names.append(
+                f"GPU {index}: {torch.cuda.get_device_name(index)}, {free / 2**30:.1f} of {total / 2**30:.1f} GiB free"
+            )
+        return Finding("ok", f"{'; '.join(names)} ({build})")
+    if not cuda_build and _wants_cuda(ctx):
+        return Finding(
+            "warn",
+            f"{build}: it can't use a GPU (VAD, alignment and diarization would run on the CPU)",
+            "Reinstall with scripts/setup.sh: PyPI's Linux torch wheels are CUDA builds.",
+        )
+    return Finding("info", f"no CUDA GPU visible ({build})")  # the Device check gives the verdict
+
+
+def check_ctranslate2_cuda(ctx: DoctorContext) -> Finding:
+    import ctranslate2
+
+    count = ctranslate2.get_cuda_device_count()
+    if count:
+        types = ", ".join(sorted(ctranslate2.get_supported_compute_types("cuda")))
+        return Finding("ok", f"CTranslate2 {ctranslate2.__version__}: {count} CUDA device(s); compute types {types}")
+    return Finding("info", f"CTranslate2 {ctranslate2.__version__}: no CUDA device")  # the Device check judges
+
+
+def _cudnn_library() -> str | None:
+    if sys.platform.startswith("linux"):
+        return "libcudnn.so.9"
+    if sys.platform == "win32":
+        return "cudnn64_9.dll"
+    return None  # macOS: no CUDA
+
+
+def check_cudnn(ctx: DoctorContext) -> Finding:
+    library = _cudnn_library()
+    if library is None:
+        return Finding("info", "no CUDA on this platform")
+    import torch  # loads the cuDNN its wheel ships, as the engine does before CTranslate2 needs it
+
+    gpu = torch.cuda.is_available()
+    try:
+        ctypes.CDLL(library)
+        version = torch.backends.cudnn.version()  # type: ignore[no-untyped-call]
+        if version is None:
+            raise OSError("torch was built without cuDNN")
+    except (OSError, RuntimeError) as exc:
+        detail = f"{library} does not load: {str(exc).splitlines()[0]}"
+        if gpu and _wants_cuda(ctx):
+            return Finding(
+                "fail",
+                detail,
+                "Reinstall with scripts/setup.sh (torch's wheel brings nvidia-cudnn-cu12), or install cuDNN 9 "
+                "for CUDA 12 and add its lib folder to LD_LIBRARY_PATH.",
+            )
+        return Finding("info", f"{detail}; only a GPU needs it")
+    major, minor, patch = version // 10000, version // 100 % 100, version % 100  # 91002: 9.10.2
+    text = f"cuDNN {major}.{minor}.{patch} loads ({library})"
+    return Finding("ok", text) if gpu else Finding("info", f"{text}; used only on a GPU")
+
+
+def check_device(ctx: DoctorContext) -> Finding:
+    from stt_studio.engine.cpu import cpu_count
+    from stt_studio.engine.pipeline import cuda_available
+
+    settings = ctx.settings
+    if settings.whisper_device == "cpu":
+        threads = settings.cpu_threads or cpu_count()
+        return Finding("ok", f"CPU (WHISPER_DEVICE=cpu; {settings.compute_type or 'int8'}, {threads} threads)")
+    if cuda_available():
+        return Finding("ok", f"GPU (WHISPER_DEVICE=cuda; {settings.compute_type or 'float16'})")
+    return Finding(
+        "warn",
+        "WHISPER_DEVICE=cuda, but CTranslate2 sees no CUDA GPU: transcription falls back to the CPU (many times "
+        "slower)",
+        "Install the NVIDIA driver (nvidia-smi must list the GPU; in a container: --gpus all), or set "
+        "WHISPER_DEVICE=cpu to mean it.",
+    )
+
+
+# --- audio decoding ----------------------------------------------------------------------------------------------
+def check_ffmpeg(ctx: DoctorContext) -> Finding:
+    """Decode a generated WAV file through the engine's own decoder (PyAV's bundled FFmpeg)."""
+    import av
+
+    from stt_studio.engine.audio import decode_audio
+
+    with tempfile.TemporaryDirectory(prefix="stt-doctor-") as tmp:
+        path = Path(tmp) / "tone.wav"
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(8000)
+            w.writeframes(b"\x00\x10" * 8000)
+        try:
+            decoded = decode_audio(path)
+        except Exception as exc:  # any decoder failure is the finding
+            return Finding("fail", f"PyAV {av.__version__} could not decode a WAV file: {exc}",
+                           "Reinstall PyAV: pip install --force-reinstall av")  # fmt: skip
+    ffmpeg = getattr(av, "ffmpeg_version_info", "?")
+    return Finding("ok", f"PyAV {av.__version__}, its own FFmpeg {ffmpeg}: decoded {decoded.duration:.1f} s of audio")

@@ -1,0 +1,120 @@
+"""Speaker edits made in review: rename, merge, add, assign.
+
+Pure functions: each returns a new result and leaves its argument as it was, so an undo step can keep the result
+before and after. A new result may share its unchanged parts with the old one: treat both as values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from stt_studio.engine.result import SpeakerSummary, SpeakerTurn, TranscriptionResult
+from stt_studio.review.editing import set_segment_speaker
+
+_LABEL_NUMBER = re.compile(r"^SPEAKER_(\d+)$")
+
+
+class UnknownSpeakerError(ValueError):
+    pass
+
+
+def labels(result: TranscriptionResult) -> list[str]:
+    """Every speaker label the result uses or names, sorted (SPEAKER_00 first)."""
+    found: set[str] = set(result.speaker_names)
+    found.update(s.speaker for s in result.speakers or [])
+    found.update(t.speaker for t in result.speaker_turns or [])
+    for segment in result.segments:
+        found.update(label for label in [segment.speaker, *(w.speaker for w in segment.words)] if label)
+    return sorted(found)
+
+
+def _require(result: TranscriptionResult, *wanted: str) -> None:
+    known = labels(result)
+    for label in wanted:
+        if label not in known:
+            raise UnknownSpeakerError(f"Unknown speaker '{label}'; this transcript has {', '.join(known) or 'none'}")
+
+
+def rename_speaker(result: TranscriptionResult, label: str, name: str) -> TranscriptionResult:
+    """Show ``label`` as ``name`` everywhere (view, timeline, exports); a blank name removes the name again."""
+    _require(result, label)
+    names = dict(result.speaker_names)
+    if name.strip():
+        names[label] = name.strip()
+    else:
+        names.pop(label, None)
+    return result.model_copy(update={"speaker_names": names})
+
+
+def _joined(turns: list[SpeakerTurn]) -> list[SpeakerTurn]:
+    """One speaker's turns, overlapping ones joined: one voice does not overlap itself."""
+    out: list[SpeakerTurn] = []
+    for turn in sorted(turns, key=lambda t: t.start):
+        if out and turn.start <= out[-1].end:
+            out[-1] = out[-1].model_copy(update={"end": max(out[-1].end, turn.end)})
+        else:
+            out.append(turn)
+    return out
+
+
+def _summaries(result: TranscriptionResult) -> list[SpeakerSummary]:
+    """Speaking time per speaker as the engine counts it: the sum of its turns (or, without turns, of its
+    segments). A speaker known to the result but without any time keeps a 0 s entry."""
+    totals: dict[str, float] = defaultdict(float)
+    if result.speaker_turns is not None:
+        for turn in result.speaker_turns:
+            totals[turn.speaker] += turn.end - turn.start
+    else:
+        for segment in result.segments:
+            if segment.speaker:
+                totals[segment.speaker] += segment.end - segment.start
+    for summary in result.speakers or []:
+        totals.setdefault(summary.speaker, 0.0)
+    return [SpeakerSummary(speaker=s, speaking_time=round(t, 3)) for s, t in sorted(totals.items())]
+
+
+def merge_speakers(result: TranscriptionResult, source: str, into: str) -> TranscriptionResult:
+    """Everything ``source`` said becomes ``into``'s: segments, words and turns; ``source`` disappears (its name
+    too) and the speaking times are counted again."""
+    if source == into:
+        raise UnknownSpeakerError(f"Cannot merge speaker '{source}' into itself")
+    _require(result, source, into)
+    merged = result.model_copy(deep=True)
+    for segment in merged.segments:
+        if segment.speaker == source:
+            segment.speaker = into
+        for word in segment.words:
+            if word.speaker == source:
+                word.speaker = into
+    if merged.speaker_turns is not None:
+        relabelled = [
+            t.model_copy(update={"speaker": into}) if t.speaker == source else t for t in merged.speaker_turns
+        ]
+        others = [t for t in relabelled if t.speaker != into]
+        joined = _joined([t for t in relabelled if t.speaker == into])
+        merged.speaker_turns = sorted([*others, *joined], key=lambda t: (t.start, t.end))
+    merged.speaker_names.pop(source, None)
+    if merged.speakers is not None:
+        merged.speakers = [s for s in merged.speakers if s.speaker != source]
+        merged.speakers = _summaries(merged)
+    return merged
+
+
+def add_speaker(result: TranscriptionResult, name: str) -> tuple[TranscriptionResult, str]:
+    """A new speaker named ``name`` (label ``SPEAKER_NN``, the next free number) with no speech yet; returns the
+    new result and the label."""
+    if not name.strip():
+        raise ValueError("A new speaker needs a name")
+    numbers = [int(m.group(1)) for m in map(_LABEL_NUMBER.match, labels(result)) if m]
+    label = f"SPEAKER_{max(numbers, default=-1) + 1:02d}"
+    speakers = [*(result.speakers or []), SpeakerSummary(speaker=label, speaking_time=0.0)]
+    names = {**result.speaker_names, label: name.strip()}
+    return result.model_copy(update={"speakers": speakers, "speaker_names": names}), label
+
+
+def assign_speaker(result: TranscriptionResult, segment_index: int, label: str) -> TranscriptionResult:
+    """Segment ``segment_index`` (a position in ``segments``) and its words said by ``label``, a speaker the result
+    knows (e.g. one just added); the diarization's turns follow (``set_segment_speaker``)."""
+    _require(result, label)
+    return set_segment_speaker(result, segment_index, label)

@@ -1,0 +1,52 @@
+"""Job events: what a job's state changes publish on Redis, for the API's Server-Sent Events.
+
+Whoever changes a job's state (the worker as it runs and ends a job, the store as it queues, cancels or deletes
+one) publishes a :class:`JobEvent` on :data:`CHANNEL` once; each API process holds one subscription and fans the
+events out to its SSE clients. Every event carries the whole live state (status, stage, progress), never a
+delta, so a listener that misses some loses nothing but the intermediate steps.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import redis
+from pydantic import BaseModel
+
+from stt_studio.jobs.models import JobStatus, JobView
+
+CHANNEL = "stt:job-events"
+
+
+class JobEvent(BaseModel):
+    job_id: str
+    status: JobStatus | None = None
+    """None once the job is deleted."""
+    stage: str | None = None
+    progress: int = 0
+    deleted: bool = False
+    """The job is gone: DELETE /jobs/{id}, or a retry replaced it with a new job."""
+
+    @classmethod
+    def of(cls, view: JobView) -> JobEvent:
+        return cls(job_id=view.job_id, status=view.status, stage=view.stage, progress=view.progress)
+
+    @classmethod
+    def gone(cls, job_id: str) -> JobEvent:
+        return cls(job_id=job_id, deleted=True)
+
+    @cached_property
+    def public_json(self) -> str:
+        """What SSE clients see: the job's id, and its status, stage and progress unless deleted. Encoded once for
+        all the clients an event goes to."""
+        return self.model_dump_json(include={"job_id"} if self.deleted else {"job_id", "status", "stage", "progress"})
+
+    @property
+    def ends_job(self) -> bool:
+        """Nothing follows this event for its job."""
+        return self.deleted or (self.status is not None and self.status.is_final)
+
+
+def publish(connection: redis.Redis, event: JobEvent) -> None:
+    """One PUBLISH: costs the same whether no API or many API processes listen."""
+    connection.publish(CHANNEL, event.model_dump_json())

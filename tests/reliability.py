@@ -1,0 +1,238 @@
+"""Shared ground of the reliability suite (tests/test_reliability_*.py, tests/test_hostile_inputs.py).
+
+- ``record``: each case writes one row (what was done, what was expected, what happened, its figures) to the JSON
+  lines file named by ``STT_RELIABILITY_REPORT``; ``scripts/reliability_table.py`` turns the rows into
+  docs/reliability.md. Without the variable nothing is written. The row's outcome is the test's: a failed assertion
+  inside the block is recorded as "failed" (with its message) and re-raised.
+- ``ServeInstance``: a real ``stt-studio serve`` of its own (data dir, port, environment) with the handles the fault
+  tests need: its worker and Valkey processes, their memory and descriptors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from rq import Worker
+
+from stt_studio.jobs.redis_server import EmbeddedRedis
+from tests import live
+
+REPORT_ENV = "STT_RELIABILITY_REPORT"
+Figure = float | int | str
+
+
+@dataclass
+class Row:
+    group: str
+    case: str
+    action: str
+    expected: str
+    observed: str = ""
+    figures: dict[str, Figure] = field(default_factory=dict)
+    outcome: str = "passed"
+    seconds: float = 0.0
+    test: str = ""
+    at: str = ""
+    """When the case ended (UTC, ISO 8601)."""
+
+
+def _write(row: Row) -> None:
+    path = os.environ.get(REPORT_ENV)
+    if not path:
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with Path(path).open("a", encoding="utf-8") as out:
+        out.write(json.dumps(asdict(row), ensure_ascii=False) + "\n")
+
+
+@contextmanager
+def record(group: str, case: str, *, action: str, expected: str) -> Iterator[Row]:
+    """Run one case: fill in ``row.observed`` and ``row.figures`` inside the block, and assert there."""
+    row = Row(group, case, action, expected, test=os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0])
+    started = time.monotonic()
+    try:
+        yield row
+    except BaseException as exc:
+        skipped = type(exc).__name__ == "Skipped"
+        row.outcome = "skipped" if skipped else "failed"
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        row.observed = f"{row.observed} [{row.outcome}: {reason[:300]}]".strip()
+        raise
+    finally:
+        row.seconds = round(time.monotonic() - started, 1)
+        row.at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        _write(row)
+
+
+# --- a serve of its own ------------------------------------------------------------------------------------------
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return bool(proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
+
+
+@dataclass
+class ServeInstance:
+    url: str
+    data_dir: Path
+    env: dict[str, str]
+    log: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def redis_server(self) -> EmbeddedRedis:
+        return EmbeddedRedis(self.data_dir / "redis")
+
+    def redis(self) -> redis.Redis:
+        """A client (no retries) for the Redis this serve uses: REDIS_URL when given, else its embedded Valkey."""
+        if url := self.env.get("REDIS_URL"):
+            return redis.Redis.from_url(url, socket_timeout=5, retry=Retry(NoBackoff(), 0))
+        return self.redis_server.client()
+
+    def workers(self) -> list[psutil.Process]:
+        """The live transcription workers (``stt-studio worker``) this serve started."""
+        found = []
+        for child in psutil.Process(self.process.pid).children():
+            try:
+                if child.cmdline()[-1:] == ["worker"] and _alive(child):
+                    found.append(child)
+            except psutil.Error:
+                continue
+        return found
+
+    def worker_pid(self) -> int:
+        [worker] = self.workers()
+        return int(worker.pid)
+
+    def valkey_pid(self) -> int:
+        pid = self.redis_server.pid()
+        assert pid is not None, "the embedded Valkey has no pid file"
+        return pid
+
+    def wait_for_ready_worker(self, timeout: float = 240.0, not_pid: int | None = None) -> int:
+        """The pid of a worker that is alive and registered with RQ (its model is loaded), other than ``not_pid``."""
+
+        def ready() -> int | None:
+            live_pids = {p.pid for p in self.workers()} - {not_pid}
+            try:
+                registered = {w.pid for w in Worker.all(connection=self.redis())}
+            except redis.RedisError:
+                return None
+            ready_pids = live_pids & registered
+            return min(ready_pids) if ready_pids else None
+
+        return live.wait_for(ready, timeout, "a worker with its model loaded", interval=0.5)
+
+    def processes(self) -> dict[str, psutil.Process]:
+        found = {"api": psutil.Process(self.process.pid), "valkey": psutil.Process(self.valkey_pid())}
+        for i, worker in enumerate(self.workers()):
+            found[f"worker{i or ''}"] = worker
+        return found
+
+    def resources(self) -> dict[str, dict[str, float]]:
+        """RSS (MB) and open file descriptors of the API process (serve itself), its workers and Valkey."""
+        usage = {}
+        for name, proc in self.processes().items():
+            with proc.oneshot():
+                usage[name] = {"rss_mb": round(proc.memory_info().rss / 2**20, 1), "fds": proc.num_fds()}
+        return usage
+
+    def get(self, path: str, timeout: float = 30.0) -> httpx.Response:
+        return httpx.get(f"{self.url}{path}", timeout=timeout)
+
+
+@contextmanager
+def serve(
+    root: Path,
+    models_dir: Path,
+    *,
+    workers: int = 1,
+    cwd: Path | None = None,
+    wait: bool = True,
+    environment: dict[str, str] | None = None,
+    **extra_env: str,
+) -> Iterator[ServeInstance]:
+    """``stt-studio serve`` on a free port with its data in ``root/data``; stopped (SIGINT, then SIGKILL) after.
+    ``environment`` and ``extra_env`` are added to (or override) tests/live.py's service environment."""
+    root.mkdir(parents=True, exist_ok=True)
+    extra_env = {**(environment or {}), **extra_env}
+    data_dir = Path(extra_env.pop("STT_DATA_DIR", str(root / "data")))
+    env = live.service_env(data_dir, models_dir, **extra_env)
+    port = live.free_port()
+    log = root / "serve.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "stt_studio", "serve", "--port", str(port), "--workers", str(workers)],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd,
+        )  # fmt: skip
+    instance = ServeInstance(f"http://127.0.0.1:{port}", data_dir, env, log, process)
+    try:
+        if wait:
+            live.wait_until_up(instance.url, workers=workers, timeout=300)
+        yield instance
+    finally:
+        live.stop(process, signal.SIGINT, timeout=60)
+
+
+def wait_until_answering(url: str, timeout: float = 120.0) -> float:
+    """Seconds until GET /health answers 200 again."""
+    started = time.monotonic()
+
+    def healthy() -> bool:
+        return httpx.get(f"{url}/health", timeout=10).status_code == 200
+
+    live.wait_for(healthy, timeout, f"{url}/health to answer 200", interval=0.2)
+    return time.monotonic() - started
+
+
+def completions(url: str) -> float:
+    """How many jobs the workers have completed, from /metrics (stt_jobs_finished_total{outcome="completed"})."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{url}/metrics", timeout=30).text
+    for family in text_string_to_metric_families(text):
+        if family.name == "stt_jobs_finished":
+            for sample in family.samples:
+                if sample.name.endswith("_total") and sample.labels.get("outcome") == "completed":
+                    return float(sample.value)
+    return 0.0
+
+
+def listening_tcp_ports(pid: int) -> list[int]:
+    """TCP ports process ``pid`` listens on (IPv4 and IPv6)."""
+    ports = []
+    for conn in psutil.Process(pid).net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr:
+            ports.append(int(conn.laddr.port))
+    return ports
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def job(url: str, job_id: str) -> dict[str, Any]:
+    data: dict[str, Any] = httpx.get(f"{url}/jobs/{job_id}", timeout=30).json()
+    return data

@@ -1,0 +1,155 @@
+"""Schemathesis hooks (``schemathesis.toml`` loads them): what a JSON Schema cannot say about STT Studio's API.
+
+An upload's ``file`` must be audio that FFmpeg decodes; the server checks that before it creates a job and answers
+400 otherwise. JSON Schema has no keyword for "decodable audio": ``format: binary`` admits any bytes, so the files
+schemathesis draws for it (a PNG, a ZIP, random bytes) are schema-valid and rightly refused, and its check that
+schema-valid requests are accepted would fail on every upload. Here ``binary`` draws short WAV files instead,
+silence or a tone of a second or less: every check still runs unchanged, and each accepted upload is a real job
+that the worker finishes in milliseconds (no speech, so no decoding by the model).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+import time
+import uuid
+import wave
+from typing import Any
+
+import httpx
+import schemathesis
+from hypothesis import strategies as st
+from schemathesis import Case, HookContext
+
+
+def wav(seconds: float, rate: int = 16000, frequency: float = 0.0) -> bytes:
+    """A mono 16-bit WAV file: silence, or a sine tone at ``frequency`` Hz."""
+    samples = int(seconds * rate)
+    level = 8000 if frequency else 0
+    frames = b"".join(
+        struct.pack("<h", int(level * math.sin(2 * math.pi * frequency * i / rate))) for i in range(samples)
+    )
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(frames)
+    return buffer.getvalue()
+
+
+AUDIO_FILES = (wav(1.0), wav(0.5, 8000, 440.0), wav(0.25, 44100))
+
+schemathesis.openapi.format("binary", st.sampled_from(AUDIO_FILES))
+
+
+# --- rules between fields: JSON Schema states each field, not how two relate ------------------------------------
+# Each is stated in the document's prose; here a positive (schema-valid) case is made to follow it, so that the
+# check "schema-valid requests are accepted" tests what the API promises. Negative cases are left as drawn.
+
+
+def _fresh_idempotency_key(case: Case[Any]) -> None:
+    """A key names one submission: reused with another file or options it is refused (422, as the IETF draft
+    says). Drawn keys repeat ("0"), so each positive request gets its own."""
+    if case.headers and "Idempotency-Key" in case.headers:
+        case.headers["Idempotency-Key"] = str(uuid.uuid4())
+
+
+def _follows_body_rules(body: dict[str, Any]) -> bool:
+    """min_speakers must not be above max_speakers; a callback_url must be a URL the server may call
+    (STT_WEBHOOK_ALLOWED_HOSTS), which no drawn string is. (Cases are dropped rather than mended: after a change
+    to a multipart body with a file in it, schemathesis counts the case as schema-violating.)"""
+    low, high = body.get("min_speakers"), body.get("max_speakers")
+    return not (isinstance(low, int) and isinstance(high, int) and low > high) and "callback_url" not in body
+
+
+def _one_cursor(query: dict[str, Any]) -> None:
+    """GET /jobs takes before or after, not both."""
+    if "before" in query and "after" in query:
+        del query["after"]
+
+
+def _line_count_needs_width(query: dict[str, Any]) -> None:
+    """export: max_line_count only with max_line_width."""
+    if "max_line_count" in query and "max_line_width" not in query:
+        del query["max_line_count"]
+
+
+def _current_version(case: Case[Any]) -> None:
+    """A transcript write names the version it replaces (If-Match); a drawn ETag is never the current one."""
+    if case.headers and "If-Match" in case.headers:  # case-insensitive: the document names it if-match
+        case.headers["If-Match"] = "*"
+
+
+_AUDIO_BOUND = ("duration", "segments", "speakers", "speaker_turns", "speaker_names")
+"""The fields of a transcript that must fit its job's audio (PUT /jobs/{job_id}/transcript's description)."""
+
+
+def _fits_the_audio(case: Case[Any]) -> None:
+    """A transcript written with PUT /jobs/{job_id}/transcript must fit its job's audio: the duration stays the
+    audio's length, times lie inside it, in order, scores between 0 and 1 (the operation's description). That is a
+    rule between the body and the job, beyond what a schema can say: drawn bodies are schema-valid and rightly
+    refused (422). So when the job has a transcript, a positive body takes those fields from it (GET, with the
+    run's own headers) and keeps what was drawn for all others (language, model, text, warnings, extra fields):
+    the server still parses, stores and serves drawn values. Without a transcript (no such job, or not finished)
+    the body stays as drawn, and the server's 404 or 409 comes before the body's fit is looked at."""
+    if not isinstance(case.body, dict) or not case.path_parameters:
+        return
+    schema = case.operation.schema
+    job_url = f"{schema.get_base_url().rstrip('/')}/jobs/{case.path_parameters['job_id']}"
+    with httpx.Client(headers=schema.config.headers_for(operation=case.operation), timeout=30) as client:
+        try:
+            _until_ended(client, job_url)
+            current = client.get(f"{job_url}/transcript")
+        except httpx.HTTPError:
+            return  # the PUT itself will meet whatever went wrong
+    if current.status_code == 200:
+        transcript = current.json()
+        case.body = {**case.body, **{name: transcript[name] for name in _AUDIO_BOUND if name in transcript}}
+
+
+_JOB_WAIT_SECONDS = 30.0
+
+
+def _until_ended(client: httpx.Client, job_url: str) -> None:
+    """Wait (a while) for a job that is still queued or running to end: jobs here take milliseconds, and a job
+    that ended between our read and the PUT would meet a body drawn for a job without a transcript."""
+    deadline = time.monotonic() + _JOB_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        job = client.get(job_url)
+        if job.status_code != 200 or job.json()["status"] not in ("queued", "processing"):
+            return
+        time.sleep(0.05)
+
+
+def _wire_can_tell(body: dict[str, Any]) -> bool:
+    """An empty list in a multipart form is sent as no part at all, exactly like an optional field left out: a
+    "negative" case that makes a field an empty list is, on the wire, a valid request. (Our list fields end in
+    [].)"""
+    return not any(value == [] for name, value in body.items() if not name.endswith("[]"))
+
+
+@schemathesis.hook
+def filter_case(context: HookContext, case: Case[Any]) -> bool:
+    if case.meta is None or not isinstance(case.body, dict):
+        return True
+    if case.meta.generation.mode.is_positive:
+        return _follows_body_rules(case.body)
+    return case.media_type != "multipart/form-data" or _wire_can_tell(case.body)
+
+
+@schemathesis.hook
+def before_call(context: HookContext, case: Case[Any], kwargs: dict[str, Any]) -> None:
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return
+    _fresh_idempotency_key(case)
+    _current_version(case)
+    if case.operation.path == "/jobs/{job_id}/transcript" and case.method.upper() == "PUT":
+        _fits_the_audio(case)
+    if case.query:
+        if case.operation.path == "/jobs":
+            _one_cursor(case.query)
+        if case.operation.path == "/jobs/{job_id}/export":
+            _line_count_needs_width(case.query)

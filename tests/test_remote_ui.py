@@ -1,0 +1,147 @@
+"""The window in both roles of issue 12, on the real window with real workers and real speech:
+sharing this machine (a plain HTTP client with the shown key sends a job; it appears marked as remote), and driving
+a remote ``serve`` (upload with progress and cancel, live queue, transcript, review saved on the server, a wrong
+key said plainly)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from stt_studio.jobs.models import JobStatus
+from stt_studio.settings import Settings
+from stt_studio.ui.connections import THIS_COMPUTER, Profile
+from stt_studio.ui.models.queue_model import Column
+from stt_studio.ui.views.main_window import MainWindow
+from tests import live
+from tests.desktop import Desktop, wait_until
+from tests.live import KEY, RemoteServer
+from tests.speech import SHORT_CLIP_WER_BOUND, SHORT_TEXT, wer
+
+pytestmark = [pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[RemoteServer]:
+    remote = RemoteServer(tmp_path_factory.mktemp("remote-ui"), settings.resolved_models_dir)
+    try:
+        yield remote
+    finally:
+        live.stop(remote.process)
+
+
+def _started(desktop: Desktop) -> MainWindow:
+    window = desktop.open()
+    wait_until(desktop.app, lambda: window._local.status.workers >= 1, 180, "a local worker")
+    return window
+
+
+def _notices(window: MainWindow) -> str:
+    return "\n".join(f"{n.title}: {' '.join(n.details)}" for n in window.notices.notices)
+
+
+def _switch(desktop: Desktop, window: MainWindow, name: str) -> bool:
+    future = window.spawn(window.server.switch_to(name))
+    wait_until(desktop.app, future.done, 60, f"switching to {name}")
+    return bool(future.result())
+
+
+def test_sharing_this_machine(desktop: Desktop, short_wav: Path) -> None:
+    window = _started(desktop)
+    port = live.free_port()
+    future = window.spawn(window.server.start_sharing("127.0.0.1", port))
+    wait_until(desktop.app, future.done, 30, "sharing to start")
+    info = window.server.sharing.info
+    assert future.result() and info is not None
+    assert window.server.sharing_label.text() == f"Shared at {info.url}"
+    assert window.preferences.sharing and window.preferences.sharing_port == port  # resumed at the next start
+
+    with short_wav.open("rb") as audio:  # a plain HTTP client with the key the window shows
+        answer = httpx.post(
+            f"{info.url}/transcribe/async",
+            files={"file": ("from-laptop.wav", audio)},
+            headers={"Authorization": f"Bearer {info.api_key}"},
+            timeout=60,
+        )
+    assert answer.status_code == 200, answer.text
+    job_id = answer.json()["job_id"]
+    wait_until(desktop.app, lambda: window.queue_model.job_by_id(job_id) is not None, 30, "the remote job in the queue")
+    row = window.queue_model.jobs().index(window.queue_model.job_by_id(job_id))  # type: ignore[arg-type]
+    assert window.queue_model.display(row, Column.FILE) == "⇄ from-laptop.wav"
+    assert "another machine" in (window.queue_model.tooltip(row, Column.FILE) or "")
+    assert window.queue_model.job_by_id(job_id).audio_seconds  # type: ignore[union-attr]
+    wait_until(desktop.app, lambda: "remote job" in window.server.sharing_label.text()
+               or window.queue_model.job_by_id(job_id).status.is_final, 60, "the count")  # type: ignore[union-attr]
+    assert httpx.get(f"{info.url}/queue/stats").status_code == 401  # the key is required
+
+    future = window.spawn(window.server.stop_sharing())
+    wait_until(desktop.app, future.done, 30, "sharing to stop")
+    assert not window.server.sharing_label.isVisible()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{info.url}/health")
+    wait_until(desktop.app, lambda: window.queue_model.job_by_id(job_id).status == JobStatus.COMPLETED,  # type: ignore[union-attr]
+               300, "the remote job to be transcribed here")  # fmt: skip
+
+
+def test_driving_a_remote_server(desktop: Desktop, server: RemoteServer, short_wav: Path, tmp_path: Path) -> None:
+    window = _started(desktop)
+    connections = window.server.connections
+    connections.save(Profile(name="wrong key", url=server.url), "not-the-key")
+    connections.save(Profile(name="test box", url=server.url), KEY)
+    window.server._refresh_profiles()
+
+    assert not _switch(desktop, window, "wrong key")
+    assert window.server.current == THIS_COMPUTER and window.service is window._local
+    assert "refused the API key" in _notices(window)
+
+    assert _switch(desktop, window, "test box")
+    assert window.windowTitle() == "STT Studio — test box"
+    assert window.queue_model.jobs() == []  # the server's queue: empty so far
+
+    # a 20 MB upload shows its progress and can be canceled: no job is left behind
+    big = tmp_path / "long.wav"
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(big), "synth", "660", "sine", "300"],
+                   check=True)  # fmt: skip
+    assert big.stat().st_size > 20 * 2**20
+    seen: list[int] = []
+    window.server.upload_bar.valueChanged.connect(seen.append)
+
+    def cancel_midway(value: int) -> None:
+        if value >= 10:
+            window.server.upload_cancel.click()
+
+    window.server.upload_bar.valueChanged.connect(cancel_midway)
+    window.add_paths([big])
+    wait_until(desktop.app, lambda: "upload was canceled" in _notices(window), 120, "the upload to be canceled")
+    assert seen and 0 < max(seen) < 100
+    window.server.upload_bar.valueChanged.disconnect(cancel_midway)
+    assert httpx.get(f"{server.url}/jobs", headers={"X-API-Key": KEY}).json()["count"] == 0
+
+    # a real job: uploaded, followed live, its transcript opened and reviewed on the server
+    copy = Path(shutil.copy(short_wav, tmp_path / "remote-short.wav"))
+    window.add_paths([copy])
+    wait_until(desktop.app, lambda: len(window.queue_model.jobs()) == 1, 60, "the upload")
+    [job] = window.queue_model.jobs()
+    wait_until(desktop.app, lambda: window.queue_model.job_by_id(job.job_id).status == JobStatus.COMPLETED,  # type: ignore[union-attr]
+               300, "the remote job to finish")  # fmt: skip
+    window.open_job(job.job_id)
+    view = window.transcript_view
+    wait_until(desktop.app, lambda: view.result() is not None, 60, "the transcript")
+    result = view.result()
+    assert result is not None and wer(SHORT_TEXT, result.text) <= SHORT_CLIP_WER_BOUND
+    first = result.segments[0].text
+    view.review.edit_text(0, first.replace(first.split()[0], "Zebra", 1))  # an edit in the window: autosaved by PUT
+    saver = view.review.saver
+    assert saver is not None
+    wait_until(desktop.app, lambda: saver.state.name == "SAVED", 30, "the autosave on the server")
+    reviewed = httpx.get(f"{server.url}/jobs/{job.job_id}", headers={"X-API-Key": KEY}).json()
+    assert reviewed["reviewed"] is True and "Zebra" in reviewed["result"]["text"]
+    wait_until(desktop.app, lambda: job.job_id in window._library_entries, 30, "the server's library")
+
+    assert _switch(desktop, window, THIS_COMPUTER)
+    assert window.windowTitle() == "STT Studio" and job.job_id not in {j.job_id for j in window.queue_model.jobs()}

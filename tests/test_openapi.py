@@ -52,7 +52,14 @@ def test_schemathesis_finds_nothing(service: LiveService) -> None:
 @pytest.fixture(scope="module")
 def keyed_url(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[str]:
     root = tmp_path_factory.mktemp("openapi-keyed")
-    env = live.service_env(root / "data", settings.resolved_models_dir, STT_REQUIRE_API_KEY="always", STT_API_KEYS=KEY)
+    # Uploads kept: GET /jobs/{job_id}/audio answers its file here, not only the 404 of an upload deleted.
+    env = live.service_env(
+        root / "data",
+        settings.resolved_models_dir,
+        STT_REQUIRE_API_KEY="always",
+        STT_API_KEYS=KEY,
+        STT_KEEP_UPLOADS="true",
+    )
     port = live.free_port()
     proc = live.start(["serve", "--port", str(port), "--workers", "1"], env, root / "serve.log")
     url = f"http://127.0.0.1:{port}"

@@ -67,7 +67,7 @@ class SubmitForm(BaseModel):
     callback_url: str | None = Field(
         None,
         max_length=MAX_URL_CHARS,
-        description="Addition: POST the job's JSON here when it ends, signed (X-STT-Signature); see the README",
+        description="Addition: POST the job's JSON here when it ends, signed (X-STT-Signature); see docs/remote-api.md",
     )
 
     def job_options(self) -> JobOptions:

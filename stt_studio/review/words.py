@@ -10,7 +10,7 @@ from typing import NamedTuple
 from stt_studio.engine.result import Segment, Word
 
 DEFAULT_LOW_CONFIDENCE = 0.6
-"""Words scored under this are left to check (see the README for how it was chosen)."""
+"""Words scored under this are left to check (docs/review.md says how it was chosen)."""
 
 
 class WordRef(NamedTuple):

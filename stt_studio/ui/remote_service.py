@@ -42,6 +42,7 @@ T = TypeVar("T")
 STATS_SECONDS = 5.0
 RECONNECT_SECONDS = (1.0, 2.0, 5.0, 10.0)
 UPLOAD_ATTEMPTS = 3
+LISTENER_JOIN_SECONDS = 10.0
 DEFAULT_MAX_AUDIO_SECONDS = 6 * 3600.0
 
 
@@ -63,6 +64,8 @@ class RemoteJobService(JobService):
         super().__init__()
         self.profile = profile
         self.client = StudioClient(profile.url, api_key)
+        self._events_client = StudioClient(profile.url, api_key)
+        """The listener thread's own connection: closing it is what ends a stream blocked in a read."""
         self.cache_dir = cache_dir
         self.status = ServiceStatus(False, profile.url, 0, 0, 0)
         self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stt-remote")
@@ -91,15 +94,25 @@ class RemoteJobService(JobService):
         self.connection_changed.emit("connected")
 
     async def shutdown(self, *, after_current_job: bool) -> None:
-        """Closes the connection; the server's jobs go on."""
+        """Closes the connection; the server's jobs go on. Returns once the listener thread has ended, so no event
+        of this service reaches the window afterwards."""
         self._stopping.set()
+        self._event.disconnect(self._on_event)
         for cancel in self._cancels.values():
             cancel.set()
         for task in self._tasks:
             task.cancel()
         self._tasks.clear()
         self._uploads.shutdown(wait=False, cancel_futures=True)
-        await self._run(self.client.close)
+        listener = self._listener
+
+        def close() -> None:
+            self._events_client.close()
+            if listener is not None:
+                listener.join(LISTENER_JOIN_SECONDS)
+            self.client.close()
+
+        await self._run(close)
         self._io.shutdown(wait=False, cancel_futures=True)
 
     async def _resync(self) -> None:
@@ -140,7 +153,7 @@ class RemoteJobService(JobService):
         last_id: str | None = None
         while not self._stopping.is_set():
             try:
-                with self.client.events(last_id) as events:
+                with self._events_client.events(last_id) as events:
                     if attempt:
                         self._event.emit({"event": "reconnected"})
                     attempt = 0
@@ -149,10 +162,12 @@ class RemoteJobService(JobService):
                             return
                         last_id = event["id"] or last_id
                         self._event.emit(event)
-            except ClientError as exc:
-                if self._stopping.is_set():
-                    return
-                self._event.emit({"event": "lost", "data": str(exc)})
+                reason = "the server ended the event stream"
+            except Exception as exc:  # the connection closed at shutdown included: never end with a traceback
+                reason = str(exc) if isinstance(exc, ClientError) else f"{type(exc).__name__}: {exc}"
+            if self._stopping.is_set():
+                return
+            self._event.emit({"event": "lost", "data": reason})
             if self._stopping.wait(RECONNECT_SECONDS[min(attempt, len(RECONNECT_SECONDS) - 1)]):
                 return
             attempt += 1

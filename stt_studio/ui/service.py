@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from PySide6.QtCore import QObject, Signal
 from stt_studio.engine.audio import MEDIA_EXTENSIONS
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.exports import ExportOptions, ExportSummary, export_jobs
+from stt_studio.jobs import events
 from stt_studio.jobs.connection import connect, embedded_server
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, WorkerInfo
 from stt_studio.jobs.redis_server import EmbeddedRedis
@@ -149,8 +152,14 @@ class LocalJobService(JobService):
         self._services = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stt-services")
         self._server: EmbeddedRedis | None = None
         self._supervisor: WorkerSupervisor | None = None
+        self._webhooks: WorkerSupervisor | None = None
         self._store: JobStore | None = None
         self._tracked: dict[str, JobView] = {}
+        self._heard: set[str] = set()
+        """Jobs announced on the event channel since the last poll: one queued and finished in between (a fast job
+        sent by another machine to a shared desktop) still reaches the queue view."""
+        self._heard_lock = threading.Lock()
+        self._listening = threading.Event()
         self._texts: dict[str, str] = {}
         self._watch: FolderWatch | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -187,6 +196,8 @@ class LocalJobService(JobService):
         self._store = await loop.run_in_executor(self._services, self._start_services)
         await self._poll_once()
         self._tasks.append(asyncio.ensure_future(self._poll_forever()))
+        self._listening.set()
+        threading.Thread(target=self._listen, name="stt-job-events", daemon=True).start()
 
     def _start_services(self) -> JobStore:
         data_dir = self.settings.data_dir
@@ -200,8 +211,13 @@ class LocalJobService(JobService):
         if store.live_local_worker_pids():
             log.info("Using the workers of the STT Studio already running on %s", data_dir)
         else:
-            self._supervisor = WorkerSupervisor(self._worker_count, env=self._worker_env)
+            # It also starts the embedded Valkey again should it die (as serve's does).
+            started_here = self._server if self._server is not None and self._server.started_here else None
+            self._supervisor = WorkerSupervisor(self._worker_count, env=self._worker_env, redis_server=started_here)
             self._supervisor.start()
+            # Jobs sent to a shared desktop may carry a callback_url: their webhooks go out from here.
+            self._webhooks = WorkerSupervisor(1, command="webhook-worker", env=self._worker_env)
+            self._webhooks.start()
         return store
 
     async def apply_settings(self, settings: Settings, *, workers: int, worker_env: dict[str, str]) -> None:
@@ -219,12 +235,16 @@ class LocalJobService(JobService):
         for task in self._tasks:
             task.cancel()
         self._tasks.clear()
+        self._listening.clear()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._services, self._stop_services, after_current_job)
         self._io.shutdown(wait=False, cancel_futures=True)
         self._services.shutdown(wait=False)
 
     def _stop_services(self, after_current_job: bool) -> None:
+        if self._webhooks is not None:
+            self._webhooks.stop()
+            self._webhooks = None
         if self._supervisor is not None:
             self._supervisor.stop(grace_seconds=_UNTIL_JOB_ENDS if after_current_job else 5.0)
             self._supervisor = None
@@ -276,6 +296,13 @@ class LocalJobService(JobService):
             active = store.list(JobStatus.QUEUED, limit=10_000) + store.list(JobStatus.PROCESSING, limit=1_000)
             seen = {v.job_id for v in active}
             ended = []
+            with self._heard_lock:
+                heard, self._heard = self._heard, set()
+            for job_id in heard - seen - self._tracked.keys():
+                try:
+                    ended.append(store.get(job_id, with_result=False))
+                except JobNotFoundError:
+                    continue
             for job_id, view in list(self._tracked.items()):
                 if job_id not in seen and not view.status.is_final:
                     try:
@@ -296,6 +323,23 @@ class LocalJobService(JobService):
             attached=self.attached,
         )
         return active + ended, status
+
+    def _listen(self) -> None:
+        """Note every job announced on the event channel (see ``_heard``); reconnects when Redis restarts."""
+        while self._listening.is_set():
+            try:
+                pubsub = self.store.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+                pubsub.subscribe(events.CHANNEL)
+                while self._listening.is_set():
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        job_id = events.JobEvent.model_validate_json(message["data"]).job_id
+                        with self._heard_lock:
+                            self._heard.add(job_id)
+                pubsub.close()
+            except Exception as exc:  # Redis restarting: listen again shortly
+                log.debug("Job events: %s", exc)
+                time.sleep(1.0)
 
     async def _poll_once(self) -> None:
         views, status = await self._run(self._snapshot)

@@ -3,6 +3,7 @@ stays readable. Additions to the contract."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, status
@@ -110,6 +111,31 @@ def _strictly(value: Any) -> Any:
 
 
 TranscriptBody = Annotated[TranscriptionResult, BeforeValidator(_strictly)]
+
+_UNWRITABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+"""Control characters (line breaks too) and lone surrogates (JSON escapes can carry them; UTF-8 cannot)."""
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode()
+
+
+def _unwritable_text(value: Any, where: str = "") -> str | None:
+    """Where in a dumped result a string (or a speaker label used as a key) holds a character that no export can
+    write: DOCX is XML, SRT and RTTM are lines, every file UTF-8. The store checks texts and names against the
+    audio; this covers every other string (language, model, speaker labels, ...). None when there is none."""
+    if isinstance(value, str):
+        return where if _UNWRITABLE.search(value) else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        name = _UNWRITABLE.sub(_escaped, key) if isinstance(key, str) else key  # a key may be the culprit
+        at = f"{where}[{name}]" if isinstance(key, int) else f"{where}.{name}" if where else str(name)
+        found = (_unwritable_text(key, at) if isinstance(key, str) else None) or _unwritable_text(item, at)
+        if found is not None:
+            return found
+    return None
+
+
 IfNoneMatch = Annotated[str | None, Header(description="An ETag already held: 304 when it is still current")]
 
 
@@ -138,8 +164,8 @@ def get_original_transcript(job_id: str, store: StoreDep, if_none_match: IfNoneM
     summary="Replace the reviewed transcript (the engine's original is kept); needs If-Match",
     description="The body is a result object, as GET returns it. It must fit the audio: `duration` stays the one "
     "GET gives (the audio's length), times inside it, start ≤ end, segments and their words in time order, scores "
-    "between 0 and 1, no line breaks in text or speaker names. A body that is schema-valid but does not fit is a "
-    "422. The whole `text` is rebuilt from the segments. Speaker names go in `speaker_names` "
+    "between 0 and 1. No string may hold a line break or another control character. A schema-valid body that "
+    "breaks these rules is a 422. The whole `text` is rebuilt from the segments. Speaker names go in `speaker_names` "
     '(`{"SPEAKER_00": "Dr. Chen"}`) and appear in every export.',
     response_class=Response,
     openapi_extra=_NEEDS_IF_MATCH,
@@ -151,6 +177,9 @@ def get_original_transcript(job_id: str, store: StoreDep, if_none_match: IfNoneM
 )
 def put_transcript(job_id: str, result: TranscriptBody, store: StoreDep, if_match: IfMatch = None) -> Response:
     condition = _precondition(if_match)
+    if (where := _unwritable_text(result.model_dump())) is not None:
+        detail = f"{where}: contains a line break, another control character or a lone surrogate"
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
     try:
         etag = store.save_transcript(job_id, result, if_match=condition)
     except TranscriptVersionError as exc:

@@ -15,6 +15,8 @@ configure_process_environment()
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach for the hub, even on a machine that could
 
 from stt_studio.engine.pipeline import Engine  # noqa: E402
+from stt_studio.jobs.redis_server import EmbeddedRedis  # noqa: E402
+from stt_studio.jobs.store import JobStore  # noqa: E402
 from stt_studio.settings import Settings  # noqa: E402
 from tests import live  # noqa: E402
 from tests.speech import SENTENCES, speech_clip  # noqa: E402
@@ -52,6 +54,17 @@ def sentences_wav(audio_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def short_wav(audio_dir: Path) -> Path:
     return speech_clip(audio_dir / "short", SENTENCES[:2], "short")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[JobStore]:
+    """A JobStore on its own embedded Valkey in ``tmp_path/data`` (no worker)."""
+    server = EmbeddedRedis(tmp_path / "data" / "redis")
+    server.ensure_running()
+    try:
+        yield JobStore(server.client(), tmp_path / "data")
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ data dir like any other failure, so the library, webhooks and the API still know
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from unittest.mock import MagicMock
 
@@ -14,19 +13,8 @@ from rq.job import Job
 from stt_studio.engine.audio import probe_audio
 from stt_studio.jobs.metrics import JobMetricsRecorder
 from stt_studio.jobs.models import JobOptions, JobStatus
-from stt_studio.jobs.redis_server import EmbeddedRedis
 from stt_studio.jobs.store import JobNotFoundError, JobStore
 from stt_studio.jobs.worker import TranscriptionWorker, WorkerContext
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[JobStore]:
-    server = EmbeddedRedis(tmp_path / "data" / "redis")
-    server.ensure_running()
-    try:
-        yield JobStore(server.client(), tmp_path / "data")
-    finally:
-        server.stop()
 
 
 def _worker(store: JobStore) -> TranscriptionWorker:

@@ -6,6 +6,7 @@ key said plainly)."""
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from stt_studio.ui.views.main_window import MainWindow
 from tests import live
 from tests.desktop import Desktop, wait_until
 from tests.live import KEY, RemoteServer
-from tests.speech import SHORT_CLIP_WER_BOUND, SHORT_TEXT, wer
+from tests.speech import SENTENCES, SHORT_CLIP_WER_BOUND, SHORT_TEXT, speech_clip, wer
 
 pytestmark = [pytest.mark.slow]
 
@@ -145,3 +146,23 @@ def test_driving_a_remote_server(desktop: Desktop, server: RemoteServer, short_w
 
     assert _switch(desktop, window, THIS_COMPUTER)
     assert window.windowTitle() == "STT Studio" and job.job_id not in {j.job_id for j in window.queue_model.jobs()}
+
+
+def test_the_window_reconnects_after_a_server_restart(
+    desktop: Desktop, server: RemoteServer, audio_dir: Path, tmp_path: Path
+) -> None:
+    window = _started(desktop)
+    window.server.connections.save(Profile(name="restarting box", url=server.url), KEY)
+    assert _switch(desktop, window, "restarting box")
+    clip = speech_clip(audio_dir / "remote-ui-restart", SENTENCES[:6], "remote-ui-restart")
+    window.add_paths([clip])
+    wait_until(desktop.app, lambda: any(j.status == JobStatus.PROCESSING for j in window.queue_model.jobs()), 300,
+               "the job to run on the server")  # fmt: skip
+    live.stop(server.process, signal.SIGKILL)
+    label = window.server.connection_label
+    wait_until(desktop.app, lambda: "reconnecting" in label.text(), 60, "'reconnecting…' in the status bar")
+    server.start()
+    wait_until(desktop.app, lambda: label.text() == "restarting box: connected", 60, "the reconnection")
+    wait_until(desktop.app, lambda: [j.status for j in window.queue_model.jobs()] == [JobStatus.COMPLETED], 300,
+               "the job to finish after the restart")  # fmt: skip
+    assert _switch(desktop, window, THIS_COMPUTER)

@@ -21,22 +21,11 @@ from stt_studio.client import (
     UploadCanceledError,
 )
 from stt_studio.jobs.models import JobOptions, JobStatus
-from stt_studio.jobs.redis_server import EmbeddedRedis
 from stt_studio.jobs.store import JobStore
 from stt_studio.settings import Settings
 from stt_studio.ui.secrets import TokenStore
 from stt_studio.ui.sharing import Sharing
 from tests import live
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[JobStore]:
-    server = EmbeddedRedis(tmp_path / "data" / "redis")
-    server.ensure_running()
-    try:
-        yield JobStore(server.client(), tmp_path / "data")
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -5,30 +5,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from stt_studio.engine.audio import probe_audio
 from stt_studio.jobs.models import JobOptions, JobStatus
-from stt_studio.jobs.redis_server import EmbeddedRedis
 from stt_studio.jobs.store import JobConflictError, JobNotFoundError, JobStore
 from stt_studio.settings import Settings
 from tests import live
 from tests.speech import SENTENCES, SHORT_CLIP_WER_BOUND, SHORT_TEXT, speech_clip, wer
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[JobStore]:
-    server = EmbeddedRedis(tmp_path / "data" / "redis")
-    server.ensure_running()
-    try:
-        yield JobStore(server.client(), tmp_path / "data")
-    finally:
-        server.stop()
 
 
 def _run_worker(store: JobStore, settings: Settings) -> None:

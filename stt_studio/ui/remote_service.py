@@ -70,7 +70,6 @@ class RemoteJobService(JobService):
         self.status = ServiceStatus(False, profile.url, 0, 0, 0)
         self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stt-remote")
         self._uploads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stt-upload")
-        self._tracked: dict[str, JobView] = {}
         self._sources: dict[str, Path] = {}
         """Local files this window uploaded, by job id: played from here instead of being downloaded."""
         self._cancels: dict[Path, threading.Event] = {}
@@ -201,26 +200,6 @@ class RemoteJobService(JobService):
             self._absorb([await self._run(lambda: self.client.job(job_id, with_result=False))])
         except ClientError as exc:
             log.info("Could not read job %s: %s", job_id, exc)
-
-    def _absorb(self, views: list[JobView]) -> None:
-        changed, finished = [], []
-        for view in views:
-            before = self._tracked.get(view.job_id)
-            if before == view:
-                continue
-            self._tracked[view.job_id] = view
-            changed.append(view)
-            if view.status.is_final and (before is None or not before.status.is_final):
-                finished.append(view)
-        if changed:
-            self.jobs_updated.emit(changed)
-        for view in finished:
-            self.job_finished.emit(view)
-        if finished:
-            self.library_changed.emit()
-
-    def tracked(self) -> list[JobView]:
-        return list(self._tracked.values())
 
     # --- adding work --------------------------------------------------------------------------------------------
     async def take_in(self, paths: Iterable[Path]) -> IntakeReport:

@@ -73,9 +73,32 @@ class JobService(QObject):
     problem = Signal(str)
     """A background step failed; the text says what and why."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._tracked: dict[str, JobView] = {}
+
     def tracked(self) -> list[JobView]:
         """The jobs this service follows (queued, running, and those that ended while followed)."""
-        raise NotImplementedError
+        return list(self._tracked.values())
+
+    def _absorb(self, views: list[JobView]) -> None:
+        """Take in the latest state of ``views``: signal what changed, and the jobs that have just ended."""
+        changed = []
+        finished = []
+        for view in views:
+            before = self._tracked.get(view.job_id)
+            if before == view:
+                continue
+            self._tracked[view.job_id] = view
+            changed.append(view)
+            if view.status.is_final and (before is None or not before.status.is_final):
+                finished.append(view)
+        if changed:
+            self.jobs_updated.emit(changed)
+        for view in finished:
+            self.job_finished.emit(view)
+        if finished:
+            self.library_changed.emit()
 
     async def start(self) -> None:
         raise NotImplementedError
@@ -154,7 +177,6 @@ class LocalJobService(JobService):
         self._supervisor: WorkerSupervisor | None = None
         self._webhooks: WorkerSupervisor | None = None
         self._store: JobStore | None = None
-        self._tracked: dict[str, JobView] = {}
         self._heard: set[str] = set()
         """Jobs announced on the event channel since the last poll: one queued and finished in between (a fast job
         sent by another machine to a shared desktop) still reaches the queue view."""
@@ -346,27 +368,6 @@ class LocalJobService(JobService):
         self._absorb(views)
         self.status = status
         self.status_updated.emit(status)
-
-    def _absorb(self, views: list[JobView]) -> None:
-        changed = []
-        finished = []
-        for view in views:
-            before = self._tracked.get(view.job_id)
-            if before == view:
-                continue
-            self._tracked[view.job_id] = view
-            changed.append(view)
-            if view.status.is_final and (before is None or not before.status.is_final):
-                finished.append(view)
-        if changed:
-            self.jobs_updated.emit(changed)
-        for view in finished:
-            self.job_finished.emit(view)
-        if finished:
-            self.library_changed.emit()
-
-    def tracked(self) -> list[JobView]:
-        return list(self._tracked.values())
 
     # --- adding work -----------------------------------------------------------------------------------------
     async def take_in(self, paths: Iterable[Path]) -> IntakeReport:

@@ -108,8 +108,9 @@ def test_contract_python_example_runs_unchanged(service: LiveService, sentences_
     code = re.search(r"### Python Example\s+```python\n(.*?)```", CONTRACT.read_text(), re.S)
     assert code is not None, "the contract's Python example"
     (tmp_path / "call.wav").write_bytes(sentences_wav.read_bytes())
-    example = code.group(1).replace("localhost:8000", service.url.removeprefix("http://"))
-    assert example == code.group(1) or SERVICE_PORT != CONTRACT_PORT
+    example = code.group(1)
+    if SERVICE_PORT != CONTRACT_PORT:  # only when STT_TEST_PORT moved the server; CI runs it unchanged
+        example = example.replace("localhost:8000", f"localhost:{SERVICE_PORT}")
     proc = subprocess.run(
         [sys.executable, "-c", example], cwd=tmp_path, capture_output=True, text=True, timeout=600
     )

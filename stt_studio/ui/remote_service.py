@@ -73,7 +73,6 @@ class RemoteJobService(JobService):
         self._sources: dict[str, Path] = {}
         """Local files this window uploaded, by job id: played from here instead of being downloaded."""
         self._cancels: dict[Path, threading.Event] = {}
-        self._texts: dict[str, str] = {}
         self._stopping = threading.Event()
         self._listener: threading.Thread | None = None
         self._tasks: list[asyncio.Future[Any]] = []
@@ -335,14 +334,8 @@ class RemoteJobService(JobService):
         needle = query.casefold()
 
         def scan() -> set[str]:
-            matches = set()
-            for view in self.client.all_jobs(JobStatus.COMPLETED):
-                text = self._texts.get(view.job_id)
-                if text is None:
-                    text = self._texts[view.job_id] = self.client.transcript(view.job_id).result.text.casefold()
-                if needle in text:
-                    matches.add(view.job_id)
-            return matches
+            finished = (v.job_id for v in self.client.all_jobs(JobStatus.COMPLETED))
+            return self._matching(needle, finished, lambda job_id: self.client.transcript(job_id).result.text)
 
         return await self._run(scan) if needle else set()
 

@@ -76,10 +76,23 @@ class JobService(QObject):
     def __init__(self) -> None:
         super().__init__()
         self._tracked: dict[str, JobView] = {}
+        self._texts: dict[str, str] = {}
+        """Finished jobs' transcripts, casefolded, as the library search read them (dropped when one is saved)."""
 
     def tracked(self) -> list[JobView]:
         """The jobs this service follows (queued, running, and those that ended while followed)."""
         return list(self._tracked.values())
+
+    def _matching(self, needle: str, job_ids: Iterable[str], read_text: Callable[[str], str]) -> set[str]:
+        """Of ``job_ids``, those whose transcript (``read_text``, read once per job) contains ``needle``."""
+        matches = set()
+        for job_id in job_ids:
+            text = self._texts.get(job_id)
+            if text is None:
+                text = self._texts[job_id] = read_text(job_id).casefold()
+            if needle in text:
+                matches.add(job_id)
+        return matches
 
     def _absorb(self, views: list[JobView]) -> None:
         """Take in the latest state of ``views``: signal what changed, and the jobs that have just ended."""
@@ -182,7 +195,6 @@ class LocalJobService(JobService):
         sent by another machine to a shared desktop) still reaches the queue view."""
         self._heard_lock = threading.Lock()
         self._listening = threading.Event()
-        self._texts: dict[str, str] = {}
         self._watch: FolderWatch | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.status = ServiceStatus(False, "", 0, 0, 0)
@@ -468,14 +480,7 @@ class LocalJobService(JobService):
         needle = query.casefold()
 
         def scan() -> set[str]:
-            matches = set()
-            for entry in self.store.library():
-                text = self._texts.get(entry.job_id)
-                if text is None:
-                    text = self._texts[entry.job_id] = self.store.transcript_text(entry.job_id).casefold()
-                if needle in text:
-                    matches.add(entry.job_id)
-            return matches
+            return self._matching(needle, (e.job_id for e in self.store.library()), self.store.transcript_text)
 
         return await self._run(scan) if needle else set()
 

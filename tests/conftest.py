@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
     from tests.desktop import Desktop
+    from tests.live import RemoteServer
 
 
 @pytest.fixture(scope="session")
@@ -118,3 +119,15 @@ def desktop(
         yield session
     finally:
         session.close()
+
+
+@pytest.fixture(scope="module")
+def remote_server(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[RemoteServer]:
+    """A keyed ``serve`` on a free loopback port (tests.live.RemoteServer) for one module's remote-mode tests."""
+    from tests.live import RemoteServer
+
+    remote = RemoteServer(tmp_path_factory.mktemp("remote-server"), settings.resolved_models_dir)
+    try:
+        yield remote
+    finally:
+        live.stop(remote.process)

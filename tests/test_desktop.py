@@ -1,5 +1,9 @@
-"""The real desktop window, offscreen, with its real worker process, the embedded Valkey and tiny.en on espeak-ng
-speech: drop a folder, watch progress, read a two-speaker transcript, play, export, cancel, close and reopen."""
+"""The real desktop window, offscreen, with real workers and tiny.en on espeak-ng speech: drop a folder, watch
+progress, read a two-speaker transcript, play, export, cancel, retry, remove, close and reopen.
+
+The queue test runs in both modes (tests/modes.py): on this machine's queue (the embedded Valkey and the window's
+worker process) and connected to a keyed ``serve`` on loopback (uploads, SSE, the server's library). The watched
+folder belongs to this machine only."""
 
 from __future__ import annotations
 
@@ -12,10 +16,12 @@ import docx
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
+from pytestqt.qtbot import QtBot
 
 from stt_studio.jobs.models import JobStatus, JobView
 from stt_studio.ui.views.main_window import MainWindow
 from tests.desktop import Desktop, drop_paths, wait_until
+from tests.modes import MODES, Mode, open_window
 from tests.speech import SENTENCES, SHORT_CLIP_WER_BOUND, dialogue, speech_clip, wer
 
 pytestmark = [pytest.mark.slow, pytest.mark.no_qt_log]  # media threads log while pytest-qt swaps its handler
@@ -40,10 +46,6 @@ def _wait_status(app: QApplication, window: MainWindow, name: str, status: JobSt
     )
 
 
-def _workers_up(app: QApplication, window: MainWindow) -> None:
-    wait_until(app, lambda: window._local.status.workers >= 1, 180, "a worker")
-
-
 def _library_names(window: MainWindow) -> set[str]:
     model = window.library_view.model
     return {model.entry(r).filename for r in range(model.rowCount())}
@@ -53,10 +55,18 @@ def _select(window: MainWindow, names: list[str]) -> None:
     window.queue_view.select_jobs([_jobs(window)[name].job_id for name in names])
 
 
-def test_desktop_end_to_end(desktop: Desktop, tmp_path: Path, sentences_wav: Path) -> None:
+def _library_statuses(window: MainWindow) -> dict[str, JobStatus]:
+    model = window.library_view.model
+    return {model.entry(r).filename: model.entry(r).status for r in range(model.rowCount())}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_desktop_end_to_end(
+    mode: Mode, request: pytest.FixtureRequest, desktop: Desktop, tmp_path: Path, sentences_wav: Path
+) -> None:
     qapp = desktop.app
-    window = desktop.open()
-    _workers_up(qapp, window)
+    server = request.getfixturevalue("remote_server") if mode == "remote" else None
+    window = open_window(desktop, mode, server)
 
     # --- a folder with three recordings and a text file -------------------------------------------------------
     inbox = tmp_path / "inbox"
@@ -106,8 +116,6 @@ def test_desktop_end_to_end(desktop: Desktop, tmp_path: Path, sentences_wav: Pat
     second = result.segments[1]
     table = view.segments_view
     rect = table.visualRect(model.index(1, 2))
-    from pytestqt.qtbot import QtBot
-
     QtBot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     # a click on a segment's text plays from the word under the pointer (tests/test_review_ui.py checks which)
     wait_until(qapp, lambda: second.start - 0.3 <= view.player.position_seconds() <= second.end + 0.3, 10,
@@ -160,7 +168,7 @@ def test_desktop_end_to_end(desktop: Desktop, tmp_path: Path, sentences_wav: Pat
     wait_until(qapp, lambda: any("added before" in n.title for n in window.notices.notices), 30, "the question")
     assert list(_jobs(window)).count("first.wav") == 1
 
-    # --- settings survive; a queued job survives "stop after current job" -------------------------------------
+    # --- settings survive; closing and reopening loses no job -------------------------------------------------
     window.open_settings()
     settings_dialog = window.settings_dialog
     settings_dialog.language_combo.setCurrentText("en")
@@ -170,40 +178,50 @@ def test_desktop_end_to_end(desktop: Desktop, tmp_path: Path, sentences_wav: Pat
     waiting = Path(shutil.copy(inbox / "second.wav", tmp_path / "waiting.wav"))
     window.add_paths([running, waiting])
     _wait_status(qapp, window, "running.wav", JobStatus.PROCESSING, 60)
-    window.request_quit()
-    quit_box = window.quit_box
-    assert isinstance(quit_box, QMessageBox)
-    stop = next(b for b in quit_box.buttons() if b.text() == "Stop after current job")
     done: list[bool] = []
     window.quit_finished.connect(lambda: done.append(True))
-    stop.click()
-    wait_until(qapp, lambda: bool(done), 300, "the app to stop after the running job")
+    window.request_quit()
+    if mode == "local":  # this machine's jobs: asked whether to stop after the current one
+        quit_box = window.quit_box
+        assert isinstance(quit_box, QMessageBox)
+        stop = next(b for b in quit_box.buttons() if b.text() == "Stop after current job")
+        stop.click()
+    # remote: the server's jobs go on without the window, so it closes without asking
+    wait_until(qapp, lambda: bool(done), 300, "the app to quit")
 
-    window = desktop.open()
+    window = open_window(desktop, mode, server)  # remote: the last connection resumes
     assert window.preferences.default_language == "en"
     assert window.batch_options.language_combo.currentData() == "en"
-    wait_until(qapp, lambda: "waiting.wav" in _jobs(window), 30, "the queued job in the reopened window")
-    _wait_status(qapp, window, "waiting.wav", JobStatus.COMPLETED, 240)
-    library = window.library_view
+    if mode == "local":
+        wait_until(qapp, lambda: "waiting.wav" in _jobs(window), 30, "the queued job in the reopened window")
+        _wait_status(qapp, window, "waiting.wav", JobStatus.COMPLETED, 240)
     expected = {"first.wav", "second.wav", "dialogue.wav", "running.wav", "long.wav", "waiting.wav"}
-    wait_until(qapp, lambda: expected <= _library_names(window), 30, "the library to list every job")
-    statuses = {library.model.entry(r).filename: library.model.entry(r).status for r in range(library.model.rowCount())}
-    assert statuses["running.wav"] == JobStatus.COMPLETED and statuses["long.wav"] == JobStatus.COMPLETED
 
-    # --- a watched folder: each new file once, also across a restart ------------------------------------------
+    def all_done() -> bool:
+        statuses = _library_statuses(window)
+        return expected <= set(statuses) and all(statuses[n] == JobStatus.COMPLETED for n in expected)
+
+    wait_until(qapp, all_done, 300, f"the library to list every job as completed: {_library_statuses(window)}")
+    desktop.quit(window)
+
+
+def test_a_watched_folder_queues_each_new_file_once(desktop: Desktop, tmp_path: Path) -> None:
+    qapp = desktop.app
+    window = open_window(desktop, "local", None)
     watched = tmp_path / "watched"
     watched.mkdir()
+    first = speech_clip(tmp_path / "clips", SENTENCES[:2], "first")
+    second = speech_clip(tmp_path / "clips", SENTENCES[2:4], "second")
     window.open_settings()
     window.settings_dialog.watched_edit.setText(str(watched))
     window.settings_dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
     wait_until(qapp, lambda: window.preferences.watched_folder == watched, 10, "the watched folder setting")
-    shutil.copy(inbox / "first.wav", watched / "dropped-in.wav")
+    shutil.copy(first, watched / "dropped-in.wav")
     _wait_status(qapp, window, "dropped-in.wav", JobStatus.COMPLETED, 120)
     desktop.quit(window)
 
-    window = desktop.open()
-    _workers_up(qapp, window)
-    shutil.copy(inbox / "second.wav", watched / "later.wav")
+    window = open_window(desktop, "local", None)  # across a restart, too
+    shutil.copy(second, watched / "later.wav")
     _wait_status(qapp, window, "later.wav", JobStatus.COMPLETED, 120)
     assert "dropped-in.wav" not in _jobs(window), "a watched file was queued twice"
     library = window.library_view

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QApplication
 from stt_studio.client import AuthenticationError
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView
 from stt_studio.jobs.review import TranscriptVersionError
-from stt_studio.settings import Settings
 from stt_studio.ui.remote_service import RemoteJobService, RemoteProfile
 from tests import live
 from tests.desktop import desktop_app, qasync_loop, release_loop, wait_until
@@ -24,15 +23,6 @@ from tests.speech import SENTENCES, SHORT_CLIP_WER_BOUND, SHORT_TEXT, speech_cli
 
 pytestmark = pytest.mark.slow
 T = TypeVar("T")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[RemoteServer]:
-    remote = RemoteServer(tmp_path_factory.mktemp("remote"), settings.resolved_models_dir)
-    try:
-        yield remote
-    finally:
-        live.stop(remote.process)
 
 
 @pytest.fixture
@@ -57,9 +47,9 @@ def _service(server: RemoteServer, tmp_path: Path, key: str = KEY) -> RemoteJobS
 
 
 def test_a_remote_job_from_upload_to_reviewed_transcript(
-    app: QApplication, server: RemoteServer, short_wav: Path, tmp_path: Path
+    app: QApplication, remote_server: RemoteServer, short_wav: Path, tmp_path: Path
 ) -> None:
-    service = _service(server, tmp_path)
+    service = _service(remote_server, tmp_path)
     states: list[str] = []
     progress: list[tuple[int, int]] = []
     updates: list[JobView] = []
@@ -90,8 +80,14 @@ def test_a_remote_job_from_upload_to_reviewed_transcript(
         assert not reverted.reviewed and reverted.result.text == stored.result.text
 
         assert run(app, service.media_path(view.job_id)) == short_wav  # the local file: nothing downloaded
+        restarted = _service(remote_server, tmp_path)  # this machine after a restart: still the local file
+        run(app, restarted.start())
+        try:
+            assert run(app, restarted.media_path(view.job_id)) == short_wav
+        finally:
+            run(app, restarted.shutdown(after_current_job=False))
         assert finished[0].uploaded  # the server's queue marks it as sent over the API
-        elsewhere = _service(server, tmp_path / "laptop")  # another machine: it has no copy of the file
+        elsewhere = _service(remote_server, tmp_path / "laptop")  # another machine: it has no copy of the file
         downloaded = run(app, elsewhere.media_path(view.job_id))
         assert downloaded is not None and downloaded.read_bytes() == short_wav.read_bytes()
         assert view.job_id in {e.job_id for e in run(app, service.library())}
@@ -100,17 +96,17 @@ def test_a_remote_job_from_upload_to_reviewed_transcript(
         run(app, service.shutdown(after_current_job=False))
 
 
-def test_a_wrong_key_is_a_message(app: QApplication, server: RemoteServer, tmp_path: Path) -> None:
-    service = _service(server, tmp_path, key="wrong")
+def test_a_wrong_key_is_a_message(app: QApplication, remote_server: RemoteServer, tmp_path: Path) -> None:
+    service = _service(remote_server, tmp_path, key="wrong")
     with pytest.raises(AuthenticationError, match="refused the API key"):
         run(app, service.start())
 
 
 def test_the_window_follows_a_server_restart(
-    app: QApplication, server: RemoteServer, audio_dir: Path, tmp_path: Path
+    app: QApplication, remote_server: RemoteServer, audio_dir: Path, tmp_path: Path
 ) -> None:
     clip = speech_clip(audio_dir / "remote-restart", SENTENCES[:6], "remote-restart")
-    service = _service(server, tmp_path)
+    service = _service(remote_server, tmp_path)
     states: list[str] = []
     finished: list[JobView] = []
     service.connection_changed.connect(states.append)
@@ -119,9 +115,9 @@ def test_the_window_follows_a_server_restart(
     try:
         run(app, service.submit([run(app, service.take_in([clip])).accepted[0]], JobOptions(language="en")))
         wait_until(app, lambda: service.tracked()[0].status == JobStatus.PROCESSING, 300, "the job to start")
-        live.stop(server.process, signal.SIGKILL)
+        live.stop(remote_server.process, signal.SIGKILL)
         wait_until(app, lambda: any(s.startswith("reconnecting") for s in states), 60, "'reconnecting…'")
-        server.start()
+        remote_server.start()
         wait_until(app, lambda: states[-1] == "connected", 60, "the reconnection")
         wait_until(app, lambda: bool(finished), 300, "the job to finish after the restart")
         assert finished[0].status == JobStatus.COMPLETED

@@ -8,14 +8,12 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from stt_studio.jobs.models import JobStatus
-from stt_studio.settings import Settings
 from stt_studio.ui.connections import THIS_COMPUTER, Profile
 from stt_studio.ui.models.queue_model import Column
 from stt_studio.ui.views.main_window import MainWindow
@@ -25,15 +23,6 @@ from tests.live import KEY, RemoteServer
 from tests.speech import SENTENCES, SHORT_CLIP_WER_BOUND, SHORT_TEXT, speech_clip, wer
 
 pytestmark = [pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[RemoteServer]:
-    remote = RemoteServer(tmp_path_factory.mktemp("remote-ui"), settings.resolved_models_dir)
-    try:
-        yield remote
-    finally:
-        live.stop(remote.process)
 
 
 def _started(desktop: Desktop) -> MainWindow:
@@ -77,7 +66,7 @@ def test_sharing_this_machine(desktop: Desktop, short_wav: Path) -> None:
     assert "another machine" in (window.queue_model.tooltip(row, Column.FILE) or "")
     assert window.queue_model.job_by_id(job_id).audio_seconds  # type: ignore[union-attr]
     wait_until(desktop.app, lambda: "remote job" in window.server.sharing_label.text()
-               or window.queue_model.job_by_id(job_id).status.is_final, 60, "the count")  # type: ignore[union-attr]
+               or window.queue_model.job_by_id(job_id).status.is_final, 60, "the count")  # type: ignore[union-attr]  # fmt: skip
     assert httpx.get(f"{info.url}/queue/stats").status_code == 401  # the key is required
 
     future = window.spawn(window.server.stop_sharing())
@@ -89,11 +78,13 @@ def test_sharing_this_machine(desktop: Desktop, short_wav: Path) -> None:
                300, "the remote job to be transcribed here")  # fmt: skip
 
 
-def test_driving_a_remote_server(desktop: Desktop, server: RemoteServer, short_wav: Path, tmp_path: Path) -> None:
+def test_driving_a_remote_server(
+    desktop: Desktop, remote_server: RemoteServer, short_wav: Path, tmp_path: Path
+) -> None:
     window = _started(desktop)
     connections = window.server.connections
-    connections.save(Profile(name="wrong key", url=server.url), "not-the-key")
-    connections.save(Profile(name="test box", url=server.url), KEY)
+    connections.save(Profile(name="wrong key", url=remote_server.url), "not-the-key")
+    connections.save(Profile(name="test box", url=remote_server.url), KEY)
     window.server._refresh_profiles()
 
     assert not _switch(desktop, window, "wrong key")
@@ -121,7 +112,7 @@ def test_driving_a_remote_server(desktop: Desktop, server: RemoteServer, short_w
     wait_until(desktop.app, lambda: "upload was canceled" in _notices(window), 120, "the upload to be canceled")
     assert seen and 0 < max(seen) < 100
     window.server.upload_bar.valueChanged.disconnect(cancel_midway)
-    assert httpx.get(f"{server.url}/jobs", headers={"X-API-Key": KEY}).json()["count"] == 0
+    assert httpx.get(f"{remote_server.url}/jobs", headers={"X-API-Key": KEY}).json()["count"] == 0
 
     # a real job: uploaded, followed live, its transcript opened and reviewed on the server
     copy = Path(shutil.copy(short_wav, tmp_path / "remote-short.wav"))
@@ -140,7 +131,7 @@ def test_driving_a_remote_server(desktop: Desktop, server: RemoteServer, short_w
     saver = view.review.saver
     assert saver is not None
     wait_until(desktop.app, lambda: saver.state.name == "SAVED", 30, "the autosave on the server")
-    reviewed = httpx.get(f"{server.url}/jobs/{job.job_id}", headers={"X-API-Key": KEY}).json()
+    reviewed = httpx.get(f"{remote_server.url}/jobs/{job.job_id}", headers={"X-API-Key": KEY}).json()
     assert reviewed["reviewed"] is True and "Zebra" in reviewed["result"]["text"]
     wait_until(desktop.app, lambda: job.job_id in window._library_entries, 30, "the server's library")
 
@@ -149,19 +140,19 @@ def test_driving_a_remote_server(desktop: Desktop, server: RemoteServer, short_w
 
 
 def test_the_window_reconnects_after_a_server_restart(
-    desktop: Desktop, server: RemoteServer, audio_dir: Path, tmp_path: Path
+    desktop: Desktop, remote_server: RemoteServer, audio_dir: Path, tmp_path: Path
 ) -> None:
     window = _started(desktop)
-    window.server.connections.save(Profile(name="restarting box", url=server.url), KEY)
+    window.server.connections.save(Profile(name="restarting box", url=remote_server.url), KEY)
     assert _switch(desktop, window, "restarting box")
     clip = speech_clip(audio_dir / "remote-ui-restart", SENTENCES[:6], "remote-ui-restart")
     window.add_paths([clip])
     wait_until(desktop.app, lambda: any(j.status == JobStatus.PROCESSING for j in window.queue_model.jobs()), 300,
                "the job to run on the server")  # fmt: skip
-    live.stop(server.process, signal.SIGKILL)
+    live.stop(remote_server.process, signal.SIGKILL)
     label = window.server.connection_label
     wait_until(desktop.app, lambda: "reconnecting" in label.text(), 60, "'reconnecting…' in the status bar")
-    server.start()
+    remote_server.start()
     wait_until(desktop.app, lambda: label.text() == "restarting box: connected", 60, "the reconnection")
     wait_until(desktop.app, lambda: [j.status for j in window.queue_model.jobs()] == [JobStatus.COMPLETED], 300,
                "the job to finish after the restart")  # fmt: skip

@@ -2,8 +2,10 @@
 word-synced playback, keyboard, editing with undo, split and merge, speakers, the low-confidence pass, autosave
 with versions, exports, reopening and reverting.
 
-One two-speaker dialogue and one video are transcribed for the whole module; each test starts from the engine's
-transcript (``_fresh`` reverts what the test before left).
+Every test runs twice (tests/modes.py): with the window on this machine's queue, and connected to a keyed ``serve``
+on loopback, where the transcripts are read and saved through the REST API. One two-speaker dialogue and one video
+are transcribed per mode; each test starts from the engine's transcript (``_fresh`` reverts what the test before
+left). What was saved is checked where the jobs live (``Session.backend``), not in the window.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import docx
@@ -30,6 +32,8 @@ from stt_studio.ui.models.segments_model import Column
 from stt_studio.ui.views.main_window import MainWindow
 from stt_studio.ui.views.transcript_view import TranscriptView
 from tests.desktop import Desktop, desktop_app, desktop_env, wait_until
+from tests.live import RemoteServer
+from tests.modes import MODES, Backend, Mode, backend, open_window
 from tests.speech import SENTENCES, Dialogue, dialogue, speech_clip, video_with_audio
 
 pytestmark = [pytest.mark.slow, pytest.mark.no_qt_log]  # media threads log while pytest-qt swaps its handler
@@ -50,6 +54,12 @@ class Session:
     job_id: str
     video_job_id: str
     root: Path
+    mode: Mode
+    server: RemoteServer | None
+    backend: Backend = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.backend = backend(self.mode, lambda: self.window, self.server)  # the window of the moment: tests reopen it
 
     @property
     def app(self) -> QApplication:
@@ -60,15 +70,18 @@ class Session:
         return self.window.transcript_view
 
 
-@pytest.fixture(scope="module")
-def session(qapp: QApplication, tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[Session]:
-    root = tmp_path_factory.mktemp("review-ui")
+@pytest.fixture(scope="module", params=MODES)
+def session(
+    request: pytest.FixtureRequest, qapp: QApplication, tmp_path_factory: pytest.TempPathFactory, settings: Settings
+) -> Iterator[Session]:
+    mode: Mode = request.param
+    server: RemoteServer | None = request.getfixturevalue("remote_server") if mode == "remote" else None
+    root = tmp_path_factory.mktemp(f"review-ui-{mode}")
     patch = pytest.MonkeyPatch()
     desktop = Desktop(desktop_app(qapp), desktop_env(patch, root, settings.resolved_models_dir))
     try:
-        window = desktop.open()
+        window = open_window(desktop, mode, server)
         window.resize(1280, 800)
-        wait_until(desktop.app, lambda: window._local.status.workers >= 1, 180, "a worker")
         talk = dialogue(root / "talk", DIALOGUE, "dialogue")
         video = video_with_audio(speech_clip(root / "clip", SENTENCES[:2], "clip"), root / "clip.mp4")
         window.batch_options.diarize_check.setChecked(True)
@@ -84,7 +97,7 @@ def session(qapp: QApplication, tmp_path_factory: pytest.TempPathFactory, settin
             wait_until(desktop.app, done, 400, f"{name} to be transcribed")
         job_id, video_job_id = _job_id(window, "dialogue.wav"), _job_id(window, "clip.mp4")
         assert job_id is not None and video_job_id is not None
-        yield Session(desktop, window, talk, job_id, video_job_id, root)
+        yield Session(desktop, window, talk, job_id, video_job_id, root, mode, server)
     finally:
         desktop.close()
         patch.undo()
@@ -102,14 +115,14 @@ def _status(window: MainWindow, name: str) -> JobStatus | None:
 def _open(s: Session, job_id: str) -> TranscriptionResult:
     s.window.open_job(job_id)
     wait_until(s.app, lambda: s.window._shown_job == job_id and s.view.result() is not None, 60, "the transcript")
-    wait_until(s.app, lambda: s.view.player.duration_seconds() > 0, 30, "the media to load")
+    wait_until(s.app, s.view.player.is_loaded, 30, "the media to load")
     result = s.view.result()
     assert result is not None
     return result
 
 
 def _original(s: Session, job_id: str | None = None) -> TranscriptionResult:
-    return s.window._local.store.original_result(job_id or s.job_id)
+    return s.backend.original(job_id or s.job_id)
 
 
 def _fresh(s: Session, job_id: str | None = None) -> TranscriptionResult:
@@ -161,7 +174,7 @@ def _wait_saved(s: Session) -> None:
 
 
 def _stored(s: Session) -> TranscriptionResult:
-    return s.window._local.store.transcript(s.job_id).result
+    return s.backend.stored(s.job_id).result
 
 
 def _export(s: Session, name: str, formats: tuple[str, ...] = EXPORT_FORMATS) -> dict[str, str]:
@@ -276,7 +289,7 @@ def test_the_highlighted_word_follows_the_player_and_clicking_a_word_seeks(sessi
 def test_a_video_file_plays_with_the_word_highlight(session: Session) -> None:
     s = session
     result = _fresh(s, s.video_job_id)
-    assert s.window._local.store.source_path(s.video_job_id).suffix == ".mp4"  # type: ignore[union-attr]
+    assert s.view.player.source_path() == s.root / "clip.mp4"  # the file added: no download in remote mode
     _follows(s, result, 3.0)
 
 
@@ -348,7 +361,7 @@ def test_correcting_one_word_reaches_every_export_and_undo_restores_it(session: 
 
     _wait_saved(s)
     assert _timed_words(_stored(s)) == _timed_words(edited)
-    assert _timed_words(s.window._local.store.original_result(s.job_id)) == _timed_words(original)  # kept
+    assert _timed_words(_original(s)) == _timed_words(original)  # kept
     phrase = f"{tokens[position - 1]} zebra {tokens[position + 1]}"
     exported = _export(s, "corrected")
     for fmt in ("txt", "srt", "vtt", "docx"):
@@ -556,15 +569,14 @@ def test_the_low_confidence_pass_visits_the_words_under_the_threshold_in_time_or
 def test_a_save_from_elsewhere_is_never_overwritten_silently(session: Session) -> None:
     s = session
     original = _fresh(s)
-    store = s.window._local.store
     row, position = _plain_word(original)
     tokens = [w.word for w in original.segments[row].words]
 
-    def someone_else_saves(name: str) -> None:  # as the API would, with the version it read
-        current = store.transcript(s.job_id)
+    def someone_else_saves(name: str) -> None:  # with the version it read
+        current = s.backend.stored(s.job_id)
         label = original.segments[0].speaker or "SPEAKER_00"
         renamed = current.result.model_copy(update={"speaker_names": {label: name}})
-        store.save_transcript(s.job_id, renamed, if_match=current.etag)
+        s.backend.save_elsewhere(s.job_id, renamed, current.etag)
 
     someone_else_saves("From the API")
     tokens[position] = "mine"
@@ -605,10 +617,16 @@ def test_edits_survive_closing_and_reopening_and_revert_restores_the_engines_out
     s.view.review.rename_speaker(label, "Ms. Lee")
     s.desktop.quit(s.window)  # at once: the autosave has not run yet, quitting saves
 
-    s.window = s.desktop.open()
+    away = s.talk.path.with_suffix(".away")
+    if s.mode == "remote":  # the recording is gone from this machine: the window plays the server's copy
+        s.talk.path.rename(away)
+    s.window = open_window(s.desktop, s.mode, s.server)  # remote: the last connection resumes
     s.window.resize(1280, 800)
-    wait_until(s.app, lambda: s.window._local._store is not None, 120, "the reopened window")
     reopened = _open(s, s.job_id)
+    if s.mode == "remote":
+        played = s.view.player.source_path()
+        assert played is not None and played.read_bytes() == away.read_bytes(), played
+        away.rename(s.talk.path)
     assert reopened.segments[row].words[position].word == "persisted"
     assert _speaker_column(s)[0] == "Ms. Lee"
     assert s.view.review.saver is not None and s.view.review.saver.state == SaveState.SAVED
@@ -620,6 +638,6 @@ def test_edits_survive_closing_and_reopening_and_revert_restores_the_engines_out
     box.button(QMessageBox.StandardButton.Yes).click()
     wait_until(s.app, lambda: s.view.review.saver.state == SaveState.ORIGINAL, 30, "the revert")  # type: ignore[union-attr]
     assert s.view.result() == original
-    assert s.window._local.store.transcript(s.job_id).reviewed is False
+    assert s.backend.stored(s.job_id).reviewed is False
     assert _speaker_column(s)[0] != "Ms. Lee"
     assert TranscriptionResult.model_validate(json.loads(_export(s, "reverted", ("json",))["json"])) == original

@@ -34,6 +34,7 @@ from rq.registry import (
     StartedJobRegistry,
 )
 
+from stt_studio.atomic_files import write_text_atomically
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.jobs import review
 from stt_studio.jobs.events import JobEvent, publish
@@ -116,17 +117,6 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Readers (the API, other workers) never see a half-written file."""
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-    except OSError:
-        tmp.unlink(missing_ok=True)  # a disk that filled up keeps no half-written file
-        raise
-    tmp.replace(path)
-
-
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -179,7 +169,7 @@ class JobStore:
         record = self._read_record(job_id) or {}
         record.update(fields)
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(path, json.dumps(record, default=str))
+        write_text_atomically(path, json.dumps(record, default=str))
 
     def _read_record(self, job_id: str) -> dict[str, Any] | None:
         try:
@@ -189,7 +179,7 @@ class JobStore:
             return None
 
     def save_result(self, job_id: str, result: TranscriptionResult, started_at: datetime | None) -> None:
-        _write_atomically(self.job_dir(job_id) / review.ORIGINAL_FILE, result.model_dump_json())
+        write_text_atomically(self.job_dir(job_id) / review.ORIGINAL_FILE, result.model_dump_json())
         summary = {
             "audio_seconds": result.duration,
             "language": result.language,
@@ -381,7 +371,7 @@ class JobStore:
     def save_webhook_state(self, job_id: str, state: WebhookDelivery) -> None:
         """JobNotFoundError when the job has been deleted meanwhile (its directory is not made again)."""
         try:
-            _write_atomically(self.job_dir(job_id) / WEBHOOK_FILE, state.model_dump_json())
+            write_text_atomically(self.job_dir(job_id) / WEBHOOK_FILE, state.model_dump_json())
         except FileNotFoundError:
             raise JobNotFoundError(job_id) from None
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from stt_studio.atomic_files import write_text_atomically
 from stt_studio.ui.secrets import TokenStore
 
 log = logging.getLogger(__name__)
@@ -84,9 +85,7 @@ class Connections:
 
     def _save(self) -> None:
         self._config_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self._file.with_suffix(".tmp")
-        tmp.write_text(self._state.model_dump_json(indent=2), encoding="utf-8")
-        tmp.replace(self._file)
+        write_text_atomically(self._file, self._state.model_dump_json(indent=2))
 
     def _keys(self, name: str) -> TokenStore:
         slug = hashlib.sha256(name.encode()).hexdigest()[:16]

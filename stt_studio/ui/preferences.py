@@ -6,13 +6,13 @@ The Hugging Face token is never part of this file: it lives in the ``TokenStore`
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Literal
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from stt_studio.atomic_files import write_text_atomically
 from stt_studio.jobs.models import JobOptions
 from stt_studio.review.words import DEFAULT_LOW_CONFIDENCE
 from stt_studio.settings import APP_NAME, Settings
@@ -82,10 +82,7 @@ class Preferences(BaseModel):
     def save(self, config_dir: Path) -> None:
         """Write the file atomically: a crash mid-write leaves the previous preferences, never half a file."""
         config_dir.mkdir(parents=True, exist_ok=True)
-        path = config_dir / PREFERENCES_FILE
-        tmp = path.with_name(f"{PREFERENCES_FILE}.{os.getpid()}.tmp")
-        tmp.write_text(self.model_dump_json(indent=2), encoding="utf-8")
-        tmp.replace(path)
+        write_text_atomically(config_dir / PREFERENCES_FILE, self.model_dump_json(indent=2))
 
     # --- applying them ---------------------------------------------------------------------------------------
     def settings(self, base: Settings, token: str | None = None) -> Settings:

@@ -10,6 +10,7 @@ other call runs on an executor thread: the GUI thread never waits on the network
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt, Signal
 
+from stt_studio.atomic_files import write_text_atomically
 from stt_studio.client import (
     ClientError,
     ServerUnreachableError,
@@ -44,6 +46,7 @@ RECONNECT_SECONDS = (1.0, 2.0, 5.0, 10.0)
 UPLOAD_ATTEMPTS = 3
 LISTENER_JOIN_SECONDS = 10.0
 DEFAULT_MAX_AUDIO_SECONDS = 6 * 3600.0
+SOURCES_FILE = "uploaded-sources.json"
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,8 @@ class RemoteJobService(JobService):
         self._io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stt-remote")
         self._uploads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stt-upload")
         self._sources: dict[str, Path] = {}
-        """Local files this window uploaded, by job id: played from here instead of being downloaded."""
+        """Local files uploaded from this machine, by job id: played from here instead of being downloaded (kept
+        in ``SOURCES_FILE`` in the cache dir, so they still are after a restart)."""
         self._cancels: dict[Path, threading.Event] = {}
         self._stopping = threading.Event()
         self._listener: threading.Thread | None = None
@@ -85,6 +89,7 @@ class RemoteJobService(JobService):
     async def start(self) -> None:
         """Raises ClientError (unreachable, wrong key, incompatible version) with the sentence to show."""
         await self._run(self.client.server_info)
+        self._sources.update(await self._run(self._read_sources))
         await self._resync()
         self._listener = threading.Thread(target=self._listen, name="stt-remote-events", daemon=True)
         self._listener.start()
@@ -223,6 +228,7 @@ class RemoteJobService(JobService):
             self._sources[view.job_id] = file.path
             views.append(view)
             self._absorb([view])
+        await self._write_sources()
         return views
 
     def _upload(self, path: Path, options: JobOptions, cancel: threading.Event) -> JobView:
@@ -248,6 +254,28 @@ class RemoteJobService(JobService):
         if (cancel := self._cancels.get(path)) is not None:
             cancel.set()
 
+    def _read_sources(self) -> dict[str, Path]:
+        """The uploads remembered from earlier sessions whose file is still there."""
+        try:
+            data = json.loads((self.cache_dir / SOURCES_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {str(job_id): Path(p) for job_id, p in data.items() if isinstance(p, str) and Path(p).is_file()}
+
+    async def _write_sources(self) -> None:
+        text = json.dumps({job_id: str(path) for job_id, path in self._sources.items()}, indent=1)
+
+        def write() -> None:
+            try:
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+                write_text_atomically(self.cache_dir / SOURCES_FILE, text)
+            except OSError as exc:  # only costs a download later
+                log.warning("Could not remember the uploaded files in %s: %s", self.cache_dir, exc)
+
+        await self._run(write)
+
     # --- job control ---------------------------------------------------------------------------------------------
     async def cancel(self, job_ids: list[str]) -> None:
         def cancel_all() -> None:
@@ -261,8 +289,11 @@ class RemoteJobService(JobService):
             return [self.client.job(self.client.retry(i), with_result=False) for i in job_ids]
 
         views = await self._run(retry_all)
-        for job_id in job_ids:
+        for job_id, view in zip(job_ids, views, strict=True):
             self._tracked.pop(job_id, None)
+            if (source := self._sources.get(job_id)) is not None:
+                self._sources[view.job_id] = source  # the same file
+        await self._write_sources()
         self._absorb(views)
         return views
 
@@ -275,6 +306,7 @@ class RemoteJobService(JobService):
         for job_id in job_ids:
             self._tracked.pop(job_id, None)
             self._sources.pop(job_id, None)
+        await self._write_sources()
         self.library_changed.emit()
 
     # --- reading ------------------------------------------------------------------------------------------------

@@ -73,6 +73,9 @@ class JobService(QObject):
     problem = Signal(str)
     """A background step failed; the text says what and why."""
 
+    status: ServiceStatus
+    """The queue's health and size as last read (``status_updated`` signals each new one)."""
+
     def __init__(self) -> None:
         super().__init__()
         self._tracked: dict[str, JobView] = {}

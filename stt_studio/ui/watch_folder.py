@@ -11,6 +11,8 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from stt_studio.atomic_files import write_text_atomically
+
 log = logging.getLogger(__name__)
 
 _TEMP_SUFFIXES = (".part", ".crdownload", ".partial", ".download", ".tmp", "~")
@@ -100,10 +102,8 @@ class FolderWatch:
     def _save_state(self) -> None:
         state = self._load_state()  # keep the other folders' sets
         state[self._key] = sorted(self._seen)
-        tmp = self.state_file.with_name(f"{self.state_file.name}.{os.getpid()}.tmp")
         try:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(state, indent=1), encoding="utf-8")
-            tmp.replace(self.state_file)
+            write_text_atomically(self.state_file, json.dumps(state, indent=1))
         except OSError as exc:  # this session still remembers them; only a restart could queue them again
             log.warning("Could not save %s: %s", self.state_file, exc)

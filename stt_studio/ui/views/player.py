@@ -126,6 +126,14 @@ class PlayerBar(QWidget):
     def is_available(self) -> bool:
         return self.play_button.isEnabled()
 
+    def source_path(self) -> Path | None:
+        """The file asked for by the last ``load`` (None: nothing to play)."""
+        return Path(self._source.toLocalFile()) if not self._source.isEmpty() else None
+
+    def is_loaded(self) -> bool:
+        """Whether that file has loaded (seeks and play apply at once from now on)."""
+        return self._loaded
+
     def seek(self, seconds: float) -> None:
         milliseconds = max(0, round(seconds * 1000))
         if self._loaded:

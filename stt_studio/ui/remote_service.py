@@ -227,7 +227,8 @@ class RemoteJobService(JobService):
                 self._cancels.pop(file.path, None)
             self._sources[view.job_id] = file.path
             views.append(view)
-            self._absorb([view])
+            if view.job_id not in self._tracked:  # else the server's events already told a later state
+                self._absorb([view])
         await self._write_sources()
         return views
 

@@ -604,6 +604,30 @@ def test_a_save_from_elsewhere_is_never_overwritten_silently(session: Session) -
     assert "again" not in s.view.result().text.split()  # type: ignore[union-attr]
     assert review.saver.state == SaveState.SAVED  # type: ignore[comparison-overlap]  # mypy narrowed it above
 
+    # edits held back by a conflict are never dropped: not by opening another transcript, not by quitting
+    someone_else_saves("Third API save")
+    tokens[position] = "unsure"
+    _edit_row(s, row, " ".join(tokens))
+    wait_until(s.app, lambda: review.conflict_box is not box and review.conflict_box.isVisible(), 30, "conflict")  # type: ignore[union-attr]
+    asked = review.conflict_box
+    assert asked is not None
+    asked.button(QMessageBox.StandardButton.Cancel).click()
+    s.window.open_job(s.video_job_id)
+    wait_until(s.app, lambda: review.conflict_box is not asked and review.conflict_box.isVisible(), 10, "asked again")  # type: ignore[union-attr]
+    assert s.window._shown_job == s.job_id and "unsure" in s.view.result().text.split()  # type: ignore[union-attr]
+    assert any(n.title == "The edits to dialogue.wav are not saved yet" for n in s.window.notices.notices)
+    asked = review.conflict_box
+    asked.button(QMessageBox.StandardButton.Cancel).click()  # type: ignore[union-attr]
+    s.window.request_quit()
+    unsaved = s.window.unsaved_box
+    assert unsaved.isVisible() and unsaved.text() == "Your latest edits to dialogue.wav are not saved."
+    unsaved.button(QMessageBox.StandardButton.Cancel).click()  # back to the question that decides
+    wait_until(s.app, lambda: review.conflict_box is not asked and review.conflict_box.isVisible(), 10, "the question")  # type: ignore[union-attr]
+    keep = next(b for b in review.conflict_box.buttons() if b.text() == "Keep my version")  # type: ignore[union-attr]
+    keep.click()
+    _wait_saved(s)
+    assert "unsure" in _stored(s).text.split() and not s.window.has_quit
+
 
 def test_edits_survive_closing_and_reopening_and_revert_restores_the_engines_output(session: Session) -> None:
     s = session

@@ -20,9 +20,10 @@ from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from stt_studio.client import ServerUnreachableError
 from stt_studio.engine.result import Segment, SpeakerSummary, SpeakerTurn, TranscriptionResult, Word
 from stt_studio.jobs.models import JobStatus, JobView
-from stt_studio.jobs.review import StoredTranscript, TranscriptVersionError
+from stt_studio.jobs.review import StoredTranscript, TranscriptInvalidError, TranscriptVersionError
 from stt_studio.review.editing import edit_segment_text, merge_with_next, split_segment
 from stt_studio.review.words import WordRef
 from stt_studio.ui.clock import format_clock, format_precise
@@ -566,6 +567,56 @@ def test_autosave_waits_for_a_pause_and_never_overwrites_another_save(qtbot: QtB
         done = asyncio.ensure_future(saver.flush())  # at once, not after the pause
         wait_until(app, done.done, 5, "the flush")
         assert storage.saved[-1] == edits[1]
+    finally:
+        release_loop(loop)
+
+
+class _FlakyStorage(_MemoryStorage):
+    """Fails the next ``failures`` saves as a server restarting would, or refuses one as invalid."""
+
+    def __init__(self, result: TranscriptionResult) -> None:
+        super().__init__(result)
+        self.failures = 0
+        self.invalid = False
+
+    async def save_transcript(self, job_id: str, result: TranscriptionResult, etag: str | None) -> str:
+        if self.invalid:
+            raise TranscriptInvalidError("segment 1: starts after it ends")
+        if self.failures:
+            self.failures -= 1
+            raise ServerUnreachableError("Cannot reach http://gpu-box:8000: connection refused")
+        return await super().save_transcript(job_id, result, etag)
+
+
+def test_a_failed_save_keeps_the_edits_and_tries_again(qtbot: QtBot) -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    loop = qasync_loop(app)
+    try:
+        first = _worded("one two three")
+        storage = _FlakyStorage(first)
+        saver = AutoSaver(storage, asyncio.ensure_future, delay_ms=50, retry_ms=200)
+        saver.attach("job", storage.etag, reviewed=False)
+        failures: list[str] = []
+        saver.failed.connect(failures.append)
+        storage.failures = 2
+        edit = edit_segment_text(first, 0, "one two four")
+        saver.schedule(edit)
+        wait_until(app, lambda: saver.state == SaveState.FAILED, 5, "the failed save")
+        assert saver.unsaved and "connection refused" in (saver.failure or "")
+        wait_until(app, lambda: saver.state == SaveState.SAVED, 5, "the saves tried again until one works")
+        assert storage.saved == [edit] and len(failures) == 2 and not saver.unsaved
+
+        storage.invalid = True  # the store refuses it: kept, not tried again by itself (the next edit may fix it)
+        bad = edit_segment_text(edit, 0, "one two five")
+        saver.schedule(bad)
+        wait_until(app, lambda: saver.state == SaveState.FAILED, 5, "the refused save")
+        app.processEvents()
+        assert saver.unsaved and saver.failure == "segment 1: starts after it ends"
+        storage.invalid = False
+        done = asyncio.ensure_future(saver.flush())  # quitting (or showing another transcript) tries once more
+        wait_until(app, done.done, 5, "the flush")
+        assert storage.saved[-1] == bad and _state(saver) == SaveState.SAVED and not saver.unsaved
     finally:
         release_loop(loop)
 

@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 AUTOSAVE_DELAY_MS = 1500
 """After the last edit: a burst of edits (typing, F3 and marking words) is one save."""
+RETRY_DELAY_MS = 5000
+"""After a save failed (a server restarting, a full disk): tried again this much later, until it works."""
 
 Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Future[Any]"]
 
@@ -48,22 +50,30 @@ class AutoSaver(QObject):
     """Someone else saved this transcript since it was read: the version now stored. Nothing more is saved until
     ``overwrite`` or a reload (``attach``)."""
     failed = Signal(str)
-    """The transcript could not be saved: why."""
+    """The transcript could not be saved: why. The edits are kept and saved at the next try."""
 
     def __init__(
-        self, storage: TranscriptStorage, spawn: Spawn, delay_ms: int = AUTOSAVE_DELAY_MS, parent: QObject | None = None
+        self,
+        storage: TranscriptStorage,
+        spawn: Spawn,
+        delay_ms: int = AUTOSAVE_DELAY_MS,
+        retry_ms: int = RETRY_DELAY_MS,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._storage = storage
         self._spawn = spawn
+        self._delay_ms = delay_ms
+        self._retry_ms = retry_ms
         self._job_id: str | None = None
         self._etag: str | None = None
         self._pending: TranscriptionResult | None = None
         self._state = SaveState.ORIGINAL
+        self._conflict_etag: str | None = None
+        self._failure: str | None = None
         self._lock = asyncio.Lock()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(delay_ms)
         self._timer.timeout.connect(lambda: self._spawn(self._save_pending()))
 
     @property
@@ -78,10 +88,27 @@ class AutoSaver(QObject):
     def job_id(self) -> str | None:
         return self._job_id
 
+    @property
+    def unsaved(self) -> bool:
+        """Edits are not stored yet (waiting for the pause, for the user's choice after a conflict, or for the
+        next try after a failed save)."""
+        return self._pending is not None
+
+    @property
+    def conflict_etag(self) -> str | None:
+        """In a conflict: the version stored elsewhere (what ``overwrite`` replaces)."""
+        return self._conflict_etag if self._state == SaveState.CONFLICT else None
+
+    @property
+    def failure(self) -> str | None:
+        """After a failed save: why."""
+        return self._failure if self._state == SaveState.FAILED else None
+
     def attach(self, job_id: str | None, etag: str | None, *, reviewed: bool) -> None:
         """A transcript was opened (or reloaded, or reverted): version ``etag``, nothing left to save."""
         self._timer.stop()
         self._job_id, self._etag, self._pending = job_id, etag, None
+        self._conflict_etag = self._failure = None
         self._set_state(SaveState.SAVED if reviewed else SaveState.ORIGINAL)
 
     def schedule(self, result: TranscriptionResult) -> None:
@@ -91,7 +118,7 @@ class AutoSaver(QObject):
         self._pending = result
         if self._state != SaveState.CONFLICT:  # the user decides first: reload or overwrite
             self._set_state(SaveState.PENDING)
-            self._timer.start()
+            self._timer.start(self._delay_ms)
 
     async def flush(self) -> None:
         """Save now whatever is waiting (before another transcript is shown, before quitting)."""
@@ -132,27 +159,36 @@ class AutoSaver(QObject):
                 try:
                     etag = await self._storage.save_transcript(job_id, result, self._etag)
                 except TranscriptVersionError as error:
-                    if self._pending is None:
-                        self._pending = result
+                    self._keep(job_id, result)
+                    self._conflict_etag = error.current_etag
                     self._set_state(SaveState.CONFLICT)
                     self.conflict.emit(error.current_etag)
                     return
-                except TranscriptInvalidError as error:  # the store's checks: the message says what
-                    self._fail(job_id, str(error))
+                except TranscriptInvalidError as error:  # the store's checks: the next edit may fix it
+                    self._fail(job_id, result, str(error), retry=False)
                     return
-                except Exception as error:  # a background save reports, it does not crash
+                except Exception as error:  # a background save reports and tries again, it does not crash
                     log.exception("Saving the transcript of %s failed", job_id)
-                    self._fail(job_id, str(error) or type(error).__name__)
+                    self._fail(job_id, result, str(error) or type(error).__name__, retry=True)
                     return
                 if job_id == self._job_id:
                     self._etag = etag
             if self._state == SaveState.SAVING:
                 self._set_state(SaveState.SAVED)
 
-    def _fail(self, job_id: str, why: str) -> None:
+    def _keep(self, job_id: str, result: TranscriptionResult) -> None:
+        """A save that did not happen: its edits wait for the next one (unless newer ones already do)."""
+        if self._pending is None and job_id == self._job_id:
+            self._pending = result
+
+    def _fail(self, job_id: str, result: TranscriptionResult, why: str, *, retry: bool) -> None:
         log.warning("Saving the transcript of %s failed: %s", job_id, why)
+        self._keep(job_id, result)
+        self._failure = why
         self._set_state(SaveState.FAILED)
         self.failed.emit(why)
+        if retry and self._pending is not None:
+            self._timer.start(self._retry_ms)
 
     def _set_state(self, state: SaveState) -> None:
         if state != self._state:

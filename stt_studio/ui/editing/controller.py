@@ -102,6 +102,22 @@ class ReviewController(QObject):
         if self._saver is not None:
             await self._saver.flush()
 
+    def unsaved_reason(self) -> str | None:
+        """Why the edits of the transcript shown are not stored after a ``flush`` (None: they are)."""
+        saver = self._saver
+        if saver is None or not saver.unsaved:
+            return None
+        if saver.conflict_etag is not None:
+            return "It was saved from somewhere else while you edited it; choose which version to keep."
+        return f"Saving failed: {saver.failure or 'not saved yet'}"
+
+    def resolve_unsaved(self) -> None:
+        """Ask again what to do with edits held back by a conflict (the question was canceled)."""
+        saver = self._saver
+        asking = self.conflict_box is not None and self.conflict_box.isVisible()
+        if saver is not None and saver.conflict_etag is not None and not asking:
+            self._on_conflict(saver.conflict_etag)
+
     def _on_save_state(self, state: SaveState) -> None:
         self._view.review_bar.set_state(state)
         self.actions.revert.setEnabled(self._saver is not None and state != SaveState.ORIGINAL)

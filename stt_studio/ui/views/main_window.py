@@ -549,7 +549,12 @@ class MainWindow(QMainWindow):
         if job.status != JobStatus.COMPLETED:
             self.statusBar().showMessage(f"{job.filename}: no transcript ({job.status.value})", 5000)
             return
-        await self.transcript_view.review.flush()  # the edits of the transcript shown so far
+        review = self.transcript_view.review
+        await review.flush()  # the edits of the transcript shown so far
+        if (why := review.unsaved_reason()) is not None:  # never dropped by showing another transcript
+            self.notices.show_notice(f"The edits to {self._shown_name()} are not saved yet", [why], Tone.WARNING)
+            review.resolve_unsaved()
+            return
         stored = await self.service.transcript(job_id)
         media = await self.service.media_path(job_id)
         self._shown_job = job_id
@@ -683,9 +688,37 @@ class MainWindow(QMainWindow):
         event.ignore()
         self.request_quit()
 
+    def _shown_name(self) -> str:
+        job = self.transcript_view.job()
+        return (job.filename or job.job_id) if job is not None else "this transcript"
+
     def request_quit(self) -> None:
         """Quit at once when nothing is queued; otherwise ask whether to finish the current job first or keep
-        transcribing in the background."""
+        transcribing in the background. Edits that could not be saved are asked about first."""
+        review = self.transcript_view.review
+        why = review.unsaved_reason()
+        if why is None:
+            self._quit_or_ask_about_jobs()
+            return
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Edits not saved")
+        box.setText(f"Your latest edits to {self._shown_name()} are not saved.")
+        box.setInformativeText(why)
+        discard = box.addButton("Quit without them", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+
+        def chosen() -> None:
+            if box.clickedButton() is discard:
+                self._quit_or_ask_about_jobs()
+            else:
+                review.resolve_unsaved()
+
+        box.finished.connect(lambda _: chosen())
+        box.open()
+        self.unsaved_box = box
+
+    def _quit_or_ask_about_jobs(self) -> None:
         active = self._active_jobs()
         if not active:
             self.quit_now()

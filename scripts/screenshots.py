@@ -41,7 +41,7 @@ from stt_studio.ui.models.job_table import JOB_ID_ROLE  # noqa: E402
 from stt_studio.ui.views.main_window import MainWindow  # noqa: E402
 from tests import live  # noqa: E402
 from tests.desktop import Desktop, wait_until  # noqa: E402
-from tests.speech import SENTENCES, speech_clip  # noqa: E402
+from tests.speech import SENTENCES, VOCABULARY, VOCABULARY_SENTENCES, speech_clip  # noqa: E402
 
 SIZE = (1280, 800)
 SEEK_SECONDS = 10.0
@@ -85,6 +85,19 @@ def long_clip(directory: Path, seconds: float) -> Path:
     repeats = max(0, round(seconds / 50) - 1)
     out = directory / "lecture-recording.wav"
     subprocess.run(["sox", str(once), str(out), "repeat", str(repeats)], check=True, capture_output=True)
+    return out
+
+
+def video_clip(directory: Path, name: str) -> Path:
+    """A 640×360 video (FFmpeg's Mandelbrot zoom) with espeak-ng speech of ``VOCABULARY_SENTENCES``: names Whisper
+    gets right only with the vocabulary."""
+    speech = speech_clip(directory, VOCABULARY_SENTENCES, "speech")
+    out = directory / f"{name}.mp4"
+    subprocess.run(
+        ["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "mandelbrot=s=640x360:rate=25", "-i", str(speech),
+         "-shortest", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", str(out)],
+        check=True, capture_output=True,
+    )  # fmt: skip
     return out
 
 
@@ -344,6 +357,7 @@ def run(out: Path, root: Path) -> list[Path]:
     sample = pyannote_sample(audio / "interview-two-speakers.wav")
     clips = {name: speech_clip(audio / name, sentences, name) for name, sentences in SHORT_CLIPS.items()}
     lecture = long_clip(audio / "lecture", LONG_CLIP_SECONDS)
+    visit = video_clip(audio / "visit", "clinic-visit")
 
     desktop = Desktop(app, base)
     try:
@@ -359,7 +373,11 @@ def run(out: Path, root: Path) -> list[Path]:
         window.batch_options.diarize_check.setChecked(False)
         first = [clips["weather-report"], clips["directions"]]
         window.add_paths(first)
-        names = [sample.name, *(p.name for p in first)]
+        window.batch_options.prompt_edit.setText(", ".join(VOCABULARY))  # the vocabulary, for the video only
+        window.add_paths([visit])
+        wait_until(app, lambda: visit.name in jobs(window), 60, "the video to be queued")
+        window.batch_options.prompt_edit.clear()
+        names = [sample.name, *(p.name for p in first), visit.name]
         print("transcribing the first batch…", flush=True)
         wait_done(app, window, names, 900)
 
@@ -395,6 +413,15 @@ def run(out: Path, root: Path) -> list[Path]:
         wait_until(app, lambda: abs(view.player.position_seconds() - seek) < 0.3, 10, f"the player at {seek:.1f} s")
         shooter.both("transcript", lambda: window)
         review(app, window, shooter)
+
+        # --- a video under review: its picture above the timeline, mid-playback ---------------------------------
+        show_job(app, window, visit.name)
+        wait_until(app, lambda: view.player.is_loaded() and view.player.video.isVisible(), 30, "the video to load")
+        view.player.play_from(2.0)
+        wait_until(app, lambda: view.player.position_seconds() >= 3.2, 30, "the video to play")
+        view.player.pause()
+        settle(app, 0.5)
+        shooter.both("review-video", lambda: window)
 
         # --- the library with every finished job -------------------------------------------------------------
         window.tabs.setCurrentWidget(window.library_view)

@@ -348,6 +348,9 @@ def transcribe(
     num_speakers: Annotated[int | None, typer.Option(min=1, max=20, help="Exact number of speakers")] = None,
     min_speakers: Annotated[int | None, typer.Option(min=1, max=20)] = None,
     max_speakers: Annotated[int | None, typer.Option(min=1, max=20)] = None,
+    prompt: Annotated[
+        str | None, typer.Option(help="Text before the audio: names and terms spelled as they should be")
+    ] = None,
     speakers: Annotated[
         bool, typer.Option("--speakers/--no-speakers", help="Speaker labels in txt, srt, vtt and docx")
     ] = True,
@@ -376,7 +379,7 @@ def transcribe(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--max-line-count") from exc
     diarization = DiarizationOptions(num_speakers, min_speakers, max_speakers) if speakers_wanted else None
-    options = TranscribeOptions(language=language, diarization=diarization)
+    options = TranscribeOptions(language=language, diarization=diarization, prompt=prompt)
     try:
         engine.validate(options)
     except EngineError as exc:

@@ -212,7 +212,7 @@ class StudioClient:
         """Upload ``path`` as a new job. Sending it again with the same ``idempotency_key`` (e.g. after the
         connection dropped mid-upload) never makes a second job."""
         form: dict[str, str] = {"enable_diarization": str(options.enable_diarization).lower()}
-        for name in ("language", "num_speakers", "min_speakers", "max_speakers"):
+        for name in ("language", "num_speakers", "min_speakers", "max_speakers", "prompt"):
             value = getattr(options, name)
             if value is not None:
                 form[name] = str(value)
@@ -281,9 +281,7 @@ class StudioClient:
         headers = {"Content-Type": "application/json"}
         if etag is not None:
             headers["If-Match"] = etag
-        response = self._request(
-            "PUT", f"/jobs/{job_id}/transcript", content=result.model_dump_json(), headers=headers
-        )
+        response = self._request("PUT", f"/jobs/{job_id}/transcript", content=result.model_dump_json(), headers=headers)
         etag_now: str | None = response.headers.get("etag")
         return etag_now
 

@@ -28,6 +28,19 @@ SENTENCES = [
 ]
 
 
+VOCABULARY_SENTENCES = [
+    "The patient was given metoprolol at the Kowalczyk clinic.",
+    "Please send the report to Siobhan before Friday.",
+]
+VOCABULARY = ["metoprolol", "Kowalczyk", "Siobhan"]
+"""Words tiny.en misspells in ``VOCABULARY_SENTENCES`` unless a prompt gives them (measured: "made a prala",
+"Kalknik", "Shivon" without; all three right with "metoprolol, Kowalczyk, Siobhan.")."""
+
+
+def vocabulary_found(text: str) -> list[str]:
+    return [word for word in VOCABULARY if word.casefold() in text.casefold()]
+
+
 SHORT_TEXT = " ".join(SENTENCES[:2])
 SHORT_CLIP_WER_BOUND = 0.25
 """For the 22-word two-sentence clip, where one word is 4.5 points of WER: checks that real speech was

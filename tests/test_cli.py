@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.speech import SHORT_CLIP_WER_BOUND, SHORT_TEXT, wer
+from tests.speech import (
+    SHORT_CLIP_WER_BOUND,
+    SHORT_TEXT,
+    VOCABULARY,
+    VOCABULARY_SENTENCES,
+    speech_clip,
+    vocabulary_found,
+    wer,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -52,6 +60,16 @@ def test_vtt_and_txt(short_wav: Path, tmp_path: Path) -> None:
         proc = run_cli("transcribe", str(short_wav), "--model", "tiny.en", "-f", fmt)
         assert proc.returncode == 0, proc.stderr
         assert marker in proc.stdout
+
+
+def test_a_prompt_and_a_bad_one(audio_dir: Path) -> None:
+    clip = speech_clip(audio_dir / "vocabulary", VOCABULARY_SENTENCES, "vocabulary")
+    proc = run_cli("transcribe", str(clip), "--model", "tiny.en", "-f", "txt", "--prompt", ", ".join(VOCABULARY) + ".")
+    assert proc.returncode == 0, proc.stderr
+    assert len(vocabulary_found(proc.stdout)) >= 2, proc.stdout
+    proc = run_cli("transcribe", str(clip), "--model", "tiny.en", "--prompt", "Siobhan\x07")
+    assert proc.returncode == 2
+    assert "The prompt contains control characters" in " ".join(proc.stderr.split())
 
 
 def test_bad_language_is_a_usage_error(short_wav: Path) -> None:

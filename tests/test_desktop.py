@@ -22,7 +22,16 @@ from stt_studio.jobs.models import JobStatus, JobView
 from stt_studio.ui.views.main_window import MainWindow
 from tests.desktop import Desktop, drop_paths, wait_until
 from tests.modes import MODES, Mode, open_window
-from tests.speech import SENTENCES, SHORT_CLIP_WER_BOUND, dialogue, speech_clip, wer
+from tests.speech import (
+    SENTENCES,
+    SHORT_CLIP_WER_BOUND,
+    VOCABULARY,
+    VOCABULARY_SENTENCES,
+    dialogue,
+    speech_clip,
+    vocabulary_found,
+    wer,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.no_qt_log]  # media threads log while pytest-qt swaps its handler
 
@@ -168,6 +177,18 @@ def test_desktop_end_to_end(
     wait_until(qapp, lambda: any("added before" in n.title for n in window.notices.notices), 30, "the question")
     assert list(_jobs(window)).count("first.wav") == 1
 
+    # --- the vocabulary of the next files reaches the decoder -------------------------------------------------
+    vocabulary = speech_clip(tmp_path / "vocabulary", VOCABULARY_SENTENCES, "vocabulary")
+    window.batch_options.prompt_edit.setText(", ".join(VOCABULARY) + ".\x07")  # a control character pasted in
+    window.add_paths([vocabulary])
+    _wait_status(qapp, window, "vocabulary.wav", JobStatus.COMPLETED, 120)
+    prompted = _jobs(window)["vocabulary.wav"]
+    assert prompted.options is not None and prompted.options.prompt == ", ".join(VOCABULARY) + "."
+    future = window.spawn(window.service.result(prompted.job_id))
+    wait_until(qapp, future.done, 30, "the transcript")
+    assert len(vocabulary_found(future.result().text)) >= 2, future.result().text
+    window.batch_options.prompt_edit.clear()
+
     # --- settings survive; closing and reopening loses no job -------------------------------------------------
     window.open_settings()
     settings_dialog = window.settings_dialog
@@ -188,13 +209,12 @@ def test_desktop_end_to_end(
         stop.click()
     # remote: the server's jobs go on without the window, so it closes without asking
     wait_until(qapp, lambda: bool(done), 300, "the app to quit")
+    if mode == "local":
+        assert _jobs(window)["waiting.wav"].status == JobStatus.QUEUED  # stopped after the running job
 
     window = open_window(desktop, mode, server)  # remote: the last connection resumes
     assert window.preferences.default_language == "en"
     assert window.batch_options.language_combo.currentData() == "en"
-    if mode == "local":
-        wait_until(qapp, lambda: "waiting.wav" in _jobs(window), 30, "the queued job in the reopened window")
-        _wait_status(qapp, window, "waiting.wav", JobStatus.COMPLETED, 240)
     expected = {"first.wav", "second.wav", "dialogue.wav", "running.wav", "long.wav", "waiting.wav"}
 
     def all_done() -> bool:

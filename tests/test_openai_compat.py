@@ -18,7 +18,17 @@ from stt_studio.api.openai_format import compression_ratio, diarized, language_n
 from stt_studio.engine.result import Segment, TranscriptionResult, Word
 from stt_studio.settings import Settings
 from tests import live
-from tests.speech import SENTENCES, SHORT_CLIP_WER_BOUND, SHORT_TEXT, dialogue, wer
+from tests.speech import (
+    SENTENCES,
+    SHORT_CLIP_WER_BOUND,
+    SHORT_TEXT,
+    VOCABULARY,
+    VOCABULARY_SENTENCES,
+    dialogue,
+    speech_clip,
+    vocabulary_found,
+    wer,
+)
 
 KEY = "stt_openai_" + "k" * 40
 
@@ -63,6 +73,14 @@ def test_json_and_text(keyed_service: OpenAIService, short_wav: Path) -> None:
     text = _transcribe(keyed_service, short_wav, model="whisper-1", response_format="text")
     assert isinstance(text, str) and text.endswith("\n")
     assert text.strip() == result.text
+
+
+@pytest.mark.slow
+def test_a_prompt_spells_names_as_given(keyed_service: OpenAIService, audio_dir: Path) -> None:
+    clip = speech_clip(audio_dir / "vocabulary", VOCABULARY_SENTENCES, "vocabulary")
+    result = _transcribe(keyed_service, clip, model="whisper-1", language="en", prompt=", ".join(VOCABULARY) + ".")
+    assert isinstance(result, Transcription)
+    assert len(vocabulary_found(result.text)) >= 2, result.text
 
 
 @pytest.mark.slow

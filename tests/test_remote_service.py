@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import threading
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -123,3 +124,36 @@ def test_the_window_follows_a_server_restart(
         assert finished[0].status == JobStatus.COMPLETED
     finally:
         run(app, service.shutdown(after_current_job=False))
+
+
+class _SlowReads:
+    """A client whose job reads wait until released (as a busy network would), answering ``view``."""
+
+    def __init__(self, view: JobView) -> None:
+        self.view = view
+        self.release = threading.Event()
+
+    def job(self, job_id: str, *, with_result: bool = True) -> JobView:
+        self.release.wait(30)
+        return self.view
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_job_read_while_events_come_never_takes_the_progress_back(app: QApplication, tmp_path: Path) -> None:
+    service = RemoteJobService(RemoteProfile("test box", "http://127.0.0.1:9"), KEY, tmp_path / "cache")
+    queued = JobView(job_id="j1", status=JobStatus.QUEUED, filename="talk.wav")
+    slow = _SlowReads(queued)  # read when the job was still queued
+    service.client = slow  # type: ignore[assignment]
+    seen: list[int] = []
+    service.jobs_updated.connect(lambda views: seen.extend(v.progress for v in views))
+    service._on_state({"job_id": "j1", "status": "queued", "stage": None, "progress": 0})  # unknown yet: read it
+    service._absorb([queued])  # the upload's answer
+    service._on_state({"job_id": "j1", "status": "processing", "stage": "transcribing", "progress": 4})
+    slow.release.set()
+    wait_until(app, lambda: service._tasks[0].done(), 10, "the read")
+    assert seen == [0, 4] or seen == [0, 4, 4], seen  # the read's "queued, 0" took nothing back
+    [view] = service.tracked()
+    assert (view.status, view.progress, view.filename) == (JobStatus.PROCESSING, 4, "talk.wav")
+    service._io.shutdown(wait=False)

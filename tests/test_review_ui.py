@@ -18,7 +18,8 @@ from pathlib import Path
 
 import docx
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtMultimedia import QVideoFrame
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 from pytestqt.qtbot import QtBot
 
@@ -286,11 +287,28 @@ def test_the_highlighted_word_follows_the_player_and_clicking_a_word_seeks(sessi
     s.view.player.pause()
 
 
-def test_a_video_file_plays_with_the_word_highlight(session: Session) -> None:
+def test_a_video_file_shows_its_picture_and_plays_with_the_word_highlight(session: Session) -> None:
     s = session
     result = _fresh(s, s.video_job_id)
     assert s.view.player.source_path() == s.root / "clip.mp4"  # the file added: no download in remote mode
+    video = s.view.player.video
+    wait_until(s.app, video.isVisible, 10, "the picture's place")
+    frames: list[QSize] = []
+    sink = video.item.videoSink()
+
+    def count(frame: QVideoFrame) -> None:
+        frames.append(frame.size())
+
+    sink.videoFrameChanged.connect(count)
     _follows(s, result, 3.0)
+    sink.videoFrameChanged.disconnect(count)
+    assert len(frames) >= 10 and frames[0] == QSize(160, 120), frames[:3]  # ~10 fps of the 160×120 test pattern
+    picture = video.grab().toImage()
+    middle = picture.pixelColor(picture.width() // 2, picture.height() // 2)
+    assert middle.saturation() > 100, middle.name()  # a colour bar of the pattern, not the black background
+
+    _open(s, s.job_id)  # an audio file: no picture, no empty black box
+    assert not video.isVisible()
 
 
 def test_keyboard_play_skip_replay_and_speed(session: Session) -> None:

@@ -18,7 +18,18 @@ from stt_studio.api.uploads import INLINE_CHECK_MAX_BYTES
 from stt_studio.jobs.redis_server import EmbeddedRedis
 from tests import live
 from tests.conftest import CONTRACT_PORT, SERVICE_PORT, LiveService
-from tests.speech import SENTENCES, SHORT_CLIP_WER_BOUND, SHORT_TEXT, convert, speech_clip, video_without_audio, wer
+from tests.speech import (
+    SENTENCES,
+    SHORT_CLIP_WER_BOUND,
+    SHORT_TEXT,
+    VOCABULARY,
+    VOCABULARY_SENTENCES,
+    convert,
+    speech_clip,
+    video_without_audio,
+    vocabulary_found,
+    wer,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -53,6 +64,19 @@ def test_sync_endpoint(service: LiveService, short_wav: Path) -> None:
         response = httpx.post(f"{service.url}/transcribe", files={"file": f}, timeout=300)
     assert response.status_code == 200, response.text
     assert wer(SHORT_TEXT, response.json()["result"]["text"]) <= SHORT_CLIP_WER_BOUND
+
+
+def test_a_prompt_spells_names_as_given(service: LiveService, audio_dir: Path) -> None:
+    clip = speech_clip(audio_dir / "vocabulary", VOCABULARY_SENTENCES, "vocabulary")
+    prompt = ", ".join(VOCABULARY) + "."
+    with clip.open("rb") as f:
+        response = httpx.post(
+            f"{service.url}/transcribe", files={"file": f}, data={"prompt": prompt, "language": "en"}, timeout=300
+        )
+    assert response.status_code == 200, response.text
+    job = response.json()
+    assert job["options"]["prompt"] == prompt
+    assert len(vocabulary_found(job["result"]["text"])) >= 2, job["result"]["text"]
 
 
 def test_sync_endpoint_times_out_clearly(service: LiveService, short_wav: Path) -> None:
@@ -208,6 +232,8 @@ def bad_files(tmp_path_factory: pytest.TempPathFactory, short_wav: Path) -> dict
         (None, {"num_speakers": "0"}, 422, "num_speakers"),
         (None, {"min_speakers": "3", "max_speakers": "2"}, 400, "min_speakers"),
         (None, {"timeout": "-1"}, 422, "timeout"),
+        (None, {"prompt": "Siobhan\x00Kowalczyk"}, 400, "The prompt contains control characters"),
+        (None, {"prompt": "x" * 4097}, 422, "prompt"),
     ],
 )
 def test_bad_uploads_get_a_clear_4xx(

@@ -28,7 +28,14 @@ from stt_studio.api.form_stream import (
 )
 from stt_studio.engine.audio import probe_audio
 from stt_studio.engine.errors import AudioError, AudioTooLongError
-from stt_studio.engine.options import InvalidOptionError, check_language, check_speaker_range, known_languages
+from stt_studio.engine.options import (
+    MAX_PROMPT_CHARS,
+    InvalidOptionError,
+    check_language,
+    check_prompt,
+    check_speaker_range,
+    known_languages,
+)
 from stt_studio.jobs.models import JobOptions, JobView
 from stt_studio.jobs.store import JobStore
 from stt_studio.settings import Settings
@@ -47,6 +54,8 @@ INLINE_CHECK_MAX_BYTES = 8 * 1024 * 1024
 size (the check reads a few KB and decodes 1 s), and a thread-pool hop costs more than that in tail latency when
 the cores are busy transcribing (benchmarks/service.py: submit p99 30 ms with the hop, 19 ms without). Larger files
 go to the thread pool, where an oddly laid-out file cannot stall other requests."""
+PROMPT_PATTERN = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+"""What ``check_prompt`` lets through, for the OpenAPI document (the check itself gives the 400's message)."""
 _SpeakerCount = Annotated[int | None, Field(ge=1, le=20, description="Speaker count hint (diarization)")]
 
 
@@ -69,6 +78,13 @@ class SubmitForm(BaseModel):
         max_length=MAX_URL_CHARS,
         description="Addition: POST the job's JSON here when it ends, signed (X-STT-Signature); see docs/remote-api.md",
     )
+    prompt: str | None = Field(
+        None,
+        max_length=MAX_PROMPT_CHARS,
+        description="Addition: text that comes before the audio (Whisper's initial prompt), e.g. names and terms "
+        "spelled as they should be; no control characters (400)",
+        json_schema_extra={"pattern": PROMPT_PATTERN},
+    )
 
     def job_options(self) -> JobOptions:
         language = (self.language or "").strip().lower() or None
@@ -78,10 +94,12 @@ class SubmitForm(BaseModel):
             num_speakers=self.num_speakers,
             min_speakers=self.min_speakers,
             max_speakers=self.max_speakers,
+            prompt=(self.prompt or "").strip() or None,
         )
         try:
             check_language(options.language)
             check_speaker_range(options.min_speakers, options.max_speakers)
+            check_prompt(options.prompt)
         except InvalidOptionError as exc:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
         return options

@@ -5,6 +5,7 @@ Kept apart from the pipeline: the API and the diarizer use them without the pipe
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from stt_studio.engine.errors import EngineError
@@ -21,16 +22,29 @@ class DiarizationOptions:
     max_speakers: int | None = None
 
 
+MAX_PROMPT_CHARS = 4096
+"""Whisper reads at most its last ~220 tokens; longer is almost surely a mistake."""
+
+
 @dataclass(frozen=True)
 class TranscribeOptions:
     language: str | None = None
     diarization: DiarizationOptions | None = None
+    prompt: str | None = None
+    """Text that comes before the audio (Whisper's initial prompt): names and terms spelled as they should be."""
 
 
 def known_languages() -> frozenset[str]:
     from faster_whisper.tokenizer import _LANGUAGE_CODES
 
     return frozenset(_LANGUAGE_CODES)
+
+
+def check_prompt(prompt: str | None) -> None:
+    if prompt is not None and len(prompt) > MAX_PROMPT_CHARS:
+        raise InvalidOptionError(f"The prompt is longer than {MAX_PROMPT_CHARS} characters")
+    if prompt is not None and any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\t\n\r" for c in prompt):
+        raise InvalidOptionError("The prompt contains control characters")
 
 
 def check_speaker_range(min_speakers: int | None, max_speakers: int | None) -> None:

@@ -12,18 +12,19 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from stt_studio.engine.audio import SAMPLE_RATE, DecodedAudio, decode_audio
+from stt_studio.engine.coverage import merged, uncovered_speech
 from stt_studio.engine.cpu import configure_process_environment, cpu_count, limit_torch_threads
 from stt_studio.engine.diarization import PyannoteDiarizer
 from stt_studio.engine.errors import ModelLoadError
 from stt_studio.engine.models import ResolvedModel, resolve_model
-from stt_studio.engine.options import TranscribeOptions, check_language, check_speaker_range
+from stt_studio.engine.options import TranscribeOptions, check_language, check_prompt, check_speaker_range
 from stt_studio.engine.progress import CancelCheck, ProgressCallback, ProgressTracker, Stage
 from stt_studio.engine.result import Segment, TranscriptionResult
 from stt_studio.engine.vad import SpeechChunk, SpeechDetector, load_detector
@@ -168,6 +169,7 @@ class Engine:
     def validate(self, options: TranscribeOptions) -> None:
         """Raise InvalidOptionError for options no run could honour (checked before any work)."""
         check_language(options.language)
+        check_prompt(options.prompt)
         if options.diarization is not None:
             check_speaker_range(options.diarization.min_speakers, options.diarization.max_speakers)
 
@@ -192,7 +194,14 @@ class Engine:
 
         tracker.report(Stage.TRANSCRIBING)
         aligner = self._aligner(model, language) if chunks else None
-        segments = self._transcribe_chunks(model, audio, chunks, language, aligner, tracker)
+        segments = self._transcribe_chunks(model, audio, chunks, language, options, aligner, tracker)
+        if options.prompt and (skipped := uncovered_speech(chunks, segments)):
+            # decoded again without the prompt: the words it gave are kept, the speech it dropped comes back
+            again = replace(options, prompt=None)
+            recovered = self._transcribe_chunks(model, audio, skipped, language, again, aligner, tracker.quiet())
+            segments = merged(segments, recovered)
+            seconds = sum(end - start for chunk in skipped for start, end in chunk.speech)
+            warnings.append(f"With the prompt, Whisper skipped {seconds:.1f} s of speech: transcribed without it")
 
         speakers, turns = None, None
         if options.diarization is not None:
@@ -232,6 +241,7 @@ class Engine:
         audio: DecodedAudio,
         chunks: Sequence[SpeechChunk],
         language: str,
+        options: TranscribeOptions,
         aligner: tuple[Any, dict[str, Any]] | None,
         tracker: ProgressTracker,
     ) -> list[Segment]:
@@ -244,6 +254,7 @@ class Engine:
             clip_timestamps=[{"start": c.start, "end": c.end} for c in chunks],
             vad_filter=False,
             word_timestamps=aligner is None,
+            initial_prompt=options.prompt or None,
         )
         speech_end = chunks[-1].end
         asr: list[Any] = []

@@ -87,6 +87,11 @@ class ProgressTracker:
         self.percent = max(self.percent, min(overall, 100.0))
         self._emit(ProgressUpdate(stage, round(self.percent, 1)))
 
+    def quiet(self) -> ProgressTracker:
+        """A tracker that checks for cancellation like this one but reports nothing (for extra work inside a
+        stage already reported)."""
+        return ProgressTracker(list(self._ranges), None, self._should_cancel)
+
     def finish(self) -> None:
         self.percent = 100.0
         self._emit(ProgressUpdate(self.stage, 100.0))

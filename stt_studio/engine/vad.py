@@ -7,7 +7,7 @@ and Silero VAD from the ``silero-vad`` package (WhisperX's own Silero path fetch
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -27,6 +27,8 @@ FractionCallback = Callable[[float], None]
 class SpeechChunk:
     start: float
     end: float
+    speech: tuple[tuple[float, float], ...] = field(default=(), compare=False)
+    """The speech turns the chunk was merged from (start, end): where the detector heard speech."""
 
 
 class SpeechDetector(Protocol):
@@ -44,12 +46,14 @@ def merge_into_chunks(turns: Sequence[tuple[float, float]], chunk_seconds: float
     if not turns:
         return chunks
     start, end = turns[0][0], turns[0][0]
+    inside: list[tuple[float, float]] = []
     for turn_start, turn_end in turns:
         if turn_end - start > chunk_seconds and end > start:
-            chunks.append(SpeechChunk(start, end))
-            start = turn_start
+            chunks.append(SpeechChunk(start, end, tuple(inside)))
+            start, inside = turn_start, []
         end = turn_end
-    chunks.append(SpeechChunk(start, end))
+        inside.append((turn_start, turn_end))
+    chunks.append(SpeechChunk(start, end, tuple(inside)))
     return chunks
 
 

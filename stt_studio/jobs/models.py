@@ -9,6 +9,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, Field
 
+from stt_studio.engine.options import MAX_PROMPT_CHARS
 from stt_studio.engine.result import TranscriptionResult
 
 
@@ -31,6 +32,11 @@ class JobOptions(BaseModel):
     num_speakers: int | None = Field(default=None, ge=1, le=20)
     min_speakers: int | None = Field(default=None, ge=1, le=20)
     max_speakers: int | None = Field(default=None, ge=1, le=20)
+    prompt: str | None = Field(
+        default=None,
+        max_length=MAX_PROMPT_CHARS,
+        description="Text that comes before the audio (Whisper's initial prompt): names and terms spelled as wanted",
+    )
 
 
 WebhookState = Literal["pending", "retrying", "delivered", "failed"]

@@ -180,7 +180,7 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
     try:
         result = ctx.engine_for(opts.model).transcribe(
             audio_path,
-            TranscribeOptions(language=opts.language, diarization=diarization),
+            TranscribeOptions(language=opts.language, diarization=diarization, prompt=opts.prompt),
             on_progress=progress,
             should_cancel=_cancel_poller(ctx.store, job.id),
         )

@@ -130,14 +130,18 @@ class OpenAITranscriptionForm(SubmitForm):
     """Set per app: ``served_models``."""
 
     model: str = Field(default=WHISPER_1, description="whisper-1 (the server's model) or a model of GET /v1/models")
-    prompt: str | None = Field(default=None, max_length=4096, description="Accepted for compatibility; not used yet")
     response_format: ResponseFormat = "json"
     timestamp_granularities: list[Granularity] = Field(
         default_factory=list,
         alias="timestamp_granularities[]",
         description="verbose_json: word adds `words`; segment (also the default) gives `segments`",
     )
-    temperature: float = Field(default=0.0, ge=0, le=1, description="Accepted for compatibility; not used yet")
+    temperature: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Accepted for compatibility; no effect: the batched decoder uses beam search, not sampling",
+    )
 
     def job_options(self) -> JobOptions:
         if self.model not in self.models:

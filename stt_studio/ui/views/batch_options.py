@@ -1,10 +1,12 @@
-"""The options of the next files added: model, language, speakers. Defaults come from Settings."""
+"""The options of the next files added: model, language, speakers, vocabulary. Defaults come from Settings."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QWidget
+import unicodedata
 
-from stt_studio.engine.options import known_languages
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget
+
+from stt_studio.engine.options import MAX_PROMPT_CHARS, known_languages
 from stt_studio.jobs.models import JobOptions
 
 MODEL_CHOICES = ["tiny", "tiny.en", "base", "base.en", "small", "medium", "large-v3", "large-v3-turbo",
@@ -34,11 +36,21 @@ class BatchOptionsBar(QWidget):
         self.speakers_min.setValue(2)
         self.speakers_max.setValue(4)
         self.to_label = QLabel("to")
+        self.prompt_edit = QLineEdit()
+        self.prompt_edit.setMaxLength(MAX_PROMPT_CHARS)
+        self.prompt_edit.setPlaceholderText("Names and terms spelled as they should be, e.g. Siobhan, Kowalczyk")
+        self.prompt_edit.setToolTip(
+            "Given to Whisper as the text that comes before the audio (its initial prompt): "
+            "it then tends to spell these words the same way"
+        )
+        self.prompt_edit.setClearButtonEnabled(True)
         self.diarize_check.toggled.connect(self._update_enabled)
         self.speaker_mode.currentIndexChanged.connect(self._update_enabled)
 
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(0, 0, 0, 0)
+        layout = QHBoxLayout()
+        rows.addLayout(layout)
         layout.addWidget(QLabel("New files:  Model"))
         layout.addWidget(self.model_combo)
         layout.addWidget(QLabel("Language"))
@@ -50,6 +62,10 @@ class BatchOptionsBar(QWidget):
         layout.addWidget(self.to_label)
         layout.addWidget(self.speakers_max)
         layout.addStretch(1)
+        vocabulary = QHBoxLayout()
+        rows.addLayout(vocabulary)
+        vocabulary.addWidget(QLabel("Vocabulary"))
+        vocabulary.addWidget(self.prompt_edit, 1)
         self._update_enabled()
 
     def set_defaults(self, model: str, language: str | None, diarize: bool) -> None:
@@ -66,16 +82,22 @@ class BatchOptionsBar(QWidget):
         self.speakers_max.setVisible(diarize and mode == 2)
         self.to_label.setVisible(diarize and mode == 2)
 
+    def prompt(self) -> str | None:
+        """The vocabulary as Whisper's prompt: pasted control characters dropped, blank as none."""
+        text = "".join(" " if unicodedata.category(c) in ("Cc", "Cs") else c for c in self.prompt_edit.text())
+        return " ".join(text.split()) or None
+
     def options(self) -> JobOptions:
         model = self.model_combo.currentText().strip() or None
         language = self.language_combo.currentData()
         if not self.diarize_check.isChecked():
-            return JobOptions(model=model, language=language)
+            return JobOptions(model=model, language=language, prompt=self.prompt())
         mode = self.speaker_mode.currentIndex()
         low, high = sorted((self.speakers_min.value(), self.speakers_max.value()))
         return JobOptions(
             model=model,
             language=language,
+            prompt=self.prompt(),
             enable_diarization=True,
             num_speakers=self.speakers_min.value() if mode == 1 else None,
             min_speakers=low if mode == 2 else None,

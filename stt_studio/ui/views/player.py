@@ -1,5 +1,6 @@
-"""Play the job's media: play/pause, a seek slider, the time and the speed (audio only; video files play their
-sound). Speeds other than 1× keep the pitch (the FFmpeg backend's pitch compensation)."""
+"""Play the job's media: play/pause, a seek slider, the time and the speed; a video's picture goes to ``video``
+(placed by the transcript view, shown while the media has video). Speeds other than 1× keep the pitch (the FFmpeg
+backend's pitch compensation)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QStyle, QToolButton, QWidget
 
 from stt_studio.ui.clock import format_clock
+from stt_studio.ui.views.video_view import VideoView
 
 UNAVAILABLE = "Audio file not available"
 SPEEDS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
@@ -51,6 +53,9 @@ class PlayerBar(QWidget):
         self._audio = QAudioOutput(self)
         self.media_player.setAudioOutput(self._audio)
         self.media_player.setPitchCompensation(True)  # nothing plays yet: no backend thread to wait for
+        self.video = VideoView(self)  # laid out by the owner of the bar (which takes it into its layout)
+        self.video.hide()
+        self.media_player.setVideoOutput(self.video.item)
         queued = Qt.ConnectionType.QueuedConnection
         self._request_source.connect(self.media_player.setSource, queued)
         self._request_position.connect(self.media_player.setPosition, queued)
@@ -99,6 +104,7 @@ class PlayerBar(QWidget):
         self.media_player.durationChanged.connect(self._on_duration)
         self.media_player.playbackStateChanged.connect(self._on_playback_state)
         self.media_player.mediaStatusChanged.connect(self._on_media_status)
+        self.media_player.hasVideoChanged.connect(self._on_has_video)
         self.media_player.errorOccurred.connect(self._on_error)
         self._show_playing(False)
         self._set_available(False)
@@ -115,6 +121,7 @@ class PlayerBar(QWidget):
         self._play_when_loaded = False
         self._pause_at_ms = None
         self._request_stop.emit()
+        self.video.hide()
         self._request_source.emit(QUrl())  # setSource() ignores the URL it already has: this forces a reload
         if not self._source.isEmpty():
             self._request_source.emit(self._source)
@@ -285,6 +292,10 @@ class PlayerBar(QWidget):
         if self._play_when_loaded:
             self._play_when_loaded = False
             self._request_play.emit()
+
+    def _on_has_video(self, has_video: bool) -> None:
+        if self.media_player.source() == self._source:  # not a late word about the file shown before
+            self.video.setVisible(has_video and not self._source.isEmpty())
 
     def _on_error(self, error: QMediaPlayer.Error, description: str) -> None:
         if error == QMediaPlayer.Error.NoError:

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import platformdirs
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QIcon, QPalette, QPixmap
+from PySide6.QtCore import QPointF, QSize, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
-    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -157,7 +156,7 @@ class SettingsDialog(QDialog):
         combo.setEditable(True)
         combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         combo.addItems(list(models))
-        on_disk = QIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton).pixmap(combo.iconSize()))
+        on_disk = _check_mark(combo.iconSize(), self.palette().color(QPalette.ColorRole.Text))
         blank = QPixmap(combo.iconSize())
         blank.fill(Qt.GlobalColor.transparent)  # keeps the names of models to download aligned with the others
         for index, name in enumerate(models):
@@ -345,3 +344,18 @@ class SettingsDialog(QDialog):
         if self._remove_token and self._has_token:
             return None
         return UNSET
+
+
+def _check_mark(size: QSize, color: QColor) -> QIcon:
+    """A check mark drawn here: the style's "apply" icon is empty in many desktop themes (and offscreen)."""
+    pixmap = QPixmap(size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    w, h = size.width(), size.height()
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(
+        QPen(color, max(1.5, w / 8), Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+    )
+    painter.drawPolyline([QPointF(w * 0.18, h * 0.52), QPointF(w * 0.42, h * 0.76), QPointF(w * 0.84, h * 0.26)])
+    painter.end()
+    return QIcon(pixmap)

@@ -166,6 +166,7 @@ class TranscriptView(QWidget):
         layout.setContentsMargins(10, 10, 10, 10)
         layout.addWidget(self.header)
         layout.addWidget(self.review_bar)
+        layout.addWidget(self.player.video)
         layout.addWidget(self.timeline)
         layout.addWidget(self.player)
         layout.addWidget(self.find_bar)

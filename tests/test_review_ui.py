@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -630,21 +630,34 @@ def test_a_save_from_elsewhere_is_never_overwritten_silently(session: Session) -
     asked = review.conflict_box
     assert asked is not None
     asked.button(QMessageBox.StandardButton.Cancel).click()
-    s.window.open_job(s.video_job_id)
-    wait_until(s.app, lambda: review.conflict_box is not asked and review.conflict_box.isVisible(), 10, "asked again")  # type: ignore[union-attr]
-    assert s.window._shown_job == s.job_id and "unsure" in s.view.result().text.split()  # type: ignore[union-attr]
-    assert any(n.title == "The edits to dialogue.wav are not saved yet" for n in s.window.notices.notices)
-    asked = review.conflict_box
-    asked.button(QMessageBox.StandardButton.Cancel).click()  # type: ignore[union-attr]
-    s.window.request_quit()
-    unsaved = s.window.unsaved_box
-    assert unsaved.isVisible() and unsaved.text() == "Your latest edits to dialogue.wav are not saved."
-    unsaved.button(QMessageBox.StandardButton.Cancel).click()  # back to the question that decides
-    wait_until(s.app, lambda: review.conflict_box is not asked and review.conflict_box.isVisible(), 10, "the question")  # type: ignore[union-attr]
-    keep = next(b for b in review.conflict_box.buttons() if b.text() == "Keep my version")  # type: ignore[union-attr]
-    keep.click()
-    _wait_saved(s)
-    assert "unsure" in _stored(s).text.split() and not s.window.has_quit
+    for leave, discard_text in ((lambda: s.window.open_job(s.video_job_id), "Open clip.mp4 without them"),
+                                (s.window.request_quit, "Quit without them")):  # fmt: skip
+        leave()
+        wait_until(s.app, _asked_about_unsaved_edits(s), 10, "the question about the edits")
+        unsaved = s.window.unsaved_box
+        assert unsaved is not None
+        assert unsaved.text() == "Your latest edits to dialogue.wav are not saved."
+        assert discard_text in [b.text() for b in unsaved.buttons()]
+        unsaved.button(QMessageBox.StandardButton.Cancel).click()  # stay: back to the question that decides
+
+        def asked_anew(previous: QMessageBox | None = asked) -> bool:
+            return review.conflict_box is not previous and review.conflict_box.isVisible()  # type: ignore[union-attr]
+
+        wait_until(s.app, asked_anew, 10, "the question which version to keep, again")
+        assert s.window._shown_job == s.job_id and "unsure" in s.view.result().text.split()  # type: ignore[union-attr]
+        asked = review.conflict_box
+        asked.button(QMessageBox.StandardButton.Cancel).click()  # type: ignore[union-attr]
+    s.window.open_job(s.video_job_id)  # now going on without them
+    wait_until(s.app, _asked_about_unsaved_edits(s), 10, "the question about the edits")
+    next(b for b in s.window.unsaved_box.buttons() if b.text() == "Open clip.mp4 without them").click()  # type: ignore[union-attr]
+    wait_until(s.app, lambda: s.window._shown_job == s.video_job_id, 30, "the other transcript")
+    assert "unsure" not in _stored(s).text.split() and not s.window.has_quit  # nothing written over the other save
+    _open(s, s.job_id)  # the version saved elsewhere
+    assert "unsure" not in s.view.result().text.split() and "Third API save" in _speaker_column(s)  # type: ignore[union-attr]
+
+
+def _asked_about_unsaved_edits(s: Session) -> Callable[[], bool]:
+    return lambda: s.window.unsaved_box is not None and s.window.unsaved_box.isVisible()
 
 
 def test_edits_survive_closing_and_reopening_and_revert_restores_the_engines_output(session: Session) -> None:

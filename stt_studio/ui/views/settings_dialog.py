@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import platformdirs
-from PySide6.QtCore import QPointF, QSize, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -37,6 +39,8 @@ from stt_studio.ui.secrets import masked
 
 KNOWN_MODELS = tuple(model_names())
 CHOOSE_FOLDER = "Choose folder…"
+ON_THIS_MACHINE_ROLE = Qt.ItemDataRole.UserRole + 1
+"""Model list items: whether the model is on this machine (bundled or downloaded)."""
 COMPUTE_TYPES = ("float16", "int8_float16", "int8", "float32")
 AUTO_LANGUAGE = "Auto"
 RESTART_NOTE = "Changing the model, device, compute type or workers\nrestarts the workers after the current job."
@@ -156,13 +160,14 @@ class SettingsDialog(QDialog):
         combo.setEditable(True)
         combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         combo.addItems(list(models))
-        on_disk = _check_mark(combo.iconSize(), self.palette().color(QPalette.ColorRole.Text))
-        blank = QPixmap(combo.iconSize())
-        blank.fill(Qt.GlobalColor.transparent)  # keeps the names of models to download aligned with the others
+        # The check marks are drawn by the list's delegate, not set as item icons: an editable combo box shows the
+        # current item's icon beside its text field, which would be the icon of whichever item was last chosen
+        # rather than of the text typed there.
+        combo.setItemDelegate(_ModelListDelegate(combo))
         for index, name in enumerate(models):
             status = model_status(name, self._models_dir, repos=self._cached_repos)
             combo.setItemData(index, status.summary(), Qt.ItemDataRole.ToolTipRole)
-            combo.setItemIcon(index, on_disk if status.available else QIcon(blank))
+            combo.setItemData(index, status.available, ON_THIS_MACHINE_ROLE)
         combo.insertSeparator(combo.count())
         combo.addItem(CHOOSE_FOLDER)
         combo.setCurrentText(current)
@@ -346,6 +351,26 @@ class SettingsDialog(QDialog):
         return UNSET
 
 
+class _ModelListDelegate(QStyledItemDelegate):
+    """Models on this machine get a check mark in the list; the others the same space, blank, to stay aligned."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        super().initStyleOption(option, index)
+        if index.data(Qt.ItemDataRole.AccessibleDescriptionRole) == "separator":
+            return
+        size = QSize(option.fontMetrics.height(), option.fontMetrics.height())
+        available = bool(index.data(ON_THIS_MACHINE_ROLE))
+        option.icon = _check_mark(size, option.palette.color(QPalette.ColorRole.Text)) if available else _blank(size)
+        option.decorationSize = size
+        option.features |= QStyleOptionViewItem.ViewItemFeature.HasDecoration
+
+
+def _blank(size: QSize) -> QIcon:
+    pixmap = QPixmap(size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    return QIcon(pixmap)
+
+
 def _check_mark(size: QSize, color: QColor) -> QIcon:
     """A check mark drawn here: the style's "apply" icon is empty in many desktop themes (and offscreen)."""
     pixmap = QPixmap(size)
@@ -353,9 +378,8 @@ def _check_mark(size: QSize, color: QColor) -> QIcon:
     w, h = size.width(), size.height()
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setPen(
-        QPen(color, max(1.5, w / 8), Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
-    )
+    pen = QPen(color, max(1.5, w / 8), Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+    painter.setPen(pen)
     painter.drawPolyline([QPointF(w * 0.18, h * 0.52), QPointF(w * 0.42, h * 0.76), QPointF(w * 0.84, h * 0.26)])
     painter.end()
     return QIcon(pixmap)

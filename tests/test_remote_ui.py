@@ -90,10 +90,26 @@ def test_driving_a_remote_server(
     assert not _switch(desktop, window, "wrong key")
     assert window.server.current == THIS_COMPUTER and window.service is window._local
     assert "refused the API key" in _notices(window)
+    for notice in list(window.notices.notices):
+        window.notices.dismiss(notice)
+
+    # this computer's transcripts, one shown and selected: switching must not look for them on the server
+    local = [Path(shutil.copy(short_wav, tmp_path / f"here-{n}.wav")) for n in range(3)]
+    window.add_paths(local)
+    wait_until(desktop.app, lambda: [j.status for j in window.queue_model.jobs()] == [JobStatus.COMPLETED] * 3, 300,
+               "this computer's jobs")  # fmt: skip
+    shown = window.queue_model.jobs()[1].job_id
+    window.queue_view.select_jobs([shown])
+    wait_until(desktop.app, lambda: window._shown_job == shown, 30, "a local transcript shown")
+    window.library_view.table.selectRow(0)
 
     assert _switch(desktop, window, "test box")
     assert window.windowTitle() == "STT Studio — test box"
     assert window.queue_model.jobs() == []  # the server's queue: empty so far
+    for _ in range(50):  # what a selection change would have started
+        desktop.app.processEvents()
+    assert window._shown_job is None and window.transcript_view.is_empty()
+    assert _notices(window) == "", _notices(window)
 
     # a 20 MB upload shows its progress and can be canceled: no job is left behind
     big = tmp_path / "long.wav"

@@ -25,6 +25,7 @@ from PySide6.QtCore import Qt, Signal
 
 from stt_studio.atomic_files import write_text_atomically
 from stt_studio.client import (
+    ApiError,
     ClientError,
     ServerUnreachableError,
     StudioClient,
@@ -34,6 +35,7 @@ from stt_studio.engine.result import TranscriptionResult
 from stt_studio.exports import ExportOptions, ExportSummary, export_jobs
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry
 from stt_studio.jobs.review import StoredTranscript, TranscriptVersionError
+from stt_studio.jobs.store import JobNotFoundError
 from stt_studio.ui import intake
 from stt_studio.ui.intake import CheckedFile, IntakeReport
 from stt_studio.ui.service import JobService, ServiceStatus
@@ -325,7 +327,12 @@ class RemoteJobService(JobService):
 
     # --- reading ------------------------------------------------------------------------------------------------
     async def job(self, job_id: str) -> JobView:
-        return await self._run(lambda: self.client.job(job_id, with_result=False))
+        try:
+            return await self._run(lambda: self.client.job(job_id, with_result=False))
+        except ApiError as exc:
+            if exc.status_code == 404:
+                raise JobNotFoundError(job_id) from exc
+            raise
 
     async def result(self, job_id: str) -> TranscriptionResult | None:
         return (await self.transcript(job_id)).result

@@ -141,7 +141,7 @@ class JobService(QObject):
         raise NotImplementedError
 
     async def job(self, job_id: str) -> JobView:
-        """The job without its transcript."""
+        """The job without its transcript; JobNotFoundError when the queue has no such job (anymore)."""
         raise NotImplementedError
 
     async def media_path(self, job_id: str) -> Path | None:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from stt_studio.exports import ExportRequest
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry
+from stt_studio.jobs.store import JobNotFoundError
 from stt_studio.settings import Settings
 from stt_studio.ui.intake import CheckedFile, IntakeReport
 from stt_studio.ui.models.queue_model import QueueTableModel
@@ -272,6 +273,8 @@ class MainWindow(QMainWindow):
         """Show another queue (this computer's or a server's): every view follows ``service`` from now on."""
         if service is self.service:
             return
+        self.queue_view.table.clearSelection()  # before the jobs go: no selection change opens one of them
+        self.library_view.table.clearSelection()
         self._disconnect_service(self.service)
         self.service = service
         self._connect_service(service)
@@ -542,12 +545,20 @@ class MainWindow(QMainWindow):
             self.open_job(completed[0].job_id)
 
     def open_job(self, job_id: str) -> asyncio.Future[Any]:
-        return self.spawn(self._open_job(job_id))
+        return self.spawn(self._open_job(job_id, self.service))
 
-    async def _open_job(self, job_id: str) -> None:
-        if self._shown_job == job_id:
+    async def _open_job(self, job_id: str, service: JobService) -> None:
+        """Show ``job_id`` of ``service``'s queue, unless the window has moved to another queue since it was asked
+        (a selection change while switching) or the job is gone."""
+        if self._shown_job == job_id or service is not self.service:
             return
-        job = await self.service.job(job_id)
+        try:
+            job = await service.job(job_id)
+        except JobNotFoundError:
+            self.statusBar().showMessage("That job no longer exists", 5000)
+            return
+        if service is not self.service:
+            return
         if job.status != JobStatus.COMPLETED:
             self.statusBar().showMessage(f"{job.filename}: no transcript ({job.status.value})", 5000)
             return
@@ -557,8 +568,10 @@ class MainWindow(QMainWindow):
             name = job.filename or job_id
             self._ask_about_unsaved(f"Open {name} without them", lambda: self.open_job(job_id))
             return
-        stored = await self.service.transcript(job_id)
-        media = await self.service.media_path(job_id)
+        stored = await service.transcript(job_id)
+        media = await service.media_path(job_id)
+        if service is not self.service:
+            return
         self._shown_job = job_id
         self.transcript_view.show_transcript(job, stored.result, media, etag=stored.etag, reviewed=stored.reviewed)
 

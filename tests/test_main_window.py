@@ -1,4 +1,5 @@
-"""The main window's reactions that need no worker: the status bar and the one-time CPU notice."""
+"""The main window's reactions that need no worker: the status bar, the one-time CPU notice, and a queue that moves on
+while the window waits for it."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from stt_studio.jobs.models import WorkerInfo
+from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, WorkerInfo
 from stt_studio.settings import Settings
 from stt_studio.ui.app import build_window
+from stt_studio.ui.intake import CheckedFile
 from stt_studio.ui.preferences import Preferences
-from stt_studio.ui.service import ServiceStatus
+from stt_studio.ui.service import JobService, ServiceStatus
 from stt_studio.ui.views.main_window import MainWindow
 from tests.desktop import desktop_app, desktop_env, qasync_loop, release_loop, wait_until
 
@@ -51,3 +53,42 @@ def test_gpu_in_the_status_bar(window: MainWindow) -> None:
     window._on_status(_status(gpu))
     assert window.device_label.text() == "GPU: NVIDIA RTX 4090 · 5.1/24 GB"
     assert not window.notices.notices
+
+
+class _RacingService(JobService):
+    """A queue whose job starts running while the upload call is still returning (a remote server does this)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.status = ServiceStatus(True, "test", 1, 0, 0)
+
+    async def submit(self, files: list[CheckedFile], options: JobOptions) -> list[JobView]:
+        queued = JobView(job_id="j1", status=JobStatus.QUEUED, filename=files[0].path.name)
+        self._absorb([queued])
+        self._absorb([queued.model_copy(update={"status": JobStatus.PROCESSING, "progress": 12})])  # its events
+        return [queued]  # what the upload answered, before
+
+    async def retry(self, job_ids: list[str]) -> list[JobView]:
+        queued = JobView(job_id="j2", status=JobStatus.QUEUED, filename="talk.wav")
+        self._absorb([queued, queued.model_copy(update={"status": JobStatus.PROCESSING, "progress": 3})])
+        return [queued]
+
+    async def library(self) -> list[LibraryEntry]:
+        return []
+
+
+def test_the_queue_never_shows_a_job_going_back_to_queued(window: MainWindow, tmp_path: Path) -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    service = _RacingService()
+    window.use_service(service, "racing")
+    audio = tmp_path / "talk.wav"
+    audio.write_bytes(b"")
+    done = window.spawn(window._queue([CheckedFile(audio, 1.0)], JobOptions()))
+    wait_until(app, done.done, 10, "the upload")
+    job = window.queue_model.job_by_id("j1")
+    assert job is not None and (job.status, job.progress) == (JobStatus.PROCESSING, 12)
+    done = window.spawn(window._retry(["j1"]))
+    wait_until(app, done.done, 10, "the retry")
+    job = window.queue_model.job_by_id("j2")
+    assert job is not None and (job.status, job.progress) == (JobStatus.PROCESSING, 3)

@@ -376,7 +376,7 @@ class MainWindow(QMainWindow):
     async def _queue(self, files: list[CheckedFile], options: JobOptions) -> None:
         views = await self.service.submit(files, options)
         self._batch_size += len(views)
-        self.queue_model.upsert(views)
+        self.queue_model.upsert(self._latest(views))
         self.tabs.setCurrentWidget(self.queue_view)
         self.statusBar().showMessage(f"Queued {len(views)} file(s)", 5000)
 
@@ -394,6 +394,12 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Queued {len(views)} new file(s) from the watched folder", 5000)
 
     # --- live state ------------------------------------------------------------------------------------------
+    def _latest(self, views: list[JobView]) -> list[JobView]:
+        """``views`` as the service knows them now: jobs it was given back (a long upload, a retry) may have moved
+        on since, and the queue must not show them going back (seen: a running remote job shown queued again)."""
+        current = {view.job_id: view for view in self.service.tracked()}
+        return [current.get(view.job_id, view) for view in views]
+
     def _on_jobs_updated(self, views: list[JobView]) -> None:
         self.queue_model.upsert(views)
         self.server.update_sharing_label()
@@ -508,7 +514,7 @@ class MainWindow(QMainWindow):
         views = await self.service.retry(ids)
         self.queue_model.remove(ids)
         self._batch_size += len(views)
-        self.queue_model.upsert(views)
+        self.queue_model.upsert(self._latest(views))
         await self._reload_library()
 
     def remove_selected(self) -> None:

@@ -151,8 +151,11 @@ def test_driving_a_remote_server(
     assert reviewed["reviewed"] is True and "Zebra" in reviewed["result"]["text"]
     wait_until(desktop.app, lambda: job.job_id in window._library_entries, 30, "the server's library")
 
+    view.review.edit_text(0, first.replace(first.split()[0], "Yak", 1))  # switching before the autosave: saved
     assert _switch(desktop, window, THIS_COMPUTER)
     assert window.windowTitle() == "STT Studio" and job.job_id not in {j.job_id for j in window.queue_model.jobs()}
+    saved = httpx.get(f"{remote_server.url}/jobs/{job.job_id}", headers={"X-API-Key": KEY}).json()
+    assert "Yak" in saved["result"]["text"], saved["result"]["text"]
 
 
 def test_the_window_reconnects_after_a_server_restart(

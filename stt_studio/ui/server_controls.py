@@ -125,6 +125,13 @@ class ServerControls(QObject):
         """Show ``name``'s queue; on failure the window stays where it was and says why."""
         if name == self.current:
             return True
+        review = self.window.transcript_view.review
+        await review.flush()  # the transcript shown goes with the queue it belongs to
+        if review.unsaved_reason() is not None:
+            self.window.ask_about_unsaved(
+                f"Switch to {name} without them", lambda: self.window.spawn(self.switch_to(name))
+            )
+            return False
         if name == THIS_COMPUTER:
             await self._leave_remote()
             self.window.use_service(self.local, THIS_COMPUTER)
@@ -234,7 +241,7 @@ class ServerControls(QObject):
         await self.local.run_blocking(lambda: prefs.save(self.config_dir))
 
     def update_sharing_label(self) -> None:
-        """"Shared at URL · N remote jobs queued" while shared."""
+        """ "Shared at URL · N remote jobs queued" while shared."""
         info = self.sharing.info
         self.share_action.setText("&Sharing this machine…" if info else "&Share this machine…")
         if info is None:

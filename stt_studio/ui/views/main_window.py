@@ -374,7 +374,10 @@ class MainWindow(QMainWindow):
         self.spawn(self._queue(files, options))
 
     async def _queue(self, files: list[CheckedFile], options: JobOptions) -> None:
-        views = await self.service.submit(files, options)
+        service = self.service
+        views = await service.submit(files, options)
+        if service is not self.service:  # the window moved to another queue during the uploads
+            return
         self._batch_size += len(views)
         self.queue_model.upsert(self._latest(views))
         self.tabs.setCurrentWidget(self.queue_view)
@@ -511,7 +514,10 @@ class MainWindow(QMainWindow):
             self.spawn(self._retry(ids))
 
     async def _retry(self, ids: list[str]) -> None:
-        views = await self.service.retry(ids)
+        service = self.service
+        views = await service.retry(ids)
+        if service is not self.service:
+            return
         self.queue_model.remove(ids)
         self._batch_size += len(views)
         self.queue_model.upsert(self._latest(views))
@@ -572,7 +578,7 @@ class MainWindow(QMainWindow):
         await review.flush()  # the edits of the transcript shown so far
         if review.unsaved_reason() is not None:  # never dropped without asking by showing another transcript
             name = job.filename or job_id
-            self._ask_about_unsaved(f"Open {name} without them", lambda: self.open_job(job_id))
+            self.ask_about_unsaved(f"Open {name} without them", lambda: self.open_job(job_id))
             return
         stored = await service.transcript(job_id)
         media = await service.media_path(job_id)
@@ -719,9 +725,9 @@ class MainWindow(QMainWindow):
         if self.transcript_view.review.unsaved_reason() is None:
             self._quit_or_ask_about_jobs()
         else:
-            self._ask_about_unsaved("Quit without them", self._quit_or_ask_about_jobs)
+            self.ask_about_unsaved("Quit without them", self._quit_or_ask_about_jobs)
 
-    def _ask_about_unsaved(self, discard_text: str, then: Callable[[], object]) -> None:
+    def ask_about_unsaved(self, discard_text: str, then: Callable[[], object]) -> None:
         """The shown transcript's edits could not be saved (a conflict not decided, a server out of reach): go on
         without them (``then``), or stay, and for a conflict, be asked again which version to keep."""
         review = self.transcript_view.review

@@ -199,9 +199,11 @@ class Engine:
             # decoded again without the prompt: the words it gave are kept, the speech it dropped comes back
             again = replace(options, prompt=None)
             recovered = self._transcribe_chunks(model, audio, skipped, language, again, aligner, tracker.quiet())
-            segments = merged(segments, recovered)
-            seconds = sum(end - start for chunk in skipped for start, end in chunk.speech)
-            warnings.append(f"With the prompt, Whisper skipped {seconds:.1f} s of speech: transcribed without it")
+            combined = merged(segments, recovered)
+            if len(combined) > len(segments):  # not only what the first pass had said already
+                seconds = sum(end - start for chunk in skipped for start, end in chunk.speech)
+                warnings.append(f"With the prompt, Whisper skipped {seconds:.1f} s of speech: transcribed without it")
+            segments = combined
 
         speakers, turns = None, None
         if options.diarization is not None:

@@ -257,6 +257,7 @@ def test_known_models_are_the_repositories_faster_whisper_downloads() -> None:
 # --- the desktop's settings dialog uses the same catalog ----------------------------------------------------
 def test_settings_dialog_marks_models_that_are_on_this_machine(qtbot: QtBot, tmp_path: Path) -> None:
     from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QStyleOptionViewItem
 
     from stt_studio.ui.preferences import Preferences
     from stt_studio.ui.views.settings_dialog import KNOWN_MODELS as DIALOG_MODELS
@@ -271,8 +272,11 @@ def test_settings_dialog_marks_models_that_are_on_this_machine(qtbot: QtBot, tmp
     def tip(name: str) -> str:
         return str(combo.itemData(combo.findText(name), Qt.ItemDataRole.ToolTipRole))
 
-    def marked(name: str) -> bool:
-        image = combo.itemIcon(combo.findText(name)).pixmap(16, 16).toImage()
+    def marked(name: str) -> bool:  # the check mark the list draws beside the name
+        option = QStyleOptionViewItem()
+        option.initFrom(combo.view())
+        combo.itemDelegate().initStyleOption(option, combo.model().index(combo.findText(name), 0))  # type: ignore[attr-defined]
+        image = option.icon.pixmap(option.decorationSize).toImage()
         return any(image.pixelColor(x, y).alpha() for x in range(image.width()) for y in range(image.height()))
 
     assert tip("tiny.en").startswith("Bundled with STT Studio (78 MB)") and marked("tiny.en")

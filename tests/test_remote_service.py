@@ -1,19 +1,22 @@
 """The desktop's remote job service against a real ``serve`` on loopback that requires a key: uploads with
-progress, live updates by SSE, transcripts with versions, a wrong key, and a server restart mid-job."""
+progress, an upload cut off and tried again (one job), live updates by SSE, transcripts with versions, a wrong key,
+a server of another major version, and a server restart mid-job."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
 import threading
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from stt_studio.client import AuthenticationError
+from stt_studio.client import AuthenticationError, IncompatibleServerError, StudioClient
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView
 from stt_studio.jobs.review import TranscriptVersionError
 from stt_studio.ui.remote_service import RemoteJobService, RemoteProfile
@@ -157,3 +160,53 @@ def test_a_job_read_while_events_come_never_takes_the_progress_back(app: QApplic
     [view] = service.tracked()
     assert (view.status, view.progress, view.filename) == (JobStatus.PROCESSING, 4, "talk.wav")
     service._io.shutdown(wait=False)
+
+
+class _LoseFirstAnswer(httpx.BaseTransport):
+    """The network drops the connection after the server got the whole upload but before its answer came back."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.lost = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.method == "POST" and request.url.path == "/transcribe/async" and not self.lost:
+            response.read()
+            response.close()
+            self.lost += 1
+            raise httpx.ReadError("Connection reset by peer", request=request)
+        return response
+
+
+def test_an_upload_cut_off_is_tried_again_and_makes_one_job(
+    app: QApplication, remote_server: RemoteServer, short_wav: Path, tmp_path: Path
+) -> None:
+    service = _service(remote_server, tmp_path)
+    flaky = _LoseFirstAnswer()
+    service.client = StudioClient(remote_server.url, KEY, transport=flaky)
+    problems: list[str] = []
+    service.problem.connect(problems.append)
+    clip = Path(shutil.copy(short_wav, tmp_path / "cut-off.wav"))
+    try:
+        view = service._upload(clip, JobOptions(language="en"), threading.Event())  # as the upload thread runs it
+        app.processEvents()
+        assert flaky.lost == 1
+        assert problems and "the upload was cut off" in problems[0] and "trying again" in problems[0], problems
+        named = [v for v in service.client.all_jobs() if v.filename == "cut-off.wav"]
+        assert [v.job_id for v in named] == [view.job_id]  # the retry got the first job back: one job, not two
+    finally:
+        service.client.close()
+        service._io.shutdown(wait=False)
+
+
+def test_a_server_of_another_major_version_is_said_plainly() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"status": "ok", "version": "7.2.0", "redis_healthy": True, "workers": 1})
+
+    client = StudioClient("http://gpu-box:8000", KEY, transport=httpx.MockTransport(answer))
+    with pytest.raises(IncompatibleServerError, match=r"runs STT Studio 7\.2\.0, which this app .* cannot drive"):
+        client.server_info()
+    silent = StudioClient("http://gpu-box:8000", KEY, transport=httpx.MockTransport(lambda r: httpx.Response(404)))
+    with pytest.raises(IncompatibleServerError, match="does not answer like an STT Studio server"):
+        silent.server_info()

@@ -211,9 +211,13 @@ def test_token_is_not_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -
         store = TokenStore(tmp_path, use_keyring=False)
         store.set(TOKEN)
         store.get()
-        (tmp_path / TOKEN_FILE).chmod(0o000)  # unreadable: the warning names the file, not what is in it
-        store.get()
-        (tmp_path / TOKEN_FILE).chmod(0o600)
+        token_file = tmp_path / TOKEN_FILE
+        # Unreadable even to root (CI runs as root, which chmod 000 does not stop): a folder in the file's place.
+        token_file.unlink()
+        token_file.mkdir()
+        assert store.get() is None
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name.startswith("stt")]
+    assert warnings == [f"Could not read the secret file {token_file}: IsADirectoryError"]  # the file, not its content
     assert TOKEN not in caplog.text
 
 

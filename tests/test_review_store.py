@@ -270,7 +270,12 @@ def test_words_may_touch_the_rounded_duration(store: JobStore) -> None:
     last.words[-1].end = result.duration + 0.0004  # times are milliseconds: within rounding
     last.end = last.words[-1].end
     job_id = finished_job(store, make_result())
-    store.save_transcript(job_id, result, if_match=None)
+    etag = store.save_transcript(job_id, result, if_match=None)
+    saved = store.transcript(job_id)
+    assert saved.etag == etag
+    assert saved.result == review.normalized(result)  # kept as sent: not refused, clamped or dropped
+    assert saved.result.segments[-1].words[-1].end == result.duration + 0.0004
+    assert store.original_result(job_id) == make_result()
 
 
 # --- writers at the same time ---------------------------------------------------------------------------------

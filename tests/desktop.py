@@ -12,7 +12,7 @@ import pytest
 import qasync
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QLineEdit, QStyle, QStyleOptionFrame, QWidget
 
 from stt_studio.jobs.models import JobStatus
 from stt_studio.settings import Settings
@@ -105,6 +105,17 @@ def drop_paths(target: QWidget, paths: list[Path]) -> None:
     drop = QDropEvent(QPointF(center), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                       Qt.KeyboardModifier.NoModifier)  # fmt: skip
     QApplication.sendEvent(target, drop)
+
+
+def placeholder_shortfall(edit: QLineEdit) -> int:
+    """How many pixels of ``edit``'s placeholder are cut off as it is laid out now (0: all of it shows): the
+    style's text rectangle, less QLineEdit's own 2 px each side and the text margins, against the font metrics."""
+    option = QStyleOptionFrame()
+    edit.initStyleOption(option)
+    contents = edit.style().subElementRect(QStyle.SubElement.SE_LineEditContents, option, edit)
+    margins = edit.textMargins()
+    room = contents.width() - margins.left() - margins.right() - 4
+    return max(0, edit.fontMetrics().horizontalAdvance(edit.placeholderText()) - room)
 
 
 def statuses(window: MainWindow) -> dict[str, JobStatus]:

@@ -16,7 +16,7 @@ from stt_studio.ui.intake import CheckedFile
 from stt_studio.ui.preferences import Preferences
 from stt_studio.ui.service import JobService, ServiceStatus
 from stt_studio.ui.views.main_window import MainWindow
-from tests.desktop import desktop_app, desktop_env, qasync_loop, release_loop, wait_until
+from tests.desktop import desktop_app, desktop_env, placeholder_shortfall, qasync_loop, release_loop, wait_until
 
 
 @pytest.fixture
@@ -92,3 +92,15 @@ def test_the_queue_never_shows_a_job_going_back_to_queued(window: MainWindow, tm
     wait_until(app, done.done, 10, "the retry")
     job = window.queue_model.job_by_id("j2")
     assert job is not None and (job.status, job.progress) == (JobStatus.PROCESSING, 3)
+
+
+def test_the_connect_dialog_shows_the_whole_hint_of_every_field(window: MainWindow, qapp: QApplication) -> None:
+    window.server.connect_action.trigger()
+    dialog = window.server.connect_dialog
+    assert dialog is not None
+    wait_until(qapp, dialog.isVisible, 5, "the dialog")
+    qapp.processEvents()
+    shortfalls = {e.placeholderText(): placeholder_shortfall(e) for e in (dialog.name_edit, dialog.url_edit,
+                                                                          dialog.key_edit)}  # fmt: skip
+    assert shortfalls == dict.fromkeys(shortfalls, 0)
+    dialog.reject()

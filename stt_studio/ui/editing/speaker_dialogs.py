@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stt_studio.ui.views.text_fit import fit_placeholder
+
 Speaker = tuple[str, str]
 """(label, the name shown)."""
 
@@ -54,6 +56,7 @@ class RenameSpeakerDialog(_SpeakerDialog):
         self.speaker_combo = self._combo(speakers, current)
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("e.g. Dr. Chen; empty: back to the default name")
+        fit_placeholder(self.name_edit)
         self.form.addRow("Speaker:", self.speaker_combo)
         self.form.addRow("New name:", self.name_edit)
         self.speaker_combo.currentIndexChanged.connect(lambda _: self._fill_name())
@@ -98,6 +101,7 @@ class AddSpeakerDialog(_SpeakerDialog):
         super().__init__("Add speaker", parent)
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("e.g. Interviewer")
+        fit_placeholder(self.name_edit)
         self.assign_check = QCheckBox("Give them the selected segment")
         self.assign_check.setChecked(segment_chosen)
         self.assign_check.setEnabled(segment_chosen)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from stt_studio.client import ClientError, ServerInfo, StudioClient
 from stt_studio.ui.connections import Profile, normalized_url
+from stt_studio.ui.views.text_fit import fit_placeholder
 
 URL_PLACEHOLDER = "http://gpu-box:8000"
 
@@ -48,6 +49,8 @@ class ConnectDialog(QDialog):
         self.key_edit = QLineEdit(api_key or "")
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.key_edit.setPlaceholderText("printed by the server, or: stt-studio keys create")
+        for edit in (self.name_edit, self.url_edit, self.key_edit):
+            fit_placeholder(edit)
         self.show_key = QPushButton("Show")
         self.show_key.setCheckable(True)
         self.show_key.toggled.connect(self._toggle_key)

@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     """Waits before each retry of a failed webhook delivery (comma-separated); the default spans 20 minutes."""
     webhook_timeout_seconds: PositiveFloat = 10.0
     """How long one webhook delivery may take (connecting, sending, the receiver's answer)."""
+    fault_injection_dir: Path | None = None
+    """For the test suite only: a folder whose files make a worker die or wait as a job enters a pipeline stage
+    (stt_studio/jobs/fault_injection.py). Unset (the default), nothing of the kind happens."""
 
     @field_validator("api_keys", "cors_origins", "webhook_allowed_hosts", "webhook_retry_seconds", mode="before")
     @classmethod

@@ -1,0 +1,54 @@
+"""Fault injection for the test suite: make a worker die, or wait, as a job enters a pipeline stage.
+
+Off unless ``Settings.fault_injection_dir`` (``STT_FAULT_INJECTION_DIR``) names a folder; nothing in the app sets
+it, and with it unset the worker never looks at the disk for this. While a serve runs with it set, a test puts files
+in that folder:
+
+- ``kill-in-<stage>``: the worker SIGKILLs itself the moment a job enters ``<stage>``, on every attempt while the
+  file is there (a worker that dies mid-job, as a crash or the kernel's OOM killer would end it);
+- ``hold-in-<stage>``: the worker writes ``held-in-<stage>`` (its pid and the job's id) and waits in ``<stage>``
+  until the test removes the hold file, so that the test acts on a worker that is certainly in that stage.
+
+The stage has been written to the job's meta (and published) before either happens.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from stt_studio.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HOLD_POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class StageFaults:
+    folder: Path
+
+    @classmethod
+    def configured(cls, settings: Settings) -> StageFaults | None:
+        return cls(settings.fault_injection_dir) if settings.fault_injection_dir is not None else None
+
+    def entered(self, stage: str, job_id: str) -> None:
+        """Called as job ``job_id`` enters ``stage``: die or wait there if the test asked for it."""
+        if (self.folder / f"kill-in-{stage}").exists():
+            log.warning("Fault injection: this worker kills itself in stage %s of job %s", stage, job_id)
+            os.kill(os.getpid(), signal.SIGKILL)
+        hold = self.folder / f"hold-in-{stage}"
+        if not hold.exists():
+            return
+        held = self.folder / f"held-in-{stage}"
+        log.warning("Fault injection: holding job %s in stage %s until %s is removed", job_id, stage, hold)
+        partial = held.with_name(f"{held.name}.{os.getpid()}.tmp")
+        partial.write_text(f"{os.getpid()} {job_id}\n", encoding="utf-8")
+        partial.replace(held)  # whole or not at all: the test reads it as soon as it appears
+        while hold.exists():
+            time.sleep(HOLD_POLL_SECONDS)
+        held.unlink(missing_ok=True)

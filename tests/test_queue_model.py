@@ -50,3 +50,29 @@ def test_filter_and_sort(qtbot: QtBot) -> None:
     proxy.set_statuses(None)
     proxy.sort(Column.PROGRESS)
     assert [proxy.index(r, Column.PROGRESS).data(SORT_ROLE) for r in range(4)] == [0, 0, 50, 100]
+
+
+def test_stage_names_read_whole_at_the_default_window_width(qtbot: QtBot) -> None:
+    """At 1280 px the Stage column clipped "Finding speakers" to "Findin…eakers": every stage's name and every
+    status fit their cells, measured with the font the table draws them in."""
+    from PySide6.QtCore import Qt
+
+    from stt_studio.engine.progress import Stage
+    from stt_studio.ui.models.job_table import STATUS_LABELS
+    from stt_studio.ui.views.queue_view import QueueView
+
+    model = QueueTableModel("tiny")
+    model.upsert([_job(stage.value, JobStatus.PROCESSING, 50, stage=stage.value) for stage in Stage])
+    view = QueueView(model)
+    qtbot.addWidget(view)
+    view.resize(1280, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    metrics = view.table.fontMetrics()
+    for column, texts in ((Column.STAGE, [s.label for s in Stage]), (Column.STATUS, list(STATUS_LABELS.values()))):
+        room = view.cell_text_room(column)
+        for text in texts:
+            assert metrics.horizontalAdvance(text) <= room, (text, room)
+            assert metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, room) == text
+    shown = {view.proxy.index(row, Column.STAGE).data() for row in range(view.proxy.rowCount())}
+    assert shown == {stage.label for stage in Stage}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPersistentModelIndex, QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QPainter
+from PySide6.QtGui import QAction, QFontMetricsF, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -21,8 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stt_studio.engine.progress import Stage
 from stt_studio.jobs.models import JobStatus
-from stt_studio.ui.models.job_table import JOB_ID_ROLE
+from stt_studio.ui.models.job_table import JOB_ID_ROLE, STATUS_LABELS
 from stt_studio.ui.models.queue_model import Column, QueueFilterProxy, QueueTableModel
 
 _FILTERS: list[tuple[str, set[JobStatus] | None]] = [
@@ -105,6 +108,10 @@ class QueueView(QWidget):
         # is 1280 wide): give it a width, and the others only what their longest values need.
         for column, width in _COLUMN_WIDTHS.items():
             self.table.setColumnWidth(column, width)
+        # Columns whose every value is known are as wide as the longest (at 104 px, "Finding speakers" read
+        # "Findin…eakers"); the font decides, not a guess in pixels.
+        self._fit_column(Column.STAGE, [stage.label for stage in Stage])
+        self._fit_column(Column.STATUS, list(STATUS_LABELS.values()))
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._show_menu)
         self.table.doubleClicked.connect(lambda index: self.open_requested.emit(index.data(JOB_ID_ROLE)))
@@ -125,6 +132,19 @@ class QueueView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.table)
         self._update_count()
+
+    def cell_text_room(self, column: int) -> int:
+        """The pixels a cell of ``column`` has for its text: the item view keeps a margin on each side."""
+        margin = self.table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.table) + 1
+        grid = 1 if self.table.showGrid() else 0
+        return self.table.columnWidth(column) - 2 * margin - grid
+
+    def _fit_column(self, column: int, texts: list[str]) -> None:
+        metrics = QFontMetricsF(self.table.font())
+        needed = max(math.ceil(metrics.horizontalAdvance(text)) + 1 for text in texts)  # + 1: Qt elides at equal
+        short_by = needed - self.cell_text_room(column)
+        if short_by > 0:
+            self.table.setColumnWidth(column, self.table.columnWidth(column) + short_by)
 
     def set_menu_actions(self, actions: list[QAction | None]) -> None:
         """The context menu (None: a separator); the actions carry the shortcuts of the main menu."""

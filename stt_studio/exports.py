@@ -3,8 +3,9 @@
 ``FORMATS`` is the one list of formats; a format's name is also its file extension. ``render`` gives the bytes of
 any format, ``export`` the text of a text format, ``export_jobs`` writes many results into a folder.
 
-Subtitle formatting (line wrapping, speaker prefixes, timestamp formats) is WhisperX's own writers'. ``json`` is
-always the full result and ``tsv``/``rttm`` have fixed layouts, so ``ExportOptions`` changes txt, srt, vtt and docx.
+txt without timestamps and tsv are WhisperX's own writers; srt and vtt cues are laid out by ``subtitles`` (the
+width counts the speaker label, every cue is shown for a positive time). ``json`` is always the full result and
+``tsv``/``rttm`` have fixed layouts, so ``ExportOptions`` changes txt, srt, vtt and docx.
 
 Speakers appear as people read them (``TranscriptionResult.speaker_name``): the name given in review ("Dr. Chen"),
 else "Speaker 1" for SPEAKER_00. json keeps the labels and carries ``speaker_names``; rttm, read by tools, has the
@@ -17,11 +18,12 @@ import io
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, NamedTuple, get_args
 
 from stt_studio.engine.result import Segment, TranscriptionResult
+from stt_studio.subtitles import srt_time, subtitle_cues, vtt_time
 
 ExportFormat = Literal["json", "txt", "srt", "vtt", "tsv", "rttm", "docx"]
 FORMATS: tuple[ExportFormat, ...] = get_args(ExportFormat)
@@ -59,10 +61,10 @@ class ExportOptions:
     ``include_speakers``: the ``[Speaker 1]:`` prefixes of txt/srt/vtt and the speaker names of docx.
     ``include_timestamps``: txt gets one ``[start --> end]`` line per segment, docx a ``[hh:mm:ss]`` per paragraph;
     the other formats always carry their times.
-    ``max_line_width`` / ``max_line_count``: WhisperX's subtitle options (srt and vtt). A width wraps lines at that
-    many characters (a speaker prefix is not counted, a longer word gets a line of its own); a count then starts a
-    new cue after that many lines. WhisperX ignores a count without a width, so that combination is refused here
-    rather than silently doing nothing.
+    ``max_line_width`` / ``max_line_count``: the subtitle limits (srt and vtt; see ``subtitles``). A width wraps
+    lines at that many characters, the ``[Speaker 1]: `` label included (a longer word gets a line of its own); a
+    count then starts a new cue after that many lines. A count means nothing without a width (lines are only
+    broken by wrapping), so that combination is refused rather than silently doing nothing.
     """
 
     include_speakers: bool = True
@@ -76,7 +78,7 @@ class ExportOptions:
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.max_line_count is not None and self.max_line_width is None:
-            raise ValueError("max_line_count needs max_line_width: WhisperX only splits cues by lines when wrapping")
+            raise ValueError("max_line_count needs max_line_width: lines are only broken by wrapping")
 
 
 DEFAULT_OPTIONS = ExportOptions()
@@ -157,49 +159,24 @@ def _whisperx_writer(name: str) -> Callable[[TranscriptionResult, ExportOptions]
     return export_with_whisperx
 
 
-def _speaker_runs(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """The result split into runs of consecutive segments of one speaker. With a line count WhisperX merges
-    segments into cues, and would label another speaker's words with the name of the cue's first speaker."""
-    runs: list[list[dict[str, Any]]] = []
-    for segment in data["segments"]:
-        if runs and runs[-1][-1].get("speaker") == segment.get("speaker"):
-            runs[-1].append(segment)
-        else:
-            runs.append([segment])
-    return [{**data, "segments": run} for run in runs]
-
-
-def _subtitle_cues(name: str, result: TranscriptionResult, options: ExportOptions) -> list[tuple[str, str, str]]:
-    """WhisperX's cues (start, end, text), its line width made a true character count.
-
-    WhisperX measures a line as the sum of its words' lengths, expecting each word to carry its leading space as
-    Whisper's do, yet joins words with a space; our words are stripped. So the words get their space back for the
-    measure, and the doubled spaces (and the space left before each line break) are removed from the text.
-    """
-    from whisperx import utils
-
-    writer = {"srt": utils.WriteSRT, "vtt": utils.WriteVTT}[name](output_dir=".")
-    data = _whisperx_input(result, options)
-    spaced = data["language"] not in utils.LANGUAGES_WITHOUT_SPACES
-    if spaced:
-        for segment in data["segments"]:
-            for word in segment.get("words", []):
-                word["word"] = " " + word["word"]
-    cues = []
-    for run in _speaker_runs(data):
-        for start, end, text in writer.iterate_result(run, _writer_options(options)):
-            cues.append((start, end, re.sub(r" +\n", "\n", re.sub(r" {2,}", " ", text)) if spaced else text))
-    return cues
-
-
 def _srt(result: TranscriptionResult, options: ExportOptions) -> str:
-    cues = _subtitle_cues("srt", result, options)
-    return "".join(f"{number}\n{start} --> {end}\n{text}\n\n" for number, (start, end, text) in enumerate(cues, 1))
+    cues = subtitle_cues(result, **_cue_options(options))
+    return "".join(
+        f"{number}\n{srt_time(cue.start)} --> {srt_time(cue.end)}\n{cue.text}\n\n" for number, cue in enumerate(cues, 1)
+    )
 
 
 def _vtt(result: TranscriptionResult, options: ExportOptions) -> str:
-    cues = _subtitle_cues("vtt", result, options)
-    return "WEBVTT\n\n" + "".join(f"{start} --> {end}\n{text}\n\n" for start, end, text in cues)
+    cues = subtitle_cues(result, **_cue_options(options))
+    return "WEBVTT\n\n" + "".join(f"{vtt_time(cue.start)} --> {vtt_time(cue.end)}\n{cue.text}\n\n" for cue in cues)
+
+
+def _cue_options(options: ExportOptions) -> dict[str, Any]:
+    return {
+        "include_speakers": options.include_speakers,
+        "max_line_width": options.max_line_width,
+        "max_line_count": options.max_line_count,
+    }
 
 
 _plain_txt = _whisperx_writer("txt")
@@ -276,8 +253,17 @@ def _paragraphs(result: TranscriptionResult, options: ExportOptions) -> list[_Pa
     return paragraphs
 
 
+APP_AUTHOR = "STT Studio"
+"""The author (and last editor) of the docx files written: the document properties' default is python-docx's."""
+
+
+def _local_time(moment: datetime) -> datetime:
+    """``moment`` in this computer's time zone; a naive time is UTC (as the job store and the API keep them)."""
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)).astimezone()
+
+
 def _metadata(
-    result: TranscriptionResult, options: ExportOptions, title: str | None, date: datetime
+    result: TranscriptionResult, options: ExportOptions, title: str | None, transcribed: datetime
 ) -> list[tuple[str, str]]:
     rows = [("File", title)] if title else []
     rows += [
@@ -285,7 +271,7 @@ def _metadata(
         ("Language", result.language),
         ("Model", result.model),
         ("Device", result.device),
-        ("Date", date.strftime("%Y-%m-%d %H:%M")),
+        ("Transcribed", _local_time(transcribed).strftime("%Y-%m-%d %H:%M")),
     ]
     if options.include_speakers and result.speakers:
         speakers = ", ".join(f"{result.speaker_name(s.speaker)} ({s.speaking_time:.0f} s)" for s in result.speakers)
@@ -297,10 +283,16 @@ def _docx(result: TranscriptionResult, options: ExportOptions, title: str | None
     import docx
 
     heading = title or "Transcript"
+    transcribed = date or datetime.now(timezone.utc)
     document = docx.Document()
-    document.core_properties.title = heading
+    properties = document.core_properties
+    properties.title = heading
+    properties.author = properties.last_modified_by = APP_AUTHOR
+    properties.comments = f"Transcribed by {APP_AUTHOR} with {result.model}"
+    properties.created = _local_time(transcribed).astimezone(timezone.utc)
+    properties.modified = datetime.now(timezone.utc)
     document.add_heading(heading, level=0)
-    for label, value in _metadata(result, options, title, date or datetime.now()):
+    for label, value in _metadata(result, options, title, transcribed):
         row = document.add_paragraph()
         row.add_run(f"{label}: ").bold = True
         row.add_run(value)
@@ -332,9 +324,9 @@ def render(
     title: str | None = None,
     date: datetime | None = None,
 ) -> bytes:
-    """Any format as the bytes of its file (text is UTF-8). ``title`` (the source file's name) and ``date``
-    (default: now) head a docx. Raises ValueError for an unknown format, NotDiarizedError for rttm of an
-    undiarized result."""
+    """Any format as the bytes of its file (text is UTF-8). ``title`` (the source file's name) and ``date`` (when
+    it was transcribed; default: now) head a docx and are its document properties. Raises ValueError for an unknown
+    format, NotDiarizedError for rttm of an undiarized result."""
     _check_format(fmt)
     if fmt == "docx":
         return _docx(result, options, title, date)
@@ -373,24 +365,34 @@ def _write_new_file(folder: Path, stem: str, extension: str, data: bytes) -> Pat
         return path
 
 
+class ExportItem(NamedTuple):
+    """One job to export: its name (the source file's), its transcript, and when it was transcribed."""
+
+    name: str
+    result: TranscriptionResult
+    transcribed_at: datetime | None = None
+
+
 def export_jobs(
-    items: Iterable[tuple[str, TranscriptionResult]],
+    items: Iterable[ExportItem | tuple[str, TranscriptionResult]],
     folder: Path,
     formats: Sequence[str],
     options: ExportOptions = DEFAULT_OPTIONS,
 ) -> ExportSummary:
-    """Write each ``(name, result)`` as ``<stem of name>.<format>`` into ``folder`` (created if missing), never
-    overwriting a file. rttm of an undiarized result is skipped and listed in the summary. OSError propagates."""
+    """Write each ``(name, result[, transcribed_at])`` as ``<stem of name>.<format>`` into ``folder`` (created if
+    missing), never overwriting a file. rttm of an undiarized result is skipped and listed in the summary. OSError
+    propagates."""
     wanted = list(dict.fromkeys(formats))
     for fmt in wanted:
         _check_format(fmt)
     folder.mkdir(parents=True, exist_ok=True)
     summary = ExportSummary()
-    for name, result in items:
+    for item in items:
+        name, result, transcribed_at = ExportItem(*item)
         for fmt in wanted:
             if fmt == "rttm" and result.speaker_turns is None:
                 summary.skipped.append(SkippedExport(name, "no rttm: not diarized, so there are no speaker turns"))
                 continue
-            data = render(result, fmt, options, title=name)
+            data = render(result, fmt, options, title=name, date=transcribed_at)
             summary.written.append(_write_new_file(folder, safe_stem(name), fmt, data))
     return summary

@@ -7,7 +7,7 @@ import itertools
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import docx
@@ -15,9 +15,11 @@ import pytest
 
 from stt_studio.engine.result import Segment, SpeakerSummary, SpeakerTurn, TranscriptionResult, Word
 from stt_studio.exports import (
+    APP_AUTHOR,
     DESCRIPTIONS,
     FORMATS,
     MEDIA_TYPES,
+    ExportItem,
     ExportOptions,
     NotDiarizedError,
     export,
@@ -194,8 +196,9 @@ def test_srt_lines_respect_max_line_width(width: int) -> None:
 
 
 def test_srt_max_line_count_splits_cues_without_mixing_speakers() -> None:
-    cues = parse_srt(export(make_result(), "srt", ExportOptions(max_line_width=20, max_line_count=1)))
-    assert all(len(cue.lines) == 1 for cue in cues)
+    # 24: room for "[Speaker 1]: " and the longest word, "Wonderful,"
+    cues = parse_srt(export(make_result(), "srt", ExportOptions(max_line_width=24, max_line_count=1)))
+    assert all(len(cue.lines) == 1 and len(cue.lines[0]) <= 24 for cue in cues)
     assert len(cues) > len(LINES)
     assert cue_words(cues) == WORDS
     speakers = [re.match(r"\[(Speaker \d)\]: ", cue.lines[0]).group(1) for cue in cues]  # type: ignore[union-attr]
@@ -209,7 +212,9 @@ def test_segments_without_words_are_cued_by_segment_and_kept() -> None:
     result = make_result()
     result.segments[1].words = []
     cues = parse_srt(export(result, "srt", ExportOptions(max_line_width=12)))
-    assert [cue.lines for cue in cues] == [[f"[{SHOWN[speaker]}]: {text}"] for speaker, _, text in LINES]
+    assert [cue.lines[0] for cue in cues] == [f"[{SHOWN[speaker]}]:" for speaker, _, _ in LINES]  # no room beside
+    assert cue_words(cues) == WORDS and all(len(line) <= 12 for cue in cues for line in cue.lines)
+    assert (cues[1].start, cues[1].end) == (result.segments[1].start, result.segments[1].end)  # the segment's span
 
 
 def test_vtt() -> None:
@@ -247,13 +252,15 @@ def test_rttm_lists_speaker_turns_and_needs_diarization() -> None:
 
 
 def test_docx_reads_back_with_metadata_speakers_and_timestamps() -> None:
-    data = render(make_result(), "docx", title="meeting.mp3", date=datetime(2026, 3, 4, 9, 30))
+    transcribed = datetime(2026, 3, 4, 9, 30, tzinfo=timezone.utc)
+    data = render(make_result(), "docx", title="meeting.mp3", date=transcribed)
     document = docx.Document(io.BytesIO(data))
     assert document.core_properties.title == "meeting.mp3"
     paragraphs = [p.text for p in document.paragraphs]
     assert paragraphs[0] == "meeting.mp3"
     for row in ("File: meeting.mp3", "Duration: 01:02:10", "Language: en", "Model: tiny.en", "Device: cpu",
-                "Date: 2026-03-04 09:30", "Speakers: Speaker 1 (9 s), Speaker 2 (2 s)"):  # fmt: skip
+                f"Transcribed: {transcribed.astimezone():%Y-%m-%d %H:%M}",
+                "Speakers: Speaker 1 (9 s), Speaker 2 (2 s)"):  # fmt: skip
         assert row in paragraphs
     body = paragraphs[paragraphs.index("Transcript") + 1 :]
     # Consecutive segments of one speaker make one paragraph.
@@ -302,8 +309,8 @@ def test_a_speaker_named_in_review_shows_in_every_format_people_read() -> None:
     assert plain.splitlines()[0] == f"[Dr. Chen]: {LINES[0][2]}"
     cues = parse_srt(export(result, "srt"))
     assert [cue.lines[0].split("]: ")[0] for cue in cues] == ["[Dr. Chen", "[Dr. Chen", "[Speaker 2", "[Dr. Chen"]
-    vtt = export(result, "vtt", ExportOptions(max_line_width=20, max_line_count=1))
-    assert "[Dr. Chen]: Wonderful, then we" in vtt and "SPEAKER" not in vtt
+    vtt = export(result, "vtt", ExportOptions(max_line_width=24, max_line_count=1))
+    assert "\n[Dr. Chen]: Wonderful,\n" in vtt and "SPEAKER" not in vtt
     paragraphs = read_docx(render(result, "docx"))
     assert "Speakers: Dr. Chen (9 s), Speaker 2 (2 s)" in paragraphs
     assert f"Dr. Chen [01:02:05]\n{LINES[3][2]}" in paragraphs
@@ -378,6 +385,20 @@ def test_export_jobs_names_files_after_the_job(tmp_path: Path) -> None:
     assert summary.skipped == []
     assert (folder / "meeting.txt").read_text(encoding="utf-8") == export(make_result(), "txt")
     assert "meeting.mp3" in read_docx((folder / "meeting.docx").read_bytes())
+
+
+def test_a_docx_says_when_it_was_transcribed_and_that_stt_studio_wrote_it(tmp_path: Path) -> None:
+    transcribed = datetime(2025, 11, 2, 17, 5)  # naive, as the job store keeps them: UTC
+    summary = export_jobs([ExportItem("meeting.mp3", make_result(), transcribed)], tmp_path, ["docx"])
+    document = docx.Document(str(summary.written[0]))
+    local = transcribed.replace(tzinfo=timezone.utc).astimezone()
+    paragraphs = [p.text for p in document.paragraphs]
+    assert f"Transcribed: {local:%Y-%m-%d %H:%M}" in paragraphs, paragraphs
+    assert not any(p.startswith("Date:") for p in paragraphs)  # the time of the export is not the transcript's
+    properties = document.core_properties
+    assert (properties.title, properties.author, properties.last_modified_by) == ("meeting.mp3", APP_AUTHOR, APP_AUTHOR)
+    assert "python-docx" not in f"{properties.author} {properties.comments}"
+    assert properties.created == transcribed.replace(tzinfo=timezone.utc)
 
 
 def test_export_jobs_never_overwrites(tmp_path: Path) -> None:

@@ -61,6 +61,7 @@ REPO = Path(__file__).resolve().parents[1]
 STALL_MS = 50.0
 SAMPLE_SECONDS = 0.005
 STARTS = 3
+PARTS = {"stall", "start", "idle"}
 FILE_STEMS = ["meeting", "interview", "lecture", "call", "standup", "memo", "podcast", "review"]
 SEARCHES = ["morning", "piano", "meeting", "station", "xylophone"]  # transcript, transcript, file name, both, none
 
@@ -89,6 +90,10 @@ class StackSampler:
         self._main = threading.main_thread().ident
         self.samples: Counter[str] = Counter()
         self.others: Counter[str] = Counter()
+        self.states: Counter[str] = Counter()
+        """Per sample while stalled, each thread's scheduler state from /proc: the GUI thread sleeping (S) while
+        another thread of the app runs (R) is the GUI thread waiting for the GIL (or a lock) that one holds; the
+        GUI thread running (R) is work in Qt's C++ code, or the CPU shared with other processes."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stall-sampler", daemon=True)
 
@@ -101,6 +106,7 @@ class StackSampler:
 
     def _run(self) -> None:
         names: dict[int | None, str] = {}
+        native: dict[int | None, str] = {}
         while not self._stop.wait(SAMPLE_SECONDS):
             if time.perf_counter() - self._last_tick() <= self._limit:
                 continue
@@ -110,10 +116,36 @@ class StackSampler:
                 self.samples[_describe(frame)] += 1
             if len(names) != threading.active_count():
                 names = {t.ident: t.name for t in threading.enumerate()}
+                native = {t.native_id: t.name for t in threading.enumerate()}
+            self.states[_thread_states(native)] += 1
             for ident, other in frames.items():
                 if ident in (self._main, threading.get_ident()) or _waiting(other):
                     continue
                 self.others[f"[{names.get(ident, ident)}] {_describe(other, 4)}"] += 1
+
+
+def _gui_thread_schedstat() -> tuple[int, int]:
+    """The main thread's nanoseconds on a CPU and waiting in the run queue so far (Linux schedstat)."""
+    fields = Path(f"/proc/self/task/{os.getpid()}/schedstat").read_text().split()
+    return int(fields[0]), int(fields[1])
+
+
+def _thread_states(names: dict[int | None, str]) -> str:
+    """The GUI thread's scheduler state and the app's other running threads, e.g. ``GUI S; running: stt-io_0``
+    (threads without a Python name, Qt's or a library's own, by their OS name)."""
+    main, running = "?", []
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        comm, state = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2]
+        tid = int(task.name)
+        if tid == os.getpid():
+            main = state
+        elif state == "R" and names.get(tid) != "stall-sampler":
+            running.append(names.get(tid, f"<{comm}>"))
+    return f"GUI {main}; running: {', '.join(sorted(running)) or 'none'}"
 
 
 def _waiting(frame: Any) -> bool:
@@ -276,8 +308,9 @@ def _stall_child(root: Path, models_dir: Path, clips: list[Path], report: Path, 
             super().__init__()
             self.step = step
             self.lateness: list[float] = []
-            self.long: list[tuple[float, float, str]] = []
+            self.long: list[tuple[float, float, str, float, float]] = []
             self.began = time.perf_counter()
+            self._cpu = _gui_thread_schedstat()
 
         def start(self) -> None:
             self.began = time.perf_counter()
@@ -290,8 +323,11 @@ def _stall_child(root: Path, models_dir: Path, clips: list[Path], report: Path, 
             now = time.perf_counter()
             late = now - self._last - self.interval
             self.lateness.append(late)
+            cpu = _gui_thread_schedstat()
             if late * 1000 > STALL_MS:
-                self.long.append((now - self.began, late * 1000, self.step[0]))
+                ran, waited = ((a - b) / 1e6 for a, b in zip(cpu, self._cpu))
+                self.long.append((now - self.began, late * 1000, self.step[0], ran, waited))
+            self._cpu = cpu
             super()._tick()
 
     app = QApplication([sys.argv[0]])
@@ -338,6 +374,7 @@ def _stall_child(root: Path, models_dir: Path, clips: list[Path], report: Path, 
             "jobs": outcome,
             "stacks": sampler.samples.most_common(12) if sampler is not None else [],
             "other_stacks": sampler.others.most_common(8) if sampler is not None else [],
+            "thread_states": sampler.states.most_common(8) if sampler is not None else [],
         }
 
     loop = qasync.QEventLoop(app)
@@ -637,12 +674,17 @@ def _print(
                   f"{span['p99_ms']:6.1f}ms {span['p50_ms']:5.1f}ms {span['over_50']:7d} "
                   f"{span['over_16']:7d}")  # fmt: skip
         print(f"   jobs: {stall['jobs']}")
-        for at, ms, step in stall["long"]:
-            print(f"   stall {ms:6.1f} ms at {at:6.1f} s during: {step}")
+        print("   each stall: the GUI thread's time on a CPU and waiting for one (ready to run) since the tick before;")
+        print("   the rest of it the thread slept (a lock, the GIL, I/O)")
+        for at, ms, step, ran, waited in stall["long"]:
+            print(f"   stall {ms:6.1f} ms at {at:6.1f} s (ran {ran:5.1f} ms, waited for a CPU {waited:5.1f} ms) "
+                  f"during: {step}")  # fmt: skip
         for stack, count in stall["stacks"]:
             print(f"   GUI thread in {count * SAMPLE_SECONDS * 1000:.0f} ms of samples: {stack}")
         for stack, count in stall["other_stacks"]:
             print(f"   meanwhile, {count * SAMPLE_SECONDS * 1000:.0f} ms of samples: {stack}")
+        for states, count in stall.get("thread_states", []):
+            print(f"   threads in {count * SAMPLE_SECONDS * 1000:.0f} ms of samples: {states}")
         md += [f"| GUI thread, {library}-job library, 3 jobs + user steps | seconds | worst | p99 | stalls > 50 ms |",
                "|---|---|---|---|---|"]  # fmt: skip
         for label, span in (("window shown → 3 jobs done", done), ("whole session", session)):
@@ -705,6 +747,8 @@ def main() -> None:
     from stt_studio.settings import Settings
 
     parts = set(args.parts.split(","))
+    if not parts or not parts <= PARTS:
+        parser.error(f"--parts takes a comma-separated list of {', '.join(sorted(PARTS))}, not {args.parts!r}")
     began = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="stt-bench-gui-"))
     models_dir = Settings().resolved_models_dir

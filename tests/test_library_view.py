@@ -1,19 +1,24 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
+from types import FrameType
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtGui import QStandardItem
 from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
 from stt_studio.jobs.models import JobStatus, LibraryEntry
-from stt_studio.ui.models.job_table import JOB_ID_ROLE
-from stt_studio.ui.models.library_model import Column
+from stt_studio.ui.models import library_model
+from stt_studio.ui.models.job_table import JOB_ID_ROLE, SORT_ROLE
+from stt_studio.ui.models.library_model import ROWS_BUILT_AT_ONCE, Column
 from stt_studio.ui.views.library_view import EMPTY_TEXT, SEARCH_DELAY_MS, LibraryView
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -217,3 +222,58 @@ def test_empty_state(view: LibraryView) -> None:
     view.set_entries(ENTRIES[:1])
     assert view.pages.currentWidget() is view.table
     assert view.count_label.text() == "1 job"
+
+
+def _library(count: int, stem: str = "call") -> list[LibraryEntry]:
+    return [_entry(f"{stem}-{i:03d}.wav", float(i), day=1 + i % 28) for i in range(count)]
+
+
+def test_drawing_the_library_runs_no_python_model_code(view: LibraryView) -> None:
+    """Every repaint asks the model for ~1,200 cells × roles at 500 jobs: answered in Python, that was 40-130 ms
+    of GUI thread (and GIL) per scroll, selection or tab switch (issue 27). The cells live in Qt's own items."""
+    view.set_entries(_library(60))
+    models = str(Path(library_model.__file__).parent)
+    entered: list[str] = []
+
+    def profile(frame: FrameType, event: str, arg: object) -> None:
+        if event == "call" and frame.f_code.co_filename.startswith(models):
+            entered.append(f"{frame.f_code.co_filename}:{frame.f_code.co_name}")
+
+    sys.setprofile(profile)
+    try:
+        for _ in range(3):
+            view.table.verticalScrollBar().setValue(view.table.verticalScrollBar().value() + 10)
+            view.table.selectRow(3)
+            view.table.viewport().grab()
+    finally:
+        sys.setprofile(None)
+    assert view.proxy.rowCount() == 60 and not entered, entered[:5]
+
+
+def test_a_large_library_is_made_a_batch_at_a_time(view: LibraryView, qtbot: QtBot) -> None:
+    rows = ROWS_BUILT_AT_ONCE * 2 + 50
+    view.set_entries(_library(rows))
+    assert view.model.rowCount() == ROWS_BUILT_AT_ONCE and view.model.loading  # the rest in later turns
+    view.set_entries(_library(rows, stem="meeting"))  # given again while loading: the newest list wins
+    qtbot.waitUntil(lambda: not view.model.loading)
+    shown = _column(view, Column.FILE)
+    assert len(shown) == rows and all(name.startswith("meeting-") for name in shown)
+    dates = [view.proxy.index(row, Column.DATE).data(SORT_ROLE) for row in range(rows)]
+    assert dates == sorted(dates, reverse=True)  # newest first, like the first batch
+    assert view.count_label.text() == f"{rows} jobs"
+
+
+def test_a_reload_changes_only_the_rows_that_changed(view: LibraryView) -> None:
+    def items() -> dict[str, QStandardItem]:
+        return {view.model.job_id_at(row): view.model.item(row, Column.FILE) for row in range(view.model.rowCount())}
+
+    before = items()
+    more_speakers = ENTRIES[1].model_copy(update={"speakers": 3})
+    new = _entry("new.wav", day=9)
+    view.set_entries([ENTRIES[0], more_speakers, *ENTRIES[2:4], new])  # broken.wav gone
+    after = items()
+    assert after.keys() == {*(e.job_id for e in ENTRIES[:4]), new.job_id}
+    assert all(after[e.job_id] is before[e.job_id] for e in ENTRIES[:4])  # the same Qt items: not made again
+    assert _shown_ids(view)[0] == new.job_id  # the newest first
+    row = _shown_ids(view).index(more_speakers.job_id)
+    assert view.proxy.index(row, Column.SPEAKERS).data() == "3"

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from enum import IntEnum
-from typing import Any
 
-from PySide6.QtCore import QObject, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QObject, QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtGui import QStandardItem, QStandardItemModel
 
 from stt_studio.jobs.models import JobStatus, LibraryEntry
 from stt_studio.ui.clock import format_clock
 from stt_studio.ui.models.filtering import change_row_filter
-from stt_studio.ui.models.job_table import SORT_ROLE, STATUS_LABELS, Index, JobTableModel
+from stt_studio.ui.models.job_table import JOB_ID_ROLE, SORT_ROLE, STATUS_LABELS, Index
 
 
 class Column(IntEnum):
@@ -33,6 +34,10 @@ def _local(moment: datetime) -> datetime:
     return aware.astimezone()
 
 
+def _time_zone() -> tuple[str, ...]:
+    return (*time.tzname, str(time.timezone))
+
+
 def _date(entry: LibraryEntry) -> datetime | None:
     return entry.created_at or entry.completed_at
 
@@ -41,107 +46,166 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-class LibraryTableModel(JobTableModel):
-    """Sorts itself, with one key per row: sorted by a QSortFilterProxyModel, every comparison calls ``data``
-    twice from C++, which took the GUI thread 40-100 ms for 500 jobs on every sort, reload and search keystroke
-    (benchmarks/gui.py)."""
+class LibraryTableModel(QStandardItemModel):
+    """Every cell is a Qt item made once per entry, so drawing, scrolling, selecting and sorting the library run in
+    Qt's C++ code alone: a Python model is asked for about 1,200 cells × roles per repaint of a 1280×800 window,
+    each call a trip through the interpreter that also has to win the GIL from the app's busy threads, which took
+    the GUI thread 40-130 ms per scroll, selection or tab switch at 500 jobs (benchmarks/gui.py). Rows sort in C++
+    on their raw values (SORT_ROLE); a reload changes only the rows whose entry changed."""
 
     headers = HEADERS
     right_aligned = frozenset({Column.DURATION, Column.SPEAKERS})
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._entries: list[LibraryEntry] = []
+        super().__init__(0, len(HEADERS), parent)
+        self.setHorizontalHeaderLabels(list(HEADERS))
+        self.setSortRole(SORT_ROLE)
+        self._by_id: dict[str, LibraryEntry] = {}
+        self._zone = _time_zone()
+        self._unbuilt: list[LibraryEntry] = []
+        self._build_timer = QTimer(self)
+        self._build_timer.setSingleShot(True)
+        self._build_timer.setInterval(0)
+        self._build_timer.timeout.connect(self._build_more)
         self._sort_column = -1
         self._sort_order = Qt.SortOrder.AscendingOrder
 
     def set_entries(self, entries: list[LibraryEntry]) -> None:
+        """Show ``entries``: all rows made anew when most of them are new (the first load, another queue), else
+        the changed, gone and new rows alone."""
+        new = {entry.job_id: entry for entry in entries}
+        kept = new.keys() & self._by_id.keys()
+        zone = _time_zone()
+        if len(kept) * 2 < len(new) or zone != self._zone or self._unbuilt:  # dates are shown in local time
+            self._replace_all(entries)
+        else:
+            self._update_rows(new)
+        self._by_id, self._zone = new, zone
+
+    def _replace_all(self, entries: list[LibraryEntry]) -> None:
+        """The first ROWS_BUILT_AT_ONCE rows now, the others a batch per turn of the event loop (making the items of
+        500 rows takes the GUI thread about 50 ms)."""
         self.beginResetModel()
-        self._entries = [entries[row] for row in self._order(entries)]
+        blocked = self.blockSignals(True)  # the reset tells the views; no signal per row or for the sort
+        try:
+            self.setRowCount(0)
+            for entry in entries[:ROWS_BUILT_AT_ONCE]:
+                self.appendRow(self._items(entry))
+            self._sort_rows()
+        finally:
+            self.blockSignals(blocked)
         self.endResetModel()
+        self._unbuilt = entries[ROWS_BUILT_AT_ONCE:]
+        if self._unbuilt:
+            self._build_timer.start()
+
+    def _build_more(self) -> None:
+        batch, self._unbuilt = self._unbuilt[:ROWS_BUILT_AT_ONCE], self._unbuilt[ROWS_BUILT_AT_ONCE:]
+        for entry in batch:
+            self.appendRow(self._items(entry))
+        self._sort_rows()
+        if self._unbuilt:
+            self._build_timer.start()
+
+    @property
+    def loading(self) -> bool:
+        """Whether rows of the last entries given are still being made."""
+        return bool(self._unbuilt)
+
+    def _update_rows(self, new: dict[str, LibraryEntry]) -> None:
+        changed = False
+        for row in reversed(range(self.rowCount())):
+            job_id = self.job_id_at(row)
+            entry = new.get(job_id)
+            if entry is None:
+                self.removeRow(row)
+            elif entry != self._by_id[job_id]:
+                self._fill(row, entry)
+                changed = True
+        for job_id in new.keys() - self._by_id.keys():
+            self.appendRow(self._items(new[job_id]))
+            changed = True
+        if changed:
+            self._sort_rows()
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self._sort_column, self._sort_order = column, order
-        self.layoutAboutToBeChanged.emit()
-        old_rows = self._order(self._entries)
-        new_row = {old: new for new, old in enumerate(old_rows)}
-        self._entries = [self._entries[row] for row in old_rows]
-        moved = self.persistentIndexList()
-        self.changePersistentIndexList(moved, [self.index(new_row[i.row()], i.column()) for i in moved])
-        self.layoutChanged.emit()
+        self._sort_rows()
 
-    def _order(self, entries: list[LibraryEntry]) -> list[int]:
-        """The rows of ``entries`` in the current sort order (stable; the given order when unsorted)."""
-        if self._sort_column < 0:
-            return list(range(len(entries)))
-        column = Column(self._sort_column)
-        keys = [self._sort_value(entry, column) for entry in entries]
-        descending = self._sort_order == Qt.SortOrder.DescendingOrder
-        return sorted(range(len(entries)), key=keys.__getitem__, reverse=descending)
+    def _sort_rows(self) -> None:
+        if self._sort_column >= 0:
+            super().sort(self._sort_column, self._sort_order)
+
+    def _items(self, entry: LibraryEntry) -> list[QStandardItem]:
+        items = [QStandardItem() for _ in Column]
+        items[0].setData(entry.job_id, JOB_ID_ROLE)
+        for column in self.right_aligned:
+            items[column].setData(_RIGHT, Qt.ItemDataRole.TextAlignmentRole)
+        _set_cells(items, entry)
+        return items
+
+    def _fill(self, row: int, entry: LibraryEntry) -> None:
+        _set_cells([self.item(row, column) for column in Column], entry)
+
+    # --- reading ---------------------------------------------------------------------------------------------
+    def job_id_at(self, row: int) -> str:
+        job_id: str = self.item(row, 0).data(JOB_ID_ROLE)
+        return job_id
 
     def entry(self, row: int) -> LibraryEntry:
-        return self._entries[row]
+        return self._by_id[self.job_id_at(row)]
 
     def entries(self) -> list[LibraryEntry]:
-        return list(self._entries)
+        """In the order shown."""
+        return [self.entry(row) for row in range(self.rowCount())]
 
-    # --- cells ---------------------------------------------------------------------------------------------
-    def row_count(self) -> int:
-        return len(self._entries)
 
-    def job_id_at(self, row: int) -> str:
-        return self._entries[row].job_id
+ROWS_BUILT_AT_ONCE = 100
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_CELL_CHARACTERS = 400
+"""More than a window's width of text: a cell's text is measured to be elided at every repaint."""
 
-    def display(self, row: int, column: int) -> str:
-        return self._display(self._entries[row], Column(column))
 
-    def sort_value(self, row: int, column: int) -> Any:
-        return self._sort_value(self._entries[row], Column(column))
+def _set_cells(items: list[QStandardItem], entry: LibraryEntry) -> None:
+    """Each cell's text, its raw value for sorting (one type per column, compared by Qt; unknown values sort
+    first) and its tooltip."""
+    moment = _date(entry)
+    local = _local(moment) if moment is not None else None
+    seconds, speakers = entry.audio_seconds, entry.speakers
+    # a failed job has no transcript: what went wrong is the most useful preview
+    preview = _one_line(entry.preview or entry.error or "")[:_CELL_CHARACTERS]
+    texts = (
+        f"{local:%Y-%m-%d %H:%M}" if local is not None else "",
+        entry.filename,
+        format_clock(seconds) if seconds is not None else "—",
+        entry.language or "—",
+        str(speakers) if speakers is not None else "—",
+        STATUS_LABELS[entry.status],
+        preview,
+    )
+    keys = (
+        local.timestamp() if local is not None else float("-inf"),
+        texts[Column.FILE].casefold(),
+        seconds if seconds is not None else -1.0,
+        texts[Column.LANGUAGE].casefold(),
+        speakers if speakers is not None else -1,
+        _STATUS_ORDER[entry.status],
+        preview.casefold(),
+    )
+    for column, item in enumerate(items):
+        item.setText(texts[column])
+        item.setData(keys[column], SORT_ROLE)
+    for column, tip in _tooltips(entry).items():
+        items[column].setToolTip(tip)
 
-    def tooltip(self, row: int, column: int) -> str | None:
-        return self._tooltip(self._entries[row], Column(column))
 
-    @staticmethod
-    def _display(entry: LibraryEntry, column: Column) -> str:
-        if column == Column.DATE:
-            moment = _date(entry)
-            return _local(moment).strftime("%Y-%m-%d %H:%M") if moment is not None else ""
-        if column == Column.FILE:
-            return entry.filename
-        if column == Column.DURATION:
-            return format_clock(entry.audio_seconds) if entry.audio_seconds is not None else "—"
-        if column == Column.LANGUAGE:
-            return entry.language or "—"
-        if column == Column.SPEAKERS:
-            return str(entry.speakers) if entry.speakers is not None else "—"
-        if column == Column.STATUS:
-            return STATUS_LABELS[entry.status]
-        # a failed job has no transcript: what went wrong is the most useful preview
-        return _one_line(entry.preview or entry.error or "")
+_STATUS_ORDER = {status: order for order, status in enumerate(JobStatus)}
 
-    @staticmethod
-    def _sort_value(entry: LibraryEntry, column: Column) -> Any:
-        # one type per column: the proxy compares these raw values; unknown values sort first
-        if column == Column.DATE:
-            moment = _date(entry)
-            return _local(moment).timestamp() if moment is not None else float("-inf")
-        if column == Column.DURATION:
-            return entry.audio_seconds if entry.audio_seconds is not None else -1.0
-        if column == Column.SPEAKERS:
-            return entry.speakers if entry.speakers is not None else -1
-        if column == Column.STATUS:
-            return list(JobStatus).index(entry.status)
-        return LibraryTableModel._display(entry, column).casefold()
 
-    @staticmethod
-    def _tooltip(entry: LibraryEntry, column: Column) -> str | None:
-        if column == Column.FILE:
-            return entry.source_path or entry.filename
-        if column == Column.STATUS and entry.error:
-            return entry.error
-        if column == Column.PREVIEW:
-            return entry.preview or entry.error or None
-        return None
+def _tooltips(entry: LibraryEntry) -> dict[Column, str]:
+    tips = {Column.FILE: entry.source_path or entry.filename, Column.PREVIEW: entry.preview or entry.error or ""}
+    tips[Column.STATUS] = entry.error or ""
+    return tips
 
 
 class LibraryFilterProxy(QSortFilterProxyModel):

@@ -136,7 +136,8 @@ def test_desktop_end_to_end(
     _select(window, ["first.wav", "dialogue.wav"])
     out = tmp_path / "exported"
     window.export_selected()
-    dialog = window.export_dialog
+    dialog = window.exports.dialog
+    assert dialog is not None
     for fmt, box in dialog.format_boxes.items():
         box.setChecked(fmt in ("srt", "docx"))
     dialog.folder_edit.setText(str(out))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication
 
+from stt_studio.exports import ExportItem, ExportOptions, ExportSummary, export_jobs
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, WorkerInfo
 from stt_studio.settings import Settings
 from stt_studio.ui.app import build_window
@@ -17,6 +18,7 @@ from stt_studio.ui.preferences import Preferences
 from stt_studio.ui.service import JobService, ServiceStatus
 from stt_studio.ui.views.main_window import MainWindow
 from tests.desktop import desktop_app, desktop_env, placeholder_shortfall, qasync_loop, release_loop, wait_until
+from tests.test_exports import make_result
 
 
 @pytest.fixture
@@ -104,3 +106,79 @@ def test_the_connect_dialog_shows_the_whole_hint_of_every_field(window: MainWind
                                                                           dialog.key_edit)}  # fmt: skip
     assert shortfalls == dict.fromkeys(shortfalls, 0)
     dialog.reject()
+
+
+def test_one_notice_shows_at_a_time_and_the_same_notice_again_is_not_added(
+    window: MainWindow, qapp: QApplication
+) -> None:
+    window.show()
+    cpu = WorkerInfo(name="w", pid=1, model="base", device="cpu", compute_type="int8")
+    window._on_status(_status(cpu))
+    area = window.notices
+    for _ in range(2):
+        area.show_notice("2 files could not be added", ["notes.txt: not an audio or video file"])
+        area.show_notice("The new data folder is used from the next start of STT Studio.")
+    qapp.processEvents()
+    titles = [n.title for n in area.notices]
+    assert sorted(titles) == sorted(set(titles)) and len(titles) == 3, titles
+    front = area.notices[-1]
+    assert [n for n in area.notices if n.isVisible()] == [front]
+    assert area.sizeHint().height() <= front.sizeHint().height() + 2  # one banner's height, not three
+    assert front.buttons["Dismiss"].text() == "Dismiss · 2 more"
+    front.buttons["Dismiss"].click()
+    qapp.processEvents()
+    assert [n.title for n in area.notices if n.isVisible()] == ["2 files could not be added"]
+
+
+class _FinishedJobService(JobService):
+    """A queue with one finished recording, ``talk.wav`` in ``folder``, whose transcript exports for real."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.status = ServiceStatus(True, "test", 1, 0, 0)
+        self.entry = LibraryEntry(job_id="j1", status=JobStatus.COMPLETED, filename="talk.wav", speakers=2,
+                                  source_path=str(folder / "talk.wav"))  # fmt: skip
+
+    async def library(self) -> list[LibraryEntry]:
+        return [self.entry]
+
+    async def export(
+        self, job_ids: list[str], folder: Path, formats: list[str], options: ExportOptions
+    ) -> ExportSummary:
+        return export_jobs([ExportItem("talk.wav", make_result(), None)], folder, formats, options)
+
+
+def test_exports_start_from_the_recordings_folder_remember_the_last_choice_and_confirm_in_the_status_bar(
+    window: MainWindow, qapp: QApplication, tmp_path: Path
+) -> None:
+    recordings, out = tmp_path / "recordings", tmp_path / "out"
+    window.use_service(_FinishedJobService(recordings), "finished")
+    wait_until(qapp, lambda: "j1" in window._library_entries, 10, "the library")
+
+    window.export_jobs(["j1"])
+    dialog = window.exports.dialog
+    assert dialog is not None
+    assert dialog.chosen_formats() == ["txt", "srt"] and Path(dialog.folder_edit.text()) == recordings
+    for fmt, box in dialog.format_boxes.items():
+        box.setChecked(fmt in ("txt", "docx"))
+    dialog.folder_edit.setText(str(out))
+    dialog.ok_button.click()
+    wait_until(qapp, lambda: bool(window.confirmations.text()), 10, "the confirmation")
+    assert window.confirmations.text() == f"Exported 2 file(s) to {out}"
+    assert not window.notices.notices  # a confirmation takes no room above the work
+    assert sorted(p.name for p in out.iterdir()) == ["talk.docx", "talk.txt"]
+
+    def remembered() -> bool:
+        saved = Preferences.load(window.config_dir)
+        return saved.export_formats == ["txt", "docx"] and saved.export_folder == out
+
+    wait_until(qapp, remembered, 10, "the choice saved in the preferences")
+    window.confirmations.duration_ms = 50
+    window.export_jobs(["j1"])
+    again = window.exports.dialog
+    assert again is not None and again is not dialog
+    assert again.chosen_formats() == ["txt", "docx"] and Path(again.folder_edit.text()) == out
+    again.ok_button.click()
+    wait_until(qapp, lambda: "Exported 2 file(s)" in window.confirmations.text(), 10, "the second confirmation")
+    wait_until(qapp, lambda: not window.confirmations.text(), 10, "the confirmation to go away")
+    assert not window.notices.notices

@@ -32,7 +32,7 @@ from stt_studio.ui.editing.speaker_dialogs import AddSpeakerDialog, MergeSpeaker
 from stt_studio.ui.models.segments_model import Column
 from stt_studio.ui.views.main_window import MainWindow
 from stt_studio.ui.views.transcript_view import TranscriptView
-from tests.desktop import Desktop, desktop_app, desktop_env, wait_until
+from tests.desktop import Desktop, desktop_app, desktop_env, placeholder_shortfall, wait_until
 from tests.live import RemoteServer
 from tests.modes import MODES, Backend, Mode, backend, open_window
 from tests.speech import SENTENCES, Dialogue, dialogue, speech_clip, video_with_audio
@@ -182,13 +182,15 @@ def _export(s: Session, name: str, formats: tuple[str, ...] = EXPORT_FORMATS) ->
     """Export the dialogue through the export dialog into a new folder; each file's text (docx: its paragraphs)."""
     folder = s.root / "exports" / name
     s.window.export_jobs([s.job_id])
-    dialog = s.window.export_dialog
+    dialog = s.window.exports.dialog
+    assert dialog is not None
     for fmt, box in dialog.format_boxes.items():
         box.setChecked(fmt in formats)
     dialog.folder_edit.setText(str(folder))
     dialog.ok_button.click()
-    done = f"Exported {len(formats)} file(s) to {folder}"  # the notice shown once every file is written
-    wait_until(s.app, lambda: any(n.title == done for n in s.window.notices.notices), 30, "the export")
+    done = f"Exported {len(formats)} file(s) to {folder}"  # confirmed once every file is written
+    wait_until(s.app, lambda: s.window.confirmations.text() == done, 30, "the export")
+    assert not any(n.title.startswith("Exported") for n in s.window.notices.notices)
     texts = {}
     for fmt in formats:
         path = folder / f"dialogue.{fmt}"
@@ -480,6 +482,9 @@ def test_renamed_speakers_reach_the_view_the_timeline_and_every_export_and_mergi
     s.view.review_actions.rename_speaker.trigger()
     dialog = s.view.review.speaker_dialog
     assert isinstance(dialog, RenameSpeakerDialog) and dialog.speaker_combo.currentData() == first
+    wait_until(s.app, dialog.isVisible, 5, "the rename dialog")
+    dialog.name_edit.clear()
+    assert placeholder_shortfall(dialog.name_edit) == 0, dialog.name_edit.placeholderText()
     dialog.name_edit.setText("Dr. Chen")
     dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
     assert _speaker_column(s)[0] == "Dr. Chen"

@@ -50,6 +50,10 @@ class Preferences(BaseModel):
     """Serve the REST API from the app (Share this machine), again at the next start."""
     sharing_host: str = "0.0.0.0"
     sharing_port: int = Field(default=8000, ge=1, le=65535)
+    export_formats: list[str] = Field(default_factory=lambda: ["txt", "srt"])
+    """The formats ticked in the export dialog, as last exported."""
+    export_folder: Path | None = None
+    """Where the last export went; None: the recording's own folder."""
 
     # --- persistence -----------------------------------------------------------------------------------------
     @classmethod

@@ -32,7 +32,7 @@ from stt_studio.client import (
     TranscriptVersionConflictError,
 )
 from stt_studio.engine.result import TranscriptionResult
-from stt_studio.exports import ExportOptions, ExportSummary, export_jobs
+from stt_studio.exports import ExportItem, ExportOptions, ExportSummary, export_jobs
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry
 from stt_studio.jobs.review import StoredTranscript, TranscriptVersionError
 from stt_studio.jobs.store import JobNotFoundError
@@ -401,7 +401,8 @@ class RemoteJobService(JobService):
             items = []
             for job_id in job_ids:
                 view = self.client.job(job_id, with_result=False)
-                items.append((view.filename or job_id, self.client.transcript(job_id).result))
+                result = self.client.transcript(job_id).result
+                items.append(ExportItem(view.filename or job_id, result, view.completed_at))
             return export_jobs(items, folder, formats, options)
 
         return await self._run(write)

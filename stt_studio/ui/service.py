@@ -24,7 +24,7 @@ from PySide6.QtCore import QObject, Signal
 
 from stt_studio.engine.audio import MEDIA_EXTENSIONS
 from stt_studio.engine.result import TranscriptionResult
-from stt_studio.exports import ExportOptions, ExportSummary, export_jobs
+from stt_studio.exports import ExportItem, ExportOptions, ExportSummary, export_jobs
 from stt_studio.jobs import events
 from stt_studio.jobs.connection import connect, embedded_server
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, WorkerInfo
@@ -495,7 +495,8 @@ class LocalJobService(JobService):
             for job_id in job_ids:
                 result = self.store.load_result(job_id)
                 if result is not None:
-                    items.append((self.store.get(job_id, with_result=False).filename or job_id, result))
+                    view = self.store.get(job_id, with_result=False)
+                    items.append(ExportItem(view.filename or job_id, result, view.completed_at))
             return export_jobs(items, folder, formats, options)
 
         return await self._run(write)

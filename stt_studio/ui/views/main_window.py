@@ -29,10 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stt_studio.exports import ExportRequest
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry
 from stt_studio.jobs.store import JobNotFoundError
 from stt_studio.settings import Settings
+from stt_studio.ui.exporting import ExportController
 from stt_studio.ui.intake import CheckedFile, IntakeReport
 from stt_studio.ui.models.queue_model import QueueTableModel
 from stt_studio.ui.preferences import Preferences, restart_needed
@@ -40,7 +40,7 @@ from stt_studio.ui.secrets import TokenStore
 from stt_studio.ui.server_controls import ServerControls
 from stt_studio.ui.service import JobService, LocalJobService, ServiceStatus
 from stt_studio.ui.views.batch_options import MODEL_CHOICES, BatchOptionsBar
-from stt_studio.ui.views.export_dialog import ExportDialog
+from stt_studio.ui.views.confirmations import Confirmations
 from stt_studio.ui.views.library_view import LibraryView
 from stt_studio.ui.views.notices import NoticeArea, Tone
 from stt_studio.ui.views.queue_view import QueueView
@@ -81,7 +81,6 @@ class MainWindow(QMainWindow):
         self.has_quit = False
         self._shown_job: str | None = None
         self._batch_size = 0
-        self._last_export: ExportRequest | None = None
         self._library_entries: dict[str, LibraryEntry] = {}
         self.setWindowTitle("STT Studio")
         self.setWindowIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaVolume))
@@ -124,6 +123,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self._make_status_bar()
+        self.confirmations = Confirmations(self.statusBar())
+        self.exports = ExportController(self)
         self.server = ServerControls(self, service, config_dir)
         self._make_actions()
         self.tray = self._make_tray()
@@ -606,35 +607,7 @@ class MainWindow(QMainWindow):
             self.export_jobs(ids)
 
     def export_jobs(self, job_ids: list[str]) -> None:
-        default = self._last_export.folder if self._last_export else Path.home()
-        dialog = ExportDialog(
-            len(job_ids), default, any_diarized=self._any_diarized(job_ids), parent=self, initial=self._last_export
-        )
-        dialog.accepted.connect(lambda: self._export(job_ids, dialog.chosen()))
-        dialog.open()
-        self.export_dialog = dialog  # tests fill it in
-
-    def _any_diarized(self, job_ids: list[str]) -> bool:
-        for job_id in job_ids:
-            entry = self._library_entries.get(job_id)
-            job = self.queue_model.job_by_id(job_id)
-            if (entry is not None and entry.speakers) or (job and job.options and job.options.enable_diarization):
-                return True
-        return False
-
-    def _export(self, job_ids: list[str], request: ExportRequest) -> None:
-        self._last_export = request
-        self.spawn(self._write_export(job_ids, request))
-
-    async def _write_export(self, job_ids: list[str], request: ExportRequest) -> None:
-        summary = await self.service.export(job_ids, request.folder, request.formats, request.options)
-        folder = request.folder
-        self.notices.show_notice(
-            f"Exported {len(summary.written)} file(s) to {folder}",
-            [f"Skipped {name}: {why}" for name, why in summary.skipped],
-            Tone.INFO,
-            [("Open folder", lambda: _open_folder(folder))],
-        )
+        self.exports.open(job_ids)
 
     # --- library ---------------------------------------------------------------------------------------------
     def refresh_library(self) -> None:
@@ -796,10 +769,6 @@ class MainWindow(QMainWindow):
             self.close()
             self.has_quit = True
             self.quit_finished.emit()
-
-
-def _open_folder(folder: Path) -> None:
-    QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
 
 def _local_paths(mime: QMimeData) -> list[Path]:

@@ -1,4 +1,8 @@
-"""Dismissible notices at the top of the window: files that could not be added, a question, a result."""
+"""Dismissible notices at the top of the window: files that could not be added, a question, a warning.
+
+One notice shows at a time, the newest; the others wait behind it (its Dismiss button says how many) and the same
+notice given again replaces the one waiting instead of adding another. Confirmations that need no answer (an export
+written) belong in the status bar (``Confirmations``), not here."""
 
 from __future__ import annotations
 
@@ -51,15 +55,18 @@ class Notice(QFrame):
             button.clicked.connect(lambda _=False, cb=callback: self._run_and_close(cb, on_close))
             buttons.addWidget(button)
             self.buttons[label] = button
-        dismiss = QPushButton("Dismiss")
-        dismiss.clicked.connect(lambda: on_close(self))
-        buttons.addWidget(dismiss)
-        self.buttons["Dismiss"] = dismiss
+        self.dismiss_button = QPushButton("Dismiss")
+        self.dismiss_button.clicked.connect(lambda: on_close(self))
+        buttons.addWidget(self.dismiss_button)
+        self.buttons["Dismiss"] = self.dismiss_button
         buttons.addStretch(1)
         layout = QHBoxLayout(self)
         layout.addWidget(body, 1)
         layout.addLayout(buttons)
 
+    def set_waiting(self, count: int) -> None:
+        """``count`` notices wait behind this one: dismissing it shows the next."""
+        self.dismiss_button.setText(f"Dismiss · {count} more" if count else "Dismiss")
 
     def _run_and_close(self, callback: Callable[[], None], on_close: Callable[[Notice], None]) -> None:
         callback()
@@ -81,14 +88,33 @@ class NoticeArea(QWidget):
         tone: Tone = Tone.INFO,
         actions: list[tuple[str, Callable[[], None]]] | None = None,
     ) -> Notice:
+        """Show a notice in front of the others; one with the same title is replaced by it."""
+        for same in [n for n in self.notices if n.title == title]:
+            self._drop(same)
         notice = Notice(title, list(details or []), tone, actions or [], self.dismiss)
         self.notices.append(notice)
         self._layout.addWidget(notice)
-        self.show()
+        self._show_newest()
         return notice
 
     def dismiss(self, notice: Notice) -> None:
+        self._drop(notice)
+        self._show_newest()
+
+    def shown(self) -> Notice | None:
+        """The notice in front (the newest), None when there is none."""
+        return self.notices[-1] if self.notices else None
+
+    def _drop(self, notice: Notice) -> None:
         if notice in self.notices:
             self.notices.remove(notice)
+            notice.hide()
             notice.deleteLater()
-        self.setVisible(bool(self.notices))
+
+    def _show_newest(self) -> None:
+        front = self.shown()
+        for notice in self.notices:
+            notice.setVisible(notice is front)
+        if front is not None:
+            front.set_waiting(len(self.notices) - 1)
+        self.setVisible(front is not None)

@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 import psutil
+import pytest
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -160,6 +161,45 @@ class ServeInstance:
     def get(self, path: str, timeout: float = 30.0) -> httpx.Response:
         return httpx.get(f"{self.url}{path}", timeout=timeout)
 
+    @property
+    def faults(self) -> InjectedFaults:
+        return InjectedFaults(Path(self.env["STT_FAULT_INJECTION_DIR"]))
+
+
+@dataclass(frozen=True)
+class InjectedFaults:
+    """The workers' test-only fault injection (stt_studio/jobs/fault_injection.py): files in the folder a serve
+    got as STT_FAULT_INJECTION_DIR make its worker die, or wait, as a job enters a stage."""
+
+    folder: Path
+
+    def kill_in(self, stage: str) -> None:
+        """From now on every worker SIGKILLs itself as a job enters ``stage`` (until ``stop_killing``)."""
+        (self.folder / f"kill-in-{stage}").touch()
+
+    def stop_killing(self, stage: str) -> None:
+        (self.folder / f"kill-in-{stage}").unlink(missing_ok=True)
+
+    def kills(self, stage: str) -> list[tuple[int, str]]:
+        """Each time a worker killed itself in ``stage``: its pid and the job's id."""
+        killed = self.folder / f"killed-in-{stage}"
+        lines = killed.read_text().splitlines() if killed.exists() else []
+        return [(int(pid), job_id) for pid, job_id in (line.split() for line in lines)]
+
+    def hold(self, stage: str) -> None:
+        """From now on a worker waits as a job enters ``stage`` (until ``release``)."""
+        (self.folder / f"hold-in-{stage}").touch()
+
+    def held(self, stage: str, timeout: float = 300.0) -> tuple[int, str]:
+        """The pid of the worker waiting in ``stage`` and the id of its job, once one is."""
+        marker = self.folder / f"held-in-{stage}"
+        text = live.wait_for(lambda: marker.read_text() if marker.exists() else None, timeout, f"a job held in {stage}")
+        pid, job_id = text.split()
+        return int(pid), job_id
+
+    def release(self, stage: str) -> None:
+        (self.folder / f"hold-in-{stage}").unlink(missing_ok=True)
+
 
 @contextmanager
 def serve(
@@ -177,6 +217,8 @@ def serve(
     root.mkdir(parents=True, exist_ok=True)
     extra_env = {**(environment or {}), **extra_env}
     data_dir = Path(extra_env.pop("STT_DATA_DIR", str(root / "data")))
+    faults = Path(extra_env.setdefault("STT_FAULT_INJECTION_DIR", str(root / "faults")))
+    faults.mkdir(parents=True, exist_ok=True)  # empty: nothing is injected until a test asks (InjectedFaults)
     env = live.service_env(data_dir, models_dir, **extra_env)
     port = live.free_port()
     log = root / "serve.log"
@@ -192,6 +234,19 @@ def serve(
         yield instance
     finally:
         live.stop(process, signal.SIGINT, timeout=60)
+
+
+def in_ci() -> bool:
+    """CI sets CI=true (and runs as root on Linux, where a test can mount what it needs)."""
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def cannot_run_here(reason: str) -> None:
+    """A case this machine cannot set up (e.g. no permission to mount): a failure in CI, where it must run; a skip
+    with the reason elsewhere. Never a silent pass."""
+    if in_ci():
+        pytest.fail(f"{reason}: CI must be able to run this case (CI=true)")
+    pytest.skip(reason)
 
 
 def wait_until_answering(url: str, timeout: float = 120.0) -> float:

@@ -6,19 +6,24 @@ explained. Each case is a row of docs/reliability.md (tests/reliability.py).
 
 from __future__ import annotations
 
+import contextlib
 import http.server
+import importlib.metadata
 import json
 import os
+import re
 import secrets
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from stt_studio.settings import Settings
@@ -101,24 +106,51 @@ def test_embedded_valkey_listens_on_no_tcp_port(secured: Secured) -> None:
         assert socket_mode & 0o077 == 0
 
 
+HOSTILE_NAME = "../../../tmp/evil name;rm -rf.wav"
+
+
 def test_uploads_are_stored_under_generated_names(secured: Secured, short_wav: Path) -> None:
     with record(
         GROUP,
         "Uploads stored under generated names",
-        action="upload a file named '../../../tmp/evil name;rm -rf.wav' and list the data dir",
+        action=f"upload a file named {HOSTILE_NAME!r}; while the worker is held in 'decoding' (the upload on disk), "
+        "list the serve's folder, /tmp, the files its processes have open, and where the name would lead from "
+        "every folder of the data dir",
         expected="the job folder is named by its UUID; the file in it is upload.wav; nothing else named by the client",
     ) as row:
-        with short_wav.open("rb") as f:
-            response = secured.call("POST", "/transcribe/async", secured.key,
-                                    files={"file": ("../../../tmp/evil name;rm -rf.wav", f)})  # fmt: skip
-        assert response.status_code == 200, response.text
-        job_id = response.json()["job_id"]
-        live.wait_for(lambda: secured.call("GET", f"/jobs/{job_id}", secured.key).json()["status"] in live.FINAL,
-                      300, "the job")  # fmt: skip
-        names = sorted(str(p.relative_to(secured.instance.data_dir)) for p in secured.instance.data_dir.rglob("*"))
-        stored = sorted(p.name for p in (secured.instance.data_dir / "jobs" / job_id).iterdir())
-        row.observed = f"job folder jobs/{job_id}: {stored}"
-        assert not [name for name in names if "evil" in name]
+        faults = secured.instance.faults
+        faults.hold("decoding")
+        try:
+            with short_wav.open("rb") as f:
+                response = secured.call("POST", "/transcribe/async", secured.key, files={"file": (HOSTILE_NAME, f)})
+            assert response.status_code == 200, response.text
+            job_id = response.json()["job_id"]
+            assert faults.held("decoding")[1] == job_id
+            job_dir = secured.instance.data_dir / "jobs" / job_id
+            stored = sorted(p.name for p in job_dir.iterdir())
+            landed = _named_by_the_client(secured.instance, "evil")
+        finally:
+            faults.release("decoding")
+        _wait_final(secured, job_id)
+        row.observed = f"job folder jobs/{job_id} while decoding: {stored}; named by the client: {landed or 'nothing'}"
+        assert "upload.wav" in stored
+        assert not [name for name in stored if name.startswith("upload") and name != "upload.wav"]
+        assert landed == []
+
+
+def _named_by_the_client(instance: ServeInstance, fragment: str) -> list[str]:
+    """Files whose name has ``fragment``: in the serve's folder, at the top of /tmp, open in its processes, and
+    where a client's ``../`` name would lead from each folder of the data dir."""
+    places = list(instance.data_dir.parent.rglob("*")) + list(Path(tempfile.gettempdir()).iterdir())
+    for process in instance.processes().values():
+        with contextlib.suppress(psutil.Error):
+            places += [Path(f.path) for f in process.open_files()]
+    for folder in [instance.data_dir, *(p for p in instance.data_dir.rglob("*") if p.is_dir())]:
+        with contextlib.suppress(OSError):
+            escaped = (folder / HOSTILE_NAME).resolve()
+            if escaped.exists():
+                places.append(escaped)
+    return sorted({str(p) for p in places if fragment in p.name})
 
 
 def test_cors_is_closed_by_default(secured: Secured) -> None:
@@ -201,37 +233,52 @@ AUDIT_EXPLAINED: dict[str, str] = {}
 """Advisories pip-audit reports that do not apply, by id, with the reason (none so far)."""
 
 
+THIS_PROJECT = "stt-studio"
+"""Installed from this checkout (editable), not from PyPI: it has no advisories to look up."""
+
+
+def _installed_packages() -> set[str]:
+    """The distributions in the environment the tests run in (what ``pip-audit -l`` audits), but this project."""
+    names = {re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower() for dist in importlib.metadata.distributions()}
+    return names - {THIS_PROJECT}
+
+
 @pytest.mark.skipif(os.environ.get("STT_PIP_AUDIT") != "1", reason="needs PyPI's vulnerability API: STT_PIP_AUDIT=1")
 def test_dependency_audit(tmp_path: Path) -> None:
     with record(
         GROUP,
         "Known vulnerabilities in dependencies (pip-audit)",
         action="pip-audit over the installed environment the tests ran in (pip-audit -l; there is no lock file)",
-        expected="no finding that is not fixed or explained here",
+        expected="every installed package audited; no finding that is not fixed or explained here",
     ) as row:
+        installed = _installed_packages()
         out = tmp_path / "audit.json"
         done = subprocess.run(
             [sys.executable, "-m", "pip_audit", "-l", "--progress-spinner", "off", "-f", "json", "-o", str(out)],
             capture_output=True, text=True, timeout=900,
         )  # fmt: skip
-        report = json.loads(out.read_text()) if out.exists() else {"dependencies": []}
-        deps = report["dependencies"]
-        skipped = [d for d in deps if "skip_reason" in d]
+        # No report at all when pip-audit cannot reach its advisory source: that audited nothing, it found nothing.
+        deps = json.loads(out.read_text())["dependencies"] if out.exists() else []
+        skipped = {d["name"]: d["skip_reason"] for d in deps if "skip_reason" in d}
+        audited = {d["name"] for d in deps if "skip_reason" not in d} - {THIS_PROJECT}
+        not_audited = sorted(installed - audited)
         findings = [(d["name"], d["version"], v["id"], v.get("fix_versions") or []) for d in deps
                     for v in d.get("vulns", [])]  # fmt: skip
-        row.figures = {"dependencies": len(deps), "audited": len(deps) - len(skipped), "findings": len(findings)}
+        row.figures = {"installed": len(installed), "audited": len(audited), "findings": len(findings)}
         unexplained = [f for f in findings if f[2] not in AUDIT_EXPLAINED]
         listed = [
             f"{name} {version}: {advisory} (fixed in {', '.join(fix) or 'no release'})"
             + (f" — {AUDIT_EXPLAINED[advisory]}" if advisory in AUDIT_EXPLAINED else "")
             for name, version, advisory, fix in findings
         ]
-        row.observed = f"{len(deps) - len(skipped)} of {len(deps)} audited; findings: {'; '.join(listed) or 'none'}"
-        if deps and len(skipped) == len(deps):
-            reasons = {d["skip_reason"].split(":")[0] for d in skipped}
-            pytest.skip(
-                f"pip-audit could audit none of the {len(deps)} packages: PyPI's per-release vulnerability API "
-                f"answered {' / '.join(sorted(reasons))!r} for every one from this machine"
-            )
-        assert done.returncode in (0, 1), done.stderr[-2000:]
+        found = "; ".join(listed) or "none"
+        row.observed = f"{len(audited)} of {len(installed)} installed packages audited; findings: {found}"
+        why = sorted({reason.split(":")[0] for name, reason in skipped.items() if name != THIS_PROJECT})
+        if not out.exists():
+            why = [(done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1][:200]]
+        if not audited:
+            pytest.skip(f"pip-audit could audit none of the {len(installed)} installed packages from this machine: "
+                        f"{' / '.join(why)}")  # fmt: skip
+        assert not not_audited, f"{len(not_audited)} packages not audited ({' / '.join(why)}): {not_audited}"
+        assert done.returncode == (1 if findings else 0), done.stderr[-2000:]
         assert not unexplained, unexplained

@@ -5,7 +5,8 @@ it, and with it unset the worker never looks at the disk for this. While a serve
 in that folder:
 
 - ``kill-in-<stage>``: the worker SIGKILLs itself the moment a job enters ``<stage>``, on every attempt while the
-  file is there (a worker that dies mid-job, as a crash or the kernel's OOM killer would end it);
+  file is there (a worker that dies mid-job, as a crash or the kernel's OOM killer would end it), after adding a
+  line (its pid and the job's id) to ``killed-in-<stage>``;
 - ``hold-in-<stage>``: the worker writes ``held-in-<stage>`` (its pid and the job's id) and waits in ``<stage>``
   until the test removes the hold file, so that the test acts on a worker that is certainly in that stage.
 
@@ -40,6 +41,8 @@ class StageFaults:
         """Called as job ``job_id`` enters ``stage``: die or wait there if the test asked for it."""
         if (self.folder / f"kill-in-{stage}").exists():
             log.warning("Fault injection: this worker kills itself in stage %s of job %s", stage, job_id)
+            with (self.folder / f"killed-in-{stage}").open("a", encoding="utf-8") as killed:
+                killed.write(f"{os.getpid()} {job_id}\n")
             os.kill(os.getpid(), signal.SIGKILL)
         hold = self.folder / f"hold-in-{stage}"
         if not hold.exists():

@@ -282,6 +282,21 @@ def dialog_target(app: QApplication, dialog: QDialog) -> Capture:
     return grab
 
 
+def help_dialogs(app: QApplication, window: MainWindow, shooter: Shooter) -> None:
+    """Help → Keyboard shortcuts (read from the actions) and Help → About (the model and device the workers report)."""
+    window.help.shortcuts_action.trigger()
+    shortcuts = window.help.shortcuts_dialog
+    assert shortcuts is not None
+    shooter.both("help-shortcuts", dialog_target(app, shortcuts))
+    shortcuts.reject()
+    window.help.about_action.trigger()
+    about = window.help.about_box
+    assert about is not None
+    shooter.both("help-about", dialog_target(app, about))
+    about.reject()
+    settle(app)
+
+
 def server_roles(app: QApplication, window: MainWindow, shooter: Shooter, root: Path, clips: list[Path]) -> None:
     """Share this machine (a job sent with the shown key lands in the queue, marked remote), then drive another
     STT Studio: the connect dialog and that server's queue mid-run."""
@@ -459,6 +474,7 @@ def run(out: Path, root: Path) -> list[Path]:
         shooter.both("settings", dialog_target(app, settings))
         settings.reject()
         settle(app)
+        help_dialogs(app, window, shooter)
         server_roles(app, window, shooter, root, [clips["directions"], clips["team-update"], lecture])
     finally:
         print("quitting…", flush=True)

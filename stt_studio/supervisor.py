@@ -34,6 +34,8 @@ class _Slot:
     restart_at: float = 0.0
     retiring: bool = False
     """Asked to exit after its current job (settings changed); started again with the new environment."""
+    draining: bool = False
+    """Asked to exit after its current job (the app quits then); not started again unless ``resume`` is called."""
 
 
 class WorkerSupervisor:
@@ -89,6 +91,31 @@ class WorkerSupervisor:
                 self._leaving.extend(s.process for s in self._slots[count:] if s.process is not None)
                 del self._slots[count:]
 
+    def drain(self) -> None:
+        """Let every worker finish its current job and exit without taking another; none is started again until
+        ``resume``. ``drained`` tells when they are all gone."""
+        with self._lock:
+            for slot in self._slots:
+                slot.draining = True
+                if slot.process is not None and slot.process.poll() is None:
+                    slot.process.send_signal(signal.SIGTERM)  # RQ's warm shutdown: finish the job, then exit
+
+    def resume(self) -> None:
+        """Undo ``drain``: workers that have exited start again, and those still finishing their job are started
+        again once it is done (a warm shutdown can't be taken back)."""
+        with self._lock:
+            for slot in self._slots:
+                if slot.draining:
+                    slot.draining = False
+                    slot.retiring = True
+                    slot.quick_deaths = 0
+
+    @property
+    def drained(self) -> bool:
+        """After ``drain``: no worker process is left (each has finished its job). Read without the lock (the GUI
+        thread asks, and the lock is held while a worker is spawned); a stale answer is corrected by the next ask."""
+        return all(s.draining and (s.process is None or s.process.poll() is not None) for s in list(self._slots))
+
     def _spawn(self, slot: _Slot) -> None:
         slot.process = subprocess.Popen(self._args, env=self._env, start_new_session=True, preexec_fn=die_with_parent())
         slot.started_at = time.monotonic()
@@ -125,6 +152,11 @@ class WorkerSupervisor:
     def _check(self, now: float) -> None:
         for slot in self._slots:
             proc = slot.process
+            if slot.draining:
+                if proc is not None and proc.poll() is not None:
+                    log.info("Worker %d (pid %d) finished its job and exited", slot.index, proc.pid)
+                    slot.process = None
+                continue
             if proc is None or proc.poll() is None:
                 if proc is None and now >= slot.restart_at:
                     self._spawn(slot)

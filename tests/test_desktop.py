@@ -204,7 +204,7 @@ def test_desktop_end_to_end(
     window.quit_finished.connect(lambda: done.append(True))
     window.request_quit()
     if mode == "local":  # this machine's jobs: asked whether to stop after the current one
-        quit_box = window.quit_box
+        quit_box = window.closing.box
         assert isinstance(quit_box, QMessageBox)
         stop = next(b for b in quit_box.buttons() if b.text() == "Stop after current job")
         stop.click()

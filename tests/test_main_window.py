@@ -6,15 +6,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import PySide6
 import pytest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QObject, QUrl, Slot, qVersion
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
 
 from stt_studio.exports import ExportItem, ExportOptions, ExportSummary, export_jobs
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, WorkerInfo
 from stt_studio.settings import Settings
 from stt_studio.ui.app import build_window
+from stt_studio.ui.closing import KEEP_TEXT, STOP_TEXT
+from stt_studio.ui.help_menu import COPIED
 from stt_studio.ui.intake import CheckedFile
-from stt_studio.ui.preferences import Preferences
+from stt_studio.ui.preferences import NewFilesChoice, Preferences
 from stt_studio.ui.service import JobService, ServiceStatus
 from stt_studio.ui.views.main_window import MainWindow
 from tests.desktop import desktop_app, desktop_env, placeholder_shortfall, qasync_loop, release_loop, wait_until
@@ -106,6 +111,134 @@ def test_the_connect_dialog_shows_the_whole_hint_of_every_field(window: MainWind
                                                                           dialog.key_edit)}  # fmt: skip
     assert shortfalls == dict.fromkeys(shortfalls, 0)
     dialog.reject()
+
+
+def _one_job_running(window: MainWindow) -> None:
+    window.queue_model.upsert([JobView(job_id="r1", status=JobStatus.PROCESSING, filename="talk.wav", progress=12)])
+
+
+def _quit_buttons(window: MainWindow) -> set[str]:
+    window.request_quit()
+    box = window.closing.box
+    assert box is not None
+    texts = {b.text() for b in box.buttons()}
+    box.reject()
+    return texts
+
+
+def test_background_is_offered_only_with_a_tray(window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a system tray a hidden window leaves nothing to come back by: no "keep transcribing" then."""
+    assert window.tray is None  # offscreen: no tray, as on a desktop without one
+    _one_job_running(window)
+    assert _quit_buttons(window) == {STOP_TEXT, "Cancel"}
+    monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
+    with_tray = build_window(Settings())
+    try:
+        assert with_tray.tray is not None
+        _one_job_running(with_tray)
+        assert _quit_buttons(with_tray) == {STOP_TEXT, KEEP_TEXT, "Cancel"}
+    finally:
+        with_tray.tray.hide()  # type: ignore[union-attr]
+        with_tray.deleteLater()
+
+
+def test_the_new_files_bar_remembers_its_choices(window: MainWindow, qapp: QApplication) -> None:
+    bar = window.batch_options
+    bar.model_combo.setCurrentText("base")
+    bar.diarize_check.setChecked(True)
+    bar.speaker_mode.setCurrentText("exactly")
+    bar.speakers_min.setValue(3)
+    wanted = NewFilesChoice(model="base", diarize=True, speaker_mode="exactly", speakers_min=3, speakers_max=4)
+    wait_until(qapp, lambda: Preferences.load(window.config_dir).new_files == wanted, 10, "the choice saved")
+
+    restarted = build_window(Settings())  # the next start
+    try:
+        options = restarted.batch_options.options()
+        assert (options.model, options.enable_diarization, options.num_speakers) == ("base", True, 3)
+        assert restarted.preferences.model == window.preferences.model  # the workers' model is another setting
+    finally:
+        restarted.deleteLater()
+
+
+def test_help_shortcuts_are_read_from_the_actions(window: MainWindow) -> None:
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    assert isinstance(help_menu, QMenu)
+    names = [a.text() for a in help_menu.actions() if not a.isSeparator()]
+    assert names == ["&Keyboard shortcuts", "&Documentation", "Copy &diagnostics", "&About STT Studio"]
+    window.help.shortcuts_action.trigger()
+    dialog = window.help.shortcuts_dialog
+    assert dialog is not None and dialog.isVisible()
+    rows = dialog.rows()
+    native = QKeySequence.SequenceFormat.NativeText
+    expected = {
+        ("File", "Add files", QKeySequence(QKeySequence.StandardKey.Open).toString(native)),
+        ("File", "Paste paths", QKeySequence(QKeySequence.StandardKey.Paste).toString(native)),
+        ("Server", "Connect to server", "Ctrl+Shift+K"),
+        ("Review", "Next word to check", "F3"),
+        ("Help", "Keyboard shortcuts", "Ctrl+/"),
+        ("Elsewhere", "Find in the transcript", "Ctrl+F"),
+    }
+    assert expected <= set(rows), rows
+    # every action with a shortcut, and nothing else
+    bound = {a.text().replace("&", "").rstrip("…") for a in window.findChildren(QAction) if not a.shortcut().isEmpty()}
+    assert {name for _, name, _ in rows} - {"Find in the transcript", "Play the selected segment"} == bound
+    window.server.connect_action.setShortcut(QKeySequence("Ctrl+Alt+J"))  # a changed binding shows as it is now
+    dialog.reject()
+    window.help.shortcuts_action.trigger()
+    again = window.help.shortcuts_dialog
+    assert again is not None and ("Server", "Connect to server", "Ctrl+Alt+J") in again.rows()
+    again.reject()
+
+
+def test_about_shows_what_the_workers_report(window: MainWindow) -> None:
+    cpu = WorkerInfo(name="w", pid=1, model="tiny.en", device="cpu", compute_type="int8")
+    report = _status(cpu)
+    window._local.status = report  # as the service's poll does: keep the report, then signal it
+    window._local.status_updated.emit(report)
+    assert "tiny.en" in window.model_label.text()  # the status bar shows it
+    window.help.about_action.trigger()
+    box = window.help.about_box
+    assert box is not None
+    about = box.informativeText()
+    for fact in ("0.1.0", "tiny.en", "CPU, int8", qVersion(), PySide6.__version__):
+        assert fact in about, (fact, about)
+    box.reject()
+
+
+class _UrlCatcher(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[QUrl] = []
+
+    @Slot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.urls.append(url)
+
+
+def test_documentation_opens_the_readme(window: MainWindow, qapp: QApplication) -> None:
+    catcher = _UrlCatcher()
+    QDesktopServices.setUrlHandler("file", catcher, "open")  # type: ignore[arg-type]
+    try:
+        window.help.docs_action.trigger()
+        wait_until(qapp, lambda: bool(catcher.urls), 10, "the documentation to open")
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+    readme = Path(catcher.urls[0].toLocalFile())
+    assert readme.name == "README.md" and readme.read_text(encoding="utf-8").startswith("# STT Studio")
+
+
+def test_copy_diagnostics_puts_the_doctor_report_on_the_clipboard(window: MainWindow, qapp: QApplication) -> None:
+    QApplication.clipboard().clear()
+    window.help.diagnostics_action.trigger()
+    task = window.help.diagnostics_task
+    assert task is not None and not task.done()  # the checks run off the GUI thread, which goes on
+    wait_until(qapp, task.done, 120, "the diagnostics")
+    task.result()
+    text = QApplication.clipboard().text()
+    assert text.startswith("STT Studio  0.1.0")
+    for line in ("Qt ", "$ stt-studio doctor", "Python", "FFmpeg (PyAV)", "Data folder", "Redis"):
+        assert line in text, (line, text)
+    assert window.statusBar().currentMessage() == COPIED
 
 
 def test_one_notice_shows_at_a_time_and_the_same_notice_again_is_not_added(

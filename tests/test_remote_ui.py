@@ -5,6 +5,7 @@ key said plainly)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import subprocess
@@ -14,8 +15,10 @@ import httpx
 import pytest
 
 from stt_studio.jobs.models import JobStatus
+from stt_studio.ui.app import build_window, load_preferences
 from stt_studio.ui.connections import THIS_COMPUTER, Profile
 from stt_studio.ui.models.queue_model import Column
+from stt_studio.ui.preferences import PREFERENCES_FILE, Preferences
 from stt_studio.ui.views.main_window import MainWindow
 from tests import live
 from tests.desktop import Desktop, wait_until
@@ -49,7 +52,7 @@ def test_sharing_this_machine(desktop: Desktop, short_wav: Path) -> None:
     info = window.server.sharing.info
     assert future.result() and info is not None
     assert window.server.sharing_label.text() == f"Shared at {info.url}"
-    assert window.preferences.sharing and window.preferences.sharing_port == port  # resumed at the next start
+    assert window.preferences.sharing_port == port and not window.preferences.share_at_start  # offered next time
 
     with short_wav.open("rb") as audio:  # a plain HTTP client with the key the window shows
         answer = httpx.post(
@@ -76,6 +79,50 @@ def test_sharing_this_machine(desktop: Desktop, short_wav: Path) -> None:
         httpx.get(f"{info.url}/health")
     wait_until(desktop.app, lambda: window.queue_model.job_by_id(job_id).status == JobStatus.COMPLETED,  # type: ignore[union-attr]
                300, "the remote job to be transcribed here")  # fmt: skip
+
+
+def _started_window(desktop: Desktop) -> MainWindow:
+    """A window whose start (queue, workers, then the sharing set for the start) has run to its end."""
+    window = build_window(desktop.base)
+    desktop.windows.append(window)
+    window.show()
+    started = window.spawn(window.start())
+    wait_until(desktop.app, started.done, 180, "the window to start")
+    started.result()
+    return window
+
+
+def test_sharing_is_chosen_at_each_start(desktop: Desktop) -> None:
+    """Sharing once does not share every later start without a word: only when set to share at every start,
+    and then a notice says so."""
+    port = live.free_port()
+    config_dir = desktop.base.config_dir
+    # what an earlier version left after sharing had been on once
+    saved = load_preferences(desktop.base).model_dump(mode="json") | {"sharing": True, "sharing_host": "127.0.0.1",
+                                                                      "sharing_port": port}  # fmt: skip
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / PREFERENCES_FILE).write_text(json.dumps(saved), encoding="utf-8")
+
+    window = _started_window(desktop)
+    assert window.server.sharing.info is None and not window.server.sharing_label.isVisible()
+    assert "shared" not in _notices(window)
+    window.server.share_action.trigger()
+    dialog = window.server.sharing_dialog
+    assert dialog is not None and not dialog.at_start_check.isChecked()  # off by default
+    dialog.at_start_check.setChecked(True)
+    wait_until(desktop.app, lambda: Preferences.load(config_dir).share_at_start, 10, "the choice saved")
+    dialog.reject()
+    desktop.quit(window)
+
+    window = _started_window(desktop)
+    info = window.server.sharing.info
+    assert info is not None and info.port == port and window.server.sharing_label.isVisible()
+    notice = next(n for n in window.notices.notices if n.title == f"This machine is shared at {info.url}")
+    notice.buttons["Stop sharing"].click()
+    wait_until(desktop.app, lambda: window.server.sharing.info is None, 30, "sharing to stop")
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{info.url}/health")
+    assert Preferences.load(config_dir).share_at_start  # stopped for now; still set for the next start
 
 
 def test_driving_a_remote_server(

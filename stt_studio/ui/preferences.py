@@ -23,6 +23,21 @@ PREFERENCES_FILE = "desktop.json"
 MAX_WORKERS = 4
 
 
+SpeakerMode = Literal["any number", "exactly", "between"]
+
+
+class NewFilesChoice(BaseModel):
+    """What the "New files" bar was last set to, so the next start offers the same."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str
+    diarize: bool = False
+    speaker_mode: SpeakerMode = "any number"
+    speakers_min: int = Field(default=2, ge=1, le=20)
+    speakers_max: int = Field(default=4, ge=1, le=20)
+
+
 def default_config_dir() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME))
 
@@ -46,14 +61,17 @@ class Preferences(BaseModel):
     cpu_notice_shown: bool = False
     low_confidence_threshold: float = Field(default=DEFAULT_LOW_CONFIDENCE, ge=0.0, le=1.0)
     """Words the engine scored under this are marked for checking in the transcript."""
-    sharing: bool = False
-    """Serve the REST API from the app (Share this machine), again at the next start."""
+    share_at_start: bool = False
+    """Share this machine (serve the REST API, behind its key) whenever the app starts. Off by default: exposing the
+    queue to the network is otherwise chosen each time (the ``sharing`` of older files is not read)."""
     sharing_host: str = "0.0.0.0"
     sharing_port: int = Field(default=8000, ge=1, le=65535)
     export_formats: list[str] = Field(default_factory=lambda: ["txt", "srt"])
     """The formats ticked in the export dialog, as last exported."""
     export_folder: Path | None = None
     """Where the last export went; None: the recording's own folder."""
+    new_files: NewFilesChoice | None = None
+    """The "New files" bar as last set; None: the defaults above (model, diarize_by_default)."""
 
     # --- persistence -----------------------------------------------------------------------------------------
     @classmethod

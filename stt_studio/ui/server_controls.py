@@ -94,10 +94,11 @@ class ServerControls(QObject):
 
     # --- start and stop --------------------------------------------------------------------------------------
     async def start(self) -> None:
-        """After the local queue has started: resume sharing and the last connection, as they were."""
+        """After the local queue has started: share this machine only when set to share at every start (and say
+        so), and go back to the last connection."""
         preferences = self.window.preferences
-        if preferences.sharing:
-            await self.start_sharing(preferences.sharing_host, preferences.sharing_port, remember=False)
+        if preferences.share_at_start and await self.start_sharing(preferences.sharing_host, preferences.sharing_port):
+            self._say_shared_at_start()
         if self.connections.current != THIS_COMPUTER:
             await self.switch_to(self.connections.current)
 
@@ -203,13 +204,15 @@ class ServerControls(QObject):
     # --- sharing this machine --------------------------------------------------------------------------------
     def open_sharing_dialog(self) -> None:
         prefs = self.window.preferences
-        dialog = SharingDialog(prefs.sharing_host, prefs.sharing_port, self.sharing.info, self.window)
+        dialog = SharingDialog(prefs.sharing_host, prefs.sharing_port, self.sharing.info, self.window,
+                               share_at_start=prefs.share_at_start)  # fmt: skip
         dialog.start_requested.connect(lambda host, port: self.window.spawn(self.start_sharing(host, port)))
         dialog.stop_requested.connect(lambda: self.window.spawn(self.stop_sharing()))
+        dialog.share_at_start_changed.connect(lambda on: self.window.spawn(self._remember({"share_at_start": on})))
         dialog.open()
         self.sharing_dialog = dialog
 
-    async def start_sharing(self, host: str, port: int, *, remember: bool = True) -> bool:
+    async def start_sharing(self, host: str, port: int) -> bool:
         try:
             info = await self.local.run_blocking(lambda: self.sharing.start(self.local.store, host, port))
         except AddressUnavailableError as exc:
@@ -220,24 +223,35 @@ class ServerControls(QObject):
             return False
         if self.sharing_dialog is not None:
             self.sharing_dialog.show_state(info)
-        if remember:
-            await self._remember_sharing(True, host, port)
+        await self._remember({"sharing_host": host, "sharing_port": port})  # offered the next time
         self.update_sharing_label()
         return True
+
+    def _say_shared_at_start(self) -> None:
+        info = self.sharing.info
+        if info is None:
+            return
+        self.window.notices.show_notice(
+            f"This machine is shared at {info.url}",
+            [
+                "Other machines with the API key can send work to this queue. STT Studio is set to share whenever "
+                "it starts (Server → Share this machine…)."
+            ],
+            Tone.INFO,
+            [("Stop sharing", self._stop_sharing_soon)],
+        )
+
+    def _stop_sharing_soon(self) -> None:
+        self.window.spawn(self.stop_sharing())
 
     async def stop_sharing(self) -> None:
         await self.local.run_blocking(self.sharing.stop)
         if self.sharing_dialog is not None:
             self.sharing_dialog.show_state(None)
-        await self._remember_sharing(False, None, None)
         self.update_sharing_label()
 
-    async def _remember_sharing(self, on: bool, host: str | None, port: int | None) -> None:
-        prefs = self.window.preferences
-        update: dict[str, object] = {"sharing": on}
-        if host is not None and port is not None:
-            update |= {"sharing_host": host, "sharing_port": port}
-        self.window.preferences = prefs = prefs.model_copy(update=update)
+    async def _remember(self, update: dict[str, object]) -> None:
+        self.window.preferences = prefs = self.window.preferences.model_copy(update=update)
         await self.local.run_blocking(lambda: prefs.save(self.config_dir))
 
     def update_sharing_label(self) -> None:

@@ -266,6 +266,25 @@ class LocalJobService(JobService):
             supervisor = self._supervisor
             await self._run(lambda: supervisor.restart_after_current_job(env=worker_env, count=workers))
 
+    async def drain_workers(self) -> bool:
+        """Let this app's workers finish their current job and exit without taking the next (a quit after the
+        current job that may still be called off); False when this app runs no workers (it uses another's)."""
+        supervisor = self._supervisor
+        if supervisor is None:
+            return False
+        await asyncio.get_running_loop().run_in_executor(self._services, supervisor.drain)
+        return True
+
+    async def resume_workers(self) -> None:
+        """Call off ``drain_workers``: the workers take jobs again (those that exited are started again)."""
+        supervisor = self._supervisor
+        if supervisor is not None:
+            await asyncio.get_running_loop().run_in_executor(self._services, supervisor.resume)
+
+    def workers_drained(self) -> bool:
+        """After ``drain_workers``: every worker of this app has finished its job and exited."""
+        return self._supervisor is None or self._supervisor.drained
+
     async def shutdown(self, *, after_current_job: bool) -> None:
         """Stop the workers (now, or once their current job is done) and the Valkey this app started. Queued
         jobs stay queued for the next start; a job cut off is run again then."""

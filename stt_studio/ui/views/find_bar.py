@@ -79,6 +79,7 @@ class FindBar(QWidget):
         """Ctrl+F anywhere inside ``scope`` (F3 belongs to the low-confidence pass)."""
         shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), scope)
         shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut.setWhatsThis("Find in the transcript")  # its name in Help → Keyboard shortcuts
         shortcut.activated.connect(self.focus_find)
 
     def focus_find(self) -> None:

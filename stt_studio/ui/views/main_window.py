@@ -32,9 +32,12 @@ from PySide6.QtWidgets import (
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry
 from stt_studio.jobs.store import JobNotFoundError
 from stt_studio.settings import Settings
+from stt_studio.ui.closing import QuitController
 from stt_studio.ui.exporting import ExportController
+from stt_studio.ui.help_menu import HelpMenu
 from stt_studio.ui.intake import CheckedFile, IntakeReport
 from stt_studio.ui.models.queue_model import QueueTableModel
+from stt_studio.ui.new_files_memory import NewFilesMemory
 from stt_studio.ui.preferences import Preferences, restart_needed
 from stt_studio.ui.secrets import TokenStore
 from stt_studio.ui.server_controls import ServerControls
@@ -128,6 +131,8 @@ class MainWindow(QMainWindow):
         self.server = ServerControls(self, service, config_dir)
         self._make_actions()
         self.tray = self._make_tray()
+        self.closing = QuitController(self)
+        self.new_files_memory = NewFilesMemory(self)
         self._connect()
         self._clock = QTimer(self)
         self._clock.timeout.connect(self.queue_model.tick)
@@ -195,6 +200,8 @@ class MainWindow(QMainWindow):
         self.server.fill_menu(menu.addMenu("&Server"))
         self.review_menu = menu.addMenu("&Review")
         self.transcript_view.review_actions.fill_menu(self.review_menu)
+        self.help = HelpMenu(self)
+        self.help.fill_menu(menu.addMenu("&Help"))
         context_menu = [self.open_action, self.reveal_action, None, self.cancel_action, self.retry_action,
                         self.remove_action, None, self.export_action]  # fmt: skip
         self.queue_view.set_menu_actions(context_menu)
@@ -670,16 +677,7 @@ class MainWindow(QMainWindow):
             self.add_paths(files)
 
     def bring_to_front(self) -> None:
-        self.showNormal()
-        self.raise_()
-        self.activateWindow()
-
-    def _active_jobs(self) -> int:
-        """This computer's queued and running jobs (a server's go on without this window)."""
-        status = self._local.status
-        if self.service is not self._local:
-            return status.queued + status.processing
-        return max(status.queued + status.processing, sum(1 for j in self.queue_model.jobs() if not j.status.is_final))
+        self.closing.reopened()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._quitting:
@@ -724,33 +722,7 @@ class MainWindow(QMainWindow):
         self.unsaved_box = box
 
     def _quit_or_ask_about_jobs(self) -> None:
-        active = self._active_jobs()
-        if not active:
-            self.quit_now()
-            return
-        box = QMessageBox(self)
-        box.setWindowTitle("Jobs are still running")
-        box.setText(f"{active} job(s) are queued or running.")
-        box.setInformativeText(
-            "Stop after the current job: the rest stay queued for the next start.\n"
-            "Keep transcribing: the window closes and STT Studio goes on in the background"
-            + (" (tray icon)." if self.tray is not None else ".")
-        )
-        stop = box.addButton("Stop after current job", QMessageBox.ButtonRole.DestructiveRole)
-        keep = box.addButton("Keep transcribing in background", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-
-        def chosen() -> None:
-            if box.clickedButton() is stop:
-                self.quit_now(after_current_job=True)
-            elif box.clickedButton() is keep:
-                self.hide()
-                where = "the tray icon" if self.tray is not None else "your menu or by running stt-studio"
-                self.notify("STT Studio keeps transcribing", f"Open the window again from {where}.")
-
-        box.finished.connect(lambda _: chosen())
-        box.open()
-        self.quit_box = box
+        self.closing.ask_about_jobs()
 
     def quit_now(self, *, after_current_job: bool = False) -> asyncio.Future[Any]:
         self._quitting = True

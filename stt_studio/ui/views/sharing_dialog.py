@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -29,8 +30,17 @@ class SharingDialog(QDialog):
     start_requested = Signal(str, int)
     """Host and port to listen on."""
     stop_requested = Signal()
+    share_at_start_changed = Signal(bool)
 
-    def __init__(self, host: str, port: int, info: ShareInfo | None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        info: ShareInfo | None,
+        parent: QWidget | None = None,
+        *,
+        share_at_start: bool = False,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Share this machine")
         self.setMinimumWidth(680)
@@ -52,10 +62,15 @@ class SharingDialog(QDialog):
         self.port_spin.setValue(port)
         self.toggle_button = QPushButton()
         self.toggle_button.clicked.connect(self._toggle)
+        self.at_start_check = QCheckBox("Share whenever STT Studio starts")
+        self.at_start_check.setToolTip("Off: each start keeps the queue to this window until you share it here")
+        self.at_start_check.setChecked(share_at_start)
+        self.at_start_check.toggled.connect(self.share_at_start_changed)
         where = QFormLayout()
         where.addRow("Listen on", self.host_combo)
         where.addRow("Port", self.port_spin)
         where.addRow("", self.toggle_button)
+        where.addRow("", self.at_start_check)
 
         self.state = QLabel()
         self.state.setWordWrap(True)

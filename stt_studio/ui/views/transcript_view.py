@@ -206,6 +206,7 @@ class TranscriptView(QWidget):
         for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             enter = QShortcut(QKeySequence(key), self.segments_view)
             enter.setContext(Qt.ShortcutContext.WidgetShortcut)
+            enter.setWhatsThis("Play the selected segment")  # its name in Help → Keyboard shortcuts
             enter.activated.connect(lambda: self._play_row(self.segments_view.currentIndex().row()))
         self.segments_view.verticalScrollBar().actionTriggered.connect(lambda _: self._user_scrolled())
         self.segments_view.viewport().installEventFilter(self)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from stt_studio.jobs.models import JobStatus, JobView
+from stt_studio.ui.models.library_model import Column as LibraryColumn
 from stt_studio.ui.views.main_window import MainWindow
 from tests.desktop import Desktop, drop_paths, wait_until
 from tests.modes import MODES, Mode, open_window
@@ -174,6 +175,17 @@ def test_desktop_end_to_end(
     wait_until(qapp, lambda: "third.wav" not in _jobs(window), 30, "the removed job to go")
     wait_until(qapp, lambda: "third.wav" not in _library_names(window), 30, "the removed job to leave the library")
     assert Path(short_copy).exists()  # the user's audio is kept
+
+    # --- the library search finds a word said in a transcript, not in any file name ---------------------------
+    library = window.library_view
+    library.search.setText("appointment")  # said in first.wav and long.wav (SENTENCES[1])
+
+    def shown() -> set[str]:
+        return {library.proxy.index(row, LibraryColumn.FILE).data() for row in range(library.proxy.rowCount())}
+
+    wait_until(qapp, lambda: library.proxy.transcripts_searched and shown() == {"first.wav", "long.wav"}, 30,
+               f"the transcript search to find first.wav and long.wav: {shown()}")  # fmt: skip
+    library.search.clear()
     window.add_paths([inbox / "first.wav"])
     wait_until(qapp, lambda: any("added before" in n.title for n in window.notices.notices), 30, "the question")
     assert list(_jobs(window)).count("first.wav") == 1

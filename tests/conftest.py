@@ -92,7 +92,9 @@ SERVICE_PORT = int(os.environ.get("STT_TEST_PORT", CONTRACT_PORT))
 
 @pytest.fixture(scope="session")
 def service(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[LiveService]:
-    """A real ``stt-studio serve``: embedded Valkey, the API on port 8000 (``STT_TEST_PORT``), one tiny.en worker."""
+    """A real ``stt-studio serve``: embedded Valkey, the API on port 8000 (``STT_TEST_PORT``), one tiny.en worker.
+    Once every test that used it is done, it must have served no 5xx but the documented 504 of a timed-out sync
+    call (tests.live.server_errors): else the session fails, whichever tests ran and in whatever order."""
     root = tmp_path_factory.mktemp("service")
     env = live.service_env(
         root / "data", settings.resolved_models_dir, STT_MAX_UPLOAD_MB="20", STT_MAX_AUDIO_SECONDS="300"
@@ -100,11 +102,14 @@ def service(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Ite
     assert live.port_is_free(SERVICE_PORT), f"port {SERVICE_PORT} is taken (STT_TEST_PORT chooses another)"
     proc = live.start(["serve", "--port", str(SERVICE_PORT), "--workers", "1"], env, root / "serve.log")
     url = f"http://127.0.0.1:{SERVICE_PORT}"
+    served_errors: list[str] = []
     try:
         live.wait_until_up(url, workers=1)
         yield LiveService(url=url, data_dir=root / "data", env=env, log=root / "serve.log", process=proc)
+        served_errors = live.server_errors(url)
     finally:
         live.stop(proc)
+    assert served_errors == [], f"the shared serve answered with server errors (see {root / 'serve.log'})"
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -89,6 +90,20 @@ def wait_until_up(url: str, workers: int, timeout: float = 180.0, headers: dict[
         return bool(stats["redis_healthy"] and stats["workers"] >= workers)
 
     wait_for(ready, timeout, f"{url} with {workers} worker(s)")
+
+
+def server_errors(url: str) -> list[str]:
+    """The 5xx answers a serve has counted (its /metrics) but the documented one: the 504 of a sync
+    POST /transcribe that timed out."""
+    metrics = httpx.get(f"{url}/metrics", timeout=30).text
+    return [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("stt_http_requests_total")
+        and re.search(r'status="5\d\d"', line)
+        and not ('route="/transcribe"' in line and 'status="504"' in line)
+        and not line.rstrip().endswith(" 0.0")
+    ]
 
 
 def submit(url: str, path: Path, **form: str) -> str:

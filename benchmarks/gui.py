@@ -80,9 +80,10 @@ def _proc_cpu_seconds(pid: int) -> float:
 
 class StackSampler:
     """While the GUI thread is stalled (the meter's timer more than ``threshold`` s overdue), read its Python
-    stack every 5 ms, and those of the other threads that are busy (not waiting): the frames that show up most
-    are where the stalls come from. A GUI thread shown only in the event loop is in Qt's C++ code, or waiting
-    for the GIL that a busy thread holds."""
+    stack every 5 ms, and those of the other threads that are running (scheduler state R in /proc: a thread
+    blocked in C, in poll() or recv(), is not, whatever its Python stack says): the frames that show up most are
+    where the stalls come from. A GUI thread shown only in the event loop is in Qt's C++ code, or waiting for the
+    GIL that a running thread holds (then it sleeps: 'GUI S')."""
 
     def __init__(self, last_tick: Callable[[], float], interval: float, threshold: float = 0.03) -> None:
         self._last_tick = last_tick
@@ -105,8 +106,7 @@ class StackSampler:
         self._thread.join()
 
     def _run(self) -> None:
-        names: dict[int | None, str] = {}
-        native: dict[int | None, str] = {}
+        threads: dict[int, tuple[int | None, str]] = {}  # native id -> (Python ident, name)
         while not self._stop.wait(SAMPLE_SECONDS):
             if time.perf_counter() - self._last_tick() <= self._limit:
                 continue
@@ -114,14 +114,23 @@ class StackSampler:
             frame = frames.get(self._main or 0)
             if frame is not None:
                 self.samples[_describe(frame)] += 1
-            if len(names) != threading.active_count():
-                names = {t.ident: t.name for t in threading.enumerate()}
-                native = {t.native_id: t.name for t in threading.enumerate()}
-            self.states[_thread_states(native)] += 1
-            for ident, other in frames.items():
-                if ident in (self._main, threading.get_ident()) or _waiting(other):
-                    continue
-                self.others[f"[{names.get(ident, ident)}] {_describe(other, 4)}"] += 1
+            if len(threads) != threading.active_count():
+                threads = {t.native_id: (t.ident, t.name) for t in threading.enumerate() if t.native_id is not None}
+            states = _thread_states()
+            gui = os.getpid()
+            busy = {tid: comm for tid, (state, comm) in states.items() if state == "R" and tid != gui}
+            running = sorted(name_of(tid, threads, comm) for tid, comm in busy.items())
+            running = [name for name in running if name != "stall-sampler"]
+            self.states[f"GUI {states.get(gui, ('?', ''))[0]}; running: {', '.join(running) or 'none'}"] += 1
+            for tid, (ident, name) in threads.items():
+                other = frames.get(ident or 0)
+                if other is not None and tid in busy and name != "stall-sampler":
+                    self.others[f"[{name}] {_describe(other, 4)}"] += 1
+
+
+def name_of(tid: int, threads: dict[int, tuple[int | None, str]], comm: str) -> str:
+    """A thread's Python name, or its OS name in <> (Qt's threads, a library's own)."""
+    return threads[tid][1] if tid in threads else f"<{comm}>"
 
 
 def _gui_thread_schedstat() -> tuple[int, int]:
@@ -130,30 +139,17 @@ def _gui_thread_schedstat() -> tuple[int, int]:
     return int(fields[0]), int(fields[1])
 
 
-def _thread_states(names: dict[int | None, str]) -> str:
-    """The GUI thread's scheduler state and the app's other running threads, e.g. ``GUI S; running: stt-io_0``
-    (threads without a Python name, Qt's or a library's own, by their OS name)."""
-    main, running = "?", []
+def _thread_states() -> dict[int, tuple[str, str]]:
+    """Each thread of this process: its scheduler state (R running or ready, S sleeping: a lock, the GIL, I/O, a
+    wait) and its OS name, from /proc. A thread blocked in C (poll, recv, a lock) is S, whatever its Python stack."""
+    states = {}
     for task in Path("/proc/self/task").iterdir():
         try:
             stat = (task / "stat").read_text()
         except OSError:
             continue
-        comm, state = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2]
-        tid = int(task.name)
-        if tid == os.getpid():
-            main = state
-        elif state == "R" and names.get(tid) != "stall-sampler":
-            running.append(names.get(tid, f"<{comm}>"))
-    return f"GUI {main}; running: {', '.join(sorted(running)) or 'none'}"
-
-
-def _waiting(frame: Any) -> bool:
-    """Whether a thread is blocked in a wait (an idle executor thread, a sleep, a select) rather than running."""
-    code = frame.f_code
-    return code.co_name in {"wait", "get", "_worker", "select", "sleep", "wait_for", "_wait_for_tstate_lock"} or (
-        code.co_filename.endswith(("threading.py", "queue.py", "selectors.py"))
-    )
+        states[int(task.name)] = (stat[stat.rindex(")") + 2], stat[stat.index("(") + 1 : stat.rindex(")")])
+    return states
 
 
 def _describe(frame: Any, depth: int = 6) -> str:
@@ -325,7 +321,7 @@ def _stall_child(root: Path, models_dir: Path, clips: list[Path], report: Path, 
             self.lateness.append(late)
             cpu = _gui_thread_schedstat()
             if late * 1000 > STALL_MS:
-                ran, waited = ((a - b) / 1e6 for a, b in zip(cpu, self._cpu))
+                ran, waited = ((a - b) / 1e6 for a, b in zip(cpu, self._cpu, strict=True))
                 self.long.append((now - self.began, late * 1000, self.step[0], ran, waited))
             self._cpu = cpu
             super()._tick()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -156,13 +156,16 @@ class Engine:
         *,
         on_progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
+        stage_weights: Mapping[Stage, float] | None = None,
     ) -> TranscriptionResult:
+        """``stage_weights``: each stage's expected share of the time (this machine's measured pace), which
+        ``on_progress``'s overall percentage follows."""
         options = options or TranscribeOptions()
         self.validate(options)
         stages = [Stage.DECODING, Stage.LOADING_MODEL, Stage.VAD, Stage.TRANSCRIBING, Stage.ALIGNING]
         if options.diarization is not None:
             stages.append(Stage.DIARIZING)
-        tracker = ProgressTracker(stages, on_progress, should_cancel)
+        tracker = ProgressTracker(stages, on_progress, should_cancel, stage_weights)
         with self._lock:
             return self._run(Path(path), options, tracker)
 
@@ -177,8 +180,11 @@ class Engine:
         started = time.perf_counter()
         tracker.report(Stage.DECODING)
         audio = decode_audio(path, self.settings.max_audio_seconds)
+        tracker.audio_seconds = audio.duration
         tracker.report(Stage.LOADING_MODEL)
         model = self._ensure_loaded()
+        if options.diarization is not None:
+            self._diarizer.load()  # here, not under "Finding speakers": a first load takes a while
         assert self._detector is not None
         warnings = list(model.resolved.warnings)
 
@@ -209,7 +215,10 @@ class Engine:
         if options.diarization is not None:
             tracker.report(Stage.DIARIZING)
             segments, speakers, turns = self._diarizer.diarize(
-                audio.samples, segments, options.diarization, lambda f: tracker.report(Stage.DIARIZING, f)
+                audio.samples,
+                segments,
+                options.diarization,
+                lambda f, piece_end: tracker.report(Stage.DIARIZING, f, piece_end),
             )
         tracker.finish()
         return TranscriptionResult(
@@ -249,20 +258,23 @@ class Engine:
     ) -> list[Segment]:
         if not chunks:
             return []
-        raw_segments, _info = model.pipeline.transcribe(
-            audio.samples,
-            language=language,
-            batch_size=self.batch_size,
-            clip_timestamps=[{"start": c.start, "end": c.end} for c in chunks],
-            vad_filter=False,
-            word_timestamps=aligner is None,
-            initial_prompt=options.prompt or None,
-        )
-        speech_end = chunks[-1].end
         asr: list[Any] = []
-        for seg in raw_segments:  # a generator: each batch of chunks is decoded as it is consumed
-            asr.append(seg)
-            tracker.report(Stage.TRANSCRIBING, seg.end / speech_end)
+        batches = [chunks[i : i + self.batch_size] for i in range(0, len(chunks), self.batch_size)]
+        for done, batch, reached in _batch_progress(batches):
+            # one batch per call: faster-whisper decodes a whole batch before yielding any of its segments, so
+            # the stage is reported between batches, with where the batch in hand will take it
+            tracker.report(Stage.TRANSCRIBING, done, piece_end=reached)
+            raw_segments, _info = model.pipeline.transcribe(
+                audio.samples,
+                language=language,
+                batch_size=self.batch_size,
+                clip_timestamps=[{"start": c.start, "end": c.end} for c in batch],
+                vad_filter=False,
+                word_timestamps=aligner is None,
+                initial_prompt=options.prompt or None,
+            )
+            asr.extend(raw_segments)
+        tracker.report(Stage.TRANSCRIBING, 1.0)
 
         if aligner is None:
             pieces = [
@@ -295,3 +307,15 @@ class Engine:
             for s in aligned["segments"]
         ]
         return build_segments(pieces, audio.duration, split_sentences=False)
+
+
+def _batch_progress(batches: Sequence[Sequence[SpeechChunk]]) -> list[tuple[float, Sequence[SpeechChunk], float]]:
+    """Each batch with the share of the speech decoded before it and once it is done (by seconds of speech)."""
+    seconds = [sum(c.end - c.start for c in batch) for batch in batches]
+    total = sum(seconds) or 1.0
+    out = []
+    done = 0.0
+    for batch, length in zip(batches, seconds, strict=True):
+        out.append((done / total, batch, (done + length) / total))
+        done += length
+    return out

@@ -24,12 +24,20 @@ class JobEvent(BaseModel):
     """None once the job is deleted."""
     stage: str | None = None
     progress: int = 0
+    remaining_seconds: int | None = None
+    """While processing: the estimated time left (``JobView.remaining_seconds``)."""
     deleted: bool = False
     """The job is gone: DELETE /jobs/{id}, or a retry replaced it with a new job."""
 
     @classmethod
     def of(cls, view: JobView) -> JobEvent:
-        return cls(job_id=view.job_id, status=view.status, stage=view.stage, progress=view.progress)
+        return cls(
+            job_id=view.job_id,
+            status=view.status,
+            stage=view.stage,
+            progress=view.progress,
+            remaining_seconds=view.remaining_seconds,
+        )
 
     @classmethod
     def gone(cls, job_id: str) -> JobEvent:
@@ -37,9 +45,14 @@ class JobEvent(BaseModel):
 
     @cached_property
     def public_json(self) -> str:
-        """What SSE clients see: the job's id, and its status, stage and progress unless deleted. Encoded once for
-        all the clients an event goes to."""
-        return self.model_dump_json(include={"job_id"} if self.deleted else {"job_id", "status", "stage", "progress"})
+        """What SSE clients see: the job's id, and its status, stage and progress unless deleted (and the time left
+        while there is an estimate). Encoded once for all the clients an event goes to."""
+        if self.deleted:
+            return self.model_dump_json(include={"job_id"})
+        fields = {"job_id", "status", "stage", "progress"}
+        if self.remaining_seconds is not None:
+            fields.add("remaining_seconds")
+        return self.model_dump_json(include=fields)
 
     @property
     def ends_job(self) -> bool:

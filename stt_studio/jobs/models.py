@@ -63,6 +63,12 @@ class JobView(BaseModel):
     status: JobStatus
     progress: int = 0
     stage: str | None = None
+    remaining_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        description="While processing: the estimated time left in seconds, from this machine's measured speed per "
+        "stage and how far the running stage has got; at least 1 until the job ends; null otherwise",
+    )
     created_at: datetime | None = None
     started_at: datetime | None = None
     completed_at: datetime | None = None

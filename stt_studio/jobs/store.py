@@ -300,6 +300,7 @@ class JobStore:
             status=status,
             progress=100 if status == JobStatus.COMPLETED else 0 if queued else int(meta.get("progress", 0)),
             stage=None if queued or status.is_final else meta.get("stage"),
+            remaining_seconds=_remaining_seconds(meta) if status == JobStatus.PROCESSING else None,
             created_at=job.created_at,
             started_at=None if queued else job.started_at,
             completed_at=job.ended_at if status.is_final else None,
@@ -656,3 +657,9 @@ class JobStore:
         keys = sorted(self.redis.scan_iter(match=f"{_WORKER_INFO_PREFIX}*", count=100))
         values = self.redis.mget(keys) if keys else []
         return [WorkerInfo.model_validate_json(v) for v in values if v is not None]
+
+
+def _remaining_seconds(meta: dict[str, Any]) -> int | None:
+    """The worker's estimate of a running job's time left (``jobs.job_progress``): never under a second."""
+    value = meta.get("remaining_seconds")
+    return max(1, int(value)) if isinstance(value, int | float) else None

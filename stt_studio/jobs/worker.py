@@ -14,22 +14,22 @@ import signal
 import threading
 import time
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import redis
 from rq import Queue, SimpleWorker, get_current_job
 from rq.job import Job
 
 from stt_studio.engine.errors import CancelledError, EngineError
 from stt_studio.engine.options import DiarizationOptions, TranscribeOptions
 from stt_studio.engine.pipeline import Engine
-from stt_studio.engine.progress import ProgressUpdate
 from stt_studio.jobs.connection import connect
 from stt_studio.jobs.events import JobEvent, publish
+from stt_studio.jobs.job_progress import JobProgress
 from stt_studio.jobs.metrics import JobMetricsRecorder
 from stt_studio.jobs.models import JobOptions, JobStatus, WorkerInfo
+from stt_studio.jobs.pace_store import PaceStore
 from stt_studio.jobs.resources import (
     DISK_FULL_MESSAGE,
     apply_memory_limit,
@@ -95,48 +95,6 @@ class WorkerContext:
 _context: ContextVar[WorkerContext] = ContextVar("stt_worker_context")
 
 
-@dataclass
-class _JobProgress:
-    """Writes progress to the job's meta, publishes it when it changes, and keeps per-stage wall times for the
-    metrics."""
-
-    job: Job
-    stage_started: float = field(default_factory=time.perf_counter)
-    stage: str | None = None
-    stage_seconds: dict[str, float] = field(default_factory=dict)
-    published: tuple[str, int] | None = None
-    write_failed: bool = False
-
-    def __call__(self, update: ProgressUpdate) -> None:
-        now = time.perf_counter()
-        if update.stage.value != self.stage:
-            self._close_stage(now)
-            self.stage = update.stage.value
-        self.job.meta["progress"] = int(update.percent)
-        self.job.meta["stage"] = update.stage.value
-        try:
-            self.job.save_meta()
-            state = (update.stage.value, int(update.percent))
-            if state != self.published:  # updates come every half percent; listeners see whole percents
-                self.published = state
-                event = JobEvent(job_id=self.job.id, status=JobStatus.PROCESSING, stage=state[0], progress=state[1])
-                publish(self.job.connection, event)
-        except redis.RedisError as exc:  # progress is news, not state: a full disk (MISCONF) must not end the job
-            if not self.write_failed:
-                log.warning("Could not record the progress of job %s: %s", self.job.id, exc)
-            self.write_failed = True
-
-    def _close_stage(self, now: float) -> None:
-        if self.stage is not None:
-            self.stage_seconds[self.stage] = now - self.stage_started
-        self.stage_started = now
-
-    def finish(self) -> dict[str, float]:
-        self._close_stage(time.perf_counter())
-        self.stage = None
-        return self.stage_seconds
-
-
 def _cancel_poller(store: JobStore, job_id: str) -> Any:
     last = 0.0
     requested = False
@@ -162,7 +120,9 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
         DiarizationOptions(opts.num_speakers, opts.min_speakers, opts.max_speakers) if opts.enable_diarization else None
     )
     job.meta["attempts"] = int(job.meta.get("attempts", 0)) + 1
-    progress = _JobProgress(job)
+    engine = ctx.engine_for(opts.model)
+    paces = PaceStore(ctx.store.redis)
+    progress = JobProgress(job, paces.load(engine.model_spec, engine.device), job.meta.get("audio_seconds"))
     started = time.perf_counter()
 
     def finish_without_retry(outcome: JobStatus, error: str) -> None:
@@ -178,12 +138,14 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
             when_space_allows(lambda: ctx.store.keep_upload(job.id, Path(audio_path)), "its upload")
 
     try:
-        result = ctx.engine_for(opts.model).transcribe(
-            audio_path,
-            TranscribeOptions(language=opts.language, diarization=diarization, prompt=opts.prompt),
-            on_progress=progress,
-            should_cancel=_cancel_poller(ctx.store, job.id),
-        )
+        with progress.ticking():
+            result = engine.transcribe(
+                audio_path,
+                TranscribeOptions(language=opts.language, diarization=diarization, prompt=opts.prompt),
+                on_progress=progress,
+                should_cancel=_cancel_poller(ctx.store, job.id),
+                stage_weights=progress.pace.weights(),
+            )
     except CancelledError as exc:
         finish_without_retry(JobStatus.CANCELED, str(exc))
         raise
@@ -204,7 +166,9 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
             raise
         finish_without_retry(JobStatus.FAILED, DISK_FULL_MESSAGE)
         raise JobFailedError(DISK_FULL_MESSAGE) from exc
-    ctx.metrics.job_finished(JobStatus.COMPLETED, time.perf_counter() - started, result.duration, progress.finish())
+    stage_seconds = progress.finish()
+    ctx.metrics.job_finished(JobStatus.COMPLETED, time.perf_counter() - started, result.duration, stage_seconds)
+    paces.record(engine.model_spec, engine.device, stage_seconds, result.duration)
     if delete_audio_after:
         Path(audio_path).unlink(missing_ok=True)
     return {"duration": result.duration, "segments": len(result.segments)}

@@ -203,7 +203,8 @@ class RemoteJobService(JobService):
             self._tasks.append(asyncio.ensure_future(self._refresh(job_id, heard)))  # the whole job, once
             return
         self._absorb([before.model_copy(update={"status": status, "stage": data.get("stage"),
-                                                 "progress": int(data.get("progress") or 0)})])  # fmt: skip
+                                                 "progress": int(data.get("progress") or 0),
+                                                 "remaining_seconds": data.get("remaining_seconds")})])  # fmt: skip
 
     async def _refresh(self, job_id: str, heard: int) -> None:
         """Read the whole job (filename, options, …), asked for after the ``heard``-th state event of it. Its live
@@ -217,7 +218,8 @@ class RemoteJobService(JobService):
         current = self._tracked.get(job_id)
         if current is not None and not view.status.is_final and self._states_heard.get(job_id, 0) != heard:
             view = view.model_copy(update={"status": current.status, "stage": current.stage,
-                                           "progress": current.progress})  # fmt: skip
+                                           "progress": current.progress,
+                                           "remaining_seconds": current.remaining_seconds})  # fmt: skip
         self._absorb([view])
 
     # --- adding work --------------------------------------------------------------------------------------------

@@ -18,8 +18,12 @@ from stt_studio.settings import DiarizationBackend, Settings
 
 log = logging.getLogger(__name__)
 
-# Share of the diarization stage per pyannote step (the rest is clustering and assignment).
-_STEP_RANGES = {"segmentation": (0.0, 0.35), "embeddings": (0.35, 0.95)}
+# Share of the diarization stage per pyannote step, each reported as it goes; the rest is clustering and the
+# assignment of words to speakers, which say nothing until done.
+_STEP_RANGES = {"segmentation": (0.0, 0.3), "embeddings": (0.3, 0.85)}
+
+FractionCallback = Callable[[float, "float | None"], None]
+"""Share of the diarization done, and where the piece of work in hand takes it when it reports nothing meanwhile."""
 
 
 def choose_backend(settings: Settings) -> DiarizationBackend:
@@ -37,7 +41,8 @@ class PyannoteDiarizer:
         self.backend = choose_backend(settings)
         self._pipeline: Any = None
 
-    def _load(self) -> Any:
+    def load(self) -> Any:
+        """The pyannote pipeline, built on first use."""
         if self._pipeline is None:
             log.info("Loading the %s diarization pipeline on %s", self.backend, self.device)
             if self.backend == "hub":
@@ -60,18 +65,28 @@ class PyannoteDiarizer:
         audio: npt.NDArray[np.float32],
         segments: list[Segment],
         options: DiarizationOptions,
-        on_fraction: Callable[[float], None],
+        on_fraction: FractionCallback,
     ) -> tuple[list[Segment], list[SpeakerSummary], list[SpeakerTurn]]:
         import torch
 
-        pipeline = self._load()
+        pipeline = self.load()
+        clustering_from = _STEP_RANGES["embeddings"][1]
 
         def hook(
             step: str, _artifact: Any, file: Any = None, total: int | None = None, completed: int | None = None
         ) -> None:
-            low, high = _STEP_RANGES.get(step, (0.95, 0.95))
-            done = completed / total if completed is not None and total else 1.0
-            on_fraction(low + (high - low) * done)
+            if step == "speaker_counting":  # between segmentation and embeddings
+                on_fraction(_STEP_RANGES["segmentation"][1], None)
+                return
+            if step not in _STEP_RANGES:  # after clustering: the speakers' turns put back together
+                on_fraction(clustering_from, 1.0)
+                return
+            low, high = _STEP_RANGES[step]
+            done = min(completed / total, 1.0) if completed is not None and total else 1.0
+            if step == "embeddings" and done >= 1.0:
+                on_fraction(high, 1.0)  # clustering starts: one piece up to the end
+            else:
+                on_fraction(low + (high - low) * done, None)
 
         output = pipeline(
             {"waveform": torch.from_numpy(audio).unsqueeze(0), "sample_rate": SAMPLE_RATE},

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QSortFilterProxyModel
 
+from stt_studio.engine.pace import MIN_LEFT_SECONDS
 from stt_studio.engine.progress import Stage
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView
 from stt_studio.ui.clock import format_clock
@@ -65,12 +67,16 @@ class QueueTableModel(JobTableModel):
         """Jobs sent over the REST API by another machine show as remote (off while showing a server's queue)."""
         self._jobs: list[JobView] = []
         self._rows: dict[str, int] = {}
+        self._estimates: dict[str, tuple[int, float]] = {}
+        """Per running job: the worker's time left as last received, and when (monotonic): counted down between
+        updates."""
 
     # --- updates ---------------------------------------------------------------------------------------------
     def upsert(self, views: list[JobView]) -> None:
         """Add new jobs at the end, update known ones in place (only their changed row is repainted)."""
         new = [v for v in views if v.job_id not in self._rows]
         for view in views:
+            self._note_estimate(view)
             row = self._rows.get(view.job_id)
             if row is not None:
                 self._jobs[row] = view
@@ -90,6 +96,7 @@ class QueueTableModel(JobTableModel):
                 continue
             self.beginRemoveRows(QModelIndex(), row, row)
             del self._jobs[row]
+            self._estimates.pop(job_id, None)
             self.endRemoveRows()
             self._rows = {job.job_id: i for i, job in enumerate(self._jobs)}
 
@@ -173,11 +180,27 @@ class QueueTableModel(JobTableModel):
         end = _aware(job.completed_at) if job.status.is_final else _now()
         return max(0.0, ((end or _now()) - started).total_seconds())
 
+    def _note_estimate(self, view: JobView) -> None:
+        if view.remaining_seconds is None or view.status != JobStatus.PROCESSING:
+            self._estimates.pop(view.job_id, None)
+            return
+        known = self._estimates.get(view.job_id)
+        if known is None or known[0] != view.remaining_seconds:
+            self._estimates[view.job_id] = (view.remaining_seconds, time.monotonic())
+
     def _remaining(self, job: JobView) -> float | None:
-        if job.status != JobStatus.PROCESSING or job.progress < 3:
+        """The worker's estimate, counted down since it came; from the progress so far when a server gives none.
+        Never under a second while the job runs."""
+        if job.status != JobStatus.PROCESSING:
+            return None
+        estimate = self._estimates.get(job.job_id)
+        if estimate is not None:
+            seconds, received = estimate
+            return max(MIN_LEFT_SECONDS, seconds - (time.monotonic() - received))
+        if job.progress < 3:
             return None
         elapsed = self._elapsed(job)
-        return elapsed * (100 - job.progress) / job.progress if elapsed else None
+        return max(MIN_LEFT_SECONDS, elapsed * (100 - job.progress) / job.progress) if elapsed else None
 
 
 class QueueFilterProxy(QSortFilterProxyModel):

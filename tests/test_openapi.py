@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema_rs
 import pytest
 
 from stt_studio.api.app import create_app
+from stt_studio.api.server_thread import ApiServerThread
 from stt_studio.settings import Settings
 from tests import live
 from tests.conftest import LiveService
@@ -126,3 +128,40 @@ def test_405_names_every_method_of_the_path(service: LiveService) -> None:
     assert response.status_code == 405
     assert response.headers["allow"] == "DELETE, GET"
     assert response.json() == {"detail": "Method Not Allowed"}
+
+
+# --- a local folder as the server's model ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def folder_model_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The API (no worker: these operations need none) of a server whose model is a folder of its disk."""
+    root = tmp_path_factory.mktemp("folder-model")
+    folder = root / "models on this server" / "my-whisper"
+    folder.mkdir(parents=True)
+    (folder / "model.bin").write_bytes(b"\0" * 64)
+    settings = Settings(data_dir=root / "data", whisper_model_size=str(folder), offline=True, models_dir=root / "m")
+    server = ApiServerThread(create_app(settings), "127.0.0.1", 0)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.stop()
+
+
+def test_models_never_name_a_server_path(folder_model_url: str) -> None:
+    ids = [model["id"] for model in httpx.get(f"{folder_model_url}/v1/models").json()["data"]]
+    assert "my-whisper" in ids and not [i for i in ids if "/" in i or "models on this server" in i], ids
+    assert httpx.get(f"{folder_model_url}/v1/models/my-whisper").json()["id"] == "my-whisper"
+    document = httpx.get(f"{folder_model_url}/openapi.json").json()
+    documented = document["paths"]["/v1/models/{model}"]["get"]["responses"]["404"]
+    schema = {**documented["content"]["application/json"]["schema"], "components": document["components"]}
+    for missing in ("whisper-2", "Systran/faster-whisper-large-v3", "/srv/models/my-whisper"):
+        answer = httpx.get(f"{folder_model_url}/v1/models/{missing}")
+        assert answer.status_code == 404
+        jsonschema_rs.validate(schema, answer.json())  # ST108: the body its documented schema describes
+
+
+@pytest.mark.slow
+def test_schemathesis_finds_nothing_in_the_models_of_a_folder_model_server(folder_model_url: str) -> None:
+    _assert_clean(_schemathesis(folder_model_url, "--include-path-regex", "^/v1/models", "--max-examples", "60"))

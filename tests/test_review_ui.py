@@ -24,11 +24,14 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from stt_studio.engine.result import TranscriptionResult, Word
+from stt_studio.engine.speakers import speaker_count
 from stt_studio.jobs.models import JobStatus
 from stt_studio.review.words import WordRef
 from stt_studio.settings import Settings
 from stt_studio.ui.editing.autosave import SaveState
 from stt_studio.ui.editing.speaker_dialogs import AddSpeakerDialog, MergeSpeakersDialog, RenameSpeakerDialog
+from stt_studio.ui.models.library_model import Column as LibraryColumn
+from stt_studio.ui.models.queue_model import Column as QueueColumn
 from stt_studio.ui.models.segments_model import Column
 from stt_studio.ui.views.main_window import MainWindow
 from stt_studio.ui.views.transcript_view import TranscriptView
@@ -147,6 +150,25 @@ def _fresh(s: Session, job_id: str | None = None) -> TranscriptionResult:
     return original
 
 
+def _speaker_cells(s: Session) -> tuple[str, str]:
+    """The dialogue's Speakers cell in the queue and in the library, as shown."""
+    queue = s.window.queue_model
+    row = next(i for i, job in enumerate(queue.jobs()) if job.job_id == s.job_id)
+    library = s.window.library_view.model
+    library_row = next(i for i in range(library.rowCount()) if library.job_id_at(i) == s.job_id)
+    return (
+        str(queue.data(queue.index(row, QueueColumn.SPEAKERS))),
+        str(library.data(library.index(library_row, LibraryColumn.SPEAKERS))),
+    )
+
+
+def _speakers_everywhere(s: Session, count: int) -> None:
+    """The header, the queue's row and the library's row all give the transcript's count of speakers."""
+    noun = "speaker" if count == 1 else "speakers"
+    assert f"{count} {noun}" in s.view.header.details_label.text(), s.view.header.details_label.text()
+    wait_until(s.app, lambda: _speaker_cells(s) == (str(count), str(count)), 30, f"{count} in the queue and library")
+
+
 def _timed_words(result: TranscriptionResult | None) -> list[tuple[str, float, float, float | None]]:
     assert result is not None
     return [(w.word, w.start, w.end, w.score) for segment in result.segments for w in segment.words]
@@ -242,6 +264,14 @@ def _plain_word(result: TranscriptionResult, min_words: int = 5) -> tuple[int, i
                 if words[position].word.isalpha() and len(words[position].word) > 2:
                     return row, position
     raise AssertionError(f"no segment of {min_words}+ words: {[s.text for s in result.segments]}")
+
+
+# --- one speaker count everywhere -------------------------------------------------------------------------------
+def test_a_finished_jobs_speakers_column_gives_its_transcripts_count_not_auto(session: Session) -> None:
+    s = session
+    count = speaker_count(_original(s))
+    assert count == 2  # the dialogue's two voices
+    wait_until(s.app, lambda: _speaker_cells(s) == ("2", "2"), 30, "the count in the queue and the library")
 
 
 # --- word-synced playback --------------------------------------------------------------------------------------------
@@ -529,8 +559,14 @@ def test_renamed_speakers_reach_the_view_the_timeline_and_every_export_and_mergi
     add.name_edit.setText("Interviewer")
     add.ok_button.click()
     assert _speaker_column(s)[0] == "Interviewer" and "Interviewer" in s.view.timeline.lane_titles()
+    _speakers_everywhere(s, 2)
     _key(s, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # adding and assigning is one step
     assert _speaker_column(s)[0] == "Dr. Chen"
+    _speakers_everywhere(s, 1)
+    _wait_saved(s)
+    reload = s.window.spawn(s.window._reload_library())  # read again where the jobs live: the saved one counts so
+    wait_until(s.app, lambda: reload.done() and not s.window.library_view.model.loading, 10, "the library")
+    _speakers_everywhere(s, 1)
 
 
 # --- the low-confidence pass -----------------------------------------------------------------------------------------
@@ -551,18 +587,26 @@ def test_the_low_confidence_pass_visits_the_words_under_the_threshold_in_time_or
 
     visited = []
     reported = _reported(s)
-    for _ in expected:
+    for number, _ in enumerate(expected, 1):
         _key(s, Qt.Key.Key_F3)
         ref = s.view.review.visited()
         visited.append(ref)
         assert ref is not None
-        lead = max(0.0, _word(original, ref).start - 0.3)
+        assert s.view.review_bar.count_label.text().startswith(f"<b>{number}</b> of {len(expected)} words to check")
+        word = _word(original, ref)
+        lead = max(0.0, word.start - 0.3)
 
         def played(lead: float = lead) -> bool:
             return any(abs(t - lead) <= 0.15 for t in reported)
 
+        def stopped_after(end: float = word.end) -> bool:
+            return not s.view.player.is_playing() and s.view.player.position_seconds() >= end
+
         wait_until(s.app, played, 10, f"{ref} played")
         assert s.view.segments_view.currentIndex().row() == ref.row
+        wait_until(s.app, stopped_after, 10, f"playback to stop after {ref}")
+        s.app.processEvents()  # the positions reported up to the stop
+        assert s.view.segments_model.playing_word == ref, (ref, s.view.player.position_seconds(), word)
     assert visited == expected
     _key(s, Qt.Key.Key_F3)  # past the last one: round to the first
     assert s.view.review.visited() == expected[0]

@@ -88,6 +88,10 @@ def test_a_job_can_ask_for_another_model(store: JobStore, settings: Settings, au
     assert base_result is not None and default_result is not None
     assert Path(base_result.model).name == "base" or base_result.model == "base", base_result.model
     assert "tiny" in default_result.model, default_result.model
+    # The job itself says which model produced its result (the API's job JSON and the desktop's queue row), also
+    # once Redis has forgotten it (read from its record).
+    assert store.get(with_base, with_result=False).to_response()["model"] == "base"
+    assert store.finished_view(default).model == "tiny.en"
     infos = store.worker_infos()
     assert infos and infos[0].device == "cpu" and infos[0].compute_type == "int8"
     text = " ".join(SENTENCES[4:6])

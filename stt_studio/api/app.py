@@ -157,6 +157,10 @@ def create_app(settings: Settings, store: JobStore | None = None, *, host: str =
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 405 and (allowed := allowed_methods(app.openapi(), request.scope["path"])):
             exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
+        if request.scope["path"].startswith(openai_compat.PREFIX + "/"):  # no route matched: OpenAI's shape too
+            response = openai_compat.openai_error(exc.status_code, str(exc.detail))
+            response.headers.update(exc.headers or {})
+            return response
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(JobNotFoundError)

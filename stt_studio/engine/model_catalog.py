@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stt_studio.engine.models import bundled_files, unpacked_bundled_dir
+from stt_studio.engine.models import FALLBACK_MODEL, bundled_files, offline_reason, unpacked_bundled_dir
 
 if TYPE_CHECKING:
     from huggingface_hub import CachedRepoInfo
@@ -90,6 +90,22 @@ def is_local_folder(spec: str) -> bool:
     return spec.startswith(("~", ".", "/", "\\")) or "\\" in spec or os.path.isabs(spec) or spec.count("/") > 1
 
 
+def public_name(spec: str) -> str:
+    """A model as others may see it: a local folder by its name, never by its path on this machine."""
+    return Path(spec).expanduser().name if is_local_folder(spec) else spec
+
+
+def offline_stand_in(spec: str, models_dir: Path, *, offline: bool) -> tuple[str, str] | None:
+    """The model that will run instead of ``spec``, and why, when that is known before it is loaded: offline, a hub
+    model that is not on this machine is replaced by the bundled base (as ``resolve_model`` does)."""
+    if not offline or is_local_folder(spec) or (known_model(spec) is None and not is_repo_id(spec)):
+        return None
+    status = model_status(spec, models_dir)
+    if status.available or not bundled_files(FALLBACK_MODEL):
+        return None
+    return FALLBACK_MODEL, offline_reason(spec)
+
+
 @dataclass(frozen=True)
 class ModelStatus:
     """One model as this machine has it."""
@@ -121,7 +137,7 @@ class ModelStatus:
     def as_dict(self) -> dict[str, object]:
         return asdict(self) | {"path": str(self.path) if self.path else None, "available": self.available}
 
-    def summary(self) -> str:
+    def summary(self, *, offline: bool = False) -> str:
         """One short line for people (the desktop's settings): what it is and what using it costs."""
         if self.repo_id is None and not self.local_folder:
             return "Unknown model name: choose one from the list, a hub id (org/name) or a folder."
@@ -134,6 +150,8 @@ class ModelStatus:
         if self.cached:
             return f"Downloaded ({human_size(self.size_on_disk)}): works offline."
         size = f" (≈{human_size(self.download_mb * 1_000_000)})" if self.download_mb else ""
+        if offline:  # resolve_model does not download: the bundled base stands in
+            return f"Not downloaded, and offline mode is on: the bundled {FALLBACK_MODEL} model runs instead."
         return f"Not downloaded: fetched from the Hugging Face hub on first use{size}."
 
 

@@ -24,6 +24,10 @@ class ResolvedModel:
     """What the result's ``model`` field says: a hub name, or the local directory's path."""
     path: Path
     warnings: list[str] = field(default_factory=list)
+    requested: str | None = None
+    """The model asked for, when another one stands in for it (``name`` is then the fallback)."""
+    unavailable_reason: str | None = None
+    """Why the requested model is not the one loaded, a short clause: "large-v3 is not available offline"."""
 
 
 def _package_dir(package: str) -> Path | None:
@@ -108,12 +112,38 @@ def resolve_model(spec: str, models_dir: Path, *, hf_token: str | None, offline:
         )
         return ResolvedModel(spec, Path(path))
     except Exception as exc:  # hub errors come as many types (network, auth, not found, offline mode)
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = unavailable_reason(spec, exc, offline=offline)
         fallback = bundled_model(FALLBACK_MODEL, models_dir)
         if fallback is None:
-            raise ModelLoadError(f"Could not get the Whisper model '{spec}': {reason}") from exc
-        warning = (
-            f"Could not get the Whisper model '{spec}' ({reason}); using the bundled '{FALLBACK_MODEL}' model instead."
-        )
-        log.warning(warning)
-        return ResolvedModel(FALLBACK_MODEL, fallback, [warning])
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ModelLoadError(f"Could not get the Whisper model '{spec}': {detail}") from exc
+        log.warning("Could not get the Whisper model '%s' (%s); using the bundled '%s'", spec, exc, FALLBACK_MODEL)
+        warning = f"{reason}, so the bundled {FALLBACK_MODEL} model was used instead."  # starts with a model name
+        return ResolvedModel(FALLBACK_MODEL, fallback, [warning], requested=spec, unavailable_reason=reason)
+
+
+def offline_reason(spec: str) -> str:
+    return f"{spec} is not available offline"
+
+
+def unavailable_reason(spec: str, exc: BaseException, *, offline: bool) -> str:
+    """Why the hub could not give ``spec``, as a short clause for people (not the hub library's own text)."""
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+    )
+
+    if offline or isinstance(exc, OfflineModeIsEnabled) or isinstance(exc.__cause__, OfflineModeIsEnabled):
+        return offline_reason(spec)
+    if isinstance(exc, GatedRepoError) or getattr(getattr(exc, "response", None), "status_code", None) == 401:
+        return f"{spec} could not be downloaded (the Hugging Face hub refused access)"
+    if isinstance(exc, RepositoryNotFoundError):
+        return f"{spec} is not a model on the Hugging Face hub"
+    if isinstance(exc, LocalEntryNotFoundError | ConnectionError | TimeoutError):
+        return f"{spec} could not be downloaded (the Hugging Face hub could not be reached)"
+    if isinstance(exc, HfHubHTTPError | OSError):
+        return f"{spec} could not be downloaded from the Hugging Face hub"
+    return f"{spec} could not be loaded"

@@ -75,7 +75,8 @@ class Engine:
         configure_process_environment()
         self.settings = settings
         self.model_spec = model or settings.whisper_model_size
-        self.device: DeviceName = resolve_device(device or settings.whisper_device)
+        self.requested_device: DeviceName = device or settings.whisper_device
+        self.device: DeviceName = resolve_device(self.requested_device)
         gpu = self.device == "cuda"
         self.compute_type = settings.compute_type or ("float16" if gpu else "int8")
         self.batch_size = settings.batch_size or (16 if gpu else 4)
@@ -87,6 +88,11 @@ class Engine:
         self._lock = threading.Lock()
 
     # --- loading -----------------------------------------------------------------------------------------------
+    @property
+    def loaded_model(self) -> ResolvedModel | None:
+        """The model loaded (None before the first load): a stand-in when ``model_spec`` could not be had."""
+        return self._model.resolved if self._model is not None else None
+
     def load(self) -> ResolvedModel:
         """Load the ASR and VAD models now (otherwise the first run does)."""
         with self._lock:

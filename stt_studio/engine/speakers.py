@@ -29,6 +29,13 @@ def labels(result: TranscriptionResult) -> list[str]:
     return sorted(found)
 
 
+def speaker_count(result: TranscriptionResult) -> int | None:
+    """How many speakers the transcript has now (its review's edits included): the one count the transcript's header,
+    the library and the queue show. None for a transcript without speakers (not diarized, none added)."""
+    found = labels(result)
+    return len(found) if found or result.speakers is not None else None
+
+
 def _require(result: TranscriptionResult, *wanted: str) -> None:
     known = labels(result)
     for label in wanted:

@@ -88,10 +88,16 @@ class JobView(BaseModel):
     uploaded: bool = Field(
         default=False, description="Sent over the REST API (its audio was uploaded), not added from local files"
     )
+    model: str | None = Field(
+        default=None,
+        description="Completed jobs: the Whisper model that produced the result (the bundled base when the model "
+        "asked for could not be had, as the result's warnings say)",
+    )
 
     def to_response(self, *, include_result: bool = True) -> dict[str, Any]:
-        """The contract's JSON: ``error`` and ``result`` appear only when they have a value."""
-        exclude = {name for name in ("error", "result", "webhook") if getattr(self, name) is None}
+        """The contract's JSON: ``error`` and ``result`` (and the additions ``webhook`` and ``model``) appear only
+        when they have a value."""
+        exclude = {name for name in ("error", "result", "webhook", "model") if getattr(self, name) is None}
         if not include_result:
             exclude.add("result")
         data = self.model_dump(mode="json", exclude=exclude)
@@ -142,8 +148,15 @@ class WorkerInfo(BaseModel):
     name: str
     pid: int
     model: str
+    """The model it loaded (a stand-in when the one asked for could not be had)."""
     device: str
+    """The device it runs on (the CPU when CUDA was asked for but this machine has no GPU)."""
     compute_type: str
+    requested_model: str | None = None
+    """The model asked for, when another one stands in for it."""
+    unavailable_reason: str | None = None
+    """Why the model asked for is not the one loaded: "large-v3 is not available offline"."""
+    requested_device: str | None = None
     gpu_name: str | None = None
     gpu_memory_used_mb: float | None = None
     gpu_memory_total_mb: float | None = None

@@ -35,6 +35,7 @@ from rq.registry import (
 )
 
 from stt_studio.atomic_files import write_text_atomically
+from stt_studio.engine.model_catalog import public_name
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.jobs import review
 from stt_studio.jobs.events import JobEvent, publish
@@ -314,7 +315,14 @@ class JobStore:
             reviewed_at=reviewed_at,
             webhook=self.webhook_state(job.id) if "callback_url" in meta else None,
             uploaded=bool(meta.get("uploaded")),
+            model=(meta.get("model") or self._result_model(job.id)) if status == JobStatus.COMPLETED else None,
         )
+
+    def _result_model(self, job_id: str, record: dict[str, Any] | None = None) -> str | None:
+        """The model that produced the job's result, as its record has it (a local folder by its name)."""
+        record = record if record is not None else self._read_record(job_id)
+        model = record.get("model") if record is not None else None
+        return public_name(model) if isinstance(model, str) else None
 
     @staticmethod
     def _abandoned_error(job: Job) -> str:
@@ -352,6 +360,7 @@ class JobStore:
             reviewed_at=reviewed_at,
             webhook=self.webhook_state(job_id) if record.get("callback_url") else None,
             uploaded=bool(record.get("uploaded")),
+            model=self._result_model(job_id, record) if status == JobStatus.COMPLETED else None,
         )
 
     def ended_view(self, job_id: str) -> JobView:

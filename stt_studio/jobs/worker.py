@@ -22,6 +22,7 @@ from rq import Queue, SimpleWorker, get_current_job
 from rq.job import Job
 
 from stt_studio.engine.errors import CancelledError, EngineError
+from stt_studio.engine.model_catalog import public_name
 from stt_studio.engine.options import DiarizationOptions, TranscribeOptions
 from stt_studio.engine.pipeline import Engine
 from stt_studio.jobs.connection import connect
@@ -79,8 +80,16 @@ class WorkerContext:
 
     def info(self, name: str) -> WorkerInfo:
         engine = self.other or self.engine
+        loaded = engine.loaded_model
         info = WorkerInfo(
-            name=name, pid=os.getpid(), model=engine.model_spec, device=engine.device, compute_type=engine.compute_type
+            name=name,
+            pid=os.getpid(),
+            model=loaded.name if loaded is not None else engine.model_spec,
+            device=engine.device,
+            compute_type=engine.compute_type,
+            requested_model=loaded.requested if loaded is not None else None,
+            unavailable_reason=loaded.unavailable_reason if loaded is not None else None,
+            requested_device=engine.requested_device,
         )
         if engine.device == "cuda":
             import torch
@@ -159,6 +168,11 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
         message = out_of_memory_message(ctx.engine.settings.worker_memory_limit_mb)
         finish_without_retry(JobStatus.FAILED, message)
         raise JobFailedError(message) from exc
+    job.meta["model"] = public_name(result.model)  # what produced the result, for the job's row
+    try:
+        job.save_meta()
+    except redis.RedisError as exc:  # news, not state: the record on disk has it too
+        log.warning("Could not record the model of job %s: %s", job.id, exc)
     try:
         ctx.store.save_result(job.id, result, job.started_at)
     except OSError as exc:

@@ -26,11 +26,12 @@ from stt_studio.api.openai_format import Granularity, ResponseFormat
 from stt_studio.api.responses import WAIT_ERRORS, describe_validation_errors
 from stt_studio.api.uploads import SubmitForm, accept_upload, multipart_body
 from stt_studio.api.waiting import wait_for_job
-from stt_studio.engine.model_catalog import list_models
+from stt_studio.engine.model_catalog import list_models, public_name
 from stt_studio.jobs.models import JobOptions
 from stt_studio.settings import Settings
 
 WHISPER_1 = "whisper-1"
+PREFIX = "/v1"
 OWNER = "stt-studio"
 
 
@@ -92,11 +93,12 @@ class OpenAIErrorRoute(APIRoute):
 def served_models(settings: Settings) -> dict[str, str | None]:
     """The ``model`` values this server accepts, each with the model its job asks for (None: the worker's own).
 
-    ``whisper-1`` and the configured model run on the worker's loaded model. Other Whisper models are offered when
-    they are on this machine (bundled or downloaded); online, the known ones too (downloaded on first use).
+    ``whisper-1`` and the configured model run on the worker's loaded model; a configured local folder is offered by
+    its name, never by its path on the server. Other Whisper models are offered when they are on this machine
+    (bundled or downloaded); online, the known ones too (downloaded on first use).
     """
     configured = settings.whisper_model_size
-    models: dict[str, str | None] = {WHISPER_1: None, configured: None}
+    models: dict[str, str | None] = {WHISPER_1: None, public_name(configured): None}
     for model in list_models(settings.resolved_models_dir, configured):
         usable = model.available or (not settings.offline and model.repo_id is not None)
         if usable and not model.local_folder and model.problem is None:
@@ -183,7 +185,7 @@ def router_for(settings: Settings) -> APIRouter:
     """The routes, for a server with these settings (the models it offers)."""
     models = served_models(settings)
     form = _form_for(models)
-    served = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIErrorRoute)
+    served = APIRouter(prefix=PREFIX, tags=["openai"], route_class=OpenAIErrorRoute)
 
     @served.post(
         "/audio/transcriptions",
@@ -213,7 +215,7 @@ def router_for(settings: Settings) -> APIRouter:
         return ModelList(data=[ModelObject(id=name) for name in models])
 
     @served.get(
-        "/models/{model}",
+        "/models/{model:path}",  # hub ids have a slash (org/name): one path parameter all the same
         summary="OpenAI-compatible: one model",
         response_model=ModelObject,
         responses={404: {"model": OpenAIErrorDetail, "description": "This server does not offer the model"}},

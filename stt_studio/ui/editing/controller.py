@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 CHECK_LEAD_SECONDS = 0.3
 """A word to check plays from a little before it to a little after it: a word alone is hard to make out."""
 CHECK_TAIL_SECONDS = 0.3
+CHECK_HOLD_SECONDS = 0.5
+"""The player stops a little after the span's end (it reports positions every few tens of ms): the word to check
+stays highlighted this long past it."""
 VISIT_REACH_SECONDS = 2.0
 """F3 goes on from the word visited last while the player is still about there; from the player's position else."""
 
@@ -350,6 +353,16 @@ class ReviewController(QObject):
     def visit(self, ref: WordRef | None) -> None:
         """``ref`` is the word the user is on (clicked, or reached with F3)."""
         self._visited = ref
+        self._show_count()
+
+    def _show_count(self) -> None:
+        """How many words are left to check, and which of them is the one visited ("3 of 9")."""
+        if self.document.result is None:
+            self._view.review_bar.set_to_check(0)
+            return
+        refs = self.to_check()
+        visited = self._visited
+        self._view.review_bar.set_to_check(len(refs), refs.index(visited) + 1 if visited in refs else None)
 
     def visited(self) -> WordRef | None:
         return self._visited
@@ -375,8 +388,9 @@ class ReviewController(QObject):
         self.visit(ref)
         word = words.word(ref)
         self._view.show_row(ref.row, center=True)
-        self._view.player.play_span(max(0.0, word.start - CHECK_LEAD_SECONDS), word.end + CHECK_TAIL_SECONDS)
-        self._view.segments_model.set_playing_word(ref)
+        start, end = max(0.0, word.start - CHECK_LEAD_SECONDS), word.end + CHECK_TAIL_SECONDS
+        self._view.player.play_span(start, end)
+        self._view.hold_word(ref, start - CHECK_HOLD_SECONDS, end + CHECK_HOLD_SECONDS)
 
     def _word_here(self, position: float | None = None) -> WordRef | None:
         """The word visited last while the player is about there, else the one playing."""
@@ -418,4 +432,4 @@ class ReviewController(QObject):
         for action in self.actions.playback():
             action.setEnabled(shown)
         self.actions.set_speakers(self.speakers(), self.set_speaker)
-        self._view.review_bar.set_to_check(len(self.to_check()) if shown else 0)
+        self._show_count()

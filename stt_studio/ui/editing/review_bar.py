@@ -38,9 +38,13 @@ class ReviewBar(QWidget):
     def set_revert_action(self, action: QAction) -> None:
         self.revert_button.setDefaultAction(action)
 
-    def set_to_check(self, count: int) -> None:
-        if count:
-            self.count_label.setText(f"<b>{count}</b> word{'s' if count != 1 else ''} to check (F3)")
+    def set_to_check(self, count: int, position: int | None = None) -> None:
+        """``count`` words left to check; ``position``: the one the user is on is the n-th of them."""
+        words = f"word{'s' if count != 1 else ''} to check (F3)"
+        if count and position is not None:
+            self.count_label.setText(f"<b>{position}</b> of {count} {words}")
+        elif count:
+            self.count_label.setText(f"<b>{count}</b> {words}")
         else:
             self.count_label.setText("No words left to check")
 

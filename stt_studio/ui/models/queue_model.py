@@ -13,6 +13,7 @@ from stt_studio.engine.pace import MIN_LEFT_SECONDS
 from stt_studio.engine.progress import Stage
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView
 from stt_studio.ui.clock import format_clock
+from stt_studio.ui.model_in_use import ModelInUse, ModelsInUse
 from stt_studio.ui.models.filtering import change_row_filter
 from stt_studio.ui.models.job_table import SORT_ROLE, STATUS_LABELS, Index, JobTableModel
 
@@ -63,6 +64,8 @@ class QueueTableModel(JobTableModel):
     def __init__(self, default_model: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.default_model = default_model
+        self.models_in_use = ModelsInUse()
+        """What runs for the model a job asks for (the window shares its own, fed by the workers' reports)."""
         self.mark_uploads = True
         """Jobs sent over the REST API by another machine show as remote (off while showing a server's queue)."""
         self._jobs: list[JobView] = []
@@ -100,6 +103,19 @@ class QueueTableModel(JobTableModel):
             self.endRemoveRows()
             self._rows = {job.job_id: i for i, job in enumerate(self._jobs)}
 
+    def models_changed(self) -> None:
+        """The workers' reports changed: the model column says what runs."""
+        if self._jobs:
+            self.dataChanged.emit(self.index(0, Column.MODEL), self.index(len(self._jobs) - 1, Column.MODEL))
+
+    def model_in_use(self, job: JobView) -> ModelInUse:
+        """The model that produced a job's result, or that will run for it (and why it is not the one asked)."""
+        asked = (job.options.model if job.options and job.options.model else None) or self.default_model
+        expected = self.models_in_use.for_model(asked)
+        if job.model is None or job.model == expected.name:
+            return expected
+        return ModelInUse(job.model, None if job.model == asked else f"{asked} was asked for")
+
     def tick(self) -> None:
         """Elapsed and remaining time of running jobs move with the clock."""
         for row, job in enumerate(self._jobs):
@@ -135,6 +151,8 @@ class QueueTableModel(JobTableModel):
             return job.error
         if column == Column.FILE and job.uploaded and self.mark_uploads:
             return f"{job.filename}: sent by another machine over the REST API"
+        if column == Column.MODEL:
+            return self.model_in_use(job).label
         return job.filename if column == Column.FILE else None
 
     def _display(self, job: JobView, column: Column) -> str | int:
@@ -156,7 +174,7 @@ class QueueTableModel(JobTableModel):
             remaining = self._remaining(job)
             return format_clock(remaining) if remaining is not None else ""
         if column == Column.MODEL:
-            return (job.options.model if job.options and job.options.model else None) or self.default_model
+            return self.model_in_use(job).name
         return _speakers(job.options)
 
     def _sort_value(self, job: JobView, column: Column) -> Any:

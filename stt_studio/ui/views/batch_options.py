@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEd
 
 from stt_studio.engine.options import MAX_PROMPT_CHARS, known_languages
 from stt_studio.jobs.models import JobOptions
+from stt_studio.ui.model_in_use import ModelsInUse
 
 MODEL_CHOICES = ["tiny", "tiny.en", "base", "base.en", "small", "medium", "large-v3", "large-v3-turbo",
                  "distil-large-v3"]  # fmt: skip
@@ -22,6 +23,12 @@ class BatchOptionsBar(QWidget):
         self.model_combo.setToolTip("A Whisper model name, or the path of a local CTranslate2 model folder")
         self.model_combo.addItems(MODEL_CHOICES)
         self.model_combo.setMinimumContentsLength(12)
+        self.models_in_use = ModelsInUse()
+        """What runs for the chosen model (the window shares its own, fed by the workers' reports)."""
+        self.model_note = QLabel()  # shown when another model runs for the one chosen: what runs, and why
+        self.model_note.setObjectName("model-in-use")
+        self.model_note.hide()
+        self.model_combo.currentTextChanged.connect(lambda _: self.show_model_in_use())
         self.language_combo = QComboBox()
         self.language_combo.addItem("Auto-detect", None)
         for code in sorted(known_languages()):
@@ -62,6 +69,7 @@ class BatchOptionsBar(QWidget):
         layout.addWidget(self.to_label)
         layout.addWidget(self.speakers_max)
         layout.addStretch(1)
+        rows.addWidget(self.model_note)
         vocabulary = QHBoxLayout()
         rows.addLayout(vocabulary)
         vocabulary.addWidget(QLabel("Vocabulary"))
@@ -73,6 +81,17 @@ class BatchOptionsBar(QWidget):
         index = self.language_combo.findData(language)
         self.language_combo.setCurrentIndex(max(index, 0))
         self.diarize_check.setChecked(diarize)
+
+    def show_model_in_use(self) -> None:
+        """Say which model runs for the chosen one when it is another: "Runs base — large-v3 is not available
+        offline"."""
+        chosen = self.model_combo.currentText().strip()
+        in_use = self.models_in_use.for_model(chosen) if chosen else None
+        if in_use is None or in_use.name == chosen:
+            self.model_note.hide()
+            return
+        self.model_note.setText(f"Runs {in_use.label}")
+        self.model_note.show()
 
     def _update_enabled(self) -> None:
         diarize = self.diarize_check.isChecked()

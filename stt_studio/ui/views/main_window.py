@@ -36,6 +36,7 @@ from stt_studio.ui.closing import QuitController
 from stt_studio.ui.exporting import ExportController
 from stt_studio.ui.help_menu import HelpMenu
 from stt_studio.ui.intake import CheckedFile, IntakeReport
+from stt_studio.ui.model_in_use import ModelInUse, ModelsInUse
 from stt_studio.ui.models.queue_model import QueueTableModel
 from stt_studio.ui.new_files_memory import NewFilesMemory
 from stt_studio.ui.preferences import Preferences, restart_needed
@@ -97,6 +98,8 @@ class MainWindow(QMainWindow):
         self.transcript_view.review.set_storage(service, self.spawn)
         self.transcript_view.review.set_threshold(preferences.low_confidence_threshold)
         self.batch_options = BatchOptionsBar()
+        self.models_in_use = ModelsInUse(service.settings.resolved_models_dir, offline=service.settings.offline)
+        self.queue_model.models_in_use = self.batch_options.models_in_use = self.models_in_use
         self.batch_options.set_defaults(preferences.model, preferences.default_language, preferences.diarize_by_default)
         self.notices = NoticeArea()
         self.tabs = QTabWidget()
@@ -295,6 +298,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("STT Studio" if service is self._local else f"STT Studio — {name}")
         self.device_label.setText("Device: —")
         self.model_label.setText("Model: —")
+        self.models_in_use.forecast_from(self._local.settings.resolved_models_dir if service is self._local else None)
         self.refresh_library()
         self._update_actions()
 
@@ -450,7 +454,10 @@ class MainWindow(QMainWindow):
             else:
                 self.device_label.setText(f"Device: CPU ({info.compute_type})")
                 self._maybe_show_cpu_notice(requested=self.preferences.device)
-            self.model_label.setText(f"Model: {info.model}")
+            self.model_label.setText(f"Model: {ModelInUse.of(info).label}")
+        if self.models_in_use.use_reports(infos):
+            self.queue_model.models_changed()
+            self.batch_options.show_model_in_use()
         self._update_tray()
 
     def _maybe_show_cpu_notice(self, requested: str) -> None:
@@ -635,7 +642,13 @@ class MainWindow(QMainWindow):
     # --- settings --------------------------------------------------------------------------------------------
     def open_settings(self) -> None:
         dialog = SettingsDialog(
-            self.preferences, self.tokens.get(), MODEL_CHOICES, token_location=self.tokens.where(), parent=self
+            self.preferences,
+            self.tokens.get(),
+            MODEL_CHOICES,
+            token_location=self.tokens.where(),
+            in_use=next(iter(self._local.status.worker_infos), None),
+            offline=self._local.settings.offline,
+            parent=self,
         )
         dialog.accepted.connect(lambda: self.spawn(self._apply_settings(dialog)))
         dialog.open()

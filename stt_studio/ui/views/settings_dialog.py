@@ -33,7 +33,9 @@ from PySide6.QtWidgets import (
 
 from stt_studio.engine.model_catalog import cached_repos, model_names, model_status
 from stt_studio.engine.options import known_languages
+from stt_studio.jobs.models import WorkerInfo
 from stt_studio.settings import APP_NAME, Settings
+from stt_studio.ui.model_in_use import ModelInUse, device_label
 from stt_studio.ui.preferences import MAX_WORKERS, Preferences
 from stt_studio.ui.secrets import masked
 
@@ -85,10 +87,14 @@ class SettingsDialog(QDialog):
         *,
         token_location: str = "",
         models_dir: Path | None = None,
+        in_use: WorkerInfo | None = None,
+        offline: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         """``token``: only its masked form is shown; ``token_location``: where it is kept (``TokenStore.where``);
-        ``models_dir``: where downloaded models are (default: the settings' models folder)."""
+        ``models_dir``: where downloaded models are (default: the settings' models folder); ``in_use``: a worker's
+        report of the model and device it really runs, shown beside what is asked for; ``offline``: models are not
+        downloaded (the bundled base stands in for those not on this machine)."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(600)
@@ -99,6 +105,7 @@ class SettingsDialog(QDialog):
         self._errors: dict[QWidget, str] = {}
         self._models_dir = models_dir or Settings().resolved_models_dir
         self._cached_repos = cached_repos(self._models_dir)
+        self._offline = offline
 
         self.model_status_label = QLabel()  # what `stt-studio models list` says about the chosen model
         self.model_combo = self._model_combo(models, preferences.model)
@@ -106,6 +113,10 @@ class SettingsDialog(QDialog):
         self.device_combo.addItem("GPU (CUDA)", "cuda")
         self.device_combo.addItem("CPU", "cpu")
         self.device_combo.setCurrentIndex(self.device_combo.findData(preferences.device))
+        self.model_in_use_label = QLabel(f"In use now: {ModelInUse.of(in_use).label}" if in_use else "")
+        self.device_in_use_label = QLabel(f"In use now: {device_label(in_use)}" if in_use else "")
+        if in_use is not None and in_use.device == "cpu" and in_use.requested_device == "cuda":
+            self.device_combo.setItemText(self.device_combo.findData("cuda"), "GPU (CUDA) — none found")
         self.compute_combo = QComboBox()
         self.compute_combo.addItem("auto", None)
         for name in (*COMPUTE_TYPES, preferences.compute_type):
@@ -166,7 +177,7 @@ class SettingsDialog(QDialog):
         combo.setItemDelegate(_ModelListDelegate(combo))
         for index, name in enumerate(models):
             status = model_status(name, self._models_dir, repos=self._cached_repos)
-            combo.setItemData(index, status.summary(), Qt.ItemDataRole.ToolTipRole)
+            combo.setItemData(index, status.summary(offline=self._offline), Qt.ItemDataRole.ToolTipRole)
             combo.setItemData(index, status.available, ON_THIS_MACHINE_ROLE)
         combo.insertSeparator(combo.count())
         combo.addItem(CHOOSE_FOLDER)
@@ -183,7 +194,11 @@ class SettingsDialog(QDialog):
         transcription = QFormLayout()
         transcription.addRow("Model:", self._with_error(self.model_combo))
         transcription.addRow("", self.model_status_label)
+        if self.model_in_use_label.text():
+            transcription.addRow("", self.model_in_use_label)
         transcription.addRow("Device:", self.device_combo)
+        if self.device_in_use_label.text():
+            transcription.addRow("", self.device_in_use_label)
         transcription.addRow("Compute type:", self.compute_combo)
         transcription.addRow("Workers:", self.workers_spin)
         transcription.addRow("", note)
@@ -256,7 +271,7 @@ class SettingsDialog(QDialog):
         spec = text.strip()
         valid = bool(spec) and spec != CHOOSE_FOLDER and self._model_error(spec) is None
         status = model_status(spec, self._models_dir, repos=self._cached_repos) if valid else None
-        self.model_status_label.setText(status.summary() if status else "")
+        self.model_status_label.setText(status.summary(offline=self._offline) if status else "")
 
     def _model_activated(self, index: int) -> None:
         if self.model_combo.itemText(index) != CHOOSE_FOLDER:

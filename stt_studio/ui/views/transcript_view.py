@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from stt_studio.engine.result import TranscriptionResult
+from stt_studio.engine.speakers import speaker_count
 from stt_studio.jobs.models import JobView
 from stt_studio.review.words import WordIndex, WordRef
 from stt_studio.ui.clock import format_clock
@@ -127,6 +128,10 @@ def details_line(result: TranscriptionResult, speaker_count: int, completed_at: 
     return " · ".join(part for part in parts if part)
 
 
+def _has_word(result: TranscriptionResult, ref: WordRef) -> bool:
+    return ref.row < len(result.segments) and ref.word < len(result.segments[ref.row].words)
+
+
 class _EmptyState(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -185,6 +190,8 @@ class TranscriptView(QWidget):
         self._match_rows: list[int] = []
         self._match_index: int | None = None
         self._word_clicked = False
+        self._held: tuple[WordRef, float, float] | None = None
+        """A word played on its own (F3): it stays highlighted from ``start`` to ``end`` s, not the words around."""
         self._rows_to_fit: list[int] = []
         self._follow_paused = False
         self._resume_follow = QTimer(self)
@@ -200,6 +207,7 @@ class TranscriptView(QWidget):
 
         self.player.position_changed.connect(self._follow_position)
         self.player.play_requested.connect(self._follow_again)
+        self.player.play_requested.connect(self._release_word)
         self.timeline.seek_requested.connect(self._seek)
         self.segments_view.clicked.connect(self._on_row_clicked)
         self.text_delegate.word_clicked.connect(self._on_word_clicked)
@@ -323,6 +331,7 @@ class TranscriptView(QWidget):
         self._pages.setCurrentIndex(1)
         self.segments_model.set_result(result, speakers)  # rows start one line high (the default section size)
         self._words = WordIndex(result.segments)
+        self._held = None
         self._show_details(result)
         self.timeline.set_transcript(result, speakers)
         self._search_texts = [segment.text.casefold() for segment in result.segments]
@@ -341,6 +350,8 @@ class TranscriptView(QWidget):
         self._fit_rows(changed)
         self._fit_columns()  # a speaker renamed may need a wider column
         self._words = WordIndex(result.segments)
+        if self._held is not None and not _has_word(result, self._held[0]):
+            self._held = None
         self._show_details(result)
         self.timeline.set_transcript(result, speakers, self.player.position_seconds())
         self._search_texts = [segment.text.casefold() for segment in result.segments]
@@ -354,7 +365,7 @@ class TranscriptView(QWidget):
         has_speakers = bool(self._speakers.present(result))
         self.segments_view.setColumnHidden(Column.SPEAKER, not has_speakers)
         if self._job is not None:
-            self.header.show_job(self._job, result, len(self._speakers.present(result)))
+            self.header.show_job(self._job, result, speaker_count(result) or 0)
 
     def clear(self) -> None:
         self._job = None
@@ -440,6 +451,8 @@ class TranscriptView(QWidget):
         if row != model.playing_row:
             model.set_playing_row(row)
         word = self._words.at(seconds)
+        if self._held is not None and self._held[1] <= seconds <= self._held[2]:
+            word = self._held[0]
         if word == model.playing_word:
             return
         model.set_playing_word(word)
@@ -448,6 +461,16 @@ class TranscriptView(QWidget):
 
     def playing_word(self) -> WordRef | None:
         return self.segments_model.playing_word
+
+    def hold_word(self, ref: WordRef, start: float, end: float) -> None:
+        """Keep ``ref`` highlighted while the player is between ``start`` and ``end`` s (a word to check played
+        with a little around it: the highlight stays on it, also once playback stops after it), until the next
+        play or seek elsewhere."""
+        self._held = (ref, start, end)
+        self._follow_position(self.player.position_seconds())
+
+    def _release_word(self) -> None:
+        self._held = None
 
     def is_following(self) -> bool:
         """Whether the playing word is kept in view (not while the user looks elsewhere)."""

@@ -1,0 +1,74 @@
+"""Which Whisper model and device really run, for the window's every mention of them.
+
+The workers report what they loaded (``WorkerInfo``): offline, ``large-v3`` asked for and not downloaded is the
+bundled ``base``. For a model no worker has loaded yet (another one chosen for the next files), the model catalog
+says beforehand what will stand in for it. No Qt here: the views ask ``ModelsInUse`` and show its answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from stt_studio.engine.model_catalog import offline_stand_in
+from stt_studio.jobs.models import WorkerInfo
+
+
+@dataclass(frozen=True)
+class ModelInUse:
+    name: str
+    """The model that runs (or ran)."""
+    reason: str | None = None
+    """Why it is not the one asked for: "large-v3 is not available offline"."""
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} — {self.reason}" if self.reason else self.name
+
+    @classmethod
+    def of(cls, info: WorkerInfo) -> ModelInUse:
+        return cls(info.model, info.unavailable_reason if info.requested_model else None)
+
+
+def device_label(info: WorkerInfo) -> str:
+    """The device a worker runs on, and why when it is not the one asked for."""
+    device = "GPU (CUDA)" if info.device == "cuda" else "CPU"
+    text = f"{device}, {info.compute_type}"
+    if info.device == "cpu" and info.requested_device == "cuda":
+        text += " — no CUDA GPU was found on this machine"
+    return text
+
+
+class ModelsInUse:
+    """The model that runs for each model asked for: the workers' reports first, else the catalog's forecast."""
+
+    def __init__(self, models_dir: Path | None = None, *, offline: bool = False) -> None:
+        """``models_dir``: this machine's models (None for a server's queue, whose disk this app cannot see)."""
+        self._models_dir = models_dir
+        self._offline = offline
+        self._infos: tuple[WorkerInfo, ...] = ()
+        self._forecasts: dict[str, ModelInUse] = {}
+
+    def use_reports(self, infos: list[WorkerInfo]) -> bool:
+        """Take the workers' latest reports; True when what they say has changed."""
+        before = [(i.model, i.requested_model, i.unavailable_reason) for i in self._infos]
+        self._infos = tuple(infos)
+        return before != [(i.model, i.requested_model, i.unavailable_reason) for i in self._infos]
+
+    def forecast_from(self, models_dir: Path | None) -> None:
+        """Forecast from this folder of models from now on (None: a server's queue, whose disk this app can't see)."""
+        self._models_dir = models_dir
+        self._forecasts.clear()
+
+    def for_model(self, spec: str) -> ModelInUse:
+        for info in self._infos:
+            if spec == info.requested_model:
+                return ModelInUse.of(info)
+            if spec == info.model:
+                return ModelInUse(spec)
+        if spec not in self._forecasts:
+            stand_in = None
+            if self._models_dir is not None:
+                stand_in = offline_stand_in(spec, self._models_dir, offline=self._offline)
+            self._forecasts[spec] = ModelInUse(*stand_in) if stand_in else ModelInUse(spec)
+        return self._forecasts[spec]

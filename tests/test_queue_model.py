@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView
@@ -76,3 +78,32 @@ def test_stage_names_read_whole_at_the_default_window_width(qtbot: QtBot) -> Non
             assert metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, room) == text
     shown = {view.proxy.index(row, Column.STAGE).data() for row in range(view.proxy.rowCount())}
     assert shown == {stage.label for stage in Stage}
+
+
+def test_time_left_is_the_workers_estimate_counted_down_and_never_zero(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stt_studio.ui.models.queue_model as queue_model
+
+    now = [1000.0]
+    monkeypatch.setattr(queue_model, "time", SimpleNamespace(monotonic=lambda: now[0]), raising=False)
+    model = QueueTableModel("tiny")
+    started = datetime.now(timezone.utc) - timedelta(seconds=90)
+    running = _job("a", JobStatus.PROCESSING, 99, started_at=started, stage="diarizing", remaining_seconds=40)
+    model.upsert([running])
+
+    def left() -> object:
+        return model.data(model.index(0, Column.REMAINING))
+
+    assert left() == "0:40"  # the worker's estimate, not 90 s × 1 % ÷ 99 % = 0:00
+    now[0] += 15
+    model.upsert([running])  # the same estimate polled again: still counting from when it came
+    assert left() == "0:25"
+    now[0] += 60
+    assert left() == "0:01"  # overdue: never 0:00 while the job runs
+    model.upsert([running.model_copy(update={"remaining_seconds": 12})])
+    assert left() == "0:12"
+    model.upsert([running.model_copy(update={"remaining_seconds": None, "progress": 99})])
+    assert left() == "0:01"  # a server without estimates: from the progress so far, still never 0:00
+    model.upsert([running.model_copy(update={"status": JobStatus.COMPLETED, "remaining_seconds": None})])
+    assert left() == ""

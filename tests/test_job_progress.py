@@ -124,7 +124,7 @@ def test_between_reports_the_worker_moves_the_bar_and_counts_down(store: JobStor
     entered: list[str] = []
     pace = Pace({"transcribing": 1.0, "aligning": 0.1})  # 40 s of transcribing for 40 s of audio
     progress = JobProgress(job, pace, 40.0, on_stage=entered.append, clock=clock)
-    tracker = ProgressTracker([Stage.TRANSCRIBING, Stage.ALIGNING], progress, None, pace.weights())
+    tracker = ProgressTracker([Stage.TRANSCRIBING, Stage.ALIGNING], progress, None, pace.weights(40.0))
     tracker.audio_seconds = 40.0
 
     tracker.report(Stage.TRANSCRIBING, 0.0, piece_end=0.5)  # a batch of half the speech: 20 s expected

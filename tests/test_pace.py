@@ -33,6 +33,15 @@ def test_a_job_teaches_the_pace_and_newer_jobs_weigh_more() -> None:
     assert second.expected(Stage.DIARIZING, AUDIO) == pytest.approx(50.0)  # untouched
 
 
+def test_loading_models_costs_the_same_whatever_the_audio() -> None:
+    """A first job that loaded the models for 40 s must not make the next hour-long one expect 4 hours of it."""
+    pace = Pace().learned({"loading_model": 40.0, "transcribing": 5.0}, 10.0)
+    assert pace.expected(Stage.LOADING_MODEL, 3600.0) == pytest.approx(40.0)
+    assert pace.expected(Stage.TRANSCRIBING, 3600.0) == pytest.approx(1800.0)
+    weights = pace.weights(3600.0)
+    assert weights[Stage.LOADING_MODEL] < weights[Stage.TRANSCRIBING] / 10
+
+
 def test_learning_ignores_what_it_cannot_use() -> None:
     pace = Pace({"vad": 0.1})
     assert pace.learned({"vad": 5.0}, 0.0) == pace

@@ -1,10 +1,11 @@
 """Time left for a running job, from how fast this machine went through each stage on earlier jobs.
 
-A :class:`Pace` holds wall seconds per second of audio for each stage, blended over the jobs this machine ran
-(the newest weighs most). Within the running stage the engine says how far it got and, while it works on a long
-piece (a batch of Whisper chunks, the clustering of speakers), how far that piece will take it: between two
-reports the share of the piece that the expected time says is done is shown as done, so the bar moves while a
-batch is decoded but never reaches the piece's end before the engine does. Pure logic: no clock, no I/O.
+A :class:`Pace` holds wall seconds per second of audio for each stage (for loading models, which costs the same
+whatever the audio, plain seconds), blended over the jobs this machine ran (the newest weighs most). Within the
+running stage the engine says how far it got and, while it works on a long piece (a batch of Whisper chunks, the
+clustering of speakers), how far that piece will take it: between two reports the share of the piece that the
+expected time says is done is shown as done, so the bar moves while a batch is decoded but never reaches the
+piece's end before the engine does. Pure logic: no clock, no I/O.
 """
 
 from __future__ import annotations
@@ -16,13 +17,17 @@ from stt_studio.engine.progress import Stage
 
 DEFAULT_PACE: Mapping[Stage, float] = {
     Stage.DECODING: 0.01,
-    Stage.LOADING_MODEL: 0.05,
+    Stage.LOADING_MODEL: 1.0,
     Stage.VAD: 0.03,
     Stage.TRANSCRIBING: 0.5,
     Stage.ALIGNING: 0.1,
     Stage.DIARIZING: 0.3,
 }
-"""Wall seconds per second of audio until this machine has measured its own (a CPU running a base-size model)."""
+"""Wall seconds per second of audio until this machine has measured its own (a CPU running a base-size model);
+for LOADING_MODEL, seconds (the models are usually loaded already)."""
+
+FIXED_COST = frozenset({Stage.LOADING_MODEL})
+"""Stages whose time does not grow with the audio's length."""
 
 NEWEST_WEIGHT = 0.5
 """Share of the newest job in a blended pace: a machine that got busier is believed within two jobs."""
@@ -45,15 +50,16 @@ class Pace:
     """Wall seconds per second of audio, by stage name, as measured on this machine."""
 
     seconds_per_audio_second: Mapping[str, float] = field(default_factory=dict)
+    """By stage name; seconds for the FIXED_COST stages."""
 
     def expected(self, stage: Stage, audio_seconds: float) -> float:
         """Wall seconds ``stage`` is expected to take on ``audio_seconds`` of audio."""
         rate = self.seconds_per_audio_second.get(stage.value, DEFAULT_PACE[stage])
-        return rate * max(audio_seconds, 0.0)
+        return rate if stage in FIXED_COST else rate * max(audio_seconds, 0.0)
 
-    def weights(self) -> dict[Stage, float]:
-        """Each stage's expected share of a run's time (relative: every stage grows with the audio's length)."""
-        return {stage: self.expected(stage, 1.0) for stage in Stage}
+    def weights(self, audio_seconds: float) -> dict[Stage, float]:
+        """Each stage's expected seconds on ``audio_seconds`` of audio: its share of the progress bar."""
+        return {stage: self.expected(stage, audio_seconds) for stage in Stage}
 
     def learned(self, stage_seconds: Mapping[str, float], audio_seconds: float) -> Pace:
         """This pace with one more job's wall time per stage blended in."""
@@ -63,7 +69,7 @@ class Pace:
         for stage, seconds in stage_seconds.items():
             if stage not in Stage._value2member_map_ or seconds < 0:
                 continue
-            measured = seconds / audio_seconds
+            measured = seconds if Stage(stage) in FIXED_COST else seconds / audio_seconds
             before = rates.get(stage)
             rates[stage] = measured if before is None else before + NEWEST_WEIGHT * (measured - before)
         return Pace(rates)

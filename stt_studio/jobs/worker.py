@@ -153,7 +153,7 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
                 TranscribeOptions(language=opts.language, diarization=diarization, prompt=opts.prompt),
                 on_progress=progress,
                 should_cancel=_cancel_poller(ctx.store, job.id),
-                stage_weights=progress.pace.weights(),
+                stage_weights=progress.pace.weights(job.meta.get("audio_seconds") or 60.0),
             )
     except CancelledError as exc:
         finish_without_retry(JobStatus.CANCELED, str(exc))

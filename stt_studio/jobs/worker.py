@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import redis
 from rq import Queue, SimpleWorker, get_current_job
 from rq.job import Job
 

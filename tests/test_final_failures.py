@@ -1,5 +1,9 @@
 """A job that fails for good outside the engine (its worker died on every attempt): its ending is written to the
-data dir like any other failure, so the library, webhooks and the API still know it after Redis forgets it."""
+data dir like any other failure, so the library, webhooks and the API still know it after Redis forgets it.
+
+These call the exception handler directly, to cover its branches; a worker that really dies on every attempt (the
+serve's own worker, SIGKILLed in decoding three times) is tests/test_reliability_faults.py::
+test_worker_killed_on_every_attempt_fails_the_job_for_good."""
 
 from __future__ import annotations
 

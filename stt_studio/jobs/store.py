@@ -37,6 +37,7 @@ from rq.registry import (
 from stt_studio.atomic_files import write_text_atomically
 from stt_studio.engine.model_catalog import public_name
 from stt_studio.engine.result import TranscriptionResult
+from stt_studio.engine.speakers import speaker_count
 from stt_studio.jobs import review
 from stt_studio.jobs.events import JobEvent, publish
 from stt_studio.jobs.models import (
@@ -139,7 +140,7 @@ _PREVIEW_CHARS = 240
 def _summary(result: TranscriptionResult) -> dict[str, Any]:
     """What the library lists of a transcript; written again when a review changes it."""
     return {
-        "speakers": len(result.speakers) if result.speakers is not None else None,
+        "speakers": speaker_count(result),
         "preview": result.text.strip()[:_PREVIEW_CHARS],
     }
 

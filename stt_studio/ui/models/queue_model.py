@@ -70,6 +70,8 @@ class QueueTableModel(JobTableModel):
         """Jobs sent over the REST API by another machine show as remote (off while showing a server's queue)."""
         self._jobs: list[JobView] = []
         self._rows: dict[str, int] = {}
+        self._speaker_counts: dict[str, int] = {}
+        """Speakers of finished jobs as their current transcripts have them (``set_speaker_count``)."""
         self._estimates: dict[str, tuple[int, float]] = {}
         """Per running job: the worker's time left as last received, and when (monotonic): counted down between
         updates."""
@@ -125,6 +127,17 @@ class QueueTableModel(JobTableModel):
     def job(self, row: int) -> JobView:
         return self._jobs[row]
 
+    def set_speaker_count(self, job_id: str, count: int | None) -> None:
+        """A finished job's transcript has ``count`` speakers now (None: it has none): its Speakers cell says so
+        rather than what was asked for ("auto")."""
+        if count is None:
+            self._speaker_counts.pop(job_id, None)
+        else:
+            self._speaker_counts[job_id] = count
+        row = self._rows.get(job_id)
+        if row is not None:
+            self.dataChanged.emit(self.index(row, Column.SPEAKERS), self.index(row, Column.SPEAKERS))
+
     def job_by_id(self, job_id: str) -> JobView | None:
         row = self._rows.get(job_id)
         return self._jobs[row] if row is not None else None
@@ -175,7 +188,8 @@ class QueueTableModel(JobTableModel):
             return format_clock(remaining) if remaining is not None else ""
         if column == Column.MODEL:
             return self.model_in_use(job).name
-        return _speakers(job.options)
+        count = self._speaker_counts.get(job.job_id) if job.status == JobStatus.COMPLETED else None
+        return str(count) if count is not None else _speakers(job.options)
 
     def _sort_value(self, job: JobView, column: Column) -> Any:
         if column == Column.DURATION:

@@ -43,6 +43,7 @@ from stt_studio.ui.preferences import Preferences, restart_needed
 from stt_studio.ui.secrets import TokenStore
 from stt_studio.ui.server_controls import ServerControls
 from stt_studio.ui.service import JobService, LocalJobService, ServiceStatus
+from stt_studio.ui.speaker_counts import SpeakerCounts
 from stt_studio.ui.views.batch_options import MODEL_CHOICES, BatchOptionsBar
 from stt_studio.ui.views.confirmations import Confirmations
 from stt_studio.ui.views.library_view import LibraryView
@@ -131,6 +132,7 @@ class MainWindow(QMainWindow):
         self._make_status_bar()
         self.confirmations = Confirmations(self.statusBar())
         self.exports = ExportController(self)
+        self.speaker_counts = SpeakerCounts(self)
         self.server = ServerControls(self, service, config_dir)
         self._make_actions()
         self.tray = self._make_tray()
@@ -628,7 +630,7 @@ class MainWindow(QMainWindow):
         self.spawn(self._reload_library())
 
     async def _reload_library(self) -> None:
-        entries = await self.service.library()
+        entries = self.speaker_counts.library_loaded(await self.service.library())
         self._library_entries = {e.job_id: e for e in entries}
         self.library_view.set_entries(entries)
 

@@ -28,6 +28,7 @@ from stt_studio.engine.options import DiarizationOptions, TranscribeOptions
 from stt_studio.engine.pipeline import Engine
 from stt_studio.jobs.connection import connect
 from stt_studio.jobs.events import JobEvent, publish
+from stt_studio.jobs.fault_injection import StageFaults
 from stt_studio.jobs.job_progress import JobProgress
 from stt_studio.jobs.metrics import JobMetricsRecorder
 from stt_studio.jobs.models import JobOptions, JobStatus, WorkerInfo
@@ -70,6 +71,8 @@ class WorkerContext:
     """The engine of a model a job asked for (the desktop's per-batch model); one at a time, replaced as needed."""
     restart_after_job: bool = False
     """Set when a job ran out of memory: the process ends after it and the supervisor starts a fresh one."""
+    faults: StageFaults | None = None
+    """The test suite's fault injection (Settings.fault_injection_dir); None outside tests."""
 
     def engine_for(self, model: str | None) -> Engine:
         if model is None or model == self.engine.model_spec:
@@ -132,7 +135,13 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
     job.meta["attempts"] = int(job.meta.get("attempts", 0)) + 1
     engine = ctx.engine_for(opts.model)
     paces = PaceStore(ctx.store.redis)
-    progress = JobProgress(job, paces.load(engine.model_spec, engine.device), job.meta.get("audio_seconds"))
+    faults = ctx.faults
+    progress = JobProgress(
+        job,
+        paces.load(engine.model_spec, engine.device),
+        job.meta.get("audio_seconds"),
+        on_stage=(lambda stage: faults.entered(stage, job.id)) if faults is not None else None,
+    )
     started = time.perf_counter()
 
     def finish_without_retry(outcome: JobStatus, error: str) -> None:
@@ -292,7 +301,9 @@ def run_worker(settings: Settings, *, burst: bool = False, engine: Engine | None
     engine = engine or Engine(settings)
     resolved = engine.load()
     log.info("Worker ready: model %s on %s", resolved.name, engine.device)
-    context = WorkerContext(engine=engine, store=store, metrics=JobMetricsRecorder(store.redis))
+    context = WorkerContext(
+        engine=engine, store=store, metrics=JobMetricsRecorder(store.redis), faults=StageFaults.configured(settings)
+    )
     worker = TranscriptionWorker([store.queue], context)
     _publish_info(context, worker.name)
     worker.work(burst=burst, logging_level="INFO", with_scheduler=False)

@@ -191,16 +191,18 @@ def test_help_shortcuts_are_read_from_the_actions(window: MainWindow) -> None:
 
 
 def test_about_shows_what_the_workers_report(window: MainWindow) -> None:
-    cpu = WorkerInfo(name="w", pid=1, model="tiny.en", device="cpu", compute_type="int8")
+    cpu = WorkerInfo(name="w", pid=1, model="base", device="cpu", compute_type="int8", requested_model="large-v3",
+                     unavailable_reason="large-v3 is not available offline", requested_device="cuda")  # fmt: skip
     report = _status(cpu)
     window._local.status = report  # as the service's poll does: keep the report, then signal it
     window._local.status_updated.emit(report)
-    assert "tiny.en" in window.model_label.text()  # the status bar shows it
+    shown = "base — large-v3 is not available offline"
+    assert shown in window.model_label.text()  # what the status bar says, About says too
     window.help.about_action.trigger()
     box = window.help.about_box
     assert box is not None
     about = box.informativeText()
-    for fact in ("0.1.0", "tiny.en", "CPU, int8", qVersion(), PySide6.__version__):
+    for fact in ("0.1.0", shown, "CPU, int8 — no CUDA GPU was found", qVersion(), PySide6.__version__):
         assert fact in about, (fact, about)
     box.reject()
 

@@ -14,20 +14,20 @@ from stt_studio import __version__
 from stt_studio.doctor import DoctorContext, render, run_checks
 from stt_studio.jobs.models import WorkerInfo
 from stt_studio.settings import Settings
+from stt_studio.ui.model_in_use import ModelInUse, device_label
 
 NOT_REPORTED = "not reported yet (no worker has started)"
 
 
 def model_text(info: WorkerInfo | None) -> str:
-    return info.model if info is not None else NOT_REPORTED
+    """As the status bar says it: the model that runs, and why when it stands in for another."""
+    return ModelInUse.of(info).label if info is not None else NOT_REPORTED
 
 
 def device_text(info: WorkerInfo | None) -> str:
     if info is None:
         return NOT_REPORTED
-    if info.device == "cuda":
-        return f"GPU (CUDA): {info.gpu_name or 'unnamed'}, {info.compute_type}"
-    return f"CPU, {info.compute_type}"
+    return f"{device_label(info)} ({info.gpu_name})" if info.gpu_name else device_label(info)
 
 
 def app_facts(info: WorkerInfo | None, queue: str) -> list[tuple[str, str]]:

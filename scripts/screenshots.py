@@ -462,7 +462,8 @@ def run(out: Path, root: Path) -> list[Path]:
 
         # --- the export dialog for two jobs, the settings dialog -----------------------------------------------
         window.export_jobs([jobs(window)[sample.name].job_id, jobs(window)[lecture.name].job_id])
-        export = window.export_dialog
+        export = window.exports.dialog
+        assert export is not None
         for fmt, box in export.format_boxes.items():
             box.setChecked(fmt in ("srt", "docx"))
         export.folder_edit.setText(str(Path.home() / "Documents" / "Transcripts"))

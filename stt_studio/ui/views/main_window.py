@@ -150,10 +150,16 @@ class MainWindow(QMainWindow):
         shortcut: QKeySequence | QKeySequence.StandardKey | str | None,
         slot: Any,
         icon: QIcon | None = None,
+        *,
+        fallback: str | None = None,
     ) -> QAction:
+        """``fallback``: the shortcut where the platform has none for a standard key (Quit and Preferences on
+        Linux desktops other than KDE and GNOME)."""
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
+        if action.shortcut().isEmpty() and fallback is not None:
+            action.setShortcut(QKeySequence(fallback))
         if icon is not None:
             action.setIcon(icon)
         action.triggered.connect(slot)
@@ -167,10 +173,9 @@ class MainWindow(QMainWindow):
         self.add_folder_action = self._action("Add &folder…", "Ctrl+Shift+O", self.choose_folder, icon(sp.SP_DirIcon))
         self.paste_action = self._action("&Paste paths", QKeySequence.StandardKey.Paste, self.paste_paths)
         self.export_action = self._action("&Export…", "Ctrl+E", self.export_selected, icon(sp.SP_DialogSaveButton))
-        self.settings_action = self._action("&Settings…", QKeySequence.StandardKey.Preferences, self.open_settings)
-        if self.settings_action.shortcut().isEmpty():
-            self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
-        self.quit_action = self._action("&Quit", QKeySequence.StandardKey.Quit, self.request_quit)
+        self.settings_action = self._action("&Settings…", QKeySequence.StandardKey.Preferences, self.open_settings,
+                                            fallback="Ctrl+,")  # fmt: skip
+        self.quit_action = self._action("&Quit", QKeySequence.StandardKey.Quit, self.request_quit, fallback="Ctrl+Q")
         self.cancel_action = self._action("&Cancel job", "Ctrl+.", self.cancel_selected,
                                           icon(sp.SP_MediaStop))  # fmt: skip
         self.retry_action = self._action("&Retry", "Ctrl+R", self.retry_selected, icon(sp.SP_BrowserReload))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
@@ -13,6 +14,7 @@ from stt_studio.jobs.models import JobStatus, WorkerInfo
 from stt_studio.ui.models.queue_model import Column
 from stt_studio.ui.preferences import Preferences
 from tests.desktop import Desktop, wait_until
+from tests.live import KEY, RemoteServer
 from tests.modes import open_window
 
 WHY = "large-v3 is not available offline"
@@ -79,3 +81,17 @@ def test_a_model_chosen_for_the_next_files_is_forecast_until_a_worker_has_loaded
     assert models.use_reports([report]) and not models.use_reports([report])
     assert models.for_model("small").label == "base — small could not be downloaded"
     assert models.for_model("base") == ModelInUse("base")
+
+
+def test_a_remote_window_names_the_models_and_device_the_servers_workers_run(
+    desktop: Desktop, remote_server: RemoteServer
+) -> None:
+    """GET /queue/stats says what each worker runs (the server's truth, a folder by its name); the window shows
+    it for a server's queue as for this computer's."""
+    stats = httpx.get(f"{remote_server.url}/queue/stats", headers={"X-API-Key": KEY}).json()
+    runs = [(w["model"], w["device"], w["compute_type"]) for w in stats["worker_models"]]
+    assert runs == [("tiny.en", "cpu", "int8")], stats
+    window = open_window(desktop, "remote", remote_server)
+    wait_until(desktop.app, lambda: window.model_label.text() == "Model: tiny.en", 30, "the server's worker report")
+    assert window.device_label.text() == "Device: CPU (int8)"
+    desktop.quit(window)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, Field
 
+from stt_studio.engine.model_catalog import public_name
 from stt_studio.engine.options import MAX_PROMPT_CHARS
 from stt_studio.engine.result import TranscriptionResult
 
@@ -115,6 +116,24 @@ class JobView(BaseModel):
         return orjson.dumps(data)
 
 
+class WorkerModel(BaseModel):
+    """What a worker runs: the model it loaded and its device (``GET /queue/stats``, the status bars)."""
+
+    model: str = Field(
+        description="The Whisper model it loaded: the bundled base when the one asked for could not be had"
+    )
+    device: str = Field(description="cuda or cpu: where it runs (cpu when CUDA was asked for and there is no GPU)")
+    compute_type: str
+    requested_model: str | None = Field(default=None, description="The model asked for, when another stands in")
+    unavailable_reason: str | None = Field(
+        default=None, description="Why the model asked for is not the one loaded: 'large-v3 is not available offline'"
+    )
+    requested_device: str | None = None
+    gpu_name: str | None = None
+    gpu_memory_used_mb: float | None = None
+    gpu_memory_total_mb: float | None = None
+
+
 class QueueStats(BaseModel):
     queue_length: int
     redis_healthy: bool
@@ -123,6 +142,9 @@ class QueueStats(BaseModel):
     failed: int = 0
     canceled: int = 0
     workers: int = 0
+    worker_models: list[WorkerModel] = Field(
+        default_factory=list, description="GET /queue/stats: what each worker runs (the model it loaded, its device)"
+    )
 
 
 class LibraryEntry(BaseModel):
@@ -142,21 +164,17 @@ class LibraryEntry(BaseModel):
     source_path: str | None = None
 
 
-class WorkerInfo(BaseModel):
+class WorkerInfo(WorkerModel):
     """What a worker process reports about itself (the desktop's status bar shows it)."""
 
     name: str
     pid: int
-    model: str
-    """The model it loaded (a stand-in when the one asked for could not be had)."""
-    device: str
-    """The device it runs on (the CPU when CUDA was asked for but this machine has no GPU)."""
-    compute_type: str
-    requested_model: str | None = None
-    """The model asked for, when another one stands in for it."""
-    unavailable_reason: str | None = None
-    """Why the model asked for is not the one loaded: "large-v3 is not available offline"."""
-    requested_device: str | None = None
-    gpu_name: str | None = None
-    gpu_memory_used_mb: float | None = None
-    gpu_memory_total_mb: float | None = None
+    """0: a server's worker (the remote desktop), whose process this app cannot see."""
+
+    def public(self) -> WorkerModel:
+        """As API clients may see it: a local model folder by its name, never its path on this machine."""
+        fields = self.model_dump(include=set(WorkerModel.model_fields))
+        requested = self.requested_model
+        return WorkerModel.model_validate(
+            fields | {"model": public_name(self.model), "requested_model": requested and public_name(requested)}
+        )

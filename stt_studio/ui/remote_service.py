@@ -33,7 +33,7 @@ from stt_studio.client import (
 )
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.exports import ExportItem, ExportOptions, ExportSummary, export_jobs
-from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry
+from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, WorkerInfo
 from stt_studio.jobs.review import StoredTranscript, TranscriptVersionError
 from stt_studio.jobs.store import JobNotFoundError
 from stt_studio.ui import intake
@@ -142,12 +142,14 @@ class RemoteJobService(JobService):
         while True:
             try:
                 stats = await self._run(self.client.queue_stats)
+                reports = [WorkerInfo(name=self.profile.url, pid=0, **m.model_dump()) for m in stats.worker_models]
                 self.status = ServiceStatus(
                     redis_ok=stats.redis_healthy,
                     redis_label=self.profile.url,
                     workers=stats.workers,
                     queued=stats.queue_length,
                     processing=stats.processing,
+                    worker_infos=reports,
                 )
             except ClientError as exc:
                 self.status = ServiceStatus(False, f"{self.profile.url}: {exc}", 0, 0, 0)

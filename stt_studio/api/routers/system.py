@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Literal
 
+import redis
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -15,9 +17,13 @@ from stt_studio.api.deps import StoreDep
 router = APIRouter(tags=["system"])
 
 
-@router.get("/queue/stats", summary="Queue length and Redis health")
+@router.get("/queue/stats", summary="Queue length and Redis health, and what each worker runs")
 def queue_stats(store: StoreDep) -> dict[str, Any]:
-    return store.stats().model_dump()
+    stats = store.stats()
+    if stats.redis_healthy:
+        with contextlib.suppress(redis.RedisError):  # the counts still answer
+            stats.worker_models = [info.public() for info in store.worker_infos()]
+    return stats.model_dump()
 
 
 class Health(BaseModel):

@@ -460,7 +460,8 @@ class MainWindow(QMainWindow):
                 self.device_label.setText(f"GPU: {info.gpu_name} · {used:.1f}/{total:.0f} GB")
             else:
                 self.device_label.setText(f"Device: CPU ({info.compute_type})")
-                self._maybe_show_cpu_notice(requested=self.preferences.device)
+                if self.service is self._local:  # a server's CPU is the server's business
+                    self._maybe_show_cpu_notice(requested=self.preferences.device)
             self.model_label.setText(f"Model: {ModelInUse.of(info).label}")
         if self.models_in_use.use_reports(infos):
             self.queue_model.models_changed()

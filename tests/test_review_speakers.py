@@ -13,6 +13,7 @@ from stt_studio.engine.speakers import (
     labels,
     merge_speakers,
     rename_speaker,
+    speaker_count,
 )
 from stt_studio.exports import export
 from tests.test_exports import make_result
@@ -113,3 +114,12 @@ def test_assign_a_segment_to_a_speaker_just_added() -> None:
     assert {s.speaker: s.speaking_time for s in assigned.speakers}[label] == pytest.approx(2.05)  # its turn now
     with pytest.raises(UnknownSpeakerError):
         assign_speaker(added, 1, "SPEAKER_05")
+
+
+def test_the_speaker_count_follows_the_review() -> None:
+    result = make_result()
+    assert speaker_count(result) == 2
+    added, label = add_speaker(result, "Interviewer")
+    assert speaker_count(assign_speaker(added, 0, label)) == 3
+    assert speaker_count(merge_speakers(result, "SPEAKER_01", "SPEAKER_00")) == 1
+    assert speaker_count(make_result(diarized=False)) is None

@@ -31,8 +31,14 @@ def labels(result: TranscriptionResult) -> list[str]:
 
 def speaker_count(result: TranscriptionResult) -> int | None:
     """How many speakers the transcript has now (its review's edits included): the one count the transcript's header,
-    the library and the queue show. None for a transcript without speakers (not diarized, none added)."""
-    found = labels(result)
+    the library and the queue show. None for a transcript without speakers (not diarized, none added).
+
+    Unlike ``labels`` it does not look at every word (a word's speaker is its segment's or one of the turns'): it runs
+    after every edit, and a 2-hour transcript has some 20,000 words."""
+    found: set[str] = set(result.speaker_names)
+    found.update(s.speaker for s in result.speakers or ())
+    found.update(t.speaker for t in result.speaker_turns or ())
+    found.update(segment.speaker for segment in result.segments if segment.speaker)
     return len(found) if found or result.speakers is not None else None
 
 

@@ -8,11 +8,13 @@ from pathlib import Path
 import httpx
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLabel, QWidget
+from pytestqt.qtbot import QtBot
 
 from stt_studio.engine.pipeline import cuda_available
 from stt_studio.jobs.models import JobStatus, WorkerInfo
 from stt_studio.ui.models.queue_model import Column
 from stt_studio.ui.preferences import Preferences
+from stt_studio.ui.views.settings_dialog import SettingsDialog
 from tests.desktop import Desktop, wait_until
 from tests.live import KEY, RemoteServer
 from tests.modes import open_window
@@ -95,3 +97,12 @@ def test_a_remote_window_names_the_models_and_device_the_servers_workers_run(
     wait_until(desktop.app, lambda: window.model_label.text() == "Model: tiny.en", 30, "the server's worker report")
     assert window.device_label.text() == "Device: CPU (int8)"
     desktop.quit(window)
+
+
+def test_settings_name_the_model_in_use_only_where_it_is_not_the_one_asked_for(qtbot: QtBot, tmp_path: Path) -> None:
+    report = WorkerInfo(name="w", pid=1, model="tiny.en", device="cpu", compute_type="int8", requested_device="cpu")
+    dialog = SettingsDialog(Preferences(model="tiny.en", device="cpu"), None, models_dir=tmp_path, in_use=report)
+    qtbot.addWidget(dialog)
+    shown = _shown(dialog)
+    assert "In use now: CPU, int8" in shown and not [text for text in shown if text.startswith("In use now: tiny")]
+    assert dialog.device_combo.itemText(0) == "GPU (CUDA)"  # CPU chosen: nothing to say about a GPU

@@ -113,7 +113,8 @@ class SettingsDialog(QDialog):
         self.device_combo.addItem("GPU (CUDA)", "cuda")
         self.device_combo.addItem("CPU", "cpu")
         self.device_combo.setCurrentIndex(self.device_combo.findData(preferences.device))
-        self.model_in_use_label = QLabel(f"In use now: {ModelInUse.of(in_use).label}" if in_use else "")
+        differs = in_use is not None and (in_use.requested_model is not None or in_use.model != preferences.model)
+        self.model_in_use_label = QLabel(f"In use now: {ModelInUse.of(in_use).label}" if in_use and differs else "")
         self.device_in_use_label = QLabel(f"In use now: {device_label(in_use)}" if in_use else "")
         if in_use is not None and in_use.device == "cpu" and in_use.requested_device == "cuda":
             self.device_combo.setItemText(self.device_combo.findData("cuda"), "GPU (CUDA) — none found")

@@ -142,6 +142,17 @@ DIALOGUE_VOICES = [
 ]
 
 
+SHORT_CONVERSATION_VOICES = [Voice("en-us+m7", pitch=30, speed=120), Voice("en-us+f3", pitch=90, speed=170)]
+"""A low male voice and a high female one."""
+SHORT_CONVERSATION = [
+    (0, SENTENCES[10]), (1, "No, what happened?"),
+    (0, SENTENCES[1]), (1, "Oh no. For how long?"),
+    (0, SENTENCES[2]), (1, "Really?"),
+    (0, SENTENCES[3]), (1, "Thanks, see you then."),
+]  # fmt: skip
+"""About 30 s: he talks, she replies briefly. Her few embeddings made the local backend find one speaker."""
+
+
 @dataclass(frozen=True)
 class Dialogue:
     path: Path
@@ -157,10 +168,16 @@ def _wav_seconds(path: Path) -> float:
         return float(w.getnframes()) / float(w.getframerate())
 
 
-def dialogue(directory: Path, lines: Sequence[tuple[int, str]], name: str, pause_seconds: float = 0.7) -> Dialogue:
-    """Speaker ``i`` says each line with DIALOGUE_VOICES[i]; turns are separated by ``pause_seconds``."""
+def dialogue(
+    directory: Path,
+    lines: Sequence[tuple[int, str]],
+    name: str,
+    pause_seconds: float = 0.7,
+    voices: Sequence[Voice] = DIALOGUE_VOICES,
+) -> Dialogue:
+    """Speaker ``i`` says each line with ``voices[i]``; turns are separated by ``pause_seconds``."""
     directory.mkdir(parents=True, exist_ok=True)
-    parts = [speak(text, directory / f"{name}_{i}.wav", DIALOGUE_VOICES[who]) for i, (who, text) in enumerate(lines)]
+    parts = [speak(text, directory / f"{name}_{i}.wav", voices[who]) for i, (who, text) in enumerate(lines)]
     turns = []
     t = 0.0
     for part, (who, _) in zip(parts, lines, strict=True):

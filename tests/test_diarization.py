@@ -19,10 +19,12 @@ from stt_studio.engine.diarization.hub import HubDiarizationError
 from stt_studio.engine.options import DiarizationOptions, TranscribeOptions
 from stt_studio.engine.pipeline import Engine
 from stt_studio.engine.result import TranscriptionResult
+from stt_studio.exports import ExportOptions, export
 from stt_studio.settings import Settings
 from tests import live
 from tests.conftest import LiveService
-from tests.speech import SENTENCES, Dialogue, dialogue, wer
+from tests.speech import SENTENCES, SHORT_CONVERSATION, SHORT_CONVERSATION_VOICES, Dialogue, dialogue, wer
+from tests.test_subtitles import assert_within_limits
 
 pytestmark = pytest.mark.slow
 
@@ -120,6 +122,51 @@ def test_speaker_count_hint(diarizing_engine: Engine, audio_dir: Path) -> None:
     talk = dialogue(audio_dir / "hint", lines, "hint")
     result = diarizing_engine.transcribe(talk.path, TranscribeOptions(diarization=DiarizationOptions(num_speakers=3)))
     assert result.speakers is not None and len(result.speakers) == 3
+
+
+@pytest.fixture(scope="module")
+def short_conversation(audio_dir: Path) -> Dialogue:
+    return dialogue(audio_dir / "short_conversation", SHORT_CONVERSATION, "short", voices=SHORT_CONVERSATION_VOICES)
+
+
+@pytest.fixture(scope="module")
+def short_conversation_results(
+    diarizing_engine: Engine, short_conversation: Dialogue
+) -> dict[str, TranscriptionResult]:
+    """The short conversation diarized with "auto" and with two speakers asked for."""
+    return {
+        asked: diarizing_engine.transcribe(
+            short_conversation.path, TranscribeOptions(diarization=DiarizationOptions(num_speakers=number))
+        )
+        for asked, number in (("auto", None), ("two", 2))
+    }
+
+
+@pytest.mark.parametrize("asked", ["auto", "two"])
+def test_a_short_conversation_keeps_both_voices(
+    short_conversation_results: dict[str, TranscriptionResult], short_conversation: Dialogue, asked: str
+) -> None:
+    result = short_conversation_results[asked]
+    found = {w.speaker for s in result.segments for w in s.words}
+    accuracy = word_attribution(result, short_conversation)
+    print(f"{result.duration:.1f} s, {asked}: found {len(found)}, {accuracy:.1%} of words attributed correctly; "
+          f"note: {result.speaker_count_note}")  # fmt: skip
+    assert len(found) == 2
+    assert accuracy >= ATTRIBUTION_BOUND
+    assert result.speakers is not None and {s.speaker for s in result.speakers} == found
+
+
+def test_a_real_diarized_transcript_exports_subtitles_within_their_limits(
+    short_conversation_results: dict[str, TranscriptionResult],
+) -> None:
+    names = {"SPEAKER_00": "Diane", "SPEAKER_01": "Bartholomew Featherstonehaugh"}
+    result = short_conversation_results["auto"].model_copy(update={"speaker_names": names})
+    for fmt in ("srt", "vtt"):
+        for width, count in ((32, None), (32, 2), (20, 1)):
+            text = export(result, fmt, ExportOptions(max_line_width=width, max_line_count=count))
+            cues = assert_within_limits(text, width, None if count == 1 else count)
+            assert any(cue.lines[0].startswith("[Diane]: ") for cue in cues), text  # the label beside the words
+            assert any(cue.lines[0] == "[Bartholomew Featherstonehaugh]:" for cue in cues), text  # too long for that
 
 
 def test_hub_backend_without_token_says_what_to_do(settings: Settings, short_wav: Path) -> None:

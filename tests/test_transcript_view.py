@@ -263,6 +263,21 @@ def test_header_details_and_warnings(shown: TranscriptView, conversation: tuple[
     assert "&lt;pyannote&gt; ran out of memory" in header.warnings_label.text()
 
 
+def test_an_uncertain_number_of_speakers_is_said_in_the_details(
+    shown: TranscriptView, conversation: tuple[Path, TranscriptionResult]
+) -> None:
+    note = (
+        "Number of speakers uncertain: 1 of the voices is heard only briefly. To find speakers again with a "
+        'number, add the file again with "Find speakers" set to it.'
+    )
+    doubtful = conversation[1].model_copy(update={"speaker_count_note": note})
+    shown.show_transcript(JOB, doubtful, conversation[0])
+    details = shown.header.details_label.text()
+    assert "2 speakers" in details and details.endswith("\n" + note)  # on a line of its own
+    shown.show_transcript(JOB, conversation[1], conversation[0])
+    assert "uncertain" not in shown.header.details_label.text()
+
+
 def test_empty_state_until_a_transcript_is_shown(
     view: TranscriptView, conversation: tuple[Path, TranscriptionResult]
 ) -> None:

@@ -217,10 +217,10 @@ class Engine:
                 warnings.append(f"With the prompt, Whisper skipped {seconds:.1f} s of speech: transcribed without it")
             segments = combined
 
-        speakers, turns = None, None
+        speakers, turns, speaker_count_note = None, None, None
         if options.diarization is not None:
             tracker.report(Stage.DIARIZING)
-            segments, speakers, turns = self._diarizer.diarize(
+            segments, speakers, turns, speaker_count_note = self._diarizer.diarize(
                 audio.samples,
                 segments,
                 options.diarization,
@@ -238,6 +238,7 @@ class Engine:
             word_timestamps="wav2vec2" if aligner is not None else "whisper",
             speakers=speakers,
             speaker_turns=turns,
+            speaker_count_note=speaker_count_note,
             warnings=warnings,
         )
 

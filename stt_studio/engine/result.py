@@ -59,6 +59,11 @@ class TranscriptionResult(BaseModel):
     speaker_turns: list[SpeakerTurn] | None = Field(
         default=None, description="The diarization itself: who spoke when, overlaps included"
     )
+    speaker_count_note: str | None = Field(
+        default=None,
+        description="Set when the number of speakers found is uncertain (a voice heard only briefly, voices that "
+        "sound alike, a count asked for that the voices do not suggest): why, and how to find speakers again",
+    )
     warnings: list[str] = Field(default_factory=list, description="Fallbacks taken while producing the result")
     speaker_names: dict[str, str] = Field(
         default_factory=dict, description="Names given in review, by speaker label (SPEAKER_00 → 'Dr. Chen')"

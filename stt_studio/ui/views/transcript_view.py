@@ -115,7 +115,8 @@ class TranscriptHeader(QWidget):
 
 
 def details_line(result: TranscriptionResult, speaker_count: int, completed_at: datetime | None) -> str:
-    """e.g. "large-v3 · CUDA · en · 3:45 · processed in 27.0 s · RTF 0.12 · 2 speakers"."""
+    """e.g. "large-v3 · CUDA · en · 3:45 · processed in 27.0 s · RTF 0.12 · 2 speakers", and on a line of its own
+    why the number of speakers is uncertain, when it is."""
     parts = [result.model, result.device.upper(), result.language, format_clock(result.duration)]
     processed = f"processed in {result.processing_time:.1f} s"
     if result.duration > 0:
@@ -125,7 +126,10 @@ def details_line(result: TranscriptionResult, speaker_count: int, completed_at: 
         parts.append(f"{speaker_count} speaker" + ("s" if speaker_count != 1 else ""))
     if completed_at is not None:
         parts.append(f"completed\u00a0{completed_at.astimezone():%Y-%m-%d\u00a0%H:%M}")  # wraps as one piece
-    return " · ".join(part for part in parts if part)
+    line = " · ".join(part for part in parts if part)
+    if speaker_count and result.speaker_count_note:  # the diarization's doubt about how many speakers there are
+        line += "\n" + result.speaker_count_note
+    return line
 
 
 def _has_word(result: TranscriptionResult, ref: WordRef) -> bool:

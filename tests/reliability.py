@@ -188,6 +188,7 @@ class InjectedFaults:
 
     def hold(self, stage: str) -> None:
         """From now on a worker waits as a job enters ``stage`` (until ``release``)."""
+        (self.folder / f"held-in-{stage}").unlink(missing_ok=True)  # left by a worker killed while held
         (self.folder / f"hold-in-{stage}").touch()
 
     def held(self, stage: str, timeout: float = 300.0) -> tuple[int, str]:

@@ -233,3 +233,13 @@ def test_masked_never_shows_the_whole_token(length: int) -> None:
 
 def test_masked_looks_like_the_token() -> None:
     assert masked(TOKEN) == "hf_A…3xYz"
+
+
+def test_a_token_file_that_is_not_text_is_warned_about(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    store = TokenStore(tmp_path, use_keyring=False)
+    (tmp_path / TOKEN_FILE).write_bytes(b"hf_\xff\xfe broken")  # not UTF-8: the app starts, says so, has no token
+    with caplog.at_level(logging.WARNING):
+        assert store.get() is None
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("stt")] == [
+        f"Could not read the secret file {tmp_path / TOKEN_FILE}: UnicodeDecodeError"
+    ]

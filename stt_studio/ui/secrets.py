@@ -103,7 +103,7 @@ class TokenStore:
             return self.file.read_text(encoding="utf-8").strip() or None
         except FileNotFoundError:
             return None
-        except OSError as exc:
+        except (OSError, UnicodeDecodeError) as exc:
             log.warning("Could not read the secret file %s: %s", self.file, type(exc).__name__)
             return None
 

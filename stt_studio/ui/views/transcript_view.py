@@ -45,7 +45,7 @@ from stt_studio.ui.views.timeline import SpeakerTimeline
 ROW_FIT_DELAY_MS = 80
 FOLLOW_RESUME_MS = 4000
 """After the user scrolls the segments, the view stops following the playback for this long (or until play)."""
-ROWS_FITTED_AT_ONCE = 150
+ROWS_FITTED_AT_ONCE = 40
 """Rows measured per turn of the event loop when a transcript opens: a long one does not freeze the window."""
 EMPTY_TITLE = "No transcript selected"
 EMPTY_HINT = "Select a finished job to read its transcript here."

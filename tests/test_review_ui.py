@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timezone
 from pathlib import Path
 
 import docx
@@ -213,6 +214,13 @@ def _export(s: Session, name: str, formats: tuple[str, ...] = EXPORT_FORMATS) ->
     done = f"Exported {len(formats)} file(s) to {folder}"  # confirmed once every file is written
     wait_until(s.app, lambda: s.window.confirmations.text() == done, 30, "the export")
     assert not any(n.title.startswith("Exported") for n in s.window.notices.notices)
+    if "docx" in formats:  # dated by the transcription, not by this export; written by STT Studio
+        job = s.window.queue_model.job_by_id(s.job_id)
+        assert job is not None and job.completed_at is not None
+        completed = job.completed_at if job.completed_at.tzinfo else job.completed_at.replace(tzinfo=timezone.utc)
+        document = docx.Document(str(folder / "dialogue.docx"))
+        assert f"Transcribed: {completed.astimezone():%Y-%m-%d %H:%M}" in [p.text for p in document.paragraphs]
+        assert (document.core_properties.author, document.core_properties.title) == ("STT Studio", "dialogue.wav")
     texts = {}
     for fmt in formats:
         path = folder / f"dialogue.{fmt}"

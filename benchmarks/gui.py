@@ -294,7 +294,7 @@ def _stall_child(root: Path, models_dir: Path, clips: list[Path], report: Path, 
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from stt_studio.ui.app import build_window
+    from stt_studio.ui.app import build_window, freeze_the_heap
     from tests.desktop import StallMeter, desktop_env, drop_paths, statuses
 
     class TickMeter(StallMeter):
@@ -329,6 +329,8 @@ def _stall_child(root: Path, models_dir: Path, clips: list[Path], report: Path, 
     app = QApplication([sys.argv[0]])
     app.setQuitOnLastWindowClosed(False)
     window = build_window(desktop_env(pytest.MonkeyPatch(), root, models_dir))
+    if os.environ.get("STT_BENCH_NO_FREEZE") != "1":  # set: the collector as Python sets it up, to compare
+        freeze_the_heap()  # as run_desktop does
     step = ["start-up"]
     meter = TickMeter(step)
     sampler = StackSampler(meter.last_tick, meter.interval) if explain else None

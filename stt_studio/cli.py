@@ -121,9 +121,10 @@ def serve(
     server = embedded_server(settings)
     if server is not None:
         server.ensure_running(tied_to_this_thread=True)
-    supervisor = WorkerSupervisor(workers, redis_server=server)  # also restarts a Valkey that died
+    # also restarts a Valkey that died
+    supervisor = WorkerSupervisor(workers, redis_server=server, nice=settings.worker_nice)
     supervisor.start()
-    webhook_worker = WorkerSupervisor(1, command="webhook-worker")  # light: no model
+    webhook_worker = WorkerSupervisor(1, command="webhook-worker", nice=settings.worker_nice)  # light: no model
     webhook_worker.start()
     log.info("API on http://%s:%d (docs: /docs); %d worker(s); data in %s", host, port, workers, settings.data_dir)
     # uvicorn handles SIGTERM itself, then raises it again once it has shut down; with the default action that

@@ -23,6 +23,12 @@ PARENT_PID_ENV = "STT_PARENT_PID"
 _PR_SET_PDEATHSIG = 1
 
 
+def at_least_nice(nice: int) -> None:
+    """Lower the calling thread's CPU priority to ``nice`` (Unix), unless it is lower already (inherited)."""
+    if os.getpriority(os.PRIO_PROCESS, 0) < nice:
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+
+
 def die_with_parent(sig: int = signal.SIGKILL) -> Callable[[], None] | None:
     """A ``preexec_fn`` that makes the child get ``sig`` when its parent thread ends (Linux); None elsewhere."""
     if not sys.platform.startswith("linux"):

@@ -13,10 +13,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from stt_studio.jobs.redis_server import EmbeddedRedis, EmbeddedRedisError
-from stt_studio.processes import PARENT_PID_ENV, die_with_parent
+from stt_studio.processes import PARENT_PID_ENV, at_least_nice, die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +48,19 @@ class WorkerSupervisor:
         *,
         command: str = "worker",
         redis_server: EmbeddedRedis | None = None,
+        nice: int = 0,
     ) -> None:
         """``count`` processes of ``stt-studio <command>`` (``webhook-worker`` for the webhook deliveries). With
-        ``redis_server`` (the embedded Valkey the caller started), that server is started again if it exits."""
+        ``redis_server`` (the embedded Valkey the caller started), that server is started again if it exits.
+        ``nice``: their CPU priority (Unix) from their first instruction on: a worker's start-up (a second or more
+        of imports on every core it can get) used to compete with the window and the API as their equal."""
         self._redis_server = redis_server
         self._redis_failures = 0
         self._redis_retry_at = 0.0
         self._slots = [_Slot(i) for i in range(count)]
         self._args = [sys.executable, "-m", "stt_studio", command, *(extra_args or [])]
         self._env = {**os.environ, **(env or {}), PARENT_PID_ENV: str(os.getpid())}
+        self._preexec = _child_setup(nice)
         self._leaving: list[subprocess.Popen[bytes]] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -117,7 +122,7 @@ class WorkerSupervisor:
         return all(s.draining and (s.process is None or s.process.poll() is not None) for s in list(self._slots))
 
     def _spawn(self, slot: _Slot) -> None:
-        slot.process = subprocess.Popen(self._args, env=self._env, start_new_session=True, preexec_fn=die_with_parent())
+        slot.process = subprocess.Popen(self._args, env=self._env, start_new_session=True, preexec_fn=self._preexec)
         slot.started_at = time.monotonic()
         slot.retiring = False
         log.info("Started worker %d (pid %d)", slot.index, slot.process.pid)
@@ -197,3 +202,19 @@ class WorkerSupervisor:
         self._stopping.set()
         if self._thread.is_alive():
             self._thread.join()
+
+
+def _child_setup(nice: int) -> Callable[[], None] | None:
+    """What a worker process does before it runs ``stt-studio``: tie itself to this thread, lower its priority."""
+    tie = die_with_parent()
+    lower = nice > 0 and hasattr(os, "setpriority")
+    if tie is None and not lower:
+        return None
+
+    def setup() -> None:
+        if tie is not None:
+            tie()
+        if lower:
+            at_least_nice(nice)
+
+    return setup

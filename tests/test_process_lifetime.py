@@ -41,6 +41,10 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _nice(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
 def _valkey_pid(data_dir: Path) -> int:
     return int((data_dir / "redis" / "valkey.pid").read_text().strip())
 
@@ -75,7 +79,10 @@ def _assert_all_gone(pids: list[int], timeout: float = 15.0) -> None:
 )
 def test_nothing_outlives_its_starter(command: list[str], sig: int, tmp_path: Path, settings: Settings) -> None:
     proc, data_dir = _start(command, tmp_path, settings)
-    started = [*_workers_of(proc.pid), _valkey_pid(data_dir)]
+    workers = _workers_of(proc.pid)
+    # every worker, the webhook worker too, yields the CPU to the window and the API, from its start on
+    assert {pid: _nice(pid) for pid in workers} == {pid: Settings().worker_nice for pid in workers}
+    started = [*workers, _valkey_pid(data_dir)]
     proc.send_signal(sig)
     proc.wait(60)
     _assert_all_gone(started)

@@ -42,7 +42,7 @@ from stt_studio.jobs.resources import (
     when_space_allows,
 )
 from stt_studio.jobs.store import JobNotFoundError, JobStore
-from stt_studio.processes import watch_parent_from_env
+from stt_studio.processes import at_least_nice, watch_parent_from_env
 from stt_studio.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -294,8 +294,8 @@ def _publish_info(context: WorkerContext, name: str) -> None:
 def run_worker(settings: Settings, *, burst: bool = False, engine: Engine | None = None) -> None:
     """Load the model, then take jobs until stopped (SIGTERM/SIGINT: finish the current job first)."""
     watch_parent_from_env()
-    if settings.worker_nice and hasattr(os, "nice"):
-        os.nice(settings.worker_nice)
+    if hasattr(os, "setpriority"):
+        at_least_nice(settings.worker_nice)  # a supervisor started it so already; a worker started by hand too
     apply_memory_limit(settings.worker_memory_limit_mb)
     store = JobStore(connect(settings, patient=True), settings.data_dir)
     engine = engine or Engine(settings)

@@ -252,10 +252,12 @@ class LocalJobService(JobService):
         else:
             # It also starts the embedded Valkey again should it die (as serve's does).
             started_here = self._server if self._server is not None and self._server.started_here else None
-            self._supervisor = WorkerSupervisor(self._worker_count, env=self._worker_env, redis_server=started_here)
+            self._supervisor = WorkerSupervisor(self._worker_count, env=self._worker_env, redis_server=started_here,
+                                                nice=self.settings.worker_nice)  # fmt: skip
             self._supervisor.start()
             # Jobs sent to a shared desktop may carry a callback_url: their webhooks go out from here.
-            self._webhooks = WorkerSupervisor(1, command="webhook-worker", env=self._worker_env)
+            self._webhooks = WorkerSupervisor(1, command="webhook-worker", env=self._worker_env,
+                                             nice=self.settings.worker_nice)  # fmt: skip
             self._webhooks.start()
         return store
 

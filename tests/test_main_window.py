@@ -320,3 +320,14 @@ def test_exports_start_from_the_recordings_folder_remember_the_last_choice_and_c
     wait_until(qapp, lambda: "Exported 2 file(s)" in window.confirmations.text(), 10, "the second confirmation")
     wait_until(qapp, lambda: not window.confirmations.text(), 10, "the confirmation to go away")
     assert not window.notices.notices
+
+
+def test_where_the_window_works_leads_the_status_bar(window: MainWindow, qapp: QApplication) -> None:
+    """The connection and sharing labels come first among the status bar's lasting labels (a passing message
+    such as an export's confirmation takes the room left of them)."""
+    window.server.connection_label.setText("Connected to a server")
+    window.server.connection_label.show()
+    qapp.processEvents()
+    lasting = [window.server.connection_label, window.redis_label, window.device_label, window.model_label]
+    assert [w.x() for w in lasting] == sorted(w.x() for w in lasting)
+    assert window.confirmations.label.x() < window.server.connection_label.x()

@@ -130,10 +130,10 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self._make_status_bar()
+        self.server = ServerControls(self, service, config_dir)  # its permanent widgets first, before any other
         self.confirmations = Confirmations(self.statusBar())
         self.exports = ExportController(self)
         self.speaker_counts = SpeakerCounts(self)
-        self.server = ServerControls(self, service, config_dir)
         self._make_actions()
         self.tray = self._make_tray()
         self.closing = QuitController(self)

@@ -179,6 +179,11 @@ def test_help_shortcuts_are_read_from_the_actions(window: MainWindow) -> None:
         ("Elsewhere", "Find in the transcript", "Ctrl+F"),
     }
     assert expected <= set(rows), rows
+    dialog.adjustSize()  # at its own size hint (as a window manager may show it), every text reads whole
+    table, metrics = dialog.table, dialog.table.fontMetrics()
+    cut = [text for r, row in enumerate(rows) for c, text in enumerate(row)
+           if metrics.horizontalAdvance(text) + 8 > table.columnWidth(c)]  # fmt: skip
+    assert not cut and table.viewport().width() >= sum(table.columnWidth(c) for c in range(3)), cut
     # Quit and Settings have a key where the platform's standard one is empty (Linux outside KDE and GNOME)
     standard = QKeySequence(QKeySequence.StandardKey.Quit).toString(native)
     assert ("File", "Quit", standard or "Ctrl+Q") in rows, rows
@@ -331,3 +336,13 @@ def test_where_the_window_works_leads_the_status_bar(window: MainWindow, qapp: Q
     lasting = [window.server.connection_label, window.redis_label, window.device_label, window.model_label]
     assert [w.x() for w in lasting] == sorted(w.x() for w in lasting)
     assert window.confirmations.label.x() < window.server.connection_label.x()
+
+
+def test_every_queue_column_shows_in_the_default_window(window: MainWindow, qapp: QApplication) -> None:
+    """At the default 1280 × 800 the queue's columns all fit its pane, Speakers too (no sideways scrolling)."""
+    window.resize(1280, 800)
+    window.show()
+    qapp.processEvents()
+    table = window.queue_view.table
+    assert table.horizontalScrollBar().maximum() == 0
+    assert table.horizontalHeader().length() <= table.viewport().width()

@@ -38,7 +38,7 @@ _FILTERS: list[tuple[str, set[JobStatus] | None]] = [
 ]
 
 _COLUMN_WIDTHS = {
-    Column.FILE: 150,
+    Column.FILE: 136,
     Column.DURATION: 64,
     Column.STATUS: 70,
     Column.STAGE: 104,

@@ -15,6 +15,10 @@ from PySide6.QtWidgets import (
 
 from stt_studio.ui.shortcuts import ShortcutRow
 
+VISIBLE_ROWS = 16
+_ROOM = 24
+"""Pixels beside the widest texts, so that none is elided."""
+
 
 class ShortcutsDialog(QDialog):
     def __init__(self, rows: list[ShortcutRow], parent: QWidget | None = None) -> None:
@@ -32,12 +36,24 @@ class ShortcutsDialog(QDialog):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self._fit_table(len(rows))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        self.resize(560, 620)
+
+    def _fit_table(self, rows: int) -> None:
+        """The table as wide as its columns' text, and tall enough for VISIBLE_ROWS (the rest scroll)."""
+        table = self.table
+        table.resizeColumnsToContents()
+        frame = 2 * table.frameWidth()
+        width = sum(table.columnWidth(c) for c in range(table.columnCount())) + frame
+        width += table.verticalScrollBar().sizeHint().width() + _ROOM
+        shown = min(rows, VISIBLE_ROWS)
+        height = table.horizontalHeader().sizeHint().height() + frame
+        height += sum(table.rowHeight(r) for r in range(shown))
+        table.setMinimumSize(width, height)
 
     def rows(self) -> list[tuple[str, str, str]]:
         """What the table shows (tests read it)."""

@@ -21,7 +21,7 @@ from stt_studio.ui.help_menu import COPIED
 from stt_studio.ui.intake import CheckedFile
 from stt_studio.ui.preferences import NewFilesChoice, Preferences
 from stt_studio.ui.service import JobService, ServiceStatus
-from stt_studio.ui.views.main_window import MainWindow
+from stt_studio.ui.views.main_window import MainWindow, batch_outcome
 from tests.desktop import desktop_app, desktop_env, placeholder_shortfall, qasync_loop, release_loop, wait_until
 from tests.test_exports import make_result
 
@@ -271,6 +271,21 @@ def test_one_notice_shows_at_a_time_and_the_same_notice_again_is_not_added(
     front.buttons["Dismiss"].click()
     qapp.processEvents()
     assert [n.title for n in area.notices if n.isVisible()] == ["2 files could not be added"]
+    # the same title about other files is another notice: it waits behind, neither is lost
+    area.show_notice("2 files could not be added", ["b1.mp3: not an audio or video file"])
+    assert [n.details for n in area.notices if n.title == "2 files could not be added"] == [
+        ["notes.txt: not an audio or video file"], ["b1.mp3: not an audio or video file"]
+    ]
+
+
+def test_a_batch_says_how_its_jobs_ended() -> None:
+    def job(status: JobStatus) -> JobView:
+        return JobView(job_id=str(status.value), status=status)
+
+    done, canceled, failed = job(JobStatus.COMPLETED), job(JobStatus.CANCELED), job(JobStatus.FAILED)
+    assert batch_outcome([done, done, canceled]) == ("Transcription finished", "2 done, 1 canceled")
+    assert batch_outcome([canceled]) == ("Transcription stopped", "1 canceled")  # was: "1 job(s) done"
+    assert batch_outcome([failed, canceled]) == ("Transcription stopped", "1 failed, 1 canceled")
 
 
 class _FinishedJobService(JobService):

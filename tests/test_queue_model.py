@@ -107,3 +107,15 @@ def test_time_left_is_the_workers_estimate_counted_down_and_never_zero(
     assert left() == "0:01"  # a server without estimates: from the progress so far, still never 0:00
     model.upsert([running.model_copy(update={"status": JobStatus.COMPLETED, "remaining_seconds": None})])
     assert left() == ""
+
+
+def test_the_count_says_one_job(qtbot: QtBot) -> None:
+    from stt_studio.ui.views.queue_view import QueueView
+
+    model = QueueTableModel("tiny")
+    view = QueueView(model)
+    qtbot.addWidget(view)
+    model.upsert([_job("a", JobStatus.QUEUED, 0)])
+    assert view.count_label.text() == "1 job, 1 waiting or running"  # was "1 jobs"
+    model.upsert([_job("b", JobStatus.COMPLETED, 100)])
+    assert view.count_label.text() == "2 jobs, 1 waiting or running"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,8 @@ class MainWindow(QMainWindow):
         """The question about edits that could not be saved, while one is asked."""
         self.has_quit = False
         self._shown_job: str | None = None
-        self._batch_size = 0
+        self._batch: set[str] = set()
+        """The jobs queued since the queue was last empty: when they have all ended, the window says how."""
         self._library_entries: dict[str, LibraryEntry] = {}
         self.setWindowTitle("STT Studio")
         self.setWindowIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaVolume))
@@ -397,7 +399,7 @@ class MainWindow(QMainWindow):
         views = await service.submit(files, options)
         if service is not self.service:  # the window moved to another queue during the uploads
             return
-        self._batch_size += len(views)
+        self._batch.update(view.job_id for view in views)
         self.queue_model.upsert(self._latest(views))
         self.tabs.setCurrentWidget(self.queue_view)
         self.statusBar().showMessage(f"Queued {len(views)} file(s)", 5000)
@@ -411,7 +413,7 @@ class MainWindow(QMainWindow):
             )
 
     def _on_watched_files(self, views: list[JobView]) -> None:
-        self._batch_size += len(views)
+        self._batch.update(view.job_id for view in views)
         self.queue_model.upsert(views)
         self.statusBar().showMessage(f"Queued {len(views)} new file(s) from the watched folder", 5000)
 
@@ -432,10 +434,11 @@ class MainWindow(QMainWindow):
         if view.status == JobStatus.FAILED:
             self.notify("Transcription failed", f"{view.filename}: {view.error or 'unknown error'}")
         active = [j for j in self.queue_model.jobs() if not j.status.is_final]
-        if not active and self._batch_size:
-            done = self._batch_size
-            self._batch_size = 0
-            self.notify("Transcription finished", f"{done} job(s) done")
+        if not active and self._batch:
+            ended = [job for job_id in self._batch if (job := self.queue_model.job_by_id(job_id)) is not None]
+            self._batch = set()
+            if ended:
+                self.notify(*batch_outcome(ended))
         if view.job_id == self._selected_queue_job() and view.status == JobStatus.COMPLETED:
             self.open_job(view.job_id)
 
@@ -542,7 +545,7 @@ class MainWindow(QMainWindow):
         if service is not self.service:
             return
         self.queue_model.remove(ids)
-        self._batch_size += len(views)
+        self._batch.update(view.job_id for view in views)
         self.queue_model.upsert(self._latest(views))
         await self._reload_library()
 
@@ -762,6 +765,17 @@ class MainWindow(QMainWindow):
             self.close()
             self.has_quit = True
             self.quit_finished.emit()
+
+
+def batch_outcome(jobs: list[JobView]) -> tuple[str, str]:
+    """The title and text of the word that a batch has ended: how many were done, failed and canceled."""
+    counts = Counter(job.status for job in jobs)
+    parts = [f"{counts[status]} {word}" for status, word in _OUTCOME_WORDS if counts[status]]
+    title = "Transcription finished" if counts[JobStatus.COMPLETED] else "Transcription stopped"
+    return title, ", ".join(parts)
+
+
+_OUTCOME_WORDS = ((JobStatus.COMPLETED, "done"), (JobStatus.FAILED, "failed"), (JobStatus.CANCELED, "canceled"))
 
 
 def _local_paths(mime: QMimeData) -> list[Path]:

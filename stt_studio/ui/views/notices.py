@@ -88,10 +88,12 @@ class NoticeArea(QWidget):
         tone: Tone = Tone.INFO,
         actions: list[tuple[str, Callable[[], None]]] | None = None,
     ) -> Notice:
-        """Show a notice in front of the others; one with the same title is replaced by it."""
-        for same in [n for n in self.notices if n.title == title]:
+        """Show a notice in front of the others; the same notice (title and details) shown before is replaced by
+        it, while one that only shares its title ("1 file(s) could not be added", for another file) waits behind."""
+        details = list(details or [])
+        for same in [n for n in self.notices if n.title == title and n.details == details]:
             self._drop(same)
-        notice = Notice(title, list(details or []), tone, actions or [], self.dismiss)
+        notice = Notice(title, details, tone, actions or [], self.dismiss)
         self.notices.append(notice)
         self._layout.addWidget(notice)
         self._show_newest()

@@ -162,7 +162,8 @@ class QueueView(QWidget):
     def _update_count(self, *_: object) -> None:
         jobs = self.model.jobs()
         active = sum(1 for j in jobs if not j.status.is_final)
-        self.count_label.setText(f"{len(jobs)} jobs, {active} waiting or running" if jobs else "No jobs yet")
+        noun = "job" if len(jobs) == 1 else "jobs"
+        self.count_label.setText(f"{len(jobs)} {noun}, {active} waiting or running" if jobs else "No jobs yet")
 
     def selected_job_ids(self) -> list[str]:
         rows = self.table.selectionModel().selectedRows()

@@ -19,6 +19,7 @@ import pytest
 
 from stt_studio.api.app import create_app
 from stt_studio.api.server_thread import ApiServerThread
+from stt_studio.jobs.redis_server import EmbeddedRedis
 from stt_studio.settings import Settings
 from tests import live
 from tests.conftest import LiveService
@@ -147,6 +148,7 @@ def folder_model_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.port}"
     finally:
         server.stop()
+        EmbeddedRedis(settings.data_dir / "redis").stop()  # the app started it, detached: nothing else would
 
 
 def test_models_never_name_a_server_path(folder_model_url: str) -> None:

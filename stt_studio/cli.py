@@ -500,6 +500,20 @@ def export_job(
     stderr.print(f"Wrote {target}", highlight=False)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     configure_process_environment()
-    app()
+    app(args=files_mean_gui(sys.argv[1:] if argv is None else argv))
+
+
+def _command_name(command: typer.models.CommandInfo) -> str:
+    if command.name:
+        return command.name
+    return command.callback.__name__.replace("_", "-") if command.callback is not None else ""
+
+
+def files_mean_gui(args: list[str]) -> list[str]:
+    """``stt-studio talk.wav``: files without a command open the desktop app with them (as ``gui talk.wav``)."""
+    commands = {_command_name(command) for command in app.registered_commands}
+    if args and args[0] not in commands and not args[0].startswith("-") and Path(args[0]).exists():
+        return ["gui", *args]
+    return args

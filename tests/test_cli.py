@@ -88,3 +88,16 @@ def test_rttm_needs_diarize(short_wav: Path) -> None:
     proc = run_cli("transcribe", str(short_wav), "-f", "rttm")
     assert proc.returncode == 2
     assert "needs --diarize" in proc.stderr
+
+
+def test_files_without_a_command_open_the_desktop_app_with_them(tmp_path: Path) -> None:
+    """`stt-studio talk.wav` answered "No such command"; files alone mean `gui` with them."""
+    from stt_studio.cli import files_mean_gui
+
+    talk = tmp_path / "talk.wav"
+    talk.write_bytes(b"")
+    assert files_mean_gui([str(talk), str(tmp_path)]) == ["gui", str(talk), str(tmp_path)]
+    assert files_mean_gui(["serve", "--port", "9000"]) == ["serve", "--port", "9000"]  # commands stay commands
+    assert files_mean_gui(["webhook-worker"]) == ["webhook-worker"]
+    assert files_mean_gui([str(tmp_path / "missing.wav")]) == [str(tmp_path / "missing.wav")]  # typer says why
+    assert files_mean_gui(["--help"]) == ["--help"] and files_mean_gui([]) == []

@@ -361,3 +361,16 @@ def test_every_queue_column_shows_in_the_default_window(window: MainWindow, qapp
     table = window.queue_view.table
     assert table.horizontalScrollBar().maximum() == 0
     assert table.horizontalHeader().length() <= table.viewport().width()
+
+
+def test_a_confirmation_is_never_drawn_over_a_passing_message(window: MainWindow, qapp: QApplication) -> None:
+    """'Transcription finished' and an export's confirmation at once were drawn on top of each other."""
+    window.show()
+    bar = window.statusBar()
+    bar.showMessage("Transcription finished: 3 done", 10000)
+    window.confirmations.show("Exported 3 file(s) to /tmp/out")
+    qapp.processEvents()
+    assert window.confirmations.label.isVisible() and bar.currentMessage() == ""
+    bar.showMessage("Queued 1 file(s)", 10000)  # a later message hides the confirmation while it shows
+    qapp.processEvents()
+    assert not window.confirmations.label.isVisible()

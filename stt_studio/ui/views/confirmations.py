@@ -18,6 +18,7 @@ class Confirmations(QObject):
 
     def __init__(self, bar: QStatusBar, duration_ms: int = CONFIRMATION_MS) -> None:
         super().__init__(bar)
+        self._bar = bar
         self.duration_ms = duration_ms
         self.label = QLabel()
         self.label.setTextFormat(Qt.TextFormat.RichText)
@@ -37,6 +38,7 @@ class Confirmations(QObject):
             shown += f' · <a href="{html.escape(url)}">Open folder</a>'
         self.label.setText(shown)
         self.label.setToolTip(text)
+        self._bar.clearMessage()  # the newer word: a passing message shown now would be drawn over it
         self.label.show()
         self._timer.start(self.duration_ms)
 

@@ -228,10 +228,11 @@ def _library(count: int, stem: str = "call") -> list[LibraryEntry]:
     return [_entry(f"{stem}-{i:03d}.wav", float(i), day=1 + i % 28) for i in range(count)]
 
 
-def test_drawing_the_library_runs_no_python_model_code(view: LibraryView) -> None:
+def test_drawing_the_library_runs_no_python_model_code(view: LibraryView, qtbot: QtBot) -> None:
     """Every repaint asks the model for ~1,200 cells × roles at 500 jobs: answered in Python, that was 40-130 ms
     of GUI thread (and GIL) per scroll, selection or tab switch (issue 27). The cells live in Qt's own items."""
     view.set_entries(_library(60))
+    qtbot.waitUntil(lambda: not view.model.loading)
     models = str(Path(library_model.__file__).parent)
     entered: list[str] = []
 

@@ -21,7 +21,7 @@ STATUS_LABELS = {
     JobStatus.CANCELED: "Canceled",
 }
 
-_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+RIGHT_ALIGNMENT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
 class JobTableModel(QAbstractTableModel):
@@ -69,5 +69,5 @@ class JobTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self.tooltip(row, column)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in self.right_aligned:
-            return _RIGHT
+            return RIGHT_ALIGNMENT
         return None

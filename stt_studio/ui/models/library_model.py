@@ -12,7 +12,7 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from stt_studio.jobs.models import JobStatus, LibraryEntry
 from stt_studio.ui.clock import format_clock
 from stt_studio.ui.models.filtering import change_row_filter
-from stt_studio.ui.models.job_table import JOB_ID_ROLE, SORT_ROLE, STATUS_LABELS, Index
+from stt_studio.ui.models.job_table import JOB_ID_ROLE, RIGHT_ALIGNMENT, SORT_ROLE, STATUS_LABELS, Index
 
 
 class Column(IntEnum):
@@ -53,7 +53,6 @@ class LibraryTableModel(QStandardItemModel):
     the GUI thread 40-130 ms per scroll, selection or tab switch at 500 jobs (benchmarks/gui.py). Rows sort in C++
     on their raw values (SORT_ROLE); a reload changes only the rows whose entry changed."""
 
-    headers = HEADERS
     right_aligned = frozenset({Column.DURATION, Column.SPEAKERS})
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -140,7 +139,7 @@ class LibraryTableModel(QStandardItemModel):
         items = [QStandardItem() for _ in Column]
         items[0].setData(entry.job_id, JOB_ID_ROLE)
         for column in self.right_aligned:
-            items[column].setData(_RIGHT, Qt.ItemDataRole.TextAlignmentRole)
+            items[column].setData(RIGHT_ALIGNMENT, Qt.ItemDataRole.TextAlignmentRole)
         _set_cells(items, entry)
         return items
 
@@ -161,7 +160,6 @@ class LibraryTableModel(QStandardItemModel):
 
 
 ROWS_BUILT_AT_ONCE = 25
-_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _CELL_CHARACTERS = 400
 """More than a window's width of text: a cell's text is measured to be elided at every repaint."""
 

@@ -20,6 +20,9 @@ class Word(BaseModel):
     speaker: str | None = None
     edited: bool = Field(default=False, description="Changed or inserted in review: timing spread, no score")
     checked: bool = Field(default=False, description="Confirmed by a reviewer in the low-confidence pass")
+    speaker_uncertain: bool = Field(
+        default=False, description="Who said it is in doubt (voices overlapping, a very short turn): worth a check"
+    )
 
 
 class Segment(BaseModel):

@@ -21,8 +21,11 @@ class WordRef(NamedTuple):
 
 
 def needs_check(word: Word, threshold: float) -> bool:
-    """A word the engine was unsure of (scored under ``threshold``) that nobody has confirmed or changed."""
-    return word.score is not None and word.score < threshold and not word.checked
+    """A word the engine was unsure of (scored under ``threshold``, or its speaker in doubt) that nobody has
+    confirmed or changed."""
+    if word.checked:
+        return False
+    return (word.score is not None and word.score < threshold) or (word.speaker_uncertain and not word.edited)
 
 
 class WordIndex:

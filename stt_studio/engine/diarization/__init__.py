@@ -97,10 +97,14 @@ class PyannoteDiarizer:
             max_speakers=options.max_speakers,
             hook=hook,
         )
-        annotation = getattr(output, "speaker_diarization", output)
-        turns = [(float(t.start), float(t.end), str(label)) for t, _, label in annotation.itertracks(yield_label=True)]
-        segments, speakers = assign_speakers(segments, turns)
+        turns = _turns(getattr(output, "speaker_diarization", output))
+        exclusive = getattr(output, "exclusive_speaker_diarization", None)
+        segments, speakers = assign_speakers(segments, turns, _turns(exclusive) if exclusive is not None else None)
         estimate = getattr(pipeline.clustering, "last_estimate", None)
         note = estimate.note() if estimate is not None else None
         rounded = [SpeakerTurn(start=round(a, 3), end=round(b, 3), speaker=s) for a, b, s in turns]
         return segments, speakers, rounded, note
+
+
+def _turns(annotation: Any) -> list[tuple[float, float, str]]:
+    return [(float(t.start), float(t.end), str(label)) for t, _, label in annotation.itertracks(yield_label=True)]

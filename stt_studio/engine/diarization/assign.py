@@ -5,26 +5,40 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from stt_studio.engine.diarization.attribution import Turn, settle_speakers
 from stt_studio.engine.result import Segment, SpeakerSummary
 
-Turn = tuple[float, float, str]
 
-
-def assign_speakers(segments: list[Segment], turns: Sequence[Turn]) -> tuple[list[Segment], list[SpeakerSummary]]:
-    """Label each word with the speaker who talks most during it (the nearest one when it falls in a gap, so
-    no word is left out), split segments where the speaker changes, and sum speaking time per speaker."""
+def assign_speakers(
+    segments: list[Segment], turns: Sequence[Turn], exclusive: Sequence[Turn] | None = None
+) -> tuple[list[Segment], list[SpeakerSummary]]:
+    """Label each word with the speaker who talks most during it in the exclusive diarization (``turns`` when
+    there is none; the nearest speaker when it falls in a gap, so no word is left out), settle speakers at turn
+    boundaries (attribution.settle_speakers), split segments where the speaker changes, and sum speaking time
+    per speaker."""
     import pandas as pd
     from whisperx.diarize import assign_word_speakers
 
     if not turns or not segments:
         return segments, []
-    table = pd.DataFrame(turns, columns=["start", "end", "speaker"])
+    exclusive = exclusive or turns
+    table = pd.DataFrame(exclusive, columns=["start", "end", "speaker"])
     labelled = assign_word_speakers(table, {"segments": [s.model_dump() for s in segments]}, fill_nearest=True)
+    settled = _settled([Segment.model_validate(raw) for raw in labelled["segments"]], exclusive, turns)
     out: list[Segment] = []
-    for raw in labelled["segments"]:
-        segment = Segment.model_validate(raw)
+    for segment in settled:
         out.extend(_split_at_speaker_changes(segment, start_id=len(out)))
     return out, _summaries(turns)
+
+
+def _settled(segments: list[Segment], exclusive: Sequence[Turn], turns: Sequence[Turn]) -> list[Segment]:
+    words = settle_speakers([w for s in segments for w in s.words], exclusive, turns)
+    out, taken = [], 0
+    for segment in segments:
+        mine = words[taken : taken + len(segment.words)]
+        taken += len(segment.words)
+        out.append(segment.model_copy(update={"words": mine}) if mine else segment)
+    return out
 
 
 def _split_at_speaker_changes(segment: Segment, start_id: int) -> list[Segment]:

@@ -78,8 +78,8 @@ class ExportOptions:
             problems.append("balance_lines needs max_line_width: without a width every cue is one line")
         if self.speaker_dash and not self.include_speakers:
             problems.append("speaker_dash needs include_speakers: the dash marks a change of speaker")
-        if self.speaker_dash and self.max_line_count == 1:
-            problems.append("speaker_dash needs max_line_count of 2 or more: each speaker of a cue gets a line")
+        if self.speaker_dash and (self.max_line_count or 0) < 2:
+            problems.append("speaker_dash needs max_line_count of 2 or more: each speaker of a shared cue gets a line")
         low, high = self.min_cue_seconds, self.max_cue_seconds
         if low is not None and high is not None and low > high:
             problems.append(f"min_cue_seconds ({low:g}) is longer than max_cue_seconds ({high:g})")

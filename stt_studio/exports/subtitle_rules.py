@@ -4,6 +4,7 @@ Used for srt/vtt as soon as one rule beyond the width and the line count is on; 
 
 Words are taken in order and added to the cue being built while it still obeys every rule; the first word that
 would break one starts the next cue. A cue ends before:
+- without ``max_line_count``, a new segment (as without rules: one segment, one cue at most);
 - a change of speaker; with ``speaker_dash`` two speakers share a cue when each one's words fit on one line, each
   line opened by "- " (the second speaker then holds the cue's last line);
 - a pause longer than ``max_silence_seconds``;
@@ -38,6 +39,7 @@ class _Word:
     end: float
     speaker: str | None
     label: str
+    segment: int
 
     @property
     def ends_sentence(self) -> bool:
@@ -70,10 +72,10 @@ def ruled_cues(result: TranscriptionResult, options: ExportOptions) -> list[Cue]
 
 def _words(result: TranscriptionResult, options: ExportOptions, joiner: str) -> list[_Word]:
     words = []
-    for segment in result.segments:
+    for index, segment in enumerate(result.segments):
         speaker = segment.speaker if options.include_speakers else None
         label = f"[{result.speaker_name(speaker)}]: " if speaker else ""
-        words += [_Word(w.text, w.start, w.end, speaker, label) for w in segment_words(segment, joiner)]
+        words += [_Word(w.text, w.start, w.end, speaker, label, index) for w in segment_words(segment, joiner)]
     return words
 
 
@@ -86,6 +88,8 @@ class _Layout:
         """Add ``word`` to the cue ``parts`` if the cue still keeps every rule with it; say whether it was added."""
         options = self.options
         last = parts[-1].words[-1]
+        if options.max_line_count is None and word.segment != last.segment:
+            return False
         if options.max_silence_seconds is not None and word.start - last.end > options.max_silence_seconds:
             return False
         if options.max_cue_seconds is not None and word.end - parts[0].words[0].start > options.max_cue_seconds:

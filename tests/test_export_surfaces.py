@@ -74,6 +74,17 @@ def test_cli_docx_to_a_pipe(short_wav: Path) -> None:
 
 
 @pytest.mark.slow
+def test_cli_html_export(short_wav: Path, tmp_path: Path) -> None:
+    """The real engine on speech: the html page beside its recording, its text the spoken sentences."""
+    proc = run_cli("transcribe", str(short_wav), "--model", "tiny.en", "-f", "html", "-o", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr.decode()
+    page = (tmp_path / "short.html").read_text(encoding="utf-8")
+    assert '<audio controls preload="none" src="short.wav">' in page and 'href="short.wav#t=0.' in page
+    spoken = re.sub(r"<[^>]+>|\d\d:\d\d:\d\d", " ", page.split("<main>")[1].split("</main>")[0])
+    assert wer(SHORT_TEXT, spoken) <= SHORT_CLIP_WER_BOUND
+
+
+@pytest.mark.slow
 def test_cli_srt_line_width(short_wav: Path) -> None:
     proc = run_cli("transcribe", str(short_wav), "--model", "tiny.en", "-f", "srt", "--max-line-width", "20")
     assert proc.returncode == 0, proc.stderr.decode()
@@ -98,6 +109,11 @@ def test_cli_refuses_docx_to_a_terminal(short_wav: Path) -> None:
     [
         (["--max-line-count", "2"], "max_line_count needs max_line_width"),
         (["--max-line-width", "0"], "Invalid value for '--max-line-width': Input should be greater than or equal to 1"),
+        (
+            ["--speaker-dash", "--no-speakers"],
+            "speaker_dash needs include_speakers: the dash marks a change of speaker",
+        ),
+        (["--min-duration", "8", "--max-duration", "7"], "min_cue_seconds (8) is longer than max_cue_seconds (7)"),
     ],
 )
 def test_cli_bad_export_options_are_usage_errors(short_wav: Path, args: list[str], message: str) -> None:
@@ -132,6 +148,8 @@ def test_api_offers_every_format(service: LiveService) -> None:
     parameters = {p["name"]: p for p in spec["paths"]["/jobs/{job_id}/export"]["get"]["parameters"]}
     assert parameters["format"]["schema"]["enum"] == list(FORMATS)
     assert {"include_speakers", "include_timestamps", "max_line_width", "max_line_count"} <= set(parameters)
+    rules = {"min_cue_seconds", "max_cue_seconds", "max_chars_per_second", "balance_lines", "split_sentences"}
+    assert rules | {"speaker_dash", "max_silence_seconds", "subtitle_guideline"} <= set(parameters)
 
 
 @pytest.mark.slow
@@ -169,13 +187,47 @@ def test_api_text_formats_take_the_options(service: LiveService, finished_job: s
 
 
 @pytest.mark.slow
+def test_api_tool_formats_and_subtitle_rules(service: LiveService, finished_job: str) -> None:
+    nvivo = get_export(service, finished_job, format="nvivo")
+    assert nvivo.status_code == 200 and nvivo.headers["content-type"].startswith("text/plain")
+    header, *rows = nvivo.text.splitlines()
+    assert header == "Timespan\tSpeaker\tContent" and rows
+    assert all(re.fullmatch(r"\d\d:\d\d:\d\d\.\d-\d\d:\d\d:\d\d\.\d\t\t.+", row) for row in rows), rows
+    assert wer(SHORT_TEXT, " ".join(row.split("\t")[2] for row in rows)) <= SHORT_CLIP_WER_BOUND
+    page = get_export(service, finished_job, format="html")
+    assert page.headers["content-type"].startswith("text/html") and 'src="short.wav"' in page.text
+    srt = get_export(service, finished_job, format="srt", subtitle_guideline=True, max_chars_per_second=12)
+    assert srt.status_code == 200, srt.text
+    lines = subtitle_lines(srt.text)
+    assert all(len(line) <= 42 for line in lines) and wer(SHORT_TEXT, " ".join(lines)) <= SHORT_CLIP_WER_BOUND
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("params", "message"),
     [
+        ({"format": "srt", "speaker_dash": True, "include_speakers": False}, "speaker_dash needs include_speakers"),
+        ({"format": "srt", "min_cue_seconds": 3, "max_cue_seconds": 2}, "min_cue_seconds (3) is longer than"),
+        ({"format": "vtt", "balance_lines": True}, "balance_lines needs max_line_width"),
+    ],
+)
+def test_api_conflicting_subtitle_rules_are_400(
+    service: LiveService, finished_job: str, params: dict[str, str | int], message: str
+) -> None:
+    response = get_export(service, finished_job, **params)
+    assert response.status_code == 400, response.text
+    assert message in response.json()["detail"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"format": "srt", "max_chars_per_second": 0}, "greater than 0"),
         ({"format": "srt", "max_line_width": 0}, "greater than or equal to 1"),
         ({"format": "srt", "max_line_width": 10, "max_line_count": 0}, "greater than or equal to 1"),
         ({"format": "srt", "max_line_count": 2}, "max_line_count needs max_line_width"),
-        ({"format": "pdf"}, "docx"),
+        ({"format": "pdf"}, "'nvivo', 'exmaralda', 'html' or 'csv'"),
     ],
 )
 def test_api_bad_export_options_are_422(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 
 class ExportOptionsError(ValueError):
@@ -91,19 +92,21 @@ class ExportOptions:
         return any(getattr(self, f.name) not in (None, False) for f in fields(self) if f.name in _RULES)
 
     def with_guideline(self, guideline: SubtitleGuideline = NETFLIX) -> ExportOptions:
-        """These options with every subtitle rule not set taken from ``guideline`` (the dash only with speakers)."""
-        return replace(
-            self,
-            max_line_width=self.max_line_width or guideline.max_line_width,
-            max_line_count=self.max_line_count or guideline.max_line_count,
-            min_cue_seconds=self.min_cue_seconds or guideline.min_cue_seconds,
-            max_cue_seconds=self.max_cue_seconds or guideline.max_cue_seconds,
-            max_chars_per_second=self.max_chars_per_second or guideline.max_chars_per_second,
-            max_silence_seconds=self.max_silence_seconds or guideline.max_silence_seconds,
-            balance_lines=True,
-            split_sentences=True,
-            speaker_dash=self.include_speakers,
-        )
+        """These options with every subtitle rule not set taken from ``guideline`` (see ``guideline_values``)."""
+        return ExportOptions(**guideline_values(asdict(self), guideline))
+
+
+def guideline_values(values: dict[str, Any], guideline: SubtitleGuideline = NETFLIX) -> dict[str, Any]:
+    """``values`` (``ExportOptions``' fields by name) with every subtitle limit that is not set taken from
+    ``guideline``, and its rules on: balanced lines, sentence splits, and the speaker dash when there are speakers.
+    Works on plain values, so that options given with the guideline are checked once, with its values."""
+    filled = dict(values)
+    for name in (f.name for f in fields(SubtitleGuideline)):
+        if filled.get(name) is None:
+            filled[name] = getattr(guideline, name)
+    filled["balance_lines"] = filled["split_sentences"] = True
+    filled["speaker_dash"] = filled.get("include_speakers", True)
+    return filled
 
 
 _RULES = frozenset(

@@ -74,17 +74,6 @@ def test_cli_docx_to_a_pipe(short_wav: Path) -> None:
 
 
 @pytest.mark.slow
-def test_cli_html_export(short_wav: Path, tmp_path: Path) -> None:
-    """The real engine on speech: the html page beside its recording, its text the spoken sentences."""
-    proc = run_cli("transcribe", str(short_wav), "--model", "tiny.en", "-f", "html", "-o", str(tmp_path))
-    assert proc.returncode == 0, proc.stderr.decode()
-    page = (tmp_path / "short.html").read_text(encoding="utf-8")
-    assert '<audio controls preload="none" src="short.wav">' in page and 'href="short.wav#t=0.' in page
-    spoken = re.sub(r"<[^>]+>|\d\d:\d\d:\d\d", " ", page.split("<main>")[1].split("</main>")[0])
-    assert wer(SHORT_TEXT, spoken) <= SHORT_CLIP_WER_BOUND
-
-
-@pytest.mark.slow
 def test_cli_srt_line_width(short_wav: Path) -> None:
     proc = run_cli("transcribe", str(short_wav), "--model", "tiny.en", "-f", "srt", "--max-line-width", "20")
     assert proc.returncode == 0, proc.stderr.decode()
@@ -196,6 +185,9 @@ def test_api_tool_formats_and_subtitle_rules(service: LiveService, finished_job:
     assert wer(SHORT_TEXT, " ".join(row.split("\t")[2] for row in rows)) <= SHORT_CLIP_WER_BOUND
     page = get_export(service, finished_job, format="html")
     assert page.headers["content-type"].startswith("text/html") and 'src="short.wav"' in page.text
+    assert 'href="short.wav#t=0.' in page.text
+    spoken = re.sub(r"<[^>]+>|\d\d:\d\d:\d\d", " ", page.text.split("<main>")[1].split("</main>")[0])
+    assert wer(SHORT_TEXT, spoken) <= SHORT_CLIP_WER_BOUND
     srt = get_export(service, finished_job, format="srt", subtitle_guideline=True, max_chars_per_second=12)
     assert srt.status_code == 200, srt.text
     lines = subtitle_lines(srt.text)

@@ -24,7 +24,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stt_studio.exports import DESCRIPTIONS, FORMATS, NETFLIX, ExportOptions, ExportOptionsError, ExportRequest
+from stt_studio.exports import (
+    DESCRIPTIONS,
+    EXTENSIONS,
+    FORMATS,
+    NETFLIX,
+    ExportOptions,
+    ExportOptionsError,
+    ExportRequest,
+)
 from stt_studio.ui.views.subtitle_rules_box import SubtitleRulesBox, in_dialog_words
 
 NOT_DIARIZED_TIP = "None of the selected jobs was diarized, so there are no speaker turns to export"
@@ -85,7 +93,7 @@ class ExportDialog(QDialog):
     def _make_format_boxes(self) -> dict[str, QCheckBox]:
         boxes: dict[str, QCheckBox] = {}
         for fmt in FORMATS:
-            box = QCheckBox(f".{fmt}  {DESCRIPTIONS[fmt]}")
+            box = QCheckBox(f".{EXTENSIONS[fmt]}  {DESCRIPTIONS[fmt]}")
             if fmt == "rttm" and not self._any_diarized:
                 box.setEnabled(False)
                 box.setToolTip(NOT_DIARIZED_TIP)

@@ -22,12 +22,14 @@ import io
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, NamedTuple, get_args
 
-from stt_studio.engine.result import Segment, TranscriptionResult
+from stt_studio.engine.result import TranscriptionResult
 from stt_studio.exports import qda
+from stt_studio.exports.common import clock, shown_speaker
+from stt_studio.exports.document import APP_AUTHOR, docx_document
 from stt_studio.exports.html_page import html_page
 from stt_studio.exports.options import (
     DEFAULT_OPTIONS,
@@ -40,6 +42,7 @@ from stt_studio.exports.subtitle_rules import ruled_cues
 from stt_studio.subtitles import Cue, srt_time, subtitle_cues, vtt_time
 
 __all__ = [
+    "APP_AUTHOR",
     "BINARY_FORMATS",
     "DEFAULT_OPTIONS",
     "DESCRIPTIONS",
@@ -137,21 +140,6 @@ class ExportSummary:
     skipped: list[SkippedExport] = field(default_factory=list)
 
 
-def _clock(seconds: float, *, millis: bool) -> str:
-    total_ms = round(max(seconds, 0.0) * 1000)
-    hours, rest = divmod(total_ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    whole, ms = divmod(rest, 1000)
-    text = f"{hours:02d}:{minutes:02d}:{whole:02d}"
-    return f"{text}.{ms:03d}" if millis else text
-
-
-def _speaker(result: TranscriptionResult, segment: Segment, options: ExportOptions) -> str | None:
-    if segment.speaker is None or not options.include_speakers:
-        return None
-    return result.speaker_name(segment.speaker)
-
-
 def _whisperx_input(result: TranscriptionResult, options: ExportOptions) -> dict[str, Any]:
     """The result as the dict WhisperX's writers read."""
     data = result.model_dump()
@@ -225,8 +213,8 @@ def _txt(result: TranscriptionResult, options: ExportOptions) -> str:
         return _plain_txt(result, options)
     lines = []
     for segment in result.segments:
-        span = f"[{_clock(segment.start, millis=True)} --> {_clock(segment.end, millis=True)}]"
-        speaker = _speaker(result, segment, options)
+        span = f"[{clock(segment.start, millis=True)} --> {clock(segment.end, millis=True)}]"
+        speaker = shown_speaker(result, segment, options)
         text = segment.text.strip()
         lines.append(f"{span} {speaker}: {text}\n" if speaker else f"{span} {text}\n")
     return "".join(lines)
@@ -275,84 +263,6 @@ _TEXT_EXPORTERS: dict[str, Callable[[TranscriptionResult, ExportOptions], str]] 
 }
 
 
-@dataclass
-class _Paragraph:
-    speaker: str | None
-    start: float
-    texts: list[str]
-
-
-def _paragraphs(result: TranscriptionResult, options: ExportOptions) -> list[_Paragraph]:
-    """One paragraph per run of consecutive segments of one speaker; per segment when there is no speaker."""
-    paragraphs: list[_Paragraph] = []
-    for segment in result.segments:
-        speaker = _speaker(result, segment, options)
-        text = segment.text.strip()
-        if paragraphs and speaker is not None and paragraphs[-1].speaker == speaker:
-            paragraphs[-1].texts.append(text)
-        else:
-            paragraphs.append(_Paragraph(speaker, segment.start, [text]))
-    return paragraphs
-
-
-APP_AUTHOR = "STT Studio"
-"""The author (and last editor) of the docx files written: the document properties' default is python-docx's."""
-
-
-def _local_time(moment: datetime) -> datetime:
-    """``moment`` in this computer's time zone; a naive time is UTC (as the job store and the API keep them)."""
-    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)).astimezone()
-
-
-def _metadata(
-    result: TranscriptionResult, options: ExportOptions, title: str | None, transcribed: datetime
-) -> list[tuple[str, str]]:
-    rows = [("File", title)] if title else []
-    rows += [
-        ("Duration", _clock(result.duration, millis=False)),
-        ("Language", result.language),
-        ("Model", result.model),
-        ("Device", result.device),
-        ("Transcribed", _local_time(transcribed).strftime("%Y-%m-%d %H:%M")),
-    ]
-    if options.include_speakers and result.speakers:
-        speakers = ", ".join(f"{result.speaker_name(s.speaker)} ({s.speaking_time:.0f} s)" for s in result.speakers)
-        rows.append(("Speakers", speakers))
-    return rows
-
-
-def _docx(result: TranscriptionResult, options: ExportOptions, title: str | None, date: datetime | None) -> bytes:
-    import docx
-
-    heading = title or "Transcript"
-    transcribed = date or datetime.now(timezone.utc)
-    document = docx.Document()
-    properties = document.core_properties
-    properties.title = heading
-    properties.author = properties.last_modified_by = APP_AUTHOR
-    properties.comments = f"Transcribed by {APP_AUTHOR} with {result.model}"
-    properties.created = _local_time(transcribed).astimezone(timezone.utc)
-    properties.modified = datetime.now(timezone.utc)
-    document.add_heading(heading, level=0)
-    for label, value in _metadata(result, options, title, transcribed):
-        row = document.add_paragraph()
-        row.add_run(f"{label}: ").bold = True
-        row.add_run(value)
-    document.add_heading("Transcript", level=1)
-    for paragraph in _paragraphs(result, options):
-        block = document.add_paragraph()
-        if paragraph.speaker is not None:
-            block.add_run(paragraph.speaker).bold = True
-        if options.include_timestamps:
-            block.add_run(f"{' ' if paragraph.speaker else ''}[{_clock(paragraph.start, millis=False)}]")
-        if paragraph.speaker is not None or options.include_timestamps:
-            block.add_run().add_break()
-        block.add_run(" ".join(text for text in paragraph.texts if text))
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
-
-
 def _check_format(fmt: str) -> None:
     if fmt not in FORMATS:
         raise ValueError(f"Unknown export format '{fmt}'; choose one of {', '.join(FORMATS)}")
@@ -371,7 +281,7 @@ def render(
     format, NotDiarizedError for rttm of an undiarized result."""
     _check_format(fmt)
     if fmt == "docx":
-        return _docx(result, options, title, date)
+        return docx_document(result, options, title, date)
     return export(result, fmt, options, title=title).encode("utf-8")
 
 

@@ -19,6 +19,7 @@ import csv
 import io
 
 from stt_studio.engine.result import Segment, TranscriptionResult
+from stt_studio.exports.common import shown_speaker
 from stt_studio.exports.options import ExportOptions
 from stt_studio.subtitles import vtt_time
 
@@ -37,9 +38,7 @@ def _one_line(text: str) -> str:
 
 
 def _speaker(result: TranscriptionResult, segment: Segment, options: ExportOptions) -> str:
-    if segment.speaker is None or not options.include_speakers:
-        return ""
-    return _one_line(result.speaker_name(segment.speaker))
+    return _one_line(shown_speaker(result, segment, options) or "")
 
 
 def _spoken(result: TranscriptionResult) -> list[Segment]:

@@ -191,3 +191,11 @@ def test_export_jobs_names_the_tool_formats_by_their_extension(tmp_path: Path) -
         "html",
         "csv",
     }
+
+
+def test_nvivo_keeps_one_row_per_segment_when_the_text_has_tabs_or_line_breaks() -> None:
+    result = make_result()
+    result.segments[2].text = " Thank you,\tI have\nthree points."
+    lines = export(result, "nvivo").splitlines()
+    assert len(lines) == len(LINES) + 1 and {line.count("\t") for line in lines} == {2}
+    assert lines[3].split("\t")[2] == "Thank you, I have three points."

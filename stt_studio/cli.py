@@ -15,7 +15,7 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from stt_studio.engine.cpu import configure_process_environment
-from stt_studio.exports import BINARY_FORMATS, ExportFormat, ExportOptions, render
+from stt_studio.exports import BINARY_FORMATS, EXTENSIONS, ExportFormat, ExportOptions, render
 from stt_studio.settings import DeviceName, Settings, VadMethod
 
 if TYPE_CHECKING:
@@ -516,7 +516,7 @@ def transcribe(
                 sys.stdout.buffer.write(data)
                 sys.stdout.buffer.flush()
             else:
-                (out_dir / f"{path.stem}.{fmt}").write_bytes(data)
+                (out_dir / f"{path.stem}.{EXTENSIONS[fmt]}").write_bytes(data)
     if failures:
         raise typer.Exit(code=1)
 
@@ -589,7 +589,7 @@ def export_job(
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    target = output / f"{safe_stem(job.filename or job_id)}.{fmt}" if output.is_dir() else output
+    target = output / f"{safe_stem(job.filename or job_id)}.{EXTENSIONS[fmt]}" if output.is_dir() else output
     try:
         target.write_bytes(data)
     except OSError as exc:

@@ -91,6 +91,12 @@ def test_balanced_lines_are_about_equal() -> None:
     assert all(len(line) <= 42 for line in balanced)
 
 
+def test_balanced_lines_break_after_punctuation_when_it_costs_a_few_characters() -> None:
+    result = transcript((None, words_at("The budget is settled, the plan is next on the list", 0.0)))
+    lines = cues(result, max_line_width=42, balance_lines=True, max_line_count=2)[0].lines
+    assert lines == ["The budget is settled,", "the plan is next on the list"]  # not "…settled, the" / "plan is…"
+
+
 def test_a_new_sentence_starts_a_new_cue() -> None:
     result = transcript((None, words_at("It rained. We stayed in.", 0.0)))
     assert len(cues(result, max_line_width=42)) == 1

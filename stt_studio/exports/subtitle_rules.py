@@ -12,7 +12,8 @@ would break one starts the next cue. A cue ends before:
 - a word that would make it span more than ``max_cue_seconds`` or need more than ``max_line_count`` lines.
 
 Lines are wrapped at ``max_line_width`` (the speaker label counts; a word longer than the width gets a line of its
-own), and with ``balance_lines`` at the narrowest width that needs no more lines, so lines come out about equal.
+own), and with ``balance_lines`` at the narrowest width that needs no more lines, so lines come out about equal
+(preferring, within a few characters, lines that end at punctuation: the guideline breaks there first).
 
 Then the times: a cue starts at its first word and ends at its last, then is lengthened, as far as the next cue and
 ``max_silence_seconds`` of silence allow and never beyond ``max_cue_seconds``, until it is shown at least
@@ -30,6 +31,9 @@ from stt_studio.subtitles import LANGUAGES_WITHOUT_SPACES, Cue, milliseconds, se
 SPEAKER_DASH = "- "
 _SENTENCE_ENDS = (".", "!", "?", "…", "。", "\uff01", "\uff1f")  # the last two: fullwidth ! and ?
 _CLOSERS = "\"'”’»)]"
+_BREAK_AFTER = (",", ";", ":", *_SENTENCE_ENDS)
+PUNCTUATION_SLACK = 6
+"""How many characters longer a balanced line may get to end at punctuation rather than mid-phrase."""
 
 
 @dataclass(frozen=True)
@@ -149,9 +153,21 @@ def _wrap(tokens: list[str], width: int, joiner: str) -> list[str]:
 
 
 def _balanced(tokens: list[str], width: int, count: int, joiner: str) -> list[str]:
-    """The wrap at the narrowest width that still needs only ``count`` lines: lines of about equal length."""
-    narrowest = max(len(token) for token in tokens)
-    for trial in range(narrowest, width + 1):
+    """Lines of about equal length: two lines split where the longer is shortest, or where it ends a line at
+    punctuation (the guideline's first place to break) for at most ``PUNCTUATION_SLACK`` more characters; more
+    lines wrapped at the narrowest width that still needs only ``count`` of them."""
+    if count == 2 and len(tokens) > 1:
+        splits = [[joiner.join(tokens[:i]), joiner.join(tokens[i:])] for i in range(1, len(tokens))]
+        splits = [lines for lines in splits if max(len(line) for line in lines) <= width] or splits
+        best = min(splits, key=lambda lines: max(len(line) for line in lines))
+        longest = max(len(line) for line in best)
+        at_punctuation = [
+            lines
+            for lines in splits
+            if lines[0].endswith(_BREAK_AFTER) and max(len(line) for line in lines) <= longest + PUNCTUATION_SLACK
+        ]
+        return min(at_punctuation, key=lambda lines: max(len(line) for line in lines)) if at_punctuation else best
+    for trial in range(max(len(token) for token in tokens), width + 1):
         lines = _wrap(tokens, trial, joiner)
         if len(lines) <= count:
             return lines

@@ -5,6 +5,8 @@ the options that contradict each other, refused with the reason."""
 from __future__ import annotations
 
 import itertools
+import random
+import re
 
 import pytest
 
@@ -175,3 +177,29 @@ def test_the_guideline_keeps_every_rule_on_a_real_conversation() -> None:
 def test_conflicting_options_are_refused_with_the_reason(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ExportOptionsError, match=message.replace("(", r"\(").replace(")", r"\)")):
         ExportOptions(**kwargs)  # type: ignore[arg-type]
+
+
+def test_random_conversations_keep_the_guideline() -> None:
+    """Seeded random two-speaker transcripts (short and long words, pauses, overlaps): under the guideline every cue
+    keeps the width and line count (a lone overlong word aside), is shown for a positive time within 7 s unless one
+    word is longer, and never overlaps the next; no word is lost."""
+    rng = random.Random(25)
+    vocabulary = ["a", "we", "the", "budget", "tomorrow,", "incomprehensibly", "yes.", "really?", "Dr.", "okay"]
+    options = ExportOptions().with_guideline()
+    for _ in range(150):
+        segments, at = [], 0.0
+        for _ in range(rng.randint(1, 6)):
+            text = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(1, 25)))
+            at += rng.choice([-0.5, 0.0, 0.2, 1.0, 4.0])  # overlaps, no gap, short and long pauses
+            words = words_at(text, max(at, 0.0), seconds=rng.choice([0.05, 0.2, 0.4]))
+            segments.append((rng.choice(["SPEAKER_00", "SPEAKER_01", None]), words))
+            at = words[-1].end
+        result = transcript(*segments)
+        shown = cues(result, **{f: getattr(options, f) for f in options.__dataclass_fields__})
+        for cue in shown:
+            assert len(cue.lines) <= 2, cue
+            assert all(len(line) <= 42 or " " not in line.removeprefix("- ") for line in cue.lines), cue
+            one_word = len(re.sub(r"- |\[[^]]+\]: ", "", " ".join(cue.lines)).split()) == 1
+            assert cue.end - cue.start <= 7.0 + 0.001 or one_word, cue
+        spoken = [w.word for _, words in segments for w in words]
+        assert re.sub(r"- |\[[^]]+\]: ", "", " ".join(" ".join(c.lines) for c in shown)).split() == spoken

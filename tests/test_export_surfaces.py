@@ -14,8 +14,10 @@ from pathlib import Path
 import docx
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from stt_studio.api.routers.jobs import _attachment
+from stt_studio.cli import app
 from stt_studio.exports import FORMATS, MEDIA_TYPES
 from tests import live
 from tests.conftest import LiveService
@@ -98,17 +100,30 @@ def test_cli_refuses_docx_to_a_terminal(short_wav: Path) -> None:
     [
         (["--max-line-count", "2"], "max_line_count needs max_line_width"),
         (["--max-line-width", "0"], "Invalid value for '--max-line-width': Input should be greater than or equal to 1"),
-        (
-            ["--speaker-dash", "--no-speakers"],
-            "speaker_dash needs include_speakers: the dash marks a change of speaker",
-        ),
-        (["--min-duration", "8", "--max-duration", "7"], "min_cue_seconds (8) is longer than max_cue_seconds (7)"),
     ],
 )
 def test_cli_bad_export_options_are_usage_errors(short_wav: Path, args: list[str], message: str) -> None:
     proc = run_cli("transcribe", str(short_wav), *args)
     assert proc.returncode == 2
     assert message in " ".join(proc.stderr.decode().split())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--speaker-dash", "--no-speakers"],
+            "speaker_dash needs include_speakers: the dash marks a change of speaker",
+        ),
+        (["--min-duration", "8", "--max-duration", "7"], "min_cue_seconds (8) is longer than max_cue_seconds (7)"),
+        (["--balance-lines"], "balance_lines needs max_line_width"),
+    ],
+)
+def test_cli_contradicting_subtitle_rules_are_usage_errors(args: list[str], message: str) -> None:
+    """In process (the options are checked before the data dir is read): exit 2 and the reason, no traceback."""
+    result = CliRunner().invoke(app, ["export", "no-such-job", "-f", "srt", *args], env={"TERMINAL_WIDTH": "500"})
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split()) and "Traceback" not in result.output
 
 
 def test_cli_offers_every_format(short_wav: Path) -> None:

@@ -160,9 +160,9 @@ def test_a_put_reaches_the_job_every_export_and_the_cli(service: LiveService, jo
         before["docx"]
     )
 
-    # The CLI reads the same reviewed transcript from the data dir; --original the engine's. (One process a format:
-    # the formats for analysis tools and csv take the same path as txt, so html, titled by the job, stands for them.)
-    cli_formats: tuple[ExportFormat, ...] = ("json", "txt", "srt", "vtt", "tsv", "rttm", "docx", "html")
+    # The CLI reads the same reviewed transcript from the data dir; --original the engine's. (One process a format,
+    # so the formats that came later, which take txt's path through the CLI, are left to the nvivo run below.)
+    cli_formats: tuple[ExportFormat, ...] = ("json", "txt", "srt", "vtt", "tsv", "rttm", "docx")
     for fmt in cli_formats:
         proc = run_cli(service, job, "--format", fmt)
         assert proc.returncode == 0, proc.stderr.decode()

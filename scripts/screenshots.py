@@ -465,7 +465,8 @@ def run(out: Path, root: Path) -> list[Path]:
         export = window.exports.dialog
         assert export is not None
         for fmt, box in export.format_boxes.items():
-            box.setChecked(fmt in ("srt", "docx"))
+            box.setChecked(fmt in ("srt", "docx", "nvivo", "html"))
+        export.rules_box.guideline_button.click()  # the subtitle rules filled in from Netflix's guideline
         export.folder_edit.setText(str(Path.home() / "Documents" / "Transcripts"))
         shooter.both("export-dialog", dialog_target(app, export))
         export.reject()

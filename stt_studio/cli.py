@@ -7,7 +7,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -15,7 +15,7 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from stt_studio.engine.cpu import configure_process_environment
-from stt_studio.exports import BINARY_FORMATS, ExportFormat, ExportOptions, render
+from stt_studio.exports import BINARY_FORMATS, EXTENSIONS, ExportFormat, ExportOptions, render
 from stt_studio.settings import DeviceName, Settings, VadMethod
 
 if TYPE_CHECKING:
@@ -330,6 +330,81 @@ def webhook_secret() -> None:
     print(current_secret(settings))
 
 
+SpeakersOption = Annotated[
+    bool, typer.Option("--speakers/--no-speakers", help="Speaker names in txt, srt, vtt and docx")
+]
+TimestampsOption = Annotated[bool, typer.Option("--timestamps/--no-timestamps", help="Times in txt and docx")]
+LineWidthOption = Annotated[int | None, typer.Option(min=1, metavar="N", help="srt/vtt: wrap lines at N characters")]
+LineCountOption = Annotated[
+    int | None, typer.Option(min=1, metavar="N", help="srt/vtt: at most N lines per cue (needs --max-line-width)")
+]
+
+
+_RULES = "srt/vtt subtitle rules"
+MinDurationOption = Annotated[
+    float | None,
+    typer.Option(
+        "--min-duration", min=0.001, metavar="SECONDS", help="Show each cue this long at least", rich_help_panel=_RULES
+    ),
+]
+MaxDurationOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-duration", min=0.001, metavar="SECONDS", help="No cue longer than this", rich_help_panel=_RULES
+    ),
+]
+MaxCpsOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-cps", min=0.001, metavar="N", help="Reading speed: at most N characters a second", rich_help_panel=_RULES
+    ),
+]
+BalanceLinesOption = Annotated[
+    bool,
+    typer.Option(
+        "--balance-lines", help="Lines of about equal length (needs --max-line-width)", rich_help_panel=_RULES
+    ),
+]
+SplitSentencesOption = Annotated[
+    bool, typer.Option("--split-sentences", help="A new sentence starts a new cue", rich_help_panel=_RULES)
+]
+SpeakerDashOption = Annotated[
+    bool,
+    typer.Option(
+        "--speaker-dash", help='Two speakers share a cue, one line each opened by "- "', rich_help_panel=_RULES
+    ),
+]
+MaxSilenceOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-silence",
+        min=0.001,
+        metavar="SECONDS",
+        help="No cue over a pause longer than this",
+        rich_help_panel=_RULES,
+    ),
+]
+GuidelineOption = Annotated[
+    bool,
+    typer.Option(
+        "--subtitle-guideline",
+        help="Every rule not given takes Netflix's Timed Text Style Guide value (docs/exports.md)",
+        rich_help_panel=_RULES,
+    ),
+]
+
+
+def _export_options(guideline: bool, **values: Any) -> ExportOptions:
+    """The export options given on the command line (with the guideline's where asked); a usage error that says
+    which options contradict each other."""
+    from stt_studio.exports.options import guideline_values
+
+    try:
+        return ExportOptions(**(guideline_values(values) if guideline else values))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
 @app.command()
 def transcribe(
     files: Annotated[list[Path], typer.Argument(help="Audio or video files", exists=False)],
@@ -356,12 +431,16 @@ def transcribe(
         bool, typer.Option("--speakers/--no-speakers", help="Speaker labels in txt, srt, vtt and docx")
     ] = True,
     timestamps: Annotated[bool, typer.Option("--timestamps/--no-timestamps", help="Times in txt and docx")] = True,
-    max_line_width: Annotated[
-        int | None, typer.Option(min=1, metavar="N", help="srt/vtt: wrap lines at N characters")
-    ] = None,
-    max_line_count: Annotated[
-        int | None, typer.Option(min=1, metavar="N", help="srt/vtt: at most N lines per cue (needs --max-line-width)")
-    ] = None,
+    max_line_width: LineWidthOption = None,
+    max_line_count: LineCountOption = None,
+    min_duration: MinDurationOption = None,
+    max_duration: MaxDurationOption = None,
+    max_cps: MaxCpsOption = None,
+    balance_lines: BalanceLinesOption = False,
+    split_sentences: SplitSentencesOption = False,
+    speaker_dash: SpeakerDashOption = False,
+    max_silence: MaxSilenceOption = None,
+    guideline: GuidelineOption = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step")] = False,
 ) -> None:
     """Transcribe files in this process (no queue) and write the results."""
@@ -375,10 +454,20 @@ def transcribe(
     speakers_wanted = diarize or any(n is not None for n in (num_speakers, min_speakers, max_speakers))
     if fmt == "rttm" and not speakers_wanted:
         raise typer.BadParameter("the rttm format needs --diarize", param_hint="--format")
-    try:
-        export_options = ExportOptions(speakers, timestamps, max_line_width, max_line_count)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--max-line-count") from exc
+    export_options = _export_options(
+        guideline,
+        include_speakers=speakers,
+        include_timestamps=timestamps,
+        max_line_width=max_line_width,
+        max_line_count=max_line_count,
+        min_cue_seconds=min_duration,
+        max_cue_seconds=max_duration,
+        max_chars_per_second=max_cps,
+        balance_lines=balance_lines,
+        split_sentences=split_sentences,
+        speaker_dash=speaker_dash,
+        max_silence_seconds=max_silence,
+    )
     diarization = DiarizationOptions(num_speakers, min_speakers, max_speakers) if speakers_wanted else None
     options = TranscribeOptions(language=language, diarization=diarization, prompt=prompt)
     try:
@@ -427,19 +516,9 @@ def transcribe(
                 sys.stdout.buffer.write(data)
                 sys.stdout.buffer.flush()
             else:
-                (out_dir / f"{path.stem}.{fmt}").write_bytes(data)
+                (out_dir / f"{path.stem}.{EXTENSIONS[fmt]}").write_bytes(data)
     if failures:
         raise typer.Exit(code=1)
-
-
-SpeakersOption = Annotated[
-    bool, typer.Option("--speakers/--no-speakers", help="Speaker names in txt, srt, vtt and docx")
-]
-TimestampsOption = Annotated[bool, typer.Option("--timestamps/--no-timestamps", help="Times in txt and docx")]
-LineWidthOption = Annotated[int | None, typer.Option(min=1, metavar="N", help="srt/vtt: wrap lines at N characters")]
-LineCountOption = Annotated[
-    int | None, typer.Option(min=1, metavar="N", help="srt/vtt: at most N lines per cue (needs --max-line-width)")
-]
 
 
 def _fail(message: str) -> NoReturn:
@@ -460,6 +539,14 @@ def export_job(
     timestamps: TimestampsOption = True,
     max_line_width: LineWidthOption = None,
     max_line_count: LineCountOption = None,
+    min_duration: MinDurationOption = None,
+    max_duration: MaxDurationOption = None,
+    max_cps: MaxCpsOption = None,
+    balance_lines: BalanceLinesOption = False,
+    split_sentences: SplitSentencesOption = False,
+    speaker_dash: SpeakerDashOption = False,
+    max_silence: MaxSilenceOption = None,
+    guideline: GuidelineOption = False,
 ) -> None:
     """Export a finished job's transcript (the reviewed one, with its speaker names) from the data dir.
 
@@ -469,10 +556,20 @@ def export_job(
     from stt_studio.jobs.connection import connect, embedded_server
     from stt_studio.jobs.store import JobConflictError, JobNotFoundError, JobStore
 
-    try:
-        export_options = ExportOptions(speakers, timestamps, max_line_width, max_line_count)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--max-line-count") from exc
+    export_options = _export_options(
+        guideline,
+        include_speakers=speakers,
+        include_timestamps=timestamps,
+        max_line_width=max_line_width,
+        max_line_count=max_line_count,
+        min_cue_seconds=min_duration,
+        max_cue_seconds=max_duration,
+        max_chars_per_second=max_cps,
+        balance_lines=balance_lines,
+        split_sentences=split_sentences,
+        speaker_dash=speaker_dash,
+        max_silence_seconds=max_silence,
+    )
     if output is None and fmt in BINARY_FORMATS and sys.stdout.isatty():
         message = f"{fmt} is a binary format: give a file with -o (or redirect stdout)"
         raise typer.BadParameter(message, param_hint="--output")
@@ -492,7 +589,7 @@ def export_job(
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    target = output / f"{safe_stem(job.filename or job_id)}.{fmt}" if output.is_dir() else output
+    target = output / f"{safe_stem(job.filename or job_id)}.{EXTENSIONS[fmt]}" if output.is_dir() else output
     try:
         target.write_bytes(data)
     except OSError as exc:

@@ -44,7 +44,7 @@ class Cue:
 
 
 @dataclass(frozen=True)
-class _Word:
+class TimedWord:
     text: str
     start: float
     end: float
@@ -55,7 +55,7 @@ class _Passage:
     """Consecutive words that may share cues: one segment, or (with a line count) one speaker's run of them."""
 
     label: str
-    words: list[_Word]
+    words: list[TimedWord]
 
 
 def subtitle_cues(
@@ -78,7 +78,7 @@ def _passages(
     passages: list[_Passage] = []
     previous_speaker: str | None = None
     for segment in result.segments:
-        words = _words(segment, joiner)
+        words = segment_words(segment, joiner)
         if not words:
             continue
         label = f"[{result.speaker_name(segment.speaker)}]: " if include_speakers and segment.speaker else ""
@@ -90,9 +90,9 @@ def _passages(
     return passages
 
 
-def _words(segment: Segment, joiner: str) -> list[_Word]:
+def segment_words(segment: Segment, joiner: str) -> list[TimedWord]:
     if segment.words:
-        timed = [_Word(_shown(w.word), w.start, w.end) for w in segment.words]
+        timed = [TimedWord(_shown(w.word), w.start, w.end) for w in segment.words]
         return [w for w in timed if w.text]
     texts = list(segment.text.replace(" ", "")) if not joiner else segment.text.split()
     texts = [t for t in (_shown(text) for text in texts) if t]
@@ -104,13 +104,13 @@ def _shown(text: str) -> str:
     return " ".join(text.split()).replace("-->", "->")
 
 
-def _spread(texts: Sequence[str], start: float, end: float) -> list[_Word]:
+def _spread(texts: Sequence[str], start: float, end: float) -> list[TimedWord]:
     """Times for words known only by their segment's span, shared out by their lengths."""
     total = sum(len(t) for t in texts) or 1
     words, at = [], start
     for text in texts:
         until = at + (end - start) * len(text) / total
-        words.append(_Word(text, at, until))
+        words.append(TimedWord(text, at, until))
         at = until
     return words
 
@@ -129,7 +129,7 @@ class _Layout:
     def cues(self, passage: _Passage) -> Iterator[Cue]:
         lines: list[str] = []
         line = passage.label
-        words: list[_Word] = []  # of the cue being built
+        words: list[TimedWord] = []  # of the cue being built
         line_has_words = False
         for word in passage.words:
             pause = bool(words) and word.start - words[-1].end > PAUSE_SECONDS
@@ -160,7 +160,7 @@ class _Layout:
             yield self._cue(words, [*lines, line])
 
     @staticmethod
-    def _cue(words: list[_Word], lines: list[str]) -> Cue:
+    def _cue(words: list[TimedWord], lines: list[str]) -> Cue:
         return Cue(min(w.start for w in words), max(w.end for w in words), tuple(lines))
 
 
@@ -170,19 +170,19 @@ def _shown_long_enough(cues: Sequence[Cue]) -> list[Cue]:
     out: list[Cue] = []
     not_before = 0
     for i, cue in enumerate(cues):
-        start = max(_ms(cue.start), not_before)
-        end = max(_ms(cue.end), start)
-        wanted = start + _ms(MIN_CUE_SECONDS)
-        next_start = _ms(cues[i + 1].start) if i + 1 < len(cues) else None
+        start = max(milliseconds(cue.start), not_before)
+        end = max(milliseconds(cue.end), start)
+        wanted = start + milliseconds(MIN_CUE_SECONDS)
+        next_start = milliseconds(cues[i + 1].start) if i + 1 < len(cues) else None
         if end < wanted:
             end = max(end, min(wanted, next_start)) if next_start is not None and next_start > start else wanted
         # Only a lengthening of ours delays the next cue; cues that overlapped as spoken are left as they are.
-        not_before = end if next_start is not None and end > next_start >= _ms(cue.end) else 0
+        not_before = end if next_start is not None and end > next_start >= milliseconds(cue.end) else 0
         out.append(Cue(start / 1000, end / 1000, cue.lines))
     return out
 
 
-def _ms(seconds: float) -> int:
+def milliseconds(seconds: float) -> int:
     return round(max(seconds, 0.0) * 1000)
 
 
@@ -198,7 +198,7 @@ def vtt_time(seconds: float) -> str:
 
 
 def _clock(seconds: float) -> tuple[int, int, int, int]:
-    hours, rest = divmod(_ms(seconds), 3_600_000)
+    hours, rest = divmod(milliseconds(seconds), 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     whole, ms = divmod(rest, 1000)
     return hours, minutes, whole, ms

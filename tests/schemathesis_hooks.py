@@ -72,10 +72,23 @@ def _one_cursor(query: dict[str, Any]) -> None:
         del query["after"]
 
 
-def _line_count_needs_width(query: dict[str, Any]) -> None:
-    """export: max_line_count only with max_line_width."""
+def _export_options_agree(query: dict[str, Any]) -> None:
+    """export: max_line_count only with max_line_width; the subtitle rules only where they do not contradict each
+    other (ExportOptions.conflicts: 400)."""
     if "max_line_count" in query and "max_line_width" not in query:
         del query["max_line_count"]
+    if query.get("subtitle_guideline") in (True, "true"):
+        query.pop("max_line_count", None)  # the guideline's dash needs 2 lines or more
+        query.pop("min_cue_seconds", None)  # and its 5/6 to 7 s must not cross what is given
+        query.pop("max_cue_seconds", None)
+    if query.get("balance_lines") in (True, "true") and "max_line_width" not in query:
+        del query["balance_lines"]
+    dash_room = query.get("include_speakers") not in (False, "false") and int(query.get("max_line_count") or 0) >= 2
+    if query.get("speaker_dash") in (True, "true") and not dash_room:
+        del query["speaker_dash"]
+    low, high = query.get("min_cue_seconds"), query.get("max_cue_seconds")
+    if low is not None and high is not None and float(low) > float(high):
+        del query["min_cue_seconds"]
 
 
 def _current_version(case: Case[Any]) -> None:
@@ -191,4 +204,4 @@ def before_call(context: HookContext, case: Case[Any], kwargs: dict[str, Any]) -
         if case.operation.path == "/jobs":
             _one_cursor(case.query)
         if case.operation.path == "/jobs/{job_id}/export":
-            _line_count_needs_width(case.query)
+            _export_options_agree(case.query)

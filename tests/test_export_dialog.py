@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,36 @@ def test_ok_accepts(qtbot: QtBot, tmp_path: Path) -> None:
     dialog.show()
     with qtbot.waitSignal(dialog.accepted, timeout=2000):
         click(qtbot, dialog.ok_button)
+
+
+def test_the_guideline_button_fills_every_rule(qtbot: QtBot, tmp_path: Path) -> None:
+    dialog = make_dialog(qtbot, tmp_path, initial=ExportRequest(tmp_path, ["srt", "nvivo"]))
+    dialog.show()
+    click(qtbot, dialog.rules_box.guideline_button)
+    netflix = replace(ExportOptions().with_guideline(), min_cue_seconds=0.833)  # 5/6 s to the millisecond
+    assert dialog.chosen() == ExportRequest(tmp_path, ["srt", "nvivo"], netflix)
+    assert dialog.ok_button.isEnabled() and dialog.problem_label.isHidden()
+
+
+def test_contradicting_rules_say_why_and_disable_export(qtbot: QtBot, tmp_path: Path) -> None:
+    dialog = make_dialog(qtbot, tmp_path, initial=ExportRequest(tmp_path, ["vtt"]))
+    dialog.show()
+    click(qtbot, dialog.rules_box.guideline_button)
+    click(qtbot, dialog.speakers_box)  # the dash marks speakers: without them it cannot be
+    assert not dialog.ok_button.isEnabled()
+    assert dialog.problem_label.isVisible()
+    assert dialog.problem_label.text() == "“Speaker dash” needs “Include speakers”: the dash marks a change of speaker"
+    click(qtbot, dialog.rules_box.dash_box)
+    dialog.rules_box.min_spin.setValue(9.0)  # longer than the guideline's 7 s at most
+    assert dialog.problem_label.text() == "“Shortest subtitle” (9) is longer than “Longest subtitle” (7)"
+    dialog.rules_box.max_spin.setValue(0)
+    assert dialog.ok_button.isEnabled() and dialog.problem_label.isHidden()
+    assert dialog.chosen().options.min_cue_seconds == 9.0
+
+
+def test_the_last_rules_preset_the_box(qtbot: QtBot, tmp_path: Path) -> None:
+    rules = ExportOptions(
+        max_line_width=30, max_line_count=2, speaker_dash=True, max_chars_per_second=15.0, max_silence_seconds=1.5
+    )
+    last = ExportRequest(tmp_path, ["srt"], rules)
+    assert make_dialog(qtbot, tmp_path, initial=last).chosen() == last

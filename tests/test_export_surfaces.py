@@ -14,8 +14,10 @@ from pathlib import Path
 import docx
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from stt_studio.api.routers.jobs import _attachment
+from stt_studio.cli import app
 from stt_studio.exports import FORMATS, MEDIA_TYPES
 from tests import live
 from tests.conftest import LiveService
@@ -106,6 +108,24 @@ def test_cli_bad_export_options_are_usage_errors(short_wav: Path, args: list[str
     assert message in " ".join(proc.stderr.decode().split())
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--speaker-dash", "--no-speakers"],
+            "speaker_dash needs include_speakers: the dash marks a change of speaker",
+        ),
+        (["--min-duration", "8", "--max-duration", "7"], "min_cue_seconds (8) is longer than max_cue_seconds (7)"),
+        (["--balance-lines"], "balance_lines needs max_line_width"),
+    ],
+)
+def test_cli_contradicting_subtitle_rules_are_usage_errors(args: list[str], message: str) -> None:
+    """In process (the options are checked before the data dir is read): exit 2 and the reason, no traceback."""
+    result = CliRunner().invoke(app, ["export", "no-such-job", "-f", "srt", *args], env={"TERMINAL_WIDTH": "500"})
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split()) and "Traceback" not in result.output
+
+
 def test_cli_offers_every_format(short_wav: Path) -> None:
     proc = run_cli("transcribe", str(short_wav), "-f", "pdf")
     assert proc.returncode == 2
@@ -132,6 +152,8 @@ def test_api_offers_every_format(service: LiveService) -> None:
     parameters = {p["name"]: p for p in spec["paths"]["/jobs/{job_id}/export"]["get"]["parameters"]}
     assert parameters["format"]["schema"]["enum"] == list(FORMATS)
     assert {"include_speakers", "include_timestamps", "max_line_width", "max_line_count"} <= set(parameters)
+    rules = {"min_cue_seconds", "max_cue_seconds", "max_chars_per_second", "balance_lines", "split_sentences"}
+    assert rules | {"speaker_dash", "max_silence_seconds", "subtitle_guideline"} <= set(parameters)
 
 
 @pytest.mark.slow
@@ -169,13 +191,50 @@ def test_api_text_formats_take_the_options(service: LiveService, finished_job: s
 
 
 @pytest.mark.slow
+def test_api_tool_formats_and_subtitle_rules(service: LiveService, finished_job: str) -> None:
+    nvivo = get_export(service, finished_job, format="nvivo")
+    assert nvivo.status_code == 200 and nvivo.headers["content-type"].startswith("text/plain")
+    header, *rows = nvivo.text.splitlines()
+    assert header == "Timespan\tSpeaker\tContent" and rows
+    assert all(re.fullmatch(r"\d\d:\d\d:\d\d\.\d-\d\d:\d\d:\d\d\.\d\t\t.+", row) for row in rows), rows
+    assert wer(SHORT_TEXT, " ".join(row.split("\t")[2] for row in rows)) <= SHORT_CLIP_WER_BOUND
+    page = get_export(service, finished_job, format="html")
+    assert page.headers["content-type"].startswith("text/html") and 'src="short.wav"' in page.text
+    assert 'href="short.wav#t=0.' in page.text
+    spoken = re.sub(r"<[^>]+>|\d\d:\d\d:\d\d", " ", page.text.split("<main>")[1].split("</main>")[0])
+    assert wer(SHORT_TEXT, spoken) <= SHORT_CLIP_WER_BOUND
+    srt = get_export(service, finished_job, format="srt", subtitle_guideline=True, max_chars_per_second=12)
+    assert srt.status_code == 200, srt.text
+    lines = subtitle_lines(srt.text)
+    assert all(len(line) <= 42 for line in lines) and wer(SHORT_TEXT, " ".join(lines)) <= SHORT_CLIP_WER_BOUND
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("params", "message"),
     [
+        ({"format": "srt", "speaker_dash": True, "include_speakers": False}, "speaker_dash needs include_speakers"),
+        ({"format": "srt", "min_cue_seconds": 3, "max_cue_seconds": 2}, "min_cue_seconds (3) is longer than"),
+        ({"format": "vtt", "balance_lines": True}, "balance_lines needs max_line_width"),
+    ],
+)
+def test_api_conflicting_subtitle_rules_are_400(
+    service: LiveService, finished_job: str, params: dict[str, str | int], message: str
+) -> None:
+    response = get_export(service, finished_job, **params)
+    assert response.status_code == 400, response.text
+    assert message in response.json()["detail"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"format": "srt", "max_chars_per_second": 0}, "greater than 0"),
         ({"format": "srt", "max_line_width": 0}, "greater than or equal to 1"),
         ({"format": "srt", "max_line_width": 10, "max_line_count": 0}, "greater than or equal to 1"),
         ({"format": "srt", "max_line_count": 2}, "max_line_count needs max_line_width"),
-        ({"format": "pdf"}, "docx"),
+        ({"format": "pdf"}, "'nvivo', 'exmaralda', 'html' or 'csv'"),
     ],
 )
 def test_api_bad_export_options_are_422(

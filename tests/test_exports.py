@@ -103,7 +103,14 @@ def read_docx(data: bytes) -> list[str]:
 
 
 def test_every_format_has_a_media_type_and_a_description() -> None:
-    assert set(FORMATS) == {"json", "txt", "srt", "vtt", "tsv", "rttm", "docx"}
+    assert set(FORMATS) == {"json", "txt", "srt", "vtt", "tsv", "rttm", "docx"} | {
+        "maxqda",
+        "atlasti",
+        "nvivo",
+        "exmaralda",
+        "html",
+        "csv",
+    }
     assert set(MEDIA_TYPES) == set(FORMATS) == set(DESCRIPTIONS)
     assert MEDIA_TYPES["docx"] == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

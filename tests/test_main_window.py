@@ -342,6 +342,30 @@ def test_exports_start_from_the_recordings_folder_remember_the_last_choice_and_c
     assert not window.notices.notices
 
 
+def test_the_window_exports_for_analysis_tools_and_subtitles_under_the_guideline(
+    window: MainWindow, qapp: QApplication, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    window.use_service(_FinishedJobService(tmp_path), "finished")
+    wait_until(qapp, lambda: "j1" in window._library_entries, 10, "the library")
+    window.export_jobs(["j1"])
+    dialog = window.exports.dialog
+    assert dialog is not None
+    for fmt, box in dialog.format_boxes.items():
+        box.setChecked(fmt in ("nvivo", "srt"))
+    dialog.folder_edit.setText(str(out))
+    dialog.rules_box.guideline_button.click()
+    dialog.speakers_box.setChecked(False)  # the dash needs speakers: the dialog says so and waits
+    assert not dialog.ok_button.isEnabled() and "“Speaker dash” needs “Include speakers”" in dialog.problem_label.text()
+    dialog.speakers_box.setChecked(True)
+    dialog.ok_button.click()
+    wait_until(qapp, lambda: "Exported 2 file(s)" in window.confirmations.text(), 10, "the confirmation")
+    assert sorted(p.name for p in out.iterdir()) == ["talk.nvivo.txt", "talk.srt"]
+    assert (out / "talk.nvivo.txt").read_text().startswith("Timespan\tSpeaker\tContent\n00:00:00.0-")
+    lines = [line for line in (out / "talk.srt").read_text().splitlines() if line and "-->" not in line]
+    assert all(len(line) <= 42 for line in lines if not line.isdigit()), lines
+
+
 def test_where_the_window_works_leads_the_status_bar(window: MainWindow, qapp: QApplication) -> None:
     """The connection and sharing labels come first among the status bar's lasting labels (a passing message
     such as an export's confirmation takes the room left of them)."""

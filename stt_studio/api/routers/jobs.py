@@ -6,18 +6,20 @@ import unicodedata
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import PlainTextResponse, Response
 
 from stt_studio.api.deps import StoreDep
 from stt_studio.api.responses import INVALID_REQUEST, NO_SUCH_JOB, QUEUE_UNAVAILABLE, error, job_response
 from stt_studio.api.routers.transcribe import SUBMITTED_MESSAGE
+from stt_studio.api.subtitle_rules_query import SubtitleRulesQuery
 from stt_studio.exports import (
     BINARY_FORMATS,
     FORMATS,
     MEDIA_TYPES,
     ExportFormat,
     ExportOptions,
+    ExportOptionsError,
     NotDiarizedError,
     export,
     render,
@@ -27,6 +29,7 @@ from stt_studio.jobs.models import JobStatus, JobView
 from stt_studio.jobs.store import JobNotFoundError
 
 router = APIRouter(tags=["jobs"])
+_NO_RULES = SubtitleRulesQuery()
 
 
 @router.get(
@@ -125,6 +128,7 @@ def _attachment(stem: str, extension: str) -> str:
     responses={
         200: {"content": {media_type: {} for media_type in MEDIA_TYPES.values()}},
         404: NO_SUCH_JOB,
+        400: error("Subtitle rules that contradict each other (detail says which), e.g. speaker_dash without speakers"),
         409: error("The job has not completed, or rttm was asked of a job that was not diarized"),
         422: INVALID_REQUEST,
         **QUEUE_UNAVAILABLE,
@@ -134,7 +138,9 @@ def export_job(
     job_id: str,
     store: StoreDep,
     fmt: Annotated[ExportFormat, Query(alias="format")],
-    include_speakers: Annotated[bool, Query(description="Speaker labels in txt, srt, vtt and docx")] = True,
+    include_speakers: Annotated[
+        bool, Query(description="Speaker labels in txt, srt, vtt, docx and the tool formats")
+    ] = True,
     include_timestamps: Annotated[bool, Query(description="Times in txt and docx")] = True,
     max_line_width: Annotated[
         int | None, Query(ge=1, description="srt/vtt: wrap lines at this many characters")
@@ -142,11 +148,16 @@ def export_job(
     max_line_count: Annotated[
         int | None, Query(ge=1, description="srt/vtt: at most this many lines per cue (needs max_line_width)")
     ] = None,
+    rules: Annotated[SubtitleRulesQuery, Depends()] = _NO_RULES,
 ) -> Response:
     try:
         options = ExportOptions(include_speakers, include_timestamps, max_line_width, max_line_count)
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    try:
+        options = rules.applied_to(options)
+    except ExportOptionsError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     view = store.get(job_id)
     if view.result is None:
         raise HTTPException(
@@ -157,6 +168,7 @@ def export_job(
             data = render(view.result, fmt, options, title=view.filename, date=view.completed_at)
             headers = {"Content-Disposition": _attachment(safe_stem(view.filename or job_id), fmt)}
             return Response(data, media_type=MEDIA_TYPES[fmt], headers=headers)
-        return PlainTextResponse(export(view.result, fmt, options), media_type=MEDIA_TYPES[fmt])
+        text = export(view.result, fmt, options, title=view.filename)
+        return PlainTextResponse(text, media_type=MEDIA_TYPES[fmt])
     except NotDiarizedError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc

@@ -1,4 +1,4 @@
-"""The export dialog: which formats, which folder, and how (speakers, timestamps, subtitle line limits).
+"""The export dialog: which formats, which folder, and how (speakers, timestamps, subtitle line limits and rules).
 
 It only asks: the caller runs ``export_jobs`` with ``chosen()`` off the GUI thread.
 """
@@ -24,7 +24,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stt_studio.exports import DESCRIPTIONS, FORMATS, ExportOptions, ExportRequest
+from stt_studio.exports import (
+    DESCRIPTIONS,
+    EXTENSIONS,
+    FORMATS,
+    NETFLIX,
+    ExportOptions,
+    ExportOptionsError,
+    ExportRequest,
+)
+from stt_studio.ui.views.subtitle_rules_box import SubtitleRulesBox, in_dialog_words
 
 NOT_DIARIZED_TIP = "None of the selected jobs was diarized, so there are no speaker turns to export"
 _FORMAT_COLUMNS = 2
@@ -54,11 +63,15 @@ class ExportDialog(QDialog):
         self.folder_edit = QLineEdit()
         self.browse_button = QPushButton("Browse…")
         self.speakers_box = QCheckBox("Include speakers")
-        self.speakers_box.setToolTip("Speaker labels in txt, srt, vtt and docx")
+        self.speakers_box.setToolTip("Speaker labels in txt, srt, vtt, docx and the transcript formats")
         self.timestamps_box = QCheckBox("Include timestamps")
         self.timestamps_box.setToolTip("Times in txt and docx; subtitles, json, tsv and rttm always carry them")
         self.line_width_spin = self._limit_spin(_MAX_LINE_WIDTH, " characters", "srt/vtt: wrap lines at this width")
         self.line_count_spin = self._limit_spin(_MAX_LINE_COUNT, " lines", "srt/vtt: start a new cue after this")
+        self.rules_box = SubtitleRulesBox()
+        self.problem_label = QLabel()
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setStyleSheet("color: palette(highlight);")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText("Export")
@@ -67,7 +80,11 @@ class ExportDialog(QDialog):
         layout.addWidget(summary)
         layout.addWidget(self._formats_group())
         layout.addLayout(self._folder_row())
-        layout.addWidget(self._options_group())
+        options_row = QHBoxLayout()
+        options_row.addWidget(self._options_group())
+        options_row.addWidget(self.rules_box)
+        layout.addLayout(options_row)
+        layout.addWidget(self.problem_label)
         layout.addWidget(self.buttons)
 
         self._connect()
@@ -76,7 +93,7 @@ class ExportDialog(QDialog):
     def _make_format_boxes(self) -> dict[str, QCheckBox]:
         boxes: dict[str, QCheckBox] = {}
         for fmt in FORMATS:
-            box = QCheckBox(f".{fmt}  {DESCRIPTIONS[fmt]}")
+            box = QCheckBox(f".{EXTENSIONS[fmt]}  {DESCRIPTIONS[fmt]}")
             if fmt == "rttm" and not self._any_diarized:
                 box.setEnabled(False)
                 box.setToolTip(NOT_DIARIZED_TIP)
@@ -121,6 +138,11 @@ class ExportDialog(QDialog):
         self.folder_edit.textChanged.connect(self._update_ok)
         self.browse_button.clicked.connect(self._browse)
         self.line_width_spin.valueChanged.connect(self._update_line_count)
+        for control in (self.speakers_box, self.line_width_spin, self.line_count_spin):
+            signal = control.toggled if isinstance(control, QCheckBox) else control.valueChanged
+            signal.connect(self._update_ok)
+        self.rules_box.changed.connect(self._update_ok)
+        self.rules_box.guideline_button.clicked.connect(self._apply_guideline)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
 
@@ -133,6 +155,7 @@ class ExportDialog(QDialog):
         self.timestamps_box.setChecked(options.include_timestamps)
         self.line_width_spin.setValue(options.max_line_width or 0)
         self.line_count_spin.setValue(options.max_line_count or 0)
+        self.rules_box.preset(options)
         self._update_line_count()
         self._update_ok()
 
@@ -145,20 +168,42 @@ class ExportDialog(QDialog):
         # WhisperX only splits subtitles by line count when it wraps lines at a width.
         self.line_count_spin.setEnabled(self.line_width_spin.value() > 0)
 
+    def _apply_guideline(self) -> None:
+        self.line_width_spin.setValue(NETFLIX.max_line_width)
+        self.line_count_spin.setValue(NETFLIX.max_line_count)
+        self.rules_box.apply_guideline(speakers=self.speakers_box.isChecked())
+
+    def problem(self) -> str:
+        """Why the options chosen cannot go together, in the dialog's words; "" when they can."""
+        try:
+            self._options()
+        except ExportOptionsError as exc:
+            return in_dialog_words(str(exc))
+        return ""
+
     def _update_ok(self) -> None:
-        self.ok_button.setEnabled(bool(self.chosen_formats()) and bool(self.folder_edit.text().strip()))
+        problem = self.problem()
+        self.problem_label.setText(problem)
+        self.problem_label.setVisible(bool(problem))
+        ready = bool(self.chosen_formats()) and bool(self.folder_edit.text().strip())
+        self.ok_button.setEnabled(ready and not problem)
 
     def chosen_formats(self) -> list[str]:
         return [fmt for fmt, box in self.format_boxes.items() if box.isEnabled() and box.isChecked()]
 
-    def chosen(self) -> ExportRequest:
+    def _options(self) -> ExportOptions:
         width = self.line_width_spin.value() or None
         count = (self.line_count_spin.value() or None) if width else None
-        options = ExportOptions(
+        return ExportOptions(
             include_speakers=self.speakers_box.isChecked(),
             include_timestamps=self.timestamps_box.isChecked(),
             max_line_width=width,
             max_line_count=count,
+            **self.rules_box.rules(),
         )
+
+    def chosen(self) -> ExportRequest:
+        """What was chosen; raises ExportOptionsError when ``problem()`` says why not (Export is disabled then)."""
+        options = self._options()
         folder = Path(self.folder_edit.text().strip()).expanduser()
         return ExportRequest(folder=folder, formats=self.chosen_formats(), options=options)

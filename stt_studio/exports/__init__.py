@@ -1,11 +1,15 @@
-"""Export a result as json, txt, srt, vtt, tsv, rttm or docx. One registry used by the CLI, the API and the desktop.
+"""Export a result in any of ``FORMATS``. One registry used by the CLI, the API and the desktop.
 
-``FORMATS`` is the one list of formats; a format's name is also its file extension. ``render`` gives the bytes of
-any format, ``export`` the text of a text format, ``export_jobs`` writes many results into a folder.
+``FORMATS`` is the one list of formats; a format's name is also its file extension, except the transcript formats
+for analysis tools (``EXTENSIONS``). ``render`` gives the bytes of any format, ``export`` the text of a text
+format, ``export_jobs`` writes many results into a folder. The formats are written by the modules of this package:
+``qda`` (maxqda, atlasti, nvivo, exmaralda, csv), ``html_page``; srt and vtt cues are laid out by ``subtitles``, or
+by ``subtitle_rules`` when a subtitle rule is on; docx, txt, json, tsv and rttm here.
 
 txt without timestamps and tsv are WhisperX's own writers; srt and vtt cues are laid out by ``subtitles`` (the
 width counts the speaker label, every cue is shown for a positive time). ``json`` is always the full result and
-``tsv``/``rttm`` have fixed layouts, so ``ExportOptions`` changes txt, srt, vtt and docx.
+``tsv``/``rttm`` have fixed layouts, so ``ExportOptions`` changes txt, srt, vtt, docx and (speakers only) the
+transcript formats.
 
 Speakers appear as people read them (``TranscriptionResult.speaker_name``): the name given in review ("Dr. Chen"),
 else "Speaker 1" for SPEAKER_00. json keeps the labels and carries ``speaker_names``; rttm, read by tools, has the
@@ -18,16 +22,64 @@ import io
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, NamedTuple, get_args
 
-from stt_studio.engine.result import Segment, TranscriptionResult
-from stt_studio.subtitles import srt_time, subtitle_cues, vtt_time
+from stt_studio.engine.result import TranscriptionResult
+from stt_studio.exports import qda
+from stt_studio.exports.common import clock, shown_speaker
+from stt_studio.exports.document import APP_AUTHOR, docx_document
+from stt_studio.exports.html_page import html_page
+from stt_studio.exports.options import (
+    DEFAULT_OPTIONS,
+    NETFLIX,
+    ExportOptions,
+    ExportOptionsError,
+    SubtitleGuideline,
+)
+from stt_studio.exports.subtitle_rules import ruled_cues
+from stt_studio.subtitles import Cue, srt_time, subtitle_cues, vtt_time
 
-ExportFormat = Literal["json", "txt", "srt", "vtt", "tsv", "rttm", "docx"]
+__all__ = [
+    "APP_AUTHOR",
+    "BINARY_FORMATS",
+    "DEFAULT_OPTIONS",
+    "DESCRIPTIONS",
+    "EXTENSIONS",
+    "FORMATS",
+    "MEDIA_TYPES",
+    "NETFLIX",
+    "ExportFormat",
+    "ExportItem",
+    "ExportOptions",
+    "ExportOptionsError",
+    "ExportRequest",
+    "ExportSummary",
+    "NotDiarizedError",
+    "SkippedExport",
+    "SubtitleGuideline",
+    "export",
+    "export_jobs",
+    "render",
+    "rttm_speakers",
+    "safe_stem",
+]
+
+ExportFormat = Literal[
+    "json", "txt", "srt", "vtt", "tsv", "rttm", "docx", "maxqda", "atlasti", "nvivo", "exmaralda", "html", "csv"
+]
 FORMATS: tuple[ExportFormat, ...] = get_args(ExportFormat)
 BINARY_FORMATS: frozenset[str] = frozenset({"docx"})
+
+EXTENSIONS: dict[str, str] = {fmt: fmt for fmt in FORMATS} | {
+    "maxqda": "maxqda.txt",
+    "atlasti": "atlasti.txt",
+    "nvivo": "nvivo.txt",
+    "exmaralda": "exmaralda.vtt",
+}
+"""The file name ending of each format: the analysis tools' formats are text (or WebVTT) files that those tools
+open by their usual extension; the format's name before it keeps them apart in one folder."""
 
 MEDIA_TYPES: dict[str, str] = {
     "json": "application/json",
@@ -37,6 +89,12 @@ MEDIA_TYPES: dict[str, str] = {
     "tsv": "text/tab-separated-values",
     "rttm": "text/plain",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "maxqda": "text/plain",
+    "atlasti": "text/plain",
+    "nvivo": "text/plain",
+    "exmaralda": "text/vtt",
+    "html": "text/html",
+    "csv": "text/csv",
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -47,41 +105,17 @@ DESCRIPTIONS: dict[str, str] = {
     "tsv": "Tab-separated segments (milliseconds)",
     "rttm": "RTTM speaker turns (diarized jobs only)",
     "docx": "Word document",
+    "maxqda": "MAXQDA transcript with timestamps",
+    "atlasti": "ATLAS.ti transcript with timestamps",
+    "nvivo": "NVivo transcript rows (tab-delimited)",
+    "exmaralda": "EXMARaLDA-compatible WebVTT",
+    "html": "Web page: speaker colours, linked times",
+    "csv": "CSV: speaker, start, end, text per segment",
 }
 
 
 class NotDiarizedError(ValueError):
     """The format needs speaker turns and the result has none."""
-
-
-@dataclass(frozen=True)
-class ExportOptions:
-    """How txt, srt, vtt and docx are rendered.
-
-    ``include_speakers``: the ``[Speaker 1]:`` prefixes of txt/srt/vtt and the speaker names of docx.
-    ``include_timestamps``: txt gets one ``[start --> end]`` line per segment, docx a ``[hh:mm:ss]`` per paragraph;
-    the other formats always carry their times.
-    ``max_line_width`` / ``max_line_count``: the subtitle limits (srt and vtt; see ``subtitles``). A width wraps
-    lines at that many characters, the ``[Speaker 1]: `` label included (a longer word gets a line of its own); a
-    count then starts a new cue after that many lines. A count means nothing without a width (lines are only
-    broken by wrapping), so that combination is refused rather than silently doing nothing.
-    """
-
-    include_speakers: bool = True
-    include_timestamps: bool = True
-    max_line_width: int | None = None
-    max_line_count: int | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("max_line_width", "max_line_count"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"{name} must be at least 1")
-        if self.max_line_count is not None and self.max_line_width is None:
-            raise ValueError("max_line_count needs max_line_width: lines are only broken by wrapping")
-
-
-DEFAULT_OPTIONS = ExportOptions()
 
 
 @dataclass(frozen=True)
@@ -104,21 +138,6 @@ class SkippedExport(NamedTuple):
 class ExportSummary:
     written: list[Path] = field(default_factory=list)
     skipped: list[SkippedExport] = field(default_factory=list)
-
-
-def _clock(seconds: float, *, millis: bool) -> str:
-    total_ms = round(max(seconds, 0.0) * 1000)
-    hours, rest = divmod(total_ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    whole, ms = divmod(rest, 1000)
-    text = f"{hours:02d}:{minutes:02d}:{whole:02d}"
-    return f"{text}.{ms:03d}" if millis else text
-
-
-def _speaker(result: TranscriptionResult, segment: Segment, options: ExportOptions) -> str | None:
-    if segment.speaker is None or not options.include_speakers:
-        return None
-    return result.speaker_name(segment.speaker)
 
 
 def _whisperx_input(result: TranscriptionResult, options: ExportOptions) -> dict[str, Any]:
@@ -159,15 +178,21 @@ def _whisperx_writer(name: str) -> Callable[[TranscriptionResult, ExportOptions]
     return export_with_whisperx
 
 
+def _cues(result: TranscriptionResult, options: ExportOptions) -> list[Cue]:
+    if options.has_subtitle_rules:
+        return ruled_cues(result, options)
+    return subtitle_cues(result, **_cue_options(options))
+
+
 def _srt(result: TranscriptionResult, options: ExportOptions) -> str:
-    cues = subtitle_cues(result, **_cue_options(options))
+    cues = _cues(result, options)
     return "".join(
         f"{number}\n{srt_time(cue.start)} --> {srt_time(cue.end)}\n{cue.text}\n\n" for number, cue in enumerate(cues, 1)
     )
 
 
 def _vtt(result: TranscriptionResult, options: ExportOptions) -> str:
-    cues = subtitle_cues(result, **_cue_options(options))
+    cues = _cues(result, options)
     return "WEBVTT\n\n" + "".join(f"{vtt_time(cue.start)} --> {vtt_time(cue.end)}\n{cue.text}\n\n" for cue in cues)
 
 
@@ -188,8 +213,8 @@ def _txt(result: TranscriptionResult, options: ExportOptions) -> str:
         return _plain_txt(result, options)
     lines = []
     for segment in result.segments:
-        span = f"[{_clock(segment.start, millis=True)} --> {_clock(segment.end, millis=True)}]"
-        speaker = _speaker(result, segment, options)
+        span = f"[{clock(segment.start, millis=True)} --> {clock(segment.end, millis=True)}]"
+        speaker = shown_speaker(result, segment, options)
         text = segment.text.strip()
         lines.append(f"{span} {speaker}: {text}\n" if speaker else f"{span} {text}\n")
     return "".join(lines)
@@ -230,85 +255,12 @@ _TEXT_EXPORTERS: dict[str, Callable[[TranscriptionResult, ExportOptions], str]] 
     "vtt": _vtt,
     "tsv": _whisperx_writer("tsv"),
     "rttm": _rttm,
+    "maxqda": qda.maxqda,
+    "atlasti": qda.atlasti,
+    "nvivo": qda.nvivo,
+    "exmaralda": qda.exmaralda,
+    "csv": qda.csv_rows,
 }
-
-
-@dataclass
-class _Paragraph:
-    speaker: str | None
-    start: float
-    texts: list[str]
-
-
-def _paragraphs(result: TranscriptionResult, options: ExportOptions) -> list[_Paragraph]:
-    """One paragraph per run of consecutive segments of one speaker; per segment when there is no speaker."""
-    paragraphs: list[_Paragraph] = []
-    for segment in result.segments:
-        speaker = _speaker(result, segment, options)
-        text = segment.text.strip()
-        if paragraphs and speaker is not None and paragraphs[-1].speaker == speaker:
-            paragraphs[-1].texts.append(text)
-        else:
-            paragraphs.append(_Paragraph(speaker, segment.start, [text]))
-    return paragraphs
-
-
-APP_AUTHOR = "STT Studio"
-"""The author (and last editor) of the docx files written: the document properties' default is python-docx's."""
-
-
-def _local_time(moment: datetime) -> datetime:
-    """``moment`` in this computer's time zone; a naive time is UTC (as the job store and the API keep them)."""
-    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)).astimezone()
-
-
-def _metadata(
-    result: TranscriptionResult, options: ExportOptions, title: str | None, transcribed: datetime
-) -> list[tuple[str, str]]:
-    rows = [("File", title)] if title else []
-    rows += [
-        ("Duration", _clock(result.duration, millis=False)),
-        ("Language", result.language),
-        ("Model", result.model),
-        ("Device", result.device),
-        ("Transcribed", _local_time(transcribed).strftime("%Y-%m-%d %H:%M")),
-    ]
-    if options.include_speakers and result.speakers:
-        speakers = ", ".join(f"{result.speaker_name(s.speaker)} ({s.speaking_time:.0f} s)" for s in result.speakers)
-        rows.append(("Speakers", speakers))
-    return rows
-
-
-def _docx(result: TranscriptionResult, options: ExportOptions, title: str | None, date: datetime | None) -> bytes:
-    import docx
-
-    heading = title or "Transcript"
-    transcribed = date or datetime.now(timezone.utc)
-    document = docx.Document()
-    properties = document.core_properties
-    properties.title = heading
-    properties.author = properties.last_modified_by = APP_AUTHOR
-    properties.comments = f"Transcribed by {APP_AUTHOR} with {result.model}"
-    properties.created = _local_time(transcribed).astimezone(timezone.utc)
-    properties.modified = datetime.now(timezone.utc)
-    document.add_heading(heading, level=0)
-    for label, value in _metadata(result, options, title, transcribed):
-        row = document.add_paragraph()
-        row.add_run(f"{label}: ").bold = True
-        row.add_run(value)
-    document.add_heading("Transcript", level=1)
-    for paragraph in _paragraphs(result, options):
-        block = document.add_paragraph()
-        if paragraph.speaker is not None:
-            block.add_run(paragraph.speaker).bold = True
-        if options.include_timestamps:
-            block.add_run(f"{' ' if paragraph.speaker else ''}[{_clock(paragraph.start, millis=False)}]")
-        if paragraph.speaker is not None or options.include_timestamps:
-            block.add_run().add_break()
-        block.add_run(" ".join(text for text in paragraph.texts if text))
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
 
 
 def _check_format(fmt: str) -> None:
@@ -329,15 +281,20 @@ def render(
     format, NotDiarizedError for rttm of an undiarized result."""
     _check_format(fmt)
     if fmt == "docx":
-        return _docx(result, options, title, date)
-    return _TEXT_EXPORTERS[fmt](result, options).encode("utf-8")
+        return docx_document(result, options, title, date)
+    return export(result, fmt, options, title=title).encode("utf-8")
 
 
-def export(result: TranscriptionResult, fmt: str, options: ExportOptions = DEFAULT_OPTIONS) -> str:
-    """A text format as text; ``render`` gives every format, docx included, as bytes."""
+def export(
+    result: TranscriptionResult, fmt: str, options: ExportOptions = DEFAULT_OPTIONS, *, title: str | None = None
+) -> str:
+    """A text format as text; ``render`` gives every format, docx included, as bytes. ``title`` (the source file's
+    name) heads an html page and is the recording its times link to."""
     _check_format(fmt)
     if fmt in BINARY_FORMATS:
         raise ValueError(f"'{fmt}' is a binary format; use render()")
+    if fmt == "html":
+        return html_page(result, options, title)
     return _TEXT_EXPORTERS[fmt](result, options)
 
 
@@ -394,5 +351,5 @@ def export_jobs(
                 summary.skipped.append(SkippedExport(name, "no rttm: not diarized, so there are no speaker turns"))
                 continue
             data = render(result, fmt, options, title=name, date=transcribed_at)
-            summary.written.append(_write_new_file(folder, safe_stem(name), fmt, data))
+            summary.written.append(_write_new_file(folder, safe_stem(name), EXTENSIONS[fmt], data))
     return summary

@@ -28,6 +28,7 @@ from stt_studio.system_check.distro import Distribution, distribution, parse_os_
 from stt_studio.system_check.libraries import AUDIO, CORE, WAYLAND, XCB
 from stt_studio.system_check.probe import library_loads
 from tests import live
+from tests.hidden_libraries import without
 
 DEBIAN = """PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
 NAME="Debian GNU/Linux"
@@ -78,11 +79,10 @@ def test_the_install_command_is_the_distributions_own(name: str) -> None:
     check = check_desktop(X11, lambda soname: soname not in ("libxcb-cursor.so.0", "libpulse.so.0"))
     message = describe_problem(check, distro, as_root=False)
     assert message.startswith("STT Studio's window can't start: this system lacks libraries Qt needs: "
-                              "libxcb-cursor.so.0.")  # fmt: skip
-    assert f"Install them ({distro.name}):" in message
-    assert f"\n    {CURSOR[name]}\n" in message  # the audio library doesn't stop the window: not in this message
+                              "libxcb-cursor.so.0 (and libpulse.so.0, for playback).")  # fmt: skip
+    assert f"Install them ({distro.name}):\n    {CURSOR_AND_PULSE[name]}\n" in message  # all in one command
     assert "`stt-studio serve` runs headless" in message
-    assert how_to_install(check.missing + check.audio_missing, distro, as_root=False) == CURSOR_AND_PULSE[name]
+    assert how_to_install(check.missing, distro, as_root=False) == CURSOR[name]
 
 
 def test_root_gets_the_command_without_sudo() -> None:
@@ -153,7 +153,8 @@ def test_every_library_qt_links_is_in_the_catalog() -> None:
 
 def test_playback_off_names_the_library_and_its_package() -> None:
     error = ImportError("libpulse.so.0: cannot open shared object file: No such file or directory")
-    reason = playback_off_reason(error)
+    short, reason = playback_off_reason(error)
+    assert short == "Playback is off: libpulse.so.0 is missing"
     assert reason.startswith("Playback is off: the audio library libpulse.so.0 (PulseAudio's client")
     assert reason.endswith("libpulse0") and "install" in reason
     assert describe_playback_off(AUDIO, distribution(OS_RELEASES["fedora"]), as_root=False).endswith(
@@ -161,10 +162,8 @@ def test_playback_off_names_the_library_and_its_package() -> None:
     )
     assert describe_playback_off((), distribution(DEBIAN), as_root=False) == ""
     unknown = playback_off_reason(ImportError("libFoo.so.9: cannot open shared object file"))
-    assert (
-        unknown == "Playback is off: Qt's multimedia module doesn't load here (libFoo.so.9: cannot open shared "
-        "object file)"
-    )
+    assert unknown == ("Playback is off: Qt's multimedia module doesn't load",
+                       "Qt's multimedia module doesn't load: libFoo.so.9: cannot open shared object file")  # fmt: skip
 
 
 def test_the_probe_asks_the_dynamic_loader() -> None:
@@ -185,21 +184,6 @@ def test_doctor_reports_the_window(monkeypatch: pytest.MonkeyPatch, settings: Se
 
 
 # --- the real entry point, a library really missing -------------------------------------------------------------------
-def library_file(soname: str) -> str:
-    """The file the dynamic loader would open for ``soname`` (from its cache)."""
-    cache = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=True).stdout
-    found = re.search(rf"^\s+{re.escape(soname)} \(libc6,x86-64\) => (\S+)$", cache, re.MULTILINE)
-    assert found, f"{soname} is not installed here: the test needs it present to hide it"
-    return os.path.realpath(found.group(1))
-
-
-def without(sonames: list[str], command: list[str]) -> list[str]:
-    """``command`` in a private mount namespace where each library's file reads as empty (as root; CI is)."""
-    script = 'while [ "$1" != -- ]; do mount --bind /dev/null "$1" || exit 97; shift; done; shift; exec "$@"'
-    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
-            *(library_file(soname) for soname in sonames), "--", *command]  # fmt: skip
-
-
 def entry_point() -> str:
     return str(Path(sys.executable).parent / "stt-studio")
 
@@ -251,9 +235,11 @@ def test_without_the_audio_library_the_window_opens_with_playback_off(tmp_path: 
     # the player bar itself, in the same namespace: the reason on the bar, its controls off
     probe = ("from PySide6.QtWidgets import QApplication; app = QApplication([]); "
              "from stt_studio.ui.views.player import PlayerBar; bar = PlayerBar(); bar.load(None); "
-             "print(bar.message_label.text()); print(bar.play_button.isEnabled(), bar.is_playing())")  # fmt: skip
+             "print(bar.message_label.text()); print(bar.message_label.toolTip());"
+             "print(bar.play_button.isEnabled(), bar.is_playing())")  # fmt: skip
     bar = subprocess.run(without(["libpulse.so.0"], [sys.executable, "-c", probe]), env=env, capture_output=True,
                          text=True, timeout=60)  # fmt: skip
     assert bar.returncode == 0, bar.stderr
-    text, state = bar.stdout.splitlines()[-2:]
-    assert text.startswith("Playback is off: the audio library libpulse.so.0") and state == "False False"
+    text, tooltip, state = bar.stdout.splitlines()[-3:]
+    assert text == "Playback is off: libpulse.so.0 is missing" and state == "False False"
+    assert tooltip.startswith("Playback is off: the audio library libpulse.so.0") and "libpulse0" in tooltip

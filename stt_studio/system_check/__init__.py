@@ -43,9 +43,11 @@ def preflight() -> tuple[str, str]:
     return describe_problem(check, distro, is_root()), describe_playback_off(check.audio_missing, distro, is_root())
 
 
-def playback_off_reason(error: ImportError) -> str:
-    """Why QtMultimedia didn't import, said for the player bar: the library and its package when known."""
+def playback_off_reason(error: ImportError) -> tuple[str, str]:
+    """Why QtMultimedia didn't import, for the player bar: a few words, and the whole reason with the package and
+    the command when the library is one this knows."""
     library = known_library(str(error))
     if library is None:
-        return f"Playback is off: Qt's multimedia module doesn't load here ({error})"
-    return describe_playback_off((library,), this_distribution(), is_root())
+        return "Playback is off: Qt's multimedia module doesn't load", f"Qt's multimedia module doesn't load: {error}"
+    full = describe_playback_off((library,), this_distribution(), is_root())
+    return f"Playback is off: {library.soname} is missing", full

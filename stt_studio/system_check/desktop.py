@@ -93,10 +93,11 @@ def describe_problem(check: DesktopCheck, distro: Distribution, as_root: bool) -
     lines = []
     if check.missing:
         files = ", ".join(lib.soname for lib in check.missing)
+        playback = "".join(f" (and {lib.soname}, for playback)" for lib in check.audio_missing)
         lines += [
-            f"STT Studio's window can't start: this system lacks libraries Qt needs: {files}.",
+            f"STT Studio's window can't start: this system lacks libraries Qt needs: {files}{playback}.",
             f"Install them ({distro.name}):",
-            f"    {how_to_install(check.missing, distro, as_root)}",
+            f"    {how_to_install(check.missing + check.audio_missing, distro, as_root)}",
         ]
     if check.no_display:
         lines.append(

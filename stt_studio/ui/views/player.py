@@ -51,14 +51,15 @@ class PlayerBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.playback_off = ""
-        """Why nothing can play on this system ("" when playback works)."""
+        """Why nothing can play on this system, in a few words ("" when playback works); its tooltip says all."""
+        playback_off_detail = ""
         self._media: QMediaPlayer | None = None
         self.video: QWidget
         """A video's picture (a VideoView where playback works); laid out by the owner of the bar."""
         try:
             self._media = self._start_media()
         except ImportError as error:
-            self.playback_off = playback_off_reason(error)
+            self.playback_off, playback_off_detail = playback_off_reason(error)
             self.video = QWidget(self)
         self.video.hide()
         self._source = QUrl()
@@ -77,7 +78,7 @@ class PlayerBar(QWidget):
         self.slider.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.time_label = QLabel(self)
         self.message_label = QLabel(self.playback_off or UNAVAILABLE, self)
-        self.message_label.setToolTip(self.playback_off)
+        self.message_label.setToolTip(playback_off_detail)
         self.message_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.speed_combo = QComboBox(self)
         for speed in SPEEDS:

@@ -62,19 +62,19 @@ def has_display(platform: str, env: Mapping[str, str]) -> bool:
 
 
 def check_desktop(env: Mapping[str, str], loads: Loads) -> DesktopCheck:
+    def missing_for(platform: str | None) -> tuple[SystemLibrary, ...]:
+        needed = (*CORE, *PLATFORM_LIBRARIES.get(platform or "", ()))
+        return tuple(lib for lib in needed if not loads(lib.soname))
+
     tried = platforms_to_try(env)
-    core_missing = tuple(lib for lib in CORE if not loads(lib.soname))
     audio_missing = tuple(lib for lib in AUDIO if not loads(lib.soname))
     with_display = [platform for platform in tried if has_display(platform, env)]
     if not with_display:
-        return DesktopCheck(None, tried, core_missing, True, audio_missing)
-    for platform in with_display:
-        missing = core_missing + tuple(lib for lib in PLATFORM_LIBRARIES.get(platform, ()) if not loads(lib.soname))
-        if not missing:
+        return DesktopCheck(None, tried, missing_for(None), True, audio_missing)
+    for platform in with_display:  # Qt takes the first platform that loads
+        if not missing_for(platform):
             return DesktopCheck(platform, tried, (), False, audio_missing)
-    first = with_display[0]
-    missing = core_missing + tuple(lib for lib in PLATFORM_LIBRARIES.get(first, ()) if not loads(lib.soname))
-    return DesktopCheck(None, tried, missing, False, audio_missing)
+    return DesktopCheck(None, tried, missing_for(with_display[0]), False, audio_missing)
 
 
 def how_to_install(libraries: tuple[SystemLibrary, ...], distro: Distribution, as_root: bool) -> str:

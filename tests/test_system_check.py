@@ -26,7 +26,7 @@ from stt_studio.system_check.desktop import (
 )
 from stt_studio.system_check.distro import Distribution, distribution, parse_os_release
 from stt_studio.system_check.libraries import AUDIO, CORE, WAYLAND, XCB
-from stt_studio.system_check.probe import library_loads
+from stt_studio.system_check.probe import display_answers, library_loads
 from tests import live
 from tests.hidden_libraries import without
 
@@ -72,11 +72,15 @@ CURSOR_AND_PULSE = {  # and for libxcb-cursor.so.0 with libpulse.so.0
 X11 = {"DISPLAY": ":0"}
 
 
+def answering(_platform: str, _display: str) -> bool:
+    return True
+
+
 # --- decisions, on data ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", list(OS_RELEASES))
 def test_the_install_command_is_the_distributions_own(name: str) -> None:
     distro = distribution(OS_RELEASES[name])
-    check = check_desktop(X11, lambda soname: soname not in ("libxcb-cursor.so.0", "libpulse.so.0"))
+    check = check_desktop(X11, lambda soname: soname not in ("libxcb-cursor.so.0", "libpulse.so.0"), answering)
     message = describe_problem(check, distro, as_root=False)
     assert message.startswith("STT Studio's window can't start: this system lacks libraries Qt needs: "
                               "libxcb-cursor.so.0 (and libpulse.so.0, for playback).")  # fmt: skip
@@ -86,7 +90,7 @@ def test_the_install_command_is_the_distributions_own(name: str) -> None:
 
 
 def test_root_gets_the_command_without_sudo() -> None:
-    check = check_desktop(X11, lambda soname: soname != "libxcb-cursor.so.0")
+    check = check_desktop(X11, lambda soname: soname != "libxcb-cursor.so.0", answering)
     assert "\n    apt-get install -y libxcb-cursor0\n" in describe_problem(check, distribution(DEBIAN), as_root=True)
 
 
@@ -100,7 +104,7 @@ def test_os_release_quotes_comments_and_unknown_systems() -> None:
 
 
 def test_no_display_says_so_with_the_headless_mode() -> None:
-    check = check_desktop({}, lambda _soname: True)
+    check = check_desktop({}, lambda _soname: True, answering)
     assert not check.can_start and check.no_display and not check.missing
     message = describe_problem(check, distribution(DEBIAN), as_root=False)
     assert message == (
@@ -110,16 +114,18 @@ def test_no_display_says_so_with_the_headless_mode() -> None:
     assert "`stt-studio serve` is the headless mode" in HEADLESS_HINT
     # an explicit platform that needs a display says which one asked for it
     asked = describe_problem(
-        check_desktop({"QT_QPA_PLATFORM": "wayland"}, lambda _s: True), distribution(DEBIAN), False
+        check_desktop({"QT_QPA_PLATFORM": "wayland"}, lambda _s: True, answering), distribution(DEBIAN), False
     )
     assert "(QT_QPA_PLATFORM=wayland asks for a display)" in asked
 
 
 def test_offscreen_needs_no_display_nor_the_x11_libraries() -> None:
-    check = check_desktop({"QT_QPA_PLATFORM": "offscreen"}, lambda soname: soname.startswith("libxcb") is False)
+    check = check_desktop(
+        {"QT_QPA_PLATFORM": "offscreen"}, lambda soname: soname.startswith("libxcb") is False, answering
+    )
     assert check.can_start and check.platform == "offscreen" and describe_problem(check, distribution(""), False) == ""
     # Qt's own libraries are needed by every platform, offscreen too
-    check = check_desktop({"QT_QPA_PLATFORM": "offscreen"}, lambda soname: soname != "libEGL.so.1")
+    check = check_desktop({"QT_QPA_PLATFORM": "offscreen"}, lambda soname: soname != "libEGL.so.1", answering)
     assert not check.can_start and [lib.soname for lib in check.missing] == ["libEGL.so.1"]
 
 
@@ -127,11 +133,40 @@ def test_a_wayland_session_falls_back_to_x11_as_qt_does() -> None:
     env = {"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"}
     assert platforms_to_try(env) == ("wayland", "xcb")
     assert platforms_to_try({"QT_QPA_PLATFORM": "wayland;xcb:option=1"}) == ("wayland", "xcb")
-    no_wayland_client = check_desktop(env, lambda soname: soname != "libwayland-client.so.0")
+    no_wayland_client = check_desktop(env, lambda soname: soname != "libwayland-client.so.0", answering)
     assert no_wayland_client.can_start and no_wayland_client.platform == "xcb"
     # Wayland only (no XWayland): its missing library is the one named
-    only_wayland = check_desktop({"WAYLAND_DISPLAY": "wayland-0"}, lambda soname: soname != "libwayland-client.so.0")
+    only_wayland = check_desktop(
+        {"WAYLAND_DISPLAY": "wayland-0"}, lambda soname: soname != "libwayland-client.so.0", answering
+    )
     assert not only_wayland.can_start and [lib.apt for lib in only_wayland.missing] == ["libwayland-client0"]
+
+
+def test_a_display_that_does_not_answer_is_said_before_qt_aborts_on_it() -> None:
+    silent = check_desktop(X11, lambda _soname: True, lambda _platform, _display: False)
+    assert not silent.can_start and silent.silent_display == "DISPLAY=:0" and not silent.missing
+    message = describe_problem(silent, distribution(DEBIAN), as_root=False)
+    assert message.startswith("STT Studio's window can't open: nothing answers at DISPLAY=:0")
+    assert message.endswith(HEADLESS_HINT)
+    # a Wayland session whose compositor is gone falls back to XWayland, as Qt does
+    env = {"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"}
+    assert check_desktop(env, lambda _s: True, lambda platform, _d: platform == "xcb").platform == "xcb"
+
+
+def test_the_display_probe_asks_a_real_x_server() -> None:
+    read, write = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-nolisten", "tcp"], pass_fds=(write,),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    os.close(write)
+    try:
+        with os.fdopen(read) as chosen:
+            display = f":{chosen.readline().strip()}"  # written once the server listens
+        assert display_answers("xcb", display)
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+    assert not display_answers("xcb", display)
+    assert not display_answers("wayland", "stt-studio-no-such-compositor")
 
 
 def test_every_library_qt_links_is_in_the_catalog() -> None:
@@ -181,6 +216,9 @@ def test_doctor_reports_the_window(monkeypatch: pytest.MonkeyPatch, settings: Se
     monkeypatch.delenv("XDG_SESSION_TYPE", raising=False)
     headless = check_desktop_window(ctx)
     assert headless.status == "info" and "`stt-studio serve` is the headless mode" in headless.detail
+    monkeypatch.setenv("DISPLAY", ":7331")  # no X server there
+    silent = check_desktop_window(ctx)
+    assert silent.status == "warn" and silent.detail.startswith("nothing answers at DISPLAY=:7331")
 
 
 # --- the real entry point, a library really missing -------------------------------------------------------------------

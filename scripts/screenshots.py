@@ -10,6 +10,11 @@ and settings dialogs, then the two server roles: this machine shared (the sharin
 queue, the status bar) and the window connected to a second STT Studio (``serve`` with a key: the connect dialog,
 the remote queue mid-run), each in Fusion's light palette and in a dark one, then quits the app and its
 processes.
+
+    .venv/bin/python scripts/screenshots.py --playback-off
+
+renders only the player bar as it is where QtMultimedia can't load (no libpulse.so.0): as root, the script runs
+itself again in a private mount namespace where that library reads as empty (tests/hidden_libraries.py).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from stt_studio.ui.models.job_table import JOB_ID_ROLE  # noqa: E402
 from stt_studio.ui.views.main_window import MainWindow  # noqa: E402
 from tests import live  # noqa: E402
 from tests.desktop import Desktop, wait_until  # noqa: E402
+from tests.hidden_libraries import without  # noqa: E402
 from tests.speech import SENTENCES, VOCABULARY, VOCABULARY_SENTENCES, speech_clip  # noqa: E402
 
 SIZE = (1280, 800)
@@ -484,13 +490,48 @@ def run(out: Path, root: Path) -> list[Path]:
     return shooter.written
 
 
+def playback_off(out: Path) -> list[Path]:
+    """The transcript view's player bar on a system without the PulseAudio client: its few words (the whole
+    reason and the install command in its tooltip) instead of working controls."""
+    from stt_studio.ui.views.player import PlayerBar
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    shooter = Shooter(app, Themes(app), out)
+    strip = QWidget()
+    bar = PlayerBar(strip)
+    if not bar.playback_off:
+        raise SystemExit("QtMultimedia loaded: run this where libpulse.so.0 is missing (see --playback-off)")
+    bar.load(None)
+    bar.setGeometry(8, 8, SIZE[0] - 16, bar.sizeHint().height())
+    strip.resize(SIZE[0], bar.height() + 16)
+    strip.show()
+    shooter.both("player-playback-off", lambda: strip)
+    return shooter.written
+
+
+def playback_off_in_namespace(out: Path) -> None:
+    """Run ``--playback-off`` again where libpulse.so.0 is hidden (this process has QtMultimedia's libraries)."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--playback-off", "--out", str(out), "--hidden"]
+    subprocess.run(without(["libpulse.so.0"], command), check=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="where the PNGs go")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir (its path is printed)")
+    parser.add_argument("--playback-off", action="store_true", help="only the player bar without libpulse.so.0")
+    parser.add_argument("--hidden", action="store_true", help=argparse.SUPPRESS)  # already without libpulse.so.0
     args = parser.parse_args(argv)
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
+    if args.playback_off and not args.hidden:
+        playback_off_in_namespace(out)
+        return 0
+    if args.playback_off:
+        for path in playback_off(out):
+            print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}  {path.stat().st_size:,} bytes")
+        return 0
     root = Path(tempfile.mkdtemp(prefix="stt-screenshots-"))
     print(f"data and config in {root}", flush=True)
     try:

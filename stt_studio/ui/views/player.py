@@ -1,29 +1,31 @@
 """Play the job's media: play/pause, a seek slider, the time and the speed; a video's picture goes to ``video``
 (placed by the transcript view, shown while the media has video). Speeds other than 1× keep the pitch (the FFmpeg
-backend's pitch compensation)."""
+backend's pitch compensation).
+
+QtMultimedia is imported when a bar is built, not with this module: it links the system's PulseAudio client
+(libpulse.so.0), which minimal systems lack, and without it only playback is lost, not the window."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, Qt, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QPalette
-from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QStyle, QToolButton, QWidget
 
+from stt_studio.system_check import playback_off_reason
 from stt_studio.ui.clock import format_clock
-from stt_studio.ui.views.video_view import VideoView
+
+if TYPE_CHECKING:
+    from PySide6.QtMultimedia import QMediaPlayer
 
 UNAVAILABLE = "Audio file not available"
 SPEEDS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 SKIP_SECONDS = 5.0
 WIDEST_DIGITS = str.maketrans("0123456789", "8888888888")
-SEEKABLE = (
-    QMediaPlayer.MediaStatus.LoadedMedia,
-    QMediaPlayer.MediaStatus.BufferingMedia,
-    QMediaPlayer.MediaStatus.BufferedMedia,
-    QMediaPlayer.MediaStatus.EndOfMedia,
-)
+SEEKABLE = ("LoadedMedia", "BufferingMedia", "BufferedMedia", "EndOfMedia")
+"""QMediaPlayer.MediaStatus names (the enum is only there once QtMultimedia has loaded)."""
 
 
 class PlayerBar(QWidget):
@@ -48,24 +50,18 @@ class PlayerBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        # Both parented to this widget, so they are deleted by Qt with it, never by Python's GC.
-        self.media_player = QMediaPlayer(self)
-        self._audio = QAudioOutput(self)
-        self.media_player.setAudioOutput(self._audio)
-        self.media_player.setPitchCompensation(True)  # nothing plays yet: no backend thread to wait for
-        self.video = VideoView(self)  # laid out by the owner of the bar (which takes it into its layout)
+        self.playback_off = ""
+        """Why nothing can play on this system, in a few words ("" when playback works); its tooltip says all."""
+        playback_off_detail = ""
+        self._media: QMediaPlayer | None = None
+        self.video: QWidget
+        """A video's picture (a VideoView where playback works); laid out by the owner of the bar."""
+        try:
+            self._media = self._start_media()
+        except ImportError as error:
+            self.playback_off, playback_off_detail = playback_off_reason(error)
+            self.video = QWidget(self)
         self.video.hide()
-        self.media_player.setVideoOutput(self.video.item)
-        queued = Qt.ConnectionType.QueuedConnection
-        self._request_source.connect(self.media_player.setSource, queued)
-        self._request_position.connect(self.media_player.setPosition, queued)
-        self._request_play.connect(self.media_player.play, queued)
-        self._request_pause.connect(self.media_player.pause, queued)
-        self._request_stop.connect(self.media_player.stop, queued)
-        self._request_rate.connect(self.media_player.setPlaybackRate, queued)
-        application = QCoreApplication.instance()
-        if application is not None:  # C++ to C++: stops playback at exit without Python (nor the GIL) involved
-            application.aboutToQuit.connect(self.media_player.stop)
         self._source = QUrl()
         self._loading_seen = False
         self._loaded = False
@@ -81,7 +77,8 @@ class PlayerBar(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.time_label = QLabel(self)
-        self.message_label = QLabel(UNAVAILABLE, self)
+        self.message_label = QLabel(self.playback_off or UNAVAILABLE, self)
+        self.message_label.setToolTip(playback_off_detail)
         self.message_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.speed_combo = QComboBox(self)
         for speed in SPEEDS:
@@ -100,21 +97,53 @@ class PlayerBar(QWidget):
 
         self.play_button.clicked.connect(self.toggle_playback)
         self.slider.actionTriggered.connect(self._on_slider_action)
-        self.media_player.positionChanged.connect(self._on_player_position)
-        self.media_player.durationChanged.connect(self._on_duration)
-        self.media_player.playbackStateChanged.connect(self._on_playback_state)
-        self.media_player.mediaStatusChanged.connect(self._on_media_status)
-        self.media_player.hasVideoChanged.connect(self._on_has_video)
-        self.media_player.errorOccurred.connect(self._on_error)
+        if self._media is not None:
+            self._media.positionChanged.connect(self._on_player_position)
+            self._media.durationChanged.connect(self._on_duration)
+            self._media.playbackStateChanged.connect(self._on_playback_state)
+            self._media.mediaStatusChanged.connect(self._on_media_status)
+            self._media.hasVideoChanged.connect(self._on_has_video)
+            self._media.errorOccurred.connect(self._on_error)
         self._show_playing(False)
         self._set_available(False)
         self._update_time_label()
 
+    def _start_media(self) -> QMediaPlayer:
+        """The player, its audio output and the video picture (ImportError without QtMultimedia's libraries)."""
+        from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+
+        from stt_studio.ui.views.video_view import VideoView
+
+        # Both parented to this widget, so they are deleted by Qt with it, never by Python's GC.
+        player = QMediaPlayer(self)
+        player.setAudioOutput(QAudioOutput(self))
+        player.setPitchCompensation(True)  # nothing plays yet: no backend thread to wait for
+        self.video = VideoView(self)
+        player.setVideoOutput(self.video.item)
+        queued = Qt.ConnectionType.QueuedConnection
+        self._request_source.connect(player.setSource, queued)
+        self._request_position.connect(player.setPosition, queued)
+        self._request_play.connect(player.play, queued)
+        self._request_pause.connect(player.pause, queued)
+        self._request_stop.connect(player.stop, queued)
+        self._request_rate.connect(player.setPlaybackRate, queued)
+        application = QCoreApplication.instance()
+        if application is not None:  # C++ to C++: stops playback at exit without Python (nor the GIL) involved
+            application.aboutToQuit.connect(player.stop)
+        return player
+
     # API
+
+    @property
+    def media_player(self) -> QMediaPlayer:
+        """Qt's player (for tests and probes): only where playback works."""
+        if self._media is None:
+            raise RuntimeError(self.playback_off)
+        return self._media
 
     def load(self, path: Path | None) -> None:
         """Load ``path``; with no path, or a file that is gone, the controls are disabled and say so."""
-        available = path is not None and path.is_file()
+        available = self._media is not None and path is not None and path.is_file()
         self._source = QUrl.fromLocalFile(str(path)) if path is not None and available else QUrl()
         self._loading_seen = self._loaded = False
         self._pending_seek_ms = None
@@ -125,7 +154,7 @@ class PlayerBar(QWidget):
         self._request_source.emit(QUrl())  # setSource() ignores the URL it already has: this forces a reload
         if not self._source.isEmpty():
             self._request_source.emit(self._source)
-        self.message_label.setText(UNAVAILABLE)
+        self.message_label.setText(self.playback_off or UNAVAILABLE)
         self._set_available(available)
         self._on_duration(0)
         self._on_position(0)
@@ -202,14 +231,14 @@ class PlayerBar(QWidget):
             self.play()
 
     def is_playing(self) -> bool:
-        return self.media_player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+        return self._media is not None and self._media.playbackState().name == "PlayingState"
 
     def position_seconds(self) -> float:
         """Where the player is, or is about to be after a seek that has not reached it yet."""
         return self._position_ms / 1000
 
     def duration_seconds(self) -> float:
-        return self.media_player.duration() / 1000
+        return self._media.duration() / 1000 if self._media is not None else 0.0
 
     def shutdown(self) -> None:
         """Stop and let go of the file."""
@@ -272,7 +301,7 @@ class PlayerBar(QWidget):
         self.time_label.setText(f"{format_clock(self._position_ms / 1000)} / {format_clock(duration)}")
 
     def _on_playback_state(self, state: QMediaPlayer.PlaybackState) -> None:
-        playing = state == QMediaPlayer.PlaybackState.PlayingState
+        playing = state.name == "PlayingState"
         self._show_playing(playing)
         self.playing_changed.emit(playing)
 
@@ -281,9 +310,9 @@ class PlayerBar(QWidget):
         # into LoadedMedia): only a load that started after load() counts
         if self.media_player.source() != self._source:
             return
-        if status == QMediaPlayer.MediaStatus.LoadingMedia:
+        if status.name == "LoadingMedia":
             self._loading_seen = True
-        if self._loaded or not self._loading_seen or status not in SEEKABLE:
+        if self._loaded or not self._loading_seen or status.name not in SEEKABLE:
             return
         self._loaded = True
         if self._pending_seek_ms is not None:
@@ -298,7 +327,7 @@ class PlayerBar(QWidget):
             self.video.setVisible(has_video and not self._source.isEmpty())
 
     def _on_error(self, error: QMediaPlayer.Error, description: str) -> None:
-        if error == QMediaPlayer.Error.NoError:
+        if error.name == "NoError":
             return
         self._request_stop.emit()
         self.message_label.setText(f"Cannot play this file: {description}" if description else UNAVAILABLE)

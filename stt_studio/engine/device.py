@@ -280,12 +280,13 @@ def place_workers(
     requested: int, gpus: Sequence[GpuFacts], selected: Sequence[int] | None, need_mb: float
 ) -> Placement:
     """Spread ``requested`` workers over the ``selected`` GPUs (STT_GPUS; default all) round-robin, each GPU taking
-    only as many as fit; fewer workers than asked, with a notice saying why, when they do not all fit."""
+    only as many as fit (``need_mb`` 0: unknown, no limit); fewer workers than asked, with a notice saying why,
+    when they do not all fit."""
     chosen = [g for g in gpus if selected is None or g.index in selected]
     if not chosen:
         return Placement((), f"STT_GPUS={','.join(map(str, selected or []))} names no visible GPU "
                              f"(visible: {', '.join(str(g.index) for g in gpus) or 'none'})")  # fmt: skip
-    room = {g.index: workers_that_fit(g.free_mb, need_mb) for g in chosen}
+    room = {g.index: workers_that_fit(g.free_mb, need_mb) if need_mb > 0 else requested for g in chosen}
     order: list[int] = []
     while len(order) < requested and any(room.values()):
         for gpu in chosen:

@@ -39,6 +39,27 @@ def device_label(info: WorkerInfo) -> str:
     return text
 
 
+def status_bar_device(infos: list[WorkerInfo]) -> str:
+    """The status bar's device: each GPU in use with its compute type and memory (one entry per GPU, however many
+    workers share it), or the CPU."""
+    gpus: dict[int | None, WorkerInfo] = {}
+    for info in infos:
+        if info.device == "cuda":
+            gpus.setdefault(info.gpu_index, info)
+    if not gpus:
+        return f"Device: CPU ({infos[0].compute_type})" if infos else "Device: —"
+    parts = []
+    for index, info in sorted(gpus.items(), key=lambda item: -1 if item[0] is None else item[0]):
+        text = f"GPU {index}: " if index is not None and len(gpus) > 1 else "GPU: "
+        text += f"{info.gpu_name or 'CUDA'} · {info.compute_type}"
+        if info.gpu_memory_total_mb:
+            text += f" · {(info.gpu_memory_used_mb or 0) / 1024:.1f}/{info.gpu_memory_total_mb / 1024:.0f} GB"
+        if info.torch_device == "cpu":
+            text += " · VAD/alignment on the CPU"
+        parts.append(text)
+    return "; ".join(parts)
+
+
 class ModelsInUse:
     """The model that runs for each model asked for: the workers' reports first, else the catalog's forecast."""
 

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from stt_studio.settings import DeviceName
+
 NO_GPU_EXIT = 2
 MANIFEST = "manifest.json"
 LONG_SECONDS = 600.0
@@ -55,7 +57,7 @@ def _seconds(path: Path) -> float:
     import wave
 
     with wave.open(str(path)) as w:
-        return w.getnframes() / w.getframerate()
+        return float(w.getnframes()) / float(w.getframerate())
 
 
 # --- run (the GPU machine) ---------------------------------------------------------------------------------------
@@ -110,7 +112,7 @@ def _settings(**extra: Any) -> Any:
     return Settings(offline=True, diarization_backend="local", **extra)
 
 
-def run(directory: Path, model: str, device: str = "cuda") -> int:
+def run(directory: Path, model: str, device: DeviceName = "cuda") -> int:
     """``device="cpu"``: a dry run of every row on the CPU, to test this script where there is no GPU."""
     from stt_studio.engine.device import choose_compute_type, probe_device_facts, torch_runs_on
 
@@ -210,7 +212,7 @@ def _starved_job(engine: Any, speech: Path, torch: Any) -> str:
     return f"{outcome}; the next job with memory back: {again.processing_time:.2f} s"
 
 
-def _two_processes(model: str, speech: Path, device: str) -> str:
+def _two_processes(model: str, speech: Path, device: DeviceName) -> str:
     code = ("import sys, time; from stt_studio.engine.pipeline import Engine; "
             "from stt_studio.settings import Settings; "
             "e = Engine(Settings(offline=True), model=sys.argv[1], device=sys.argv[3]); t = time.perf_counter(); "
@@ -222,7 +224,7 @@ def _two_processes(model: str, speech: Path, device: str) -> str:
     return " | ".join(outs)
 
 
-def _large_v3(long: Path, device: str) -> str:
+def _large_v3(long: Path, device: DeviceName) -> str:
     from stt_studio.engine.models import resolve_model
     from stt_studio.engine.pipeline import Engine
 

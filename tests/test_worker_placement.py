@@ -59,3 +59,18 @@ def test_the_supervisor_gives_each_worker_its_own_gpu(tmp_path: Path) -> None:
     finally:
         supervisor.stop(grace_seconds=1)
     assert sorted(p.name for p in tmp_path.glob("gpu-*")) == ["gpu-0", "gpu-1"]
+
+
+def test_metrics_show_device_memory_per_gpu_once_however_many_workers_share_it() -> None:
+    from stt_studio.jobs.metrics import gpu_memory_families
+    from stt_studio.jobs.models import WorkerInfo
+
+    def worker(name: str, gpu: int | None, used: float) -> WorkerInfo:
+        return WorkerInfo(name=name, pid=1, model="large-v3", device="cuda", compute_type="float16", gpu_index=gpu,
+                          gpu_name="H100", gpu_memory_used_mb=used, gpu_memory_total_mb=81_559)  # fmt: skip
+
+    cpu = WorkerInfo(name="c", pid=1, model="base", device="cpu", compute_type="int8")
+    used, total = gpu_memory_families([worker("a", 0, 9000), worker("b", 0, 9000), worker("c", 1, 4500), cpu])
+    assert [(s.labels, s.value) for s in used.samples] == [
+        ({"gpu": "0", "name": "H100"}, 9000 * 2**20), ({"gpu": "1", "name": "H100"}, 4500 * 2**20)]  # fmt: skip
+    assert [s.value for s in total.samples] == [81_559 * 2**20] * 2

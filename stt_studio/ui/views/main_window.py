@@ -457,8 +457,9 @@ class MainWindow(QMainWindow):
         infos = status.worker_infos
         if infos:
             info = infos[0]
-            self.device_label.setText(status_bar_device(infos))
-            self.device_label.setToolTip("\n".join(info.notices))
+            device, details = status_bar_device(infos)
+            self.device_label.setText(device)
+            self.device_label.setToolTip(details)
             if info.device != "cuda" and self.service is self._local:  # a server's CPU is the server's business
                 self._maybe_show_cpu_notice(requested=self.preferences.device)
             self.model_label.setText(f"Model: {ModelInUse.of(info).label}")

@@ -71,6 +71,7 @@ class Engine:
         self.settings = settings
         self.model_spec = model or settings.whisper_model_size
         self.requested_device: DeviceName = device or settings.whisper_device
+        self._vad_asked = vad
         setup = plan_engine(
             facts or probe_device_facts(cuda=self.requested_device == "cuda"),
             self.requested_device,
@@ -144,7 +145,7 @@ class Engine:
     def _fall_back_to_cpu(self, notice: str) -> None:
         log.error("%s", notice)
         cpu = probe_device_facts(cuda=False)
-        self.setup = plan_engine(cpu, "cpu", self.model_spec, self.settings, diarize=True, vad=self.settings.vad)
+        self.setup = plan_engine(cpu, "cpu", self.model_spec, self.settings, diarize=True, vad=self._vad_asked)
         self.setup.notices.insert(0, notice)
         self.parts, self.device = self.setup.parts, "cpu"
         self.compute_type, self.batch_size = self.setup.compute_type, self.setup.batch_size

@@ -7,6 +7,9 @@ src/devices.cc (int8 from 6.1, except 12.0 where it is disabled; float16 from 7.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from stt_studio.engine.device import (
@@ -24,6 +27,7 @@ from stt_studio.engine.device import (
     workers_that_fit,
 )
 from stt_studio.engine.engine_setup import plan_engine, worker_memory_need_mb
+from stt_studio.engine.kernel_cache import configure_kernel_cache
 from stt_studio.settings import Settings
 
 TORCH_28_CU128_ARCHS = ("sm_70", "sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120")
@@ -181,3 +185,17 @@ def test_a_worker_counts_what_it_needs_at_the_batch_asked_for() -> None:
         MemoryNeeds("large-v3", "float16", vad=True, align=True, diarize=True).total_mb(16))
     assert worker_memory_need_mb(facts, "large-v3", Settings(batch_size=4)) < worker_memory_need_mb(
         facts, "large-v3", Settings())
+
+
+def test_the_kernel_cache_goes_under_the_apps_cache_unless_the_user_chose_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CUDA_CACHE_PATH", raising=False)
+    monkeypatch.delenv("CUDA_CACHE_MAXSIZE", raising=False)
+    configure_kernel_cache(tmp_path / "cuda")
+    assert os.environ["CUDA_CACHE_PATH"] == str(tmp_path / "cuda") and (tmp_path / "cuda").is_dir()
+    assert os.environ["CUDA_CACHE_MAXSIZE"] == str(4 * 2**30)
+    monkeypatch.setenv("CUDA_CACHE_PATH", "/theirs")
+    configure_kernel_cache(tmp_path / "other")
+    assert os.environ["CUDA_CACHE_PATH"] == "/theirs"
+    assert Settings(data_dir=tmp_path).resolved_cuda_cache_dir.parts[-2:] == ("stt-studio", "cuda")

@@ -39,10 +39,11 @@ from PySide6.QtGui import QColor, QPalette  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDialog, QStyleFactory, QTableView, QWidget  # noqa: E402
 
 from stt_studio.engine.cpu import configure_process_environment  # noqa: E402
-from stt_studio.jobs.models import JobStatus, JobView  # noqa: E402
+from stt_studio.jobs.models import JobStatus, JobView, WorkerInfo  # noqa: E402
 from stt_studio.settings import Settings  # noqa: E402
 from stt_studio.ui.connections import Profile  # noqa: E402
 from stt_studio.ui.models.job_table import JOB_ID_ROLE  # noqa: E402
+from stt_studio.ui.service import ServiceStatus  # noqa: E402
 from stt_studio.ui.views.main_window import MainWindow  # noqa: E402
 from tests import live  # noqa: E402
 from tests.desktop import Desktop, wait_until  # noqa: E402
@@ -303,6 +304,26 @@ def help_dialogs(app: QApplication, window: MainWindow, shooter: Shooter) -> Non
     settle(app)
 
 
+def gpu_status_bar(window: MainWindow, shooter: Shooter) -> None:
+    """The status bar as two GPU workers report themselves (made-up reports: these machines have no GPU): each GPU
+    with its compute type and memory; on the Pascal card VAD and alignment run on the CPU."""
+    pascal = WorkerInfo(name="a", pid=0, model="large-v3", device="cuda", compute_type="int8_float32", gpu_index=0,
+                        gpu_name="GeForce GTX 1080", torch_device="cpu", gpu_memory_used_mb=5_800,
+                        gpu_memory_total_mb=8_192)  # fmt: skip
+    rtx = WorkerInfo(name="b", pid=0, model="large-v3", device="cuda", compute_type="float16", gpu_index=1,
+                     gpu_name="GeForce RTX 3060", torch_device="cuda", gpu_memory_used_mb=9_400,
+                     gpu_memory_total_mb=12_288)  # fmt: skip
+    status = ServiceStatus(True, "embedded Valkey", 2, 0, 0, worker_infos=[pascal, rtx])
+
+    def reported() -> QWidget:
+        window._on_status(status)
+        QApplication.processEvents()  # the status bar's layout follows the new texts
+        window._on_status(status)  # again right before each grab: the service's own poll says "CPU" here
+        return window
+
+    shooter.both("status-bar-gpus", reported)
+
+
 def server_roles(app: QApplication, window: MainWindow, shooter: Shooter, root: Path, clips: list[Path]) -> None:
     """Share this machine (a job sent with the shown key lands in the queue, marked remote), then drive another
     STT Studio: the connect dialog and that server's queue mid-run."""
@@ -483,6 +504,7 @@ def run(out: Path, root: Path) -> list[Path]:
         settings.reject()
         settle(app)
         help_dialogs(app, window, shooter)
+        gpu_status_bar(window, shooter)
         server_roles(app, window, shooter, root, [clips["directions"], clips["team-update"], lecture])
     finally:
         print("quitting…", flush=True)

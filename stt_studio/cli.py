@@ -122,14 +122,23 @@ def serve(
     """Run headless: Redis (embedded unless configured), the REST API and supervised workers. Ctrl-C stops all."""
     from stt_studio.jobs.connection import embedded_server
     from stt_studio.supervisor import WorkerSupervisor
+    from stt_studio.worker_placement import place_worker_processes
 
     settings = _service_settings()
     log = logging.getLogger("stt_studio.serve")
+    placement = place_worker_processes(settings, workers)
+    if placement.notice:
+        log.warning("%s", placement.notice)
+    if workers and not placement.count:
+        stderr.print(f"[red]{placement.notice}[/red]")
+        raise typer.Exit(2)
+    workers = placement.count
     server = embedded_server(settings)
     if server is not None:
         server.ensure_running(tied_to_this_thread=True)
     # also restarts a Valkey that died
-    supervisor = WorkerSupervisor(workers, redis_server=server, nice=settings.worker_nice)
+    supervisor = WorkerSupervisor(workers, redis_server=server, nice=settings.worker_nice,
+                                  slot_envs=placement.slot_envs)  # fmt: skip
     supervisor.start()
     webhook_worker = WorkerSupervisor(1, command="webhook-worker", nice=settings.worker_nice)  # light: no model
     webhook_worker.start()

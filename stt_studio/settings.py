@@ -47,9 +47,18 @@ class Settings(BaseSettings):
     models_dir: Path | None = None
     """Where downloaded and unpacked models live; defaults to ``<cache dir>/models``."""
     compute_type: str | None = None
-    """CTranslate2 compute type; default float16 on CUDA, int8 on CPU."""
+    """CTranslate2 compute type; default float16 on a GPU that has it (else int8_float32, else float32), int8 on the
+    CPU. A type the device does not support is refused with a notice and the default is used."""
     batch_size: PositiveInt | None = None
-    """Chunks decoded together; default 16 on CUDA, 4 on the CPU (see benchmarks/engine.py)."""
+    """Chunks decoded together; default 16 on CUDA (less when the GPU's free memory needs it: docs/gpu.md), 4 on the
+    CPU (see benchmarks/engine.py)."""
+    gpus: Annotated[list[int] | None, NoDecode] = None
+    """The GPUs workers are placed on (comma-separated CUDA indexes, ``STT_GPUS=0,1``); default: every visible one."""
+    worker_gpu: int | None = None
+    """Set by the supervisor in a worker it pinned to one GPU (CUDA_VISIBLE_DEVICES): that GPU's index, reported."""
+    cuda_cache_dir: Path | None = None
+    """Where the driver keeps the GPU kernels it compiled (CUDA_CACHE_PATH); default ``<cache dir>/cuda``; in
+    containers the models volume (docker-compose.yml)."""
     cpu_threads: PositiveInt | None = None
     """Threads for the ASR model on the CPU; default: all cores."""
     vad: VadMethod | None = None
@@ -100,6 +109,13 @@ class Settings(BaseSettings):
     """For the test suite only: a folder whose files make a worker die or wait as a job enters a pipeline stage
     (stt_studio/jobs/fault_injection.py). Unset (the default), nothing of the kind happens."""
 
+    @field_validator("gpus", mode="before")
+    @classmethod
+    def _split_gpus(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()] or None
+        return value
+
     @field_validator("api_keys", "cors_origins", "webhook_allowed_hosts", "webhook_retry_seconds", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
@@ -118,3 +134,7 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_models_dir(self) -> Path:
         return self.models_dir or Path(platformdirs.user_cache_dir(APP_NAME)) / "models"
+
+    @cached_property
+    def resolved_cuda_cache_dir(self) -> Path:
+        return self.cuda_cache_dir or Path(platformdirs.user_cache_dir(APP_NAME)) / "cuda"

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from stt_studio.jobs.redis_server import EmbeddedRedis, EmbeddedRedisError
@@ -49,17 +49,20 @@ class WorkerSupervisor:
         command: str = "worker",
         redis_server: EmbeddedRedis | None = None,
         nice: int = 0,
+        slot_envs: Sequence[Mapping[str, str]] = (),
     ) -> None:
         """``count`` processes of ``stt-studio <command>`` (``webhook-worker`` for the webhook deliveries). With
         ``redis_server`` (the embedded Valkey the caller started), that server is started again if it exits.
         ``nice``: their CPU priority (Unix) from their first instruction on: a worker's start-up (a second or more
-        of imports on every core it can get) used to compete with the window and the API as their equal."""
+        of imports on every core it can get) used to compete with the window and the API as their equal.
+        ``slot_envs``: what worker ``i`` gets beyond ``env`` (its GPU: ``worker_placement.place_worker_processes``)."""
         self._redis_server = redis_server
         self._redis_failures = 0
         self._redis_retry_at = 0.0
         self._slots = [_Slot(i) for i in range(count)]
         self._args = [sys.executable, "-m", "stt_studio", command, *(extra_args or [])]
         self._env = {**os.environ, **(env or {}), PARENT_PID_ENV: str(os.getpid())}
+        self._slot_envs = [dict(e) for e in slot_envs]
         self._preexec = _child_setup(nice)
         self._leaving: list[subprocess.Popen[bytes]] = []
         self._lock = threading.Lock()
@@ -122,7 +125,8 @@ class WorkerSupervisor:
         return all(s.draining and (s.process is None or s.process.poll() is not None) for s in list(self._slots))
 
     def _spawn(self, slot: _Slot) -> None:
-        slot.process = subprocess.Popen(self._args, env=self._env, start_new_session=True, preexec_fn=self._preexec)
+        env = {**self._env, **self._slot_envs[slot.index]} if slot.index < len(self._slot_envs) else self._env
+        slot.process = subprocess.Popen(self._args, env=env, start_new_session=True, preexec_fn=self._preexec)
         slot.started_at = time.monotonic()
         slot.retiring = False
         log.info("Started worker %d (pid %d)", slot.index, slot.process.pid)

@@ -82,6 +82,11 @@ def test_healthy_machine_exits_0_with_a_json_report(tmp_path: Path) -> None:
     assert report["Model"]["detail"] == "WHISPER_MODEL_SIZE=tiny.en: on this machine (bundled)"
     assert "embedded Valkey" in report["Redis"]["detail"]
     assert report["Hugging Face token"]["status"] == "warn"  # no token: the bundled diarization models are used
+    # the GPU plan's findings (tests/test_doctor_gpu.py has them on GPUs' facts)
+    assert report["Device per part"]["detail"] == "every part on the CPU"
+    assert report["Compute type"]["detail"].startswith("int8 on the CPU")
+    assert report["GPU memory plan"]["status"] == report["NVIDIA driver"]["status"] == "info"
+    assert "CTranslate2 uses no cuDNN" in report["CUDA libraries"]["detail"]
     for check in report.values():
         assert check["status"] in STATUSES and check["detail"]
         assert check["fix"] or check["status"] in ("ok", "info"), check

@@ -58,8 +58,20 @@ def test_gpu_in_the_status_bar(window: MainWindow) -> None:
     gpu = WorkerInfo(name="w", pid=1, model="large-v3", device="cuda", compute_type="float16",
                      gpu_name="NVIDIA RTX 4090", gpu_memory_used_mb=5222.4, gpu_memory_total_mb=24564.0)  # fmt: skip
     window._on_status(_status(gpu))
-    assert window.device_label.text() == "GPU: NVIDIA RTX 4090 · 5.1/24 GB"
+    assert window.device_label.text() == "GPU: float16 · 5.1/24 GB"
+    assert window.device_label.toolTip() == "GPU 0: NVIDIA RTX 4090, float16, 5.1 of 24 GB used"
     assert not window.notices.notices
+    pascal = WorkerInfo(name="a", pid=1, model="large-v3", device="cuda", compute_type="int8_float32", gpu_index=0,
+                        gpu_name="GTX 1080", torch_device="cpu", notices=["VAD, alignment and diarization run on the "
+                        "CPU: this torch has no kernels for compute capability 6.1"])  # fmt: skip
+    second = gpu.model_copy(update={"name": "b", "gpu_index": 1})
+    window._on_status(ServiceStatus(True, "embedded Valkey", 2, 0, 0, worker_infos=[pascal, second]))
+    assert window.device_label.text() == "2 GPUs: int8_float32/float16 · 5.1/24 GB"  # the first's memory unknown
+    assert window.device_label.toolTip().splitlines() == [
+        "GPU 0: GTX 1080, int8_float32; VAD, alignment and diarization on the CPU",
+        "GPU 1: NVIDIA RTX 4090, float16, 5.1 of 24 GB used",
+        "VAD, alignment and diarization run on the CPU: this torch has no kernels for compute capability 6.1",
+    ]
 
 
 class _RacingService(JobService):

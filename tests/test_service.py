@@ -117,7 +117,7 @@ def test_metrics_are_prometheus_text(service: LiveService, short_wav: Path) -> N
     for name in (
         "stt_jobs", "stt_queue_length", "stt_workers", "stt_jobs_finished", "stt_audio_seconds_processed",
         "stt_job_duration_seconds", "stt_stage_duration_seconds", "stt_http_requests",
-        "stt_http_request_duration_seconds",
+        "stt_http_request_duration_seconds", "stt_gpu_memory_used_bytes", "stt_gpu_memory_total_bytes",
     ):  # fmt: skip
         assert name in families, name
     audio = next(s.value for s in families["stt_audio_seconds_processed"].samples if s.name.endswith("_total"))

@@ -18,10 +18,11 @@ from pydantic import ValidationError
 
 from stt_studio.doctor.desktop import check_desktop_window
 from stt_studio.doctor.findings import Check, CheckResult, DoctorContext, Finding, first_line
+from stt_studio.doctor.gpu import check_compute_type, check_driver, check_memory_plan, check_parts
 from stt_studio.doctor.hub import check_diarization, check_hf_token
 from stt_studio.doctor.runtime import (
     check_ctranslate2_cuda,
-    check_cudnn,
+    check_cuda_libraries,
     check_device,
     check_ffmpeg,
     check_packages,
@@ -51,8 +52,12 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("Packages", check_packages),
     ("GPU (torch)", check_torch_cuda),
     ("GPU (CTranslate2)", check_ctranslate2_cuda),
-    ("cuDNN", check_cudnn),
+    ("CUDA libraries", check_cuda_libraries),
     ("Device", check_device),
+    ("Device per part", check_parts),
+    ("Compute type", check_compute_type),
+    ("GPU memory plan", check_memory_plan),
+    ("NVIDIA driver", check_driver),
     ("FFmpeg (PyAV)", check_ffmpeg),
     ("Redis", check_redis),
     ("Model", check_model),

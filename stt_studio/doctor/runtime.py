@@ -101,38 +101,49 @@ def check_ctranslate2_cuda(ctx: DoctorContext) -> Finding:
     return Finding("info", f"CTranslate2 {ctranslate2.__version__}: no CUDA device")  # the Device check judges
 
 
-def _cudnn_library() -> str | None:
+def _cublas_library() -> str | None:
     if sys.platform.startswith("linux"):
-        return "libcudnn.so.9"
+        return "libcublas.so.12"
     if sys.platform == "win32":
-        return "cudnn64_9.dll"
+        return "cublas64_12.dll"
     return None  # macOS: no CUDA
 
 
-def check_cudnn(ctx: DoctorContext) -> Finding:
-    library = _cudnn_library()
+def _loaded_from(library: str) -> str | None:
+    """Where this process loaded ``library`` from (Linux: /proc/self/maps), or None."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/maps").read_text().splitlines():
+            if line.endswith("/" + library):
+                return line.split()[-1]
+    return None
+
+
+def check_cuda_libraries(ctx: DoctorContext) -> Finding:
+    """What a worker really loads: CTranslate2 (4.6+) dlopens cuBLAS 12 by name and uses no cuDNN; importing torch
+    first (as the engine does) puts the cuBLAS of torch's nvidia-cublas-cu12 wheel in the process, where that
+    dlopen finds it. cuDNN 9 is torch's own (VAD, alignment, diarization on the GPU)."""
+    library = _cublas_library()
     if library is None:
         return Finding("info", "no CUDA on this platform")
-    import torch  # loads the cuDNN its wheel ships, as the engine does before CTranslate2 needs it
+    import torch  # first, as the engine's model loader does
 
     gpu = torch.cuda.is_available()
     try:
         ctypes.CDLL(library)
-        version = torch.backends.cudnn.version()  # type: ignore[no-untyped-call]
-        if version is None:
-            raise OSError("torch was built without cuDNN")
-    except (OSError, RuntimeError) as exc:
-        detail = f"{library} does not load: {str(exc).splitlines()[0]}"
+    except OSError as exc:
+        detail = f"{library} (cuBLAS 12, which CTranslate2 needs on a GPU) does not load: {str(exc).splitlines()[0]}"
         if gpu and _wants_cuda(ctx):
-            return Finding(
-                "fail",
-                detail,
-                "Reinstall with scripts/setup.sh (torch's wheel brings nvidia-cudnn-cu12), or install cuDNN 9 "
-                "for CUDA 12 and add its lib folder to LD_LIBRARY_PATH.",
-            )
+            return Finding("fail", detail, "Reinstall with scripts/setup.sh (torch's wheel brings nvidia-cublas-cu12).")
         return Finding("info", f"{detail}; only a GPU needs it")
-    major, minor, patch = version // 10000, version // 100 % 100, version % 100  # 91002: 9.10.2
-    text = f"cuDNN {major}.{minor}.{patch} loads ({library})"
+    wheel = ""
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+        wheel = f" {importlib.metadata.version('nvidia-cublas-cu12')}"
+    where = _loaded_from(library)
+    text = f"cuBLAS{wheel} for CTranslate2 ({where or library}, loaded with torch)"
+    cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None  # type: ignore[no-untyped-call]
+    if cudnn:
+        text += f"; cuDNN {cudnn // 10000}.{cudnn // 100 % 100}.{cudnn % 100} for torch's parts"
+    text += "; CTranslate2 uses no cuDNN"
     return Finding("ok", text) if gpu else Finding("info", f"{text}; used only on a GPU")
 
 

@@ -21,8 +21,11 @@ import numpy as np
 from stt_studio.engine.audio import SAMPLE_RATE, DecodedAudio, decode_audio
 from stt_studio.engine.coverage import merged, uncovered_speech
 from stt_studio.engine.cpu import configure_process_environment, cpu_count, limit_torch_threads
+from stt_studio.engine.device import DeviceFacts, probe_device_facts
 from stt_studio.engine.diarization import PyannoteDiarizer
+from stt_studio.engine.engine_setup import plan_engine
 from stt_studio.engine.errors import ModelLoadError
+from stt_studio.engine.kernel_cache import configure_kernel_cache
 from stt_studio.engine.models import ResolvedModel, resolve_model
 from stt_studio.engine.options import TranscribeOptions, check_language, check_prompt, check_speaker_range
 from stt_studio.engine.progress import CancelCheck, ProgressCallback, ProgressTracker, Stage
@@ -46,19 +49,8 @@ class _LoadedModel:
 
 
 def cuda_available() -> bool:
-    try:
-        import ctranslate2
-
-        return bool(ctranslate2.get_cuda_device_count() > 0)
-    except Exception:  # a broken CUDA install must not stop a CPU run
-        return False
-
-
-def resolve_device(requested: DeviceName) -> DeviceName:
-    if requested == "cuda" and not cuda_available():
-        log.warning("CUDA is not available on this machine; running on the CPU (set WHISPER_DEVICE=cpu to silence)")
-        return "cpu"
-    return requested
+    """CTranslate2 sees a CUDA GPU (the transcription's own device)."""
+    return probe_device_facts(with_torch=False).ctranslate2_cuda_devices > 0
 
 
 class Engine:
@@ -71,18 +63,34 @@ class Engine:
         model: str | None = None,
         device: DeviceName | None = None,
         vad: VadMethod | None = None,
+        facts: DeviceFacts | None = None,
     ) -> None:
+        """``facts``: the devices as probed (``probe_device_facts``); given by tests to stand for a card."""
         configure_process_environment()
+        configure_kernel_cache(settings.resolved_cuda_cache_dir)
         self.settings = settings
         self.model_spec = model or settings.whisper_model_size
         self.requested_device: DeviceName = device or settings.whisper_device
-        self.device: DeviceName = resolve_device(self.requested_device)
-        gpu = self.device == "cuda"
-        self.compute_type = settings.compute_type or ("float16" if gpu else "int8")
-        self.batch_size = settings.batch_size or (16 if gpu else 4)
+        self._vad_asked = vad
+        setup = plan_engine(
+            facts or probe_device_facts(cuda=self.requested_device == "cuda"),
+            self.requested_device,
+            self.model_spec,
+            settings,
+            diarize=True,
+            vad=vad,
+        )
+        self.setup = setup
+        self.parts = setup.parts
+        self.device: DeviceName = setup.parts.asr  # type: ignore[assignment]
+        self.compute_type = setup.compute_type
+        self.batch_size = setup.batch_size
         self.cpu_threads = settings.cpu_threads or cpu_count()
-        self.vad_method: VadMethod = vad or settings.vad or ("pyannote" if gpu else "silero")
-        self._diarizer = PyannoteDiarizer(settings, self.device)
+        self.vad_method: VadMethod = setup.vad_method
+        for notice in dict.fromkeys([setup.parts.notice, *setup.notices]):  # the no-GPU notice is logged only
+            if notice:
+                log.warning("%s", notice)
+        self._diarizer = PyannoteDiarizer(settings, self.parts.diarize)
         self._model: _LoadedModel | None = None
         self._detector: SpeechDetector | None = None
         self._lock = threading.Lock()
@@ -100,34 +108,54 @@ class Engine:
 
     def _ensure_loaded(self) -> _LoadedModel:
         if self._model is None:
-            from faster_whisper import BatchedInferencePipeline, WhisperModel
-
             resolved = resolve_model(
                 self.model_spec,
                 self.settings.resolved_models_dir,
                 hf_token=self.settings.hf_token,
                 offline=self.settings.offline,
             )
-            log.info("Loading Whisper model %s on %s (%s)", resolved.name, self.device, self.compute_type)
-            if self.device == "cuda":
-                # CTranslate2 links cuBLAS/cuDNN without shipping them; importing torch first loads the copies
-                # in torch's nvidia-* wheels into the process, so no LD_LIBRARY_PATH set-up is needed.
-                import torch  # noqa: F401
-            try:
-                whisper = WhisperModel(
-                    str(resolved.path),
-                    device=self.device,
-                    compute_type=self.compute_type,
-                    cpu_threads=self.cpu_threads if self.device == "cpu" else 0,
-                )
-            except Exception as exc:
-                raise ModelLoadError(f"Could not load the Whisper model '{resolved.name}': {exc}") from exc
-            if self.device == "cpu":
+            pipeline = self._load_whisper(resolved)
+            if self.parts.torch == "cpu":
                 limit_torch_threads(self.cpu_threads)
-            self._model = _LoadedModel(resolved, BatchedInferencePipeline(whisper), whisper.model.is_multilingual)
+            self._model = _LoadedModel(resolved, pipeline, pipeline.model.model.is_multilingual)
         if self._detector is None:
-            self._detector = load_detector(self.vad_method, self.device)
+            self._detector = load_detector(self.vad_method, self.parts.vad)
         return self._model
+
+    def _load_whisper(self, resolved: ResolvedModel) -> BatchedInferencePipeline:
+        """On the GPU, a load that fails (a driver too old for the kernels, a broken CUDA install) is not retried
+        there: everything moves to the CPU with one notice, instead of a worker that fails at every start."""
+        from stt_studio.engine.whisper_loader import load_whisper
+
+        log.info("Loading Whisper model %s on %s (%s)", resolved.name, self.device, self.compute_type)
+        if self.device == "cuda" and self.setup.first_run_notice:
+            log.warning("%s", self.setup.first_run_notice)
+        try:
+            return load_whisper(str(resolved.path), self.device, self.compute_type, self.cpu_threads)
+        except Exception as exc:
+            if self.device != "cuda":
+                raise ModelLoadError(f"Could not load the Whisper model '{resolved.name}': {exc}") from exc
+            gpu_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        self._fall_back_to_cpu(f"Could not load {resolved.name} on the GPU ({gpu_error}): running on the CPU")
+        try:
+            return load_whisper(str(resolved.path), self.device, self.compute_type, self.cpu_threads)
+        except Exception as exc:
+            raise ModelLoadError(f"Could not load the Whisper model '{resolved.name}': {exc}") from exc
+
+    def _fall_back_to_cpu(self, notice: str) -> None:
+        log.error("%s", notice)
+        cpu = probe_device_facts(cuda=False)
+        self.setup = plan_engine(cpu, "cpu", self.model_spec, self.settings, diarize=True, vad=self._vad_asked)
+        self.setup.notices.insert(0, notice)
+        self.parts, self.device = self.setup.parts, "cpu"
+        self.compute_type, self.batch_size = self.setup.compute_type, self.setup.batch_size
+        self.vad_method = self.setup.vad_method
+        self._diarizer = PyannoteDiarizer(self.settings, "cpu")
+
+    @property
+    def notices(self) -> list[str]:
+        """What each job's result carries about the devices: a part on the CPU, a compute type refused, memory."""
+        return list(self.setup.notices)
 
     def _aligner(self, model: _LoadedModel, language: str) -> tuple[Any, dict[str, Any]] | None:
         """WhisperX's wav2vec2 alignment model for ``language``, or None when it can't be had (offline, or no
@@ -141,7 +169,7 @@ class Engine:
 
                     model.aligners[language] = whisperx.load_align_model(
                         language,
-                        self.device,
+                        self.parts.align,
                         model_name=self.settings.align_model,
                         model_dir=str(self.settings.resolved_models_dir / "align"),
                     )
@@ -192,7 +220,7 @@ class Engine:
         if options.diarization is not None:
             self._diarizer.load()  # here, not under "Finding speakers": a first load takes a while
         assert self._detector is not None
-        warnings = list(model.resolved.warnings)
+        warnings = [*model.resolved.warnings, *self.notices]
 
         tracker.report(Stage.VAD)
         chunks = self._detector.chunks(audio.samples, lambda f: tracker.report(Stage.VAD, f))
@@ -235,6 +263,7 @@ class Engine:
             processing_time=round(time.perf_counter() - started, 3),
             model=model.resolved.name,
             device=self.device,
+            compute_type=self.compute_type,
             word_timestamps="wav2vec2" if aligner is not None else "whisper",
             speakers=speakers,
             speaker_turns=turns,
@@ -299,7 +328,7 @@ class Engine:
             align_model,
             metadata,
             audio.samples,
-            self.device,
+            self.parts.align,
             progress_callback=lambda percent: tracker.report(Stage.ALIGNING, percent / 100.0),
         )
         pieces = [

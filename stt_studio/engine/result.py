@@ -55,6 +55,7 @@ class TranscriptionResult(BaseModel):
     # Additions.
     model: str = Field(description="The Whisper model that produced this result")
     device: str = Field(description="cuda or cpu")
+    compute_type: str | None = Field(default=None, description="CTranslate2's compute type: float16, int8, …")
     word_timestamps: str = Field(
         description="How word times were found: 'wav2vec2' (WhisperX alignment) or 'whisper' (cross-attention)"
     )

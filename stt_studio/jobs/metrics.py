@@ -7,13 +7,13 @@ Vast.ai), so job counters and histograms live in Redis next to the queue instead
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 import redis
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from stt_studio.jobs.models import JobStatus
+from stt_studio.jobs.models import JobStatus, WorkerInfo
 from stt_studio.jobs.store import JobStore
 
 _PREFIX = "stt:metrics"
@@ -101,3 +101,20 @@ class JobMetricsCollector(Collector):
             buckets, seconds = _histogram_buckets(self.redis.hgetall(key))
             stages.add_metric([stage], buckets, seconds)
         yield stages
+        yield from gpu_memory_families(self._store.worker_infos())
+
+
+def gpu_memory_families(infos: Sequence[WorkerInfo]) -> list[GaugeMetricFamily]:
+    """Device memory per GPU, from the workers' reports: one sample per GPU however many workers share it."""
+    used = GaugeMetricFamily("stt_gpu_memory_used_bytes", "Device memory in use, per GPU", labels=["gpu", "name"])
+    total = GaugeMetricFamily("stt_gpu_memory_total_bytes", "Device memory, per GPU", labels=["gpu", "name"])
+    seen: set[int] = set()
+    for info in infos:
+        index = info.gpu_index if info.gpu_index is not None else 0
+        if info.device != "cuda" or info.gpu_memory_total_mb is None or index in seen:
+            continue
+        seen.add(index)
+        labels = [str(index), info.gpu_name or ""]
+        used.add_metric(labels, (info.gpu_memory_used_mb or 0.0) * 2**20)
+        total.add_metric(labels, info.gpu_memory_total_mb * 2**20)
+    return [used, total]

@@ -129,6 +129,13 @@ class WorkerModel(BaseModel):
         default=None, description="Why the model asked for is not the one loaded: 'large-v3 is not available offline'"
     )
     requested_device: str | None = None
+    torch_device: str | None = Field(
+        default=None, description="Where VAD, alignment and diarization run: cpu when torch cannot use this GPU"
+    )
+    gpu_index: int | None = Field(default=None, description="The GPU this worker is pinned to (STT_GPUS numbering)")
+    notices: list[str] = Field(
+        default_factory=list, description="Why a part runs on the CPU, a compute type was refused, or memory is short"
+    )
     gpu_name: str | None = None
     gpu_memory_used_mb: float | None = None
     gpu_memory_total_mb: float | None = None

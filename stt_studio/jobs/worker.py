@@ -94,14 +94,19 @@ class WorkerContext:
             requested_model=loaded.requested if loaded is not None else None,
             unavailable_reason=loaded.unavailable_reason if loaded is not None else None,
             requested_device=engine.requested_device,
+            torch_device=engine.parts.torch,
+            gpu_index=engine.settings.worker_gpu if engine.device == "cuda" else None,
+            notices=engine.notices,
         )
         if engine.device == "cuda":
-            import torch
+            gpu = engine.setup.gpu
+            info.gpu_name = gpu.name if gpu is not None else None
+            if engine.parts.torch == "cuda":  # a CPU-only torch can't tell the memory
+                import torch
 
-            free, total = torch.cuda.mem_get_info()
-            info.gpu_name = torch.cuda.get_device_name(0)
-            info.gpu_memory_used_mb = (total - free) / 2**20
-            info.gpu_memory_total_mb = total / 2**20
+                free, total = torch.cuda.mem_get_info()
+                info.gpu_memory_used_mb = (total - free) / 2**20
+                info.gpu_memory_total_mb = total / 2**20
         return info
 
 
@@ -300,7 +305,8 @@ def run_worker(settings: Settings, *, burst: bool = False, engine: Engine | None
     store = JobStore(connect(settings, patient=True), settings.data_dir)
     engine = engine or Engine(settings)
     resolved = engine.load()
-    log.info("Worker ready: model %s on %s", resolved.name, engine.device)
+    gpu = f" (GPU {settings.worker_gpu})" if engine.device == "cuda" and settings.worker_gpu is not None else ""
+    log.info("Worker ready: model %s on %s%s, %s", resolved.name, engine.device, gpu, engine.compute_type)
     context = WorkerContext(
         engine=engine, store=store, metrics=JobMetricsRecorder(store.redis), faults=StageFaults.configured(settings)
     )

@@ -39,6 +39,33 @@ def device_label(info: WorkerInfo) -> str:
     return text
 
 
+def status_bar_device(infos: list[WorkerInfo]) -> tuple[str, str]:
+    """The status bar's device (short: the bar is shared) and its tooltip: each GPU in use (one entry however many
+    workers share it) with its name, compute type, memory and where VAD and alignment run, then the notices."""
+    gpus: dict[int | None, WorkerInfo] = {}
+    for info in infos:
+        if info.device == "cuda":
+            gpus.setdefault(info.gpu_index, info)
+    notices = list(dict.fromkeys(n for info in infos for n in info.notices))
+    if not gpus:
+        return (f"Device: CPU ({infos[0].compute_type})" if infos else "Device: —"), "\n".join(notices)
+    used = sum(i.gpu_memory_used_mb or 0.0 for i in gpus.values()) / 1024
+    total = sum(i.gpu_memory_total_mb or 0.0 for i in gpus.values()) / 1024
+    types = "/".join(dict.fromkeys(i.compute_type for i in gpus.values()))
+    text = f"GPU: {types}" if len(gpus) == 1 else f"{len(gpus)} GPUs: {types}"
+    if total:
+        text += f" · {used:.1f}/{total:.0f} GB"
+    lines = []
+    for index, info in sorted(gpus.items(), key=lambda item: -1 if item[0] is None else item[0]):
+        line = f"GPU {index if index is not None else 0}: {info.gpu_name or 'CUDA'}, {info.compute_type}"
+        if info.gpu_memory_total_mb:
+            line += f", {(info.gpu_memory_used_mb or 0) / 1024:.1f} of {info.gpu_memory_total_mb / 1024:.0f} GB used"
+        if info.torch_device == "cpu":
+            line += "; VAD, alignment and diarization on the CPU"
+        lines.append(line)
+    return text, "\n".join([*lines, *notices])
+
+
 class ModelsInUse:
     """The model that runs for each model asked for: the workers' reports first, else the catalog's forecast."""
 

@@ -37,7 +37,7 @@ from stt_studio.ui.closing import QuitController
 from stt_studio.ui.exporting import ExportController
 from stt_studio.ui.help_menu import HelpMenu
 from stt_studio.ui.intake import CheckedFile, IntakeReport
-from stt_studio.ui.model_in_use import ModelInUse, ModelsInUse
+from stt_studio.ui.model_in_use import ModelInUse, ModelsInUse, status_bar_device
 from stt_studio.ui.models.queue_model import QueueTableModel
 from stt_studio.ui.new_files_memory import NewFilesMemory
 from stt_studio.ui.preferences import Preferences, restart_needed
@@ -457,14 +457,11 @@ class MainWindow(QMainWindow):
         infos = status.worker_infos
         if infos:
             info = infos[0]
-            if info.device == "cuda" and info.gpu_name:
-                used = (info.gpu_memory_used_mb or 0) / 1024
-                total = (info.gpu_memory_total_mb or 0) / 1024
-                self.device_label.setText(f"GPU: {info.gpu_name} · {used:.1f}/{total:.0f} GB")
-            else:
-                self.device_label.setText(f"Device: CPU ({info.compute_type})")
-                if self.service is self._local:  # a server's CPU is the server's business
-                    self._maybe_show_cpu_notice(requested=self.preferences.device)
+            device, details = status_bar_device(infos)
+            self.device_label.setText(device)
+            self.device_label.setToolTip(details)
+            if info.device != "cuda" and self.service is self._local:  # a server's CPU is the server's business
+                self._maybe_show_cpu_notice(requested=self.preferences.device)
             self.model_label.setText(f"Model: {ModelInUse.of(info).label}")
         if self.models_in_use.use_reports(infos):
             self.queue_model.models_changed()

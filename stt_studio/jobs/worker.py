@@ -244,8 +244,7 @@ def _after_sticky_fault(
         message = sticky_fault_message(engine, faults)
         fail(JobStatus.FAILED, message)
         raise JobFailedError(message) from exc
-    job.retries_left = 1  # once more, in a fresh process; never a loop
-    when_space_allows(job.save_meta, f"the CUDA fault of job {job.id}")
+    when_space_allows(job.save_meta, f"the CUDA fault of job {job.id}")  # RQ runs it again (one of its reruns)
 
 
 class TranscriptionWorker(SimpleWorker):

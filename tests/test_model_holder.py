@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from stt_studio.engine.model_holder import ModelChoice, ModelHolder, Use, canonical, choose_model
 from stt_studio.engine.pipeline import Engine
+from stt_studio.settings import Settings
 
 
 def test_no_model_or_the_default_runs_on_the_default() -> None:
@@ -66,3 +67,13 @@ def test_holder_keeps_one_extra_and_releases_memory() -> None:
     assert released == ["cuda"], "memory released before the next model loaded"
     holder.after_job()
     assert released == ["cuda", "cuda"]
+
+
+def test_a_per_job_model_shares_the_vad_and_diarizer(settings: Settings) -> None:
+    """Another model costs its Whisper weights only, not a second VAD and diarization stack (nothing is loaded
+    here: the engines are built, not run)."""
+    default = Engine(settings)
+    default._detector = cast(Any, object())  # as after its load
+    other = default.for_model("base")
+    assert other.model_spec == "base" and other.device == default.device
+    assert other._detector is default._detector and other._diarizer is default._diarizer

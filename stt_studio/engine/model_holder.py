@@ -8,6 +8,8 @@ is given back.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import logging
 from collections.abc import Callable
@@ -58,6 +60,18 @@ def release_cached_memory(device: str) -> None:
         import torch
 
         torch.cuda.empty_cache()
+    _trim_heap()
+
+
+def _trim_heap() -> None:
+    """Hand the C heap's free pages back to the system (glibc keeps them otherwise, and the worker's RSS creeps up
+    with each job's peak); a no-op where there is no glibc."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
 
 
 class ModelHolder:

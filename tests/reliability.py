@@ -201,6 +201,20 @@ class InjectedFaults:
     def release(self, stage: str) -> None:
         (self.folder / f"hold-in-{stage}").unlink(missing_ok=True)
 
+    def raise_in(self, kind: str, stage: str, times: int | None = None) -> None:
+        """From now on a job raises a CUDA fault as it enters ``stage``: ``kind`` "oom" (out of memory) or "sticky"
+        (an illegal memory access); ``times`` times, or every time (until ``stop_raising``)."""
+        (self.folder / f"{kind}-in-{stage}").write_text("" if times is None else str(times))
+
+    def stop_raising(self, kind: str, stage: str) -> None:
+        (self.folder / f"{kind}-in-{stage}").unlink(missing_ok=True)
+
+    def raised(self, kind: str, stage: str) -> list[tuple[int, str]]:
+        """Each time a job raised ``kind`` in ``stage``: the worker's pid and the job's id."""
+        record = self.folder / f"{ {'oom': 'oomed', 'sticky': 'stuck'}[kind] }-in-{stage}"
+        lines = record.read_text().splitlines() if record.exists() else []
+        return [(int(pid), job_id) for pid, job_id in (line.split() for line in lines)]
+
 
 @contextmanager
 def serve(

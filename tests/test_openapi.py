@@ -156,6 +156,9 @@ def test_models_never_name_a_server_path(folder_model_url: str) -> None:
     assert "my-whisper" in ids and not [i for i in ids if "/" in i or "models on this server" in i], ids
     assert httpx.get(f"{folder_model_url}/v1/models/my-whisper").json()["id"] == "my-whisper"
     document = httpx.get(f"{folder_model_url}/openapi.json").json()
+    for path in ("/transcribe/async", "/transcribe"):  # the per-job model field of the native submit endpoints
+        body = document["paths"][path]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+        assert body["properties"]["model"]["enum"] == ["", "my-whisper", "tiny.en", "base"], path
     documented = document["paths"]["/v1/models/{model}"]["get"]["responses"]["404"]
     schema = {**documented["content"]["application/json"]["schema"], "components": document["components"]}
     for missing in ("whisper-2", "Systran/faster-whisper-large-v3", "/srv/models/my-whisper"):

@@ -640,3 +640,80 @@ def test_worker_out_of_memory(one: ServeInstance, tmp_path: Path, settings: Sett
         assert not psutil.pid_exists(first_worker) or first_worker not in {p.pid for p in instance.workers()}
         assert after["status"] == "completed"
         assert wer(SHORT_TEXT, after["result"]["text"]) <= SHORT_CLIP_WER_BOUND
+
+
+# --- CUDA faults raised inside a real job (the texts CTranslate2 and torch raise; tests/test_cuda_faults.py) ------
+
+
+def test_gpu_out_of_memory_retries_once_at_half_the_batch(one: ServeInstance, short_wav: Path) -> None:
+    with record(
+        GROUP,
+        "GPU out of memory in a job",
+        action="a job raises CTranslate2's 'CUDA failed with error out of memory' as it enters transcribing: once "
+        "(first job), then every time (second job)",
+        expected="each is run again at once in the same worker with half the batch size; the first completes, the "
+        "second fails naming the model and the free memory; no worker restart, no RQ retry",
+    ) as row:
+        pid = one.wait_for_ready_worker()
+        try:
+            one.faults.raise_in("oom", "transcribing", times=1)
+            recovered = live.wait_job(one.url, live.submit(one.url, short_wav))
+            one.faults.raise_in("oom", "transcribing")
+            failed = live.wait_job(one.url, live.submit(one.url, short_wav))
+        finally:
+            one.faults.stop_raising("oom", "transcribing")
+        raised = one.faults.raised("oom", "transcribing")
+        batches = [Job.fetch(j["job_id"], connection=one.redis()).meta.get("batch_sizes") for j in (recovered, failed)]
+        row.observed = (
+            f"first {recovered['status']} (batch sizes {batches[0]}), second {failed['status']} (batch sizes "
+            f"{batches[1]}): {failed.get('error')!r}; {len(raised)} faults raised, by worker(s) "
+            f"{sorted({p for p, _ in raised})}"
+        )
+        assert recovered["status"] == "completed" and recovered["attempts"] == 1
+        assert wer(SHORT_TEXT, recovered["result"]["text"]) <= SHORT_CLIP_WER_BOUND
+        assert failed["status"] == "failed" and failed["attempts"] == 1
+        assert batches == [[4, 2], [4, 2]]
+        assert [job for _, job in raised] == [recovered["job_id"], failed["job_id"], failed["job_id"]]
+        assert {p for p, _ in raised} == {pid} and one.wait_for_ready_worker() == pid, "the worker was replaced"
+        assert failed["error"].startswith("Out of memory running the Whisper model 'tiny.en' (batch size 4 and 2): ")
+        assert "MB of memory free" in failed["error"]
+
+
+def test_sticky_cuda_fault_reruns_once_in_a_fresh_worker(one: ServeInstance, short_wav: Path) -> None:
+    with record(
+        GROUP,
+        "Sticky CUDA fault in a job",
+        action="a job raises torch's 'CUDA error: an illegal memory access was encountered' as it enters "
+        "transcribing: once (first job), then on every attempt (second job)",
+        expected="the fault is recorded on the job, the worker exits and is replaced, the job runs again there once: "
+        "the first completes on the new worker (attempts 2), the second fails plainly after 2 attempts",
+    ) as row:
+        first = one.wait_for_ready_worker()
+        try:
+            one.faults.raise_in("sticky", "transcribing", times=1)
+            recovered = live.wait_job(one.url, live.submit(one.url, short_wav), timeout=600)
+            second = one.wait_for_ready_worker()
+            one.faults.raise_in("sticky", "transcribing")
+            failed = live.wait_job(one.url, live.submit(one.url, short_wav), timeout=600)
+        finally:
+            one.faults.stop_raising("sticky", "transcribing")
+        raised = one.faults.raised("sticky", "transcribing")
+        pids = [pid for pid, _ in raised]
+        fourth = one.wait_for_ready_worker(not_pid=pids[-1])  # the last fault ended its worker too
+        recorded = [Job.fetch(j["job_id"], connection=one.redis()).meta.get("cuda_faults") for j in (recovered, failed)]
+        row.observed = (
+            f"first {recovered['status']} after {recovered['attempts']} attempts, second {failed['status']} after "
+            f"{failed['attempts']}: {failed.get('error')!r}; faults raised by workers {pids}, each then replaced "
+            f"(the last by {fourth})"
+        )
+        fault = "CUDA error: an illegal memory access was encountered"
+        assert recovered["status"] == "completed" and recovered["attempts"] == 2
+        assert wer(SHORT_TEXT, recovered["result"]["text"]) <= SHORT_CLIP_WER_BOUND
+        assert failed["status"] == "failed" and failed["attempts"] == 2, "a sticky fault was retried more than once"
+        assert recorded == [[fault], [fault, fault]]
+        assert [job for _, job in raised] == [recovered["job_id"], failed["job_id"], failed["job_id"]]
+        assert pids[:2] == [first, second] and len({*pids, fourth}) == 4, "a fault's worker took another job"
+        assert failed["error"] == (
+            "A CUDA error that leaves the GPU unusable to its process stopped this job twice, each time in a fresh "
+            f"worker (model 'tiny.en'): {fault}. Check the GPU and its driver (nvidia-smi), then retry the job."
+        )

@@ -343,3 +343,24 @@ def test_rttm_of_an_undiarized_job_is_a_conflict(service: LiveService, short_wav
     response = httpx.get(f"{service.url}/jobs/{job_id}/export", params={"format": "rttm"})
     assert response.status_code == 409
     assert "enable_diarization" in response.json()["detail"]
+
+
+def test_a_model_per_job_by_name_on_both_submit_endpoints(service: LiveService, short_wav: Path) -> None:
+    """The worker runs tiny.en; a job may ask for another model the server has (base is bundled) by its name, on
+    either endpoint. A path on the server, or a model it does not have (offline: large-v3), is refused with 400."""
+    for path in ("/transcribe/async", "/transcribe"):
+        for asked in ("/srv/models/tiny", "../models/base", "large-v3"):
+            with short_wav.open("rb") as f:
+                refused = httpx.post(f"{service.url}{path}", files={"file": f}, data={"model": asked}, timeout=60)
+            assert refused.status_code == 400, (path, asked, refused.text)
+            assert refused.json()["detail"] == (
+                f"Unknown model '{asked}': this server has tiny.en, base (a model name, never a path)"
+            )
+    with short_wav.open("rb") as f:
+        done = httpx.post(f"{service.url}/transcribe", files={"file": f}, data={"model": "base"}, timeout=300)
+    assert done.status_code == 200, done.text
+    job = done.json()
+    assert (job["status"], job["model"], job["result"]["model"]) == ("completed", "base", "base")
+    assert wer(SHORT_TEXT, job["result"]["text"]) <= SHORT_CLIP_WER_BOUND
+    by_default = live.wait_job(service.url, live.submit(service.url, short_wav, model="tiny.en"))
+    assert (by_default["model"], by_default["result"]["model"]) == ("tiny.en", "tiny.en")

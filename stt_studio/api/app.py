@@ -125,7 +125,7 @@ def create_app(settings: Settings, store: JobStore | None = None, *, host: str =
     app.state.settings = settings
     app.state.store = store
     app.state.metrics_registry = CollectorRegistry()
-    app.include_router(transcribe.router)
+    app.include_router(transcribe.router_for(settings))
     app.include_router(jobs.router)
     app.include_router(system.router)
     app.include_router(events.router)

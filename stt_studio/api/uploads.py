@@ -26,6 +26,7 @@ from stt_studio.api.form_stream import (
     UploadStalledError,
     stream_form,
 )
+from stt_studio.api.served_models import job_model
 from stt_studio.engine.audio import probe_audio
 from stt_studio.engine.errors import AudioError, AudioTooLongError
 from stt_studio.engine.options import (
@@ -56,6 +57,7 @@ the cores are busy transcribing (benchmarks/service.py: submit p99 30 ms with th
 go to the thread pool, where an oddly laid-out file cannot stall other requests."""
 PROMPT_PATTERN = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
 """What ``check_prompt`` lets through, for the OpenAPI document (the check itself gives the 400's message)."""
+MAX_MODEL_CHARS = 200
 _SpeakerCount = Annotated[int | None, Field(ge=1, le=20, description="Speaker count hint (diarization)")]
 
 
@@ -85,6 +87,16 @@ class SubmitForm(BaseModel):
         "spelled as they should be; no control characters (400)",
         json_schema_extra={"pattern": PROMPT_PATTERN},
     )
+    model: str | None = Field(
+        None,
+        max_length=MAX_MODEL_CHARS,
+        description="Addition: the Whisper model for this job, by name (e.g. base, large-v3, turbo): the server's "
+        "configured model or another it has (GET /v1/models lists them); default: the server's. Never a path (400)",
+    )
+
+    def requested_model(self) -> str | None:
+        """The model this form asks for by name, to be checked against the server's (None: the server's own)."""
+        return (self.model or "").strip() or None
 
     def job_options(self) -> JobOptions:
         language = (self.language or "").strip().lower() or None
@@ -253,6 +265,8 @@ async def accept_upload(
         streamed = await _stream_upload(request, job_dir, settings, hash_file=idempotency_key is not None)
         form = _validated_form(form_model, streamed.values, has_file=streamed.path is not None)
         options = form.job_options()
+        if (requested := form.requested_model()) is not None:  # off the loop: it looks at the models on disk
+            options = options.model_copy(update={"model": await run_in_threadpool(job_model, requested, settings)})
         callback_url = await _checked_callback_url(form.callback_url, settings) if form.callback_url else None
         filename = _display_name(streamed.filename)
         assert streamed.path is not None  # a form without a file was refused just above

@@ -189,7 +189,7 @@ def model_status(
     spec: str, models_dir: Path, *, configured: str | None = None, repos: dict[str, CachedRepoInfo] | None = None
 ) -> ModelStatus:
     """Where ``spec`` (a name, alias, repository id or folder) is on this machine."""
-    is_configured = configured is not None and _same_model(spec, configured)
+    is_configured = configured is not None and same_model(spec, configured)
     if is_local_folder(spec):
         folder = Path(spec).expanduser()
         if not folder.is_dir():
@@ -241,7 +241,9 @@ def _has_model_bin(repo: CachedRepoInfo) -> bool:
     return any(f.file_name == "model.bin" for revision in repo.revisions for f in revision.files)
 
 
-def _same_model(a: str, b: str) -> bool:
+def same_model(a: str, b: str) -> bool:
+    """Whether two specs name one model: aliases and hub ids (``turbo``, ``large-v3-turbo`` and its repository)
+    are one, local folders by their real path."""
     if is_local_folder(a) or is_local_folder(b):
         return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
     return (repo_id_for(a) or a) == (repo_id_for(b) or b)

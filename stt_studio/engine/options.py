@@ -32,6 +32,8 @@ class TranscribeOptions:
     diarization: DiarizationOptions | None = None
     prompt: str | None = None
     """Text that comes before the audio (Whisper's initial prompt): names and terms spelled as they should be."""
+    batch_size: int | None = None
+    """Chunks decoded together; None: the engine's own (a retry after running out of memory halves it)."""
 
 
 def known_languages() -> frozenset[str]:

@@ -95,6 +95,20 @@ class Engine:
         self._detector: SpeechDetector | None = None
         self._lock = threading.Lock()
 
+    def for_model(self, model: str) -> Engine:
+        """An engine for another Whisper model on the same device that shares this one's VAD and diarization
+        models: a per-job model costs its Whisper weights only, not a second stack."""
+        other = Engine(self.settings, model=model, device=self.device, vad=self.vad_method)
+        other.requested_device = self.requested_device
+        other._diarizer = self._diarizer
+        other._detector = self._detector
+        return other
+
+    def unload(self) -> None:
+        """Drop the Whisper model (and its aligners); the next run loads it again."""
+        with self._lock:
+            self._model = None
+
     # --- loading -----------------------------------------------------------------------------------------------
     @property
     def loaded_model(self) -> ResolvedModel | None:
@@ -295,7 +309,8 @@ class Engine:
         if not chunks:
             return []
         asr: list[Any] = []
-        batches = [chunks[i : i + self.batch_size] for i in range(0, len(chunks), self.batch_size)]
+        batch_size = options.batch_size or self.batch_size
+        batches = [chunks[i : i + batch_size] for i in range(0, len(chunks), batch_size)]
         for done, batch, reached in _batch_progress(batches):
             # one batch per call: faster-whisper decodes a whole batch before yielding any of its segments, so
             # the stage is reported between batches, with where the batch in hand will take it
@@ -303,7 +318,7 @@ class Engine:
             raw_segments, _info = model.pipeline.transcribe(
                 audio.samples,
                 language=language,
-                batch_size=self.batch_size,
+                batch_size=batch_size,
                 clip_timestamps=[{"start": c.start, "end": c.end} for c in batch],
                 vad_filter=False,
                 word_timestamps=aligner is None,

@@ -13,8 +13,9 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,15 @@ import redis
 from rq import Queue, SimpleWorker, get_current_job
 from rq.job import Job
 
+from stt_studio.engine.cuda_faults import CudaFault, classify, first_line
 from stt_studio.engine.errors import CancelledError, EngineError
 from stt_studio.engine.model_catalog import public_name
+from stt_studio.engine.model_holder import ModelHolder
 from stt_studio.engine.options import DiarizationOptions, TranscribeOptions
 from stt_studio.engine.pipeline import Engine
+from stt_studio.engine.result import TranscriptionResult
 from stt_studio.jobs.connection import connect
+from stt_studio.jobs.cuda_recovery import device_out_of_memory_message, sticky_fault_message
 from stt_studio.jobs.events import JobEvent, publish
 from stt_studio.jobs.fault_injection import StageFaults
 from stt_studio.jobs.job_progress import JobProgress
@@ -67,23 +72,19 @@ class WorkerContext:
     """The configured model's engine, loaded at start."""
     store: JobStore
     metrics: JobMetricsRecorder
-    other: Engine | None = None
-    """The engine of a model a job asked for (the desktop's per-batch model); one at a time, replaced as needed."""
-    restart_after_job: bool = False
-    """Set when a job ran out of memory: the process ends after it and the supervisor starts a fresh one."""
     faults: StageFaults | None = None
     """The test suite's fault injection (Settings.fault_injection_dir); None outside tests."""
+    restart_reason: str | None = None
+    """Set when the process must not take another job (out of memory, a sticky CUDA fault): it ends after this one
+    and the supervisor starts a fresh one."""
+    models: ModelHolder = field(init=False)
+    """The default engine and at most one other that a job asked for (the desktop's per-batch model)."""
 
-    def engine_for(self, model: str | None) -> Engine:
-        if model is None or model == self.engine.model_spec:
-            return self.engine
-        if self.other is None or self.other.model_spec != model:
-            self.other = None  # free the previous one before loading the next
-            self.other = Engine(self.engine.settings, model=model, device=self.engine.device)
-        return self.other
+    def __post_init__(self) -> None:
+        self.models = ModelHolder(self.engine)
 
     def info(self, name: str) -> WorkerInfo:
-        engine = self.other or self.engine
+        engine = self.models.current
         loaded = engine.loaded_model
         info = WorkerInfo(
             name=name,
@@ -138,7 +139,7 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
         DiarizationOptions(opts.num_speakers, opts.min_speakers, opts.max_speakers) if opts.enable_diarization else None
     )
     job.meta["attempts"] = int(job.meta.get("attempts", 0)) + 1
-    engine = ctx.engine_for(opts.model)
+    engine = ctx.models.engine_for(opts.model)
     paces = PaceStore(ctx.store.redis)
     faults = ctx.faults
     progress = JobProgress(
@@ -161,25 +162,38 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
             # for a retry; it goes when the job is deleted
             when_space_allows(lambda: ctx.store.keep_upload(job.id, Path(audio_path)), "its upload")
 
+    def run(batch_size: int | None) -> TranscriptionResult:
+        return engine.transcribe(
+            audio_path,
+            TranscribeOptions(
+                language=opts.language, diarization=diarization, prompt=opts.prompt, batch_size=batch_size
+            ),
+            on_progress=progress,
+            should_cancel=_cancel_poller(ctx.store, job.id),
+            stage_weights=progress.pace.weights(job.meta.get("audio_seconds") or 60.0),
+        )
+
     try:
         with progress.ticking():
-            result = engine.transcribe(
-                audio_path,
-                TranscribeOptions(language=opts.language, diarization=diarization, prompt=opts.prompt),
-                on_progress=progress,
-                should_cancel=_cancel_poller(ctx.store, job.id),
-                stage_weights=progress.pace.weights(job.meta.get("audio_seconds") or 60.0),
-            )
+            result = _halving_batch_on_oom(run, engine, job, ctx.models.after_job)
     except CancelledError as exc:
         finish_without_retry(JobStatus.CANCELED, str(exc))
         raise
     except EngineError as exc:
         finish_without_retry(JobStatus.FAILED, str(exc))
         raise JobFailedError(str(exc)) from exc
-    except (MemoryError, RuntimeError) as exc:
+    except Exception as exc:
+        fault = classify(exc)
+        if fault is CudaFault.OUT_OF_MEMORY:  # at half the batch too: _halving_batch_on_oom tried that
+            message = device_out_of_memory_message(engine, job.meta.get("batch_sizes", [engine.batch_size]))
+            finish_without_retry(JobStatus.FAILED, message)
+            raise JobFailedError(message) from exc
+        if fault is CudaFault.STICKY:
+            _after_sticky_fault(ctx, engine, job, exc, finish_without_retry)
+            raise  # RQ queues it again; this process ends after it and a fresh one runs it
         if not is_out_of_memory(exc):
             raise
-        ctx.restart_after_job = True  # a fresh process rather than one whose memory (or GPU memory) is in pieces
+        ctx.restart_reason = "it ran out of memory"  # a fresh process rather than one whose memory is in pieces
         message = out_of_memory_message(ctx.engine.settings.worker_memory_limit_mb)
         finish_without_retry(JobStatus.FAILED, message)
         raise JobFailedError(message) from exc
@@ -201,6 +215,41 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
     if delete_audio_after:
         Path(audio_path).unlink(missing_ok=True)
     return {"duration": result.duration, "segments": len(result.segments)}
+
+
+def _halving_batch_on_oom(
+    run: Callable[[int | None], TranscriptionResult], engine: Engine, job: Job, release: Callable[[], None]
+) -> TranscriptionResult:
+    """Run the job; when the GPU runs out of memory, once more in this process with half the batch size. The CUDA
+    context survives an out-of-memory error, and most of what the job needs beyond the model is the batch."""
+    try:
+        return run(None)
+    except Exception as exc:
+        if classify(exc) is not CudaFault.OUT_OF_MEMORY:
+            raise
+        log.warning("Job %s ran out of memory at batch size %d: %s", job.id, engine.batch_size, first_line(exc))
+    # out of the except block: the first try's traceback (and the tensors its frames hold) is gone
+    half = max(1, engine.batch_size // 2)
+    job.meta["batch_sizes"] = [engine.batch_size, half]
+    release()
+    log.warning("Running job %s again in this worker with batch size %d", job.id, half)
+    return run(half)
+
+
+def _after_sticky_fault(
+    ctx: WorkerContext, engine: Engine, job: Job, exc: BaseException, fail: Callable[[JobStatus, str], None]
+) -> None:
+    """A sticky CUDA fault broke this process's CUDA context: record it on the job, end the process after the job,
+    and let the job run once more in the fresh process the supervisor starts; a second fault fails it for good."""
+    faults = [*job.meta.get("cuda_faults", []), first_line(exc)]
+    job.meta["cuda_faults"] = faults
+    ctx.restart_reason = f"a CUDA fault ({first_line(exc)})"
+    log.error("Job %s met a sticky CUDA fault (%d so far): %s", job.id, len(faults), first_line(exc))
+    if len(faults) > 1 or not job.retries_left:
+        message = sticky_fault_message(engine, faults)
+        fail(JobStatus.FAILED, message)
+        raise JobFailedError(message) from exc
+    when_space_allows(job.save_meta, f"the CUDA fault of job {job.id}")  # RQ runs it again (one of its reruns)
 
 
 class TranscriptionWorker(SimpleWorker):
@@ -259,10 +308,22 @@ class TranscriptionWorker(SimpleWorker):
             stop.set()
             beater.join()
             self._publish_ending(job.id)
-        if self.context.restart_after_job:
-            log.warning("Ending this worker after job %s ran out of memory; the supervisor starts a new one", job.id)
+            if self.context.restart_reason is None:  # a broken CUDA context is left alone: the process ends
+                self._release_memory()
+        if self.context.restart_reason is not None:
+            log.warning(
+                "Ending this worker after job %s: %s; the supervisor starts a new one",
+                job.id,
+                self.context.restart_reason,
+            )
             # The worker is idle now, so this raises StopRequested, which ends RQ's work loop.
             self.request_stop(signal.SIGTERM, None)  # type: ignore[no-untyped-call]
+
+    def _release_memory(self) -> None:
+        try:
+            self.context.models.after_job()
+        except Exception as exc:  # a failed release must not end the worker: the next job may still fit
+            log.warning("Could not release memory after the job: %s", exc)
 
     def _publish_ending(self, job_id: str) -> None:
         """Publish how the job stands now that RQ has recorded its end: completed, failed, canceled, or queued

@@ -24,13 +24,12 @@ from stt_studio.api import openai_format
 from stt_studio.api.deps import SettingsDep, StoreDep
 from stt_studio.api.openai_format import Granularity, ResponseFormat
 from stt_studio.api.responses import WAIT_ERRORS, describe_validation_errors
+from stt_studio.api.served_models import WHISPER_1, served_models
 from stt_studio.api.uploads import SubmitForm, accept_upload, multipart_body
 from stt_studio.api.waiting import wait_for_job
-from stt_studio.engine.model_catalog import list_models, public_name
 from stt_studio.jobs.models import JobOptions
 from stt_studio.settings import Settings
 
-WHISPER_1 = "whisper-1"
 PREFIX = "/v1"
 OWNER = "stt-studio"
 
@@ -90,22 +89,6 @@ class OpenAIErrorRoute(APIRoute):
 
 
 # --- models ------------------------------------------------------------------------------------------------------
-def served_models(settings: Settings) -> dict[str, str | None]:
-    """The ``model`` values this server accepts, each with the model its job asks for (None: the worker's own).
-
-    ``whisper-1`` and the configured model run on the worker's loaded model; a configured local folder is offered by
-    its name, never by its path on the server. Other Whisper models are offered when they are on this machine
-    (bundled or downloaded); online, the known ones too (downloaded on first use).
-    """
-    configured = settings.whisper_model_size
-    models: dict[str, str | None] = {WHISPER_1: None, public_name(configured): None}
-    for model in list_models(settings.resolved_models_dir, configured):
-        usable = model.available or (not settings.offline and model.repo_id is not None)
-        if usable and not model.local_folder and model.problem is None:
-            models.setdefault(model.name, model.name)
-    return models
-
-
 class ModelObject(BaseModel):
     id: str
     object: str = "model"
@@ -144,6 +127,9 @@ class OpenAITranscriptionForm(SubmitForm):
         le=1,
         description="Accepted for compatibility; no effect: the batched decoder uses beam search, not sampling",
     )
+
+    def requested_model(self) -> str | None:
+        return None  # checked and mapped by job_options, against the names GET /v1/models lists
 
     def job_options(self) -> JobOptions:
         if self.model not in self.models:

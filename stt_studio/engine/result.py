@@ -65,6 +65,11 @@ class TranscriptionResult(BaseModel):
         "sound alike, a count asked for that the voices do not suggest): why, and how to find speakers again",
     )
     warnings: list[str] = Field(default_factory=list, description="Fallbacks taken while producing the result")
+    stage_seconds: dict[str, float] = Field(
+        default_factory=dict,
+        description="Seconds per stage of the run that produced this result (decoding, vad, language, transcribing, "
+        "aligning, diarizing); a stage read back from its checkpoint counts the time to read it",
+    )
     speaker_names: dict[str, str] = Field(
         default_factory=dict, description="Names given in review, by speaker label (SPEAKER_00 → 'Dr. Chen')"
     )

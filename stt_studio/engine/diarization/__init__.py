@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,13 @@ class PyannoteDiarizer:
     ) -> tuple[list[Segment], list[SpeakerSummary], list[SpeakerTurn], str | None]:
         """Speakers on ``segments``, their summaries and turns, and a note when the number of speakers found is
         uncertain (the local backend's estimate; the hub pipeline gives none)."""
+        found = self.find_turns(audio, options, on_fraction)
+        return (*found.assign(segments), found.turns, found.note)
+
+    def find_turns(
+        self, audio: npt.NDArray[np.float32], options: DiarizationOptions, on_fraction: FractionCallback
+    ) -> FoundSpeakers:
+        """Who spoke when in ``audio`` (the part of diarization a checkpoint keeps)."""
         import torch
 
         pipeline = self.load()
@@ -99,8 +107,38 @@ class PyannoteDiarizer:
         )
         annotation = getattr(output, "speaker_diarization", output)
         turns = [(float(t.start), float(t.end), str(label)) for t, _, label in annotation.itertracks(yield_label=True)]
-        segments, speakers = assign_speakers(segments, turns)
         estimate = getattr(pipeline.clustering, "last_estimate", None)
-        note = estimate.note() if estimate is not None else None
-        rounded = [SpeakerTurn(start=round(a, 3), end=round(b, 3), speaker=s) for a, b, s in turns]
-        return segments, speakers, rounded, note
+        centroids = getattr(output, "speaker_embeddings", None)
+        embeddings = (
+            {str(label): [float(x) for x in centroids[i]] for i, label in enumerate(annotation.labels())}
+            if centroids is not None and len(centroids) == len(annotation.labels())
+            else {}
+        )
+        return FoundSpeakers(
+            raw_turns=turns, note=estimate.note() if estimate is not None else None, embeddings=embeddings
+        )
+
+
+@dataclass(frozen=True)
+class FoundSpeakers:
+    """What diarization found in the audio, before the words get their speakers."""
+
+    raw_turns: list[tuple[float, float, str]]
+    note: str | None
+    embeddings: dict[str, list[float]] = field(default_factory=dict)
+    """Each speaker's embedding (pyannote's centroid), by label; empty when the pipeline gives none."""
+
+    @property
+    def turns(self) -> list[SpeakerTurn]:
+        return [SpeakerTurn(start=round(a, 3), end=round(b, 3), speaker=s) for a, b, s in self.raw_turns]
+
+    def assign(self, segments: list[Segment]) -> tuple[list[Segment], list[SpeakerSummary]]:
+        return assign_speakers(segments, self.raw_turns)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"turns": [list(t) for t in self.raw_turns], "note": self.note, "embeddings": self.embeddings}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FoundSpeakers:
+        turns = [(float(a), float(b), str(s)) for a, b, s in data["turns"]]
+        return cls(turns, data.get("note"), {str(k): [float(x) for x in v] for k, v in data["embeddings"].items()})

@@ -4,12 +4,16 @@ stages and batches, a damaged file ignored with a warning and its stage run agai
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 
 from stt_studio.engine.pipeline import Engine
 from stt_studio.engine.stages import StageClock
+from stt_studio.engine.vad import SpeechChunk, SpeechDetector
 from stt_studio.jobs.checkpoints import JobCheckpoints
 from stt_studio.jobs.models import JobOptions, JobStatus
 from stt_studio.jobs.store import JobStore
@@ -67,16 +71,48 @@ def test_canceling_a_queued_job_removes_its_checkpoints(store: JobStore, short_w
     assert not kept.folder.exists()
 
 
-def test_the_engine_resumes_from_checkpoints_and_runs_a_damaged_one_again(
-    tiny_engine: Engine, short_wav: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+class TurnPerChunk:
+    """The engine's detector, each speech turn its own chunk (a long recording's chunks, on a short clip)."""
+
+    def __init__(self, detector: SpeechDetector | None) -> None:
+        assert detector is not None
+        self.detector = detector
+        self.name = detector.name
+
+    def chunks(self, audio: npt.NDArray[np.float32], on_fraction: Callable[[float], None]) -> list[SpeechChunk]:
+        turns = [turn for chunk in self.detector.chunks(audio, on_fraction) for turn in chunk.speech]
+        assert len(turns) == 2, turns
+        return [SpeechChunk(start, end, ((start, end),)) for start, end in turns]
+
+
+def test_the_engine_continues_at_the_first_batch_not_finished(
+    tiny_engine: Engine,
+    short_wav: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A second run reads every stage back; with the aligned words' file damaged, it aligns again from the
-    transcription's kept batches (decoding nothing again) and gives the same transcript."""
+    """One speech turn a chunk and one chunk a batch: the short clip's two sentences are two batches. A run that
+    stopped after the first batch (the second's checkpoint missing, the aligned words' damaged) decodes only the
+    second again and gives the same transcript; a run after a finished one reads every stage back."""
+    monkeypatch.setattr(tiny_engine, "batch_size", 1)
+    monkeypatch.setattr(tiny_engine, "_detector", TurnPerChunk(tiny_engine._detector))
     kept = JobCheckpoints.of_job(tmp_path)
     first = tiny_engine.transcribe(short_wav, checkpoints=kept, clock=StageClock(1))
 
-    again = StageClock(2)
-    second = tiny_engine.transcribe(short_wav, checkpoints=kept, clock=again)
+    (kept.folder / "transcribing-00001.json").unlink()
+    (kept.folder / "aligning.json").write_text('{"fingerprint": "')
+    resumed = StageClock(2)
+    with caplog.at_level(logging.WARNING):
+        second = tiny_engine.transcribe(short_wav, checkpoints=kept, clock=resumed)
+    runs = {run.name: run for run in resumed.runs}
+    assert "aligning.json is damaged" in caplog.text
+    assert (runs["transcribing"].chunks, runs["transcribing"].reused_chunks) == (2, 1)
+    assert not runs["transcribing"].reused and not runs["aligning"].reused
+    assert runs["vad"].reused and runs["language"].reused
+
+    again = StageClock(3)
+    third = tiny_engine.transcribe(short_wav, checkpoints=kept, clock=again)
     assert {run.name: run.reused for run in again.runs} == {
         "decoding": False,  # never kept: decoding again is cheaper than storing samples
         "vad": True,
@@ -84,14 +120,5 @@ def test_the_engine_resumes_from_checkpoints_and_runs_a_damaged_one_again(
         "transcribing": True,
         "aligning": True,
     }
-
-    (kept.folder / "aligning.json").write_text('{"fingerprint": "')
-    damaged = StageClock(3)
-    with caplog.at_level(logging.WARNING):
-        third = tiny_engine.transcribe(short_wav, checkpoints=kept, clock=damaged)
-    runs = {run.name: run for run in damaged.runs}
-    assert "aligning.json is damaged" in caplog.text
-    assert (runs["transcribing"].chunks, runs["transcribing"].reused_chunks) == (1, 1)
-    assert runs["transcribing"].reused and not runs["aligning"].reused
     assert first.text == second.text == third.text
     assert set(third.stage_seconds) == {"decoding", "vad", "language", "transcribing", "aligning"}

@@ -80,26 +80,39 @@ def _post(url: str, path: Path, *, timeout: float = 60.0, **form: str) -> httpx.
 class StageCase:
     stage: str
     diarize: bool
+    reused: tuple[str, ...]
+    """The stages the second attempt reads back from the first one's checkpoints (decoding is never kept)."""
 
 
 STAGES = [
-    StageCase("decoding", False),
-    StageCase("vad", False),
-    StageCase("transcribing", False),
-    StageCase("aligning", True),
-    StageCase("diarizing", True),
+    StageCase("decoding", False, ()),
+    StageCase("vad", False, ()),
+    StageCase("transcribing", False, ("vad", "language")),
+    StageCase("aligning", True, ("vad", "language", "transcribing")),
+    StageCase("diarizing", True, ("vad", "language", "transcribing", "aligning")),
 ]
 
 
+@pytest.fixture(scope="module")
+def uninterrupted_words(one: ServeInstance, sentences_wav: Path) -> list[str]:
+    """The words of the clip's transcript from a run nobody interrupted (diarization splits segments only)."""
+    job = live.wait_job(one.url, live.submit(one.url, sentences_wav))
+    assert job["status"] == "completed", job
+    return str(job["result"]["text"]).split()
+
+
 @pytest.mark.parametrize("case", STAGES, ids=[c.stage for c in STAGES])
-def test_worker_killed_in_each_stage_reruns_once(one: ServeInstance, sentences_wav: Path, case: StageCase) -> None:
+def test_worker_killed_in_each_stage_reruns_once(
+    one: ServeInstance, sentences_wav: Path, case: StageCase, uninterrupted_words: list[str]
+) -> None:
     text = " ".join(SENTENCES)
     with record(
         GROUP,
         f"Worker SIGKILLed while {case.stage}",
         action=f"hold the worker in stage '{case.stage}' (the test's fault injection), SIGKILL it there, let the "
         f"next attempt through (50 s of speech{', diarization on' if case.diarize else ''})",
-        expected="the job runs again on the restarted worker and completes once: attempts 2, the right text",
+        expected="the job runs again on the restarted worker and completes once: attempts 2, the same text as an "
+        "uninterrupted run; the stages finished before the kill are read back from their checkpoints (reused)",
     ) as row:
         pid = one.wait_for_ready_worker()
         before = completions(one.url)
@@ -131,9 +144,11 @@ def test_worker_killed_in_each_stage_reruns_once(one: ServeInstance, sentences_w
         done_at = time.monotonic()
         error = wer(text, job.get("result", {}).get("text", ""))
         completed = completions(one.url) - before
+        second = {s["name"]: s for s in job.get("stages", []) if s["attempt"] == 2}
+        reused = tuple(name for name, s in second.items() if s["reused"])
         row.observed = (
             f"{job['status']} after {job['attempts']} attempts, WER {error:.0%}, {completed:g} completion counted; "
-            f"the worker died in stage '{stage_at_death}'"
+            f"the worker died in stage '{stage_at_death}'; reused on the second attempt: {', '.join(reused) or 'none'}"
         )
         row.figures = {
             "rerun started after kill (s)": round((rerun_at or done_at) - killed_at, 1),
@@ -142,6 +157,12 @@ def test_worker_killed_in_each_stage_reruns_once(one: ServeInstance, sentences_w
         assert job["status"] == "completed", job
         assert job["attempts"] == 2
         assert error <= LONG_WER_BOUND
+        assert str(job["result"]["text"]).split() == uninterrupted_words
+        assert reused == case.reused, job["stages"]
+        assert all(s["finished_at"] is not None for s in second.values()), "every stage of the rerun finished"
+        assert set(job["result"]["stage_seconds"]) == set(second)
+        [died_in] = [s for s in job["stages"] if s["attempt"] == 1 and s["finished_at"] is None]
+        assert died_in["name"] == case.stage
         assert completed == 1, "the job ran to completion more than once (or not at all)"
         if case.diarize:
             assert job["result"]["speakers"], "diarization ran on the second attempt"

@@ -159,15 +159,16 @@ def test_cancel_queued_and_running_jobs(service: LiveService, audio_dir: Path, s
     long_wav = speech_clip(audio_dir / "cancel", SENTENCES * 4, "cancel")
     running = live.submit(service.url, long_wav)
     queued = live.submit(service.url, short_wav)
-    live.wait_for(
-        lambda: httpx.get(f"{service.url}/jobs/{running}").json()["status"] == "processing", 120, "processing"
-    )
+    live.wait_for(lambda: _finished(service, running, "vad"), 120, "the running job's speech regions")
+    checkpoints = service.data_dir / "jobs" / running / "checkpoints"
+    assert (checkpoints / "vad.json").is_file()
     response = httpx.post(f"{service.url}/jobs/{queued}/cancel")
     assert response.status_code == 200 and response.json()["status"] == "canceled"
     assert httpx.post(f"{service.url}/jobs/{running}/cancel").status_code == 200
     job = live.wait_job(service.url, running, timeout=120)
     assert job["status"] == "canceled", job
     assert "result" not in job
+    assert not checkpoints.exists(), "a canceled job keeps no checkpoints"
     assert httpx.post(f"{service.url}/jobs/{running}/cancel").status_code == 409
     # Both outcomes outlive Redis's record of them.
     redis_client = EmbeddedRedis(service.data_dir / "redis").client()
@@ -176,6 +177,11 @@ def test_cancel_queued_and_running_jobs(service: LiveService, audio_dir: Path, s
         assert httpx.get(f"{service.url}/jobs/{job_id}").json()["status"] == "canceled"
     # The worker carries on with new work afterwards.
     assert live.wait_job(service.url, live.submit(service.url, short_wav))["status"] == "completed"
+
+
+def _finished(service: LiveService, job_id: str, stage: str) -> bool:
+    stages = httpx.get(f"{service.url}/jobs/{job_id}").json()["stages"]
+    return any(s["name"] == stage and s["finished_at"] for s in stages)
 
 
 def test_export_formats(service: LiveService, short_wav: Path) -> None:

@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from stt_studio.engine import stage_data
 from stt_studio.engine.audio import SAMPLE_RATE, DecodedAudio, decode_audio
 from stt_studio.engine.coverage import merged, uncovered_speech
 from stt_studio.engine.cpu import configure_process_environment, cpu_count, limit_torch_threads
 from stt_studio.engine.device import DeviceFacts, probe_device_facts
-from stt_studio.engine.diarization import PyannoteDiarizer
+from stt_studio.engine.diarization import FoundSpeakers, PyannoteDiarizer
 from stt_studio.engine.engine_setup import plan_engine
 from stt_studio.engine.errors import ModelLoadError
 from stt_studio.engine.kernel_cache import configure_kernel_cache
@@ -30,6 +31,15 @@ from stt_studio.engine.models import ResolvedModel, resolve_model
 from stt_studio.engine.options import TranscribeOptions, check_language, check_prompt, check_speaker_range
 from stt_studio.engine.progress import CancelCheck, ProgressCallback, ProgressTracker, Stage
 from stt_studio.engine.result import Segment, TranscriptionResult
+from stt_studio.engine.stage_data import AsrPiece, BatchKeeping
+from stt_studio.engine.stages import (
+    CheckpointStore,
+    StageClock,
+    StageName,
+    StageOutputs,
+    file_sha256,
+    fingerprint,
+)
 from stt_studio.engine.vad import SpeechChunk, SpeechDetector, load_detector
 from stt_studio.engine.words import RawWord, build_segments
 from stt_studio.settings import DeviceName, Settings, VadMethod
@@ -205,9 +215,13 @@ class Engine:
         on_progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
         stage_weights: Mapping[Stage, float] | None = None,
+        checkpoints: CheckpointStore | None = None,
+        clock: StageClock | None = None,
     ) -> TranscriptionResult:
         """``stage_weights``: each stage's expected share of the time (this machine's measured pace), which
-        ``on_progress``'s overall percentage follows."""
+        ``on_progress``'s overall percentage follows. ``checkpoints``: where each stage's output is kept as it is
+        produced, and read back instead of running the stage when its fingerprint matches (a job run again after
+        its worker died). ``clock``: times the stages (the job's ``stages``)."""
         options = options or TranscribeOptions()
         self.validate(options)
         stages = [Stage.DECODING, Stage.LOADING_MODEL, Stage.VAD, Stage.TRANSCRIBING, Stage.ALIGNING]
@@ -215,7 +229,7 @@ class Engine:
             stages.append(Stage.DIARIZING)
         tracker = ProgressTracker(stages, on_progress, should_cancel, stage_weights)
         with self._lock:
-            return self._run(Path(path), options, tracker)
+            return self._run(Path(path), options, tracker, StageOutputs(checkpoints), clock or StageClock())
 
     def validate(self, options: TranscribeOptions) -> None:
         """Raise InvalidOptionError for options no run could honour (checked before any work)."""
@@ -224,50 +238,144 @@ class Engine:
         if options.diarization is not None:
             check_speaker_range(options.diarization.min_speakers, options.diarization.max_speakers)
 
-    def _run(self, path: Path, options: TranscribeOptions, tracker: ProgressTracker) -> TranscriptionResult:
+    def _run(
+        self, path: Path, options: TranscribeOptions, tracker: ProgressTracker, kept: StageOutputs, clock: StageClock
+    ) -> TranscriptionResult:
         started = time.perf_counter()
-        tracker.report(Stage.DECODING)
-        audio = decode_audio(path, self.settings.max_audio_seconds)
+        with clock.stage(StageName.DECODING):
+            tracker.report(Stage.DECODING)
+            audio = decode_audio(path, self.settings.max_audio_seconds)
+            audio_fp = fingerprint(
+                StageName.DECODING,
+                {
+                    "audio_sha256": file_sha256(path) if kept.store is not None else None,
+                    "max_audio_seconds": self.settings.max_audio_seconds,
+                },
+                {},
+            )
         tracker.audio_seconds = audio.duration
         tracker.report(Stage.LOADING_MODEL)
         model = self._ensure_loaded()
         if options.diarization is not None:
             self._diarizer.load()  # here, not under "Finding speakers": a first load takes a while
-        assert self._detector is not None
+        detector = self._detector
+        assert detector is not None
         warnings = [*model.resolved.warnings, *self.notices]
 
-        tracker.report(Stage.VAD)
-        chunks = self._detector.chunks(audio.samples, lambda f: tracker.report(Stage.VAD, f))
+        vad_fp = fingerprint(StageName.VAD, {"vad_method": self.vad_method}, {StageName.DECODING: audio_fp})
+        with clock.stage(StageName.VAD) as run:
+            tracker.report(Stage.VAD)
+            chunks = kept.value(
+                run,
+                StageName.VAD.value,
+                vad_fp,
+                lambda: detector.chunks(audio.samples, lambda f: tracker.report(Stage.VAD, f)),
+                stage_data.chunks_to_json,
+                stage_data.chunks_from_json,
+            )
 
         language = options.language
         if language is not None and not model.multilingual and language != "en":
             warnings.append(f"The model '{model.resolved.name}' is English-only; transcribed as English")
             language = "en"
+        identity = {"model": model.resolved.name, "compute_type": self.compute_type}
+        language_fp = fingerprint(StageName.LANGUAGE, {**identity, "requested": language}, {StageName.VAD: vad_fp})
         if language is None:
-            language = self._detect_language(model, audio, chunks)
+            with clock.stage(StageName.LANGUAGE) as run:
+                language = kept.value(
+                    run,
+                    StageName.LANGUAGE.value,
+                    language_fp,
+                    lambda: self._detect_language(model, audio, chunks),
+                    lambda code: code,
+                    stage_data.language_from_json,
+                )
 
-        tracker.report(Stage.TRANSCRIBING)
         aligner = self._aligner(model, language) if chunks else None
-        segments = self._transcribe_chunks(model, audio, chunks, language, options, aligner, tracker)
-        if options.prompt and (skipped := uncovered_speech(chunks, segments)):
-            # decoded again without the prompt: the words it gave are kept, the speech it dropped comes back
-            again = replace(options, prompt=None)
-            recovered = self._transcribe_chunks(model, audio, skipped, language, again, aligner, tracker.quiet())
-            combined = merged(segments, recovered)
-            if len(combined) > len(segments):  # not only what the first pass had said already
-                seconds = sum(end - start for chunk in skipped for start, end in chunk.speech)
-                warnings.append(f"With the prompt, Whisper skipped {seconds:.1f} s of speech: transcribed without it")
-            segments = combined
+        word_source = f"wav2vec2:{self.settings.align_model or 'default'}" if aligner is not None else "whisper"
+        transcribing_fp = fingerprint(
+            StageName.TRANSCRIBING,
+            {
+                **identity,
+                "language": language,
+                "prompt": options.prompt or None,
+                "batch_size": options.batch_size or self.batch_size,  # batches are kept by their number
+                "word_source": word_source,
+            },
+            {StageName.LANGUAGE: language_fp},
+        )
+        aligning_fp = fingerprint(
+            StageName.ALIGNING, {"word_source": word_source}, {StageName.TRANSCRIBING: transcribing_fp}
+        )
+        aligned = kept.load(StageName.ALIGNING.value, aligning_fp, stage_data.segments_from_json)
+
+        with clock.stage(StageName.TRANSCRIBING) as run:
+            tracker.report(Stage.TRANSCRIBING)
+            pieces: list[AsrPiece] = []
+            if aligned is not None:
+                run.reused = True  # the aligned words hold the transcription already
+            else:
+                batches = BatchKeeping(kept, transcribing_fp)
+                pieces = self._decode_chunks(model, audio, chunks, language, options, aligner is None, tracker, batches)
+                run.chunks, run.reused_chunks = batches.total, batches.reused
+                run.reused = batches.total > 0 and batches.reused == batches.total
+
+        with clock.stage(StageName.ALIGNING) as run:
+            if aligned is not None:
+                run.reused = True
+                tracker.report(Stage.ALIGNING, 1.0)
+                segments = aligned
+            else:
+                segments = self._align(pieces, audio, aligner, tracker)
+                if options.prompt and (skipped := uncovered_speech(chunks, segments)):
+                    # decoded again without the prompt: the words it gave are kept, the speech it dropped comes back
+                    again = replace(options, prompt=None)
+                    quiet = tracker.quiet()
+                    recovered = self._align(
+                        self._decode_chunks(model, audio, skipped, language, again, aligner is None, quiet, None),
+                        audio,
+                        aligner,
+                        quiet,
+                    )
+                    combined = merged(segments, recovered)
+                    if len(combined) > len(segments):  # not only what the first pass had said already
+                        seconds = sum(end - start for chunk in skipped for start, end in chunk.speech)
+                        warnings.append(
+                            f"With the prompt, Whisper skipped {seconds:.1f} s of speech: transcribed without it"
+                        )
+                    segments = combined
+                kept.save(StageName.ALIGNING.value, aligning_fp, stage_data.segments_to_json(segments))
 
         speakers, turns, speaker_count_note = None, None, None
         if options.diarization is not None:
-            tracker.report(Stage.DIARIZING)
-            segments, speakers, turns, speaker_count_note = self._diarizer.diarize(
-                audio.samples,
-                segments,
-                options.diarization,
-                lambda f, piece_end: tracker.report(Stage.DIARIZING, f, piece_end),
+            diarization = options.diarization
+            diarizing_fp = fingerprint(
+                StageName.DIARIZING,
+                {
+                    "backend": self._diarizer.backend,
+                    "model": self.settings.diarization_model if self._diarizer.backend == "hub" else "local",
+                    "num_speakers": diarization.num_speakers,
+                    "min_speakers": diarization.min_speakers,
+                    "max_speakers": diarization.max_speakers,
+                },
+                {StageName.DECODING: audio_fp},
             )
+            with clock.stage(StageName.DIARIZING) as run:
+                tracker.report(Stage.DIARIZING)
+                found = kept.value(
+                    run,
+                    StageName.DIARIZING.value,
+                    diarizing_fp,
+                    lambda: self._diarizer.find_turns(
+                        audio.samples,
+                        diarization,
+                        lambda f, piece_end: tracker.report(Stage.DIARIZING, f, piece_end),
+                    ),
+                    FoundSpeakers.to_json,
+                    FoundSpeakers.from_json,
+                )
+                segments, speakers = found.assign(segments)
+                turns, speaker_count_note = found.turns, found.note
         tracker.finish()
         return TranscriptionResult(
             text=" ".join(s.text for s in segments),
@@ -283,6 +391,7 @@ class Engine:
             speaker_turns=turns,
             speaker_count_note=speaker_count_note,
             warnings=warnings,
+            stage_seconds=clock.stage_seconds(),
         )
 
     def _detect_language(self, model: _LoadedModel, audio: DecodedAudio, chunks: Sequence[SpeechChunk]) -> str:
@@ -296,57 +405,77 @@ class Engine:
         log.info("Detected language %s (p=%.2f)", language, probability)
         return str(language)
 
-    def _transcribe_chunks(
+    def _decode_chunks(
         self,
         model: _LoadedModel,
         audio: DecodedAudio,
         chunks: Sequence[SpeechChunk],
         language: str,
         options: TranscribeOptions,
-        aligner: tuple[Any, dict[str, Any]] | None,
+        whisper_words: bool,
         tracker: ProgressTracker,
-    ) -> list[Segment]:
-        if not chunks:
-            return []
-        asr: list[Any] = []
+        batches_kept: BatchKeeping | None,
+    ) -> list[AsrPiece]:
+        """Whisper's segments for ``chunks``, a batch at a time; with ``batches_kept``, a batch already decoded
+        in an earlier attempt is read back instead."""
+        pieces: list[AsrPiece] = []
         batch_size = options.batch_size or self.batch_size
         batches = [chunks[i : i + batch_size] for i in range(0, len(chunks), batch_size)]
-        for done, batch, reached in _batch_progress(batches):
+        for index, (done, batch, reached) in enumerate(_batch_progress(batches)):
             # one batch per call: faster-whisper decodes a whole batch before yielding any of its segments, so
             # the stage is reported between batches, with where the batch in hand will take it
             tracker.report(Stage.TRANSCRIBING, done, piece_end=reached)
+            clips = [(c.start, c.end) for c in batch]
+            if batches_kept is not None and (stored := batches_kept.load(index, clips)) is not None:
+                pieces.extend(stored)
+                continue
             raw_segments, _info = model.pipeline.transcribe(
                 audio.samples,
                 language=language,
                 batch_size=batch_size,
-                clip_timestamps=[{"start": c.start, "end": c.end} for c in batch],
+                clip_timestamps=[{"start": start, "end": end} for start, end in clips],
                 vad_filter=False,
-                word_timestamps=aligner is None,
+                word_timestamps=whisper_words,
                 initial_prompt=options.prompt or None,
             )
-            asr.extend(raw_segments)
-        tracker.report(Stage.TRANSCRIBING, 1.0)
-
-        if aligner is None:
-            pieces = [
-                (s.start, s.end, [RawWord(w.word, w.start, w.end, w.probability) for w in s.words or []]) for s in asr
+            decoded = [
+                AsrPiece(
+                    s.start, s.end, s.text, [RawWord(w.word, w.start, w.end, w.probability) for w in s.words or []]
+                )
+                for s in raw_segments
             ]
+            if batches_kept is not None:
+                batches_kept.save(index, clips, decoded)
+            pieces.extend(decoded)
+        tracker.report(Stage.TRANSCRIBING, 1.0)
+        return pieces
+
+    def _align(
+        self,
+        pieces: list[AsrPiece],
+        audio: DecodedAudio,
+        aligner: tuple[Any, dict[str, Any]] | None,
+        tracker: ProgressTracker,
+    ) -> list[Segment]:
+        if not pieces:
+            return []
+        if aligner is None:
             tracker.report(Stage.ALIGNING, 1.0)
-            return build_segments(pieces, audio.duration, split_sentences=True)
+            return build_segments([(p.start, p.end, p.words) for p in pieces], audio.duration, split_sentences=True)
 
         import whisperx
 
         tracker.report(Stage.ALIGNING)
         align_model, metadata = aligner
         aligned = whisperx.align(
-            [{"text": s.text, "start": s.start, "end": s.end} for s in asr],
+            [{"text": p.text, "start": p.start, "end": p.end} for p in pieces],
             align_model,
             metadata,
             audio.samples,
             self.parts.align,
             progress_callback=lambda percent: tracker.report(Stage.ALIGNING, percent / 100.0),
         )
-        pieces = [
+        words = [
             (
                 float(s["start"]),
                 float(s["end"]),
@@ -357,7 +486,7 @@ class Engine:
             )
             for s in aligned["segments"]
         ]
-        return build_segments(pieces, audio.duration, split_sentences=False)
+        return build_segments(words, audio.duration, split_sentences=False)
 
 
 def _batch_progress(batches: Sequence[Sequence[SpeechChunk]]) -> list[tuple[float, Sequence[SpeechChunk], float]]:

@@ -6,10 +6,13 @@ API responses, the GUI and the exporters all read this one model.
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
 _SPEAKER_LABEL = re.compile(r"^SPEAKER_(\d+)$")
+
+StageSeconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class Word(BaseModel):
@@ -69,6 +72,11 @@ class TranscriptionResult(BaseModel):
         "sound alike, a count asked for that the voices do not suggest): why, and how to find speakers again",
     )
     warnings: list[str] = Field(default_factory=list, description="Fallbacks taken while producing the result")
+    stage_seconds: dict[str, StageSeconds] = Field(
+        default_factory=dict,
+        description="Seconds per stage of the run that produced this result (decoding, vad, language, transcribing, "
+        "aligning, diarizing); a stage read back from its checkpoint counts the time to read it",
+    )
     speaker_names: dict[str, str] = Field(
         default_factory=dict, description="Names given in review, by speaker label (SPEAKER_00 → 'Dr. Chen')"
     )

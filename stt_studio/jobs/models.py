@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from stt_studio.engine.model_catalog import public_name
 from stt_studio.engine.options import MAX_PROMPT_CHARS
 from stt_studio.engine.result import TranscriptionResult
+from stt_studio.engine.stages import StageRun
 
 
 class JobStatus(str, Enum):
@@ -93,6 +94,12 @@ class JobView(BaseModel):
         default=None,
         description="Completed jobs: the Whisper model that produced the result (the bundled base when the model "
         "asked for could not be had, as the result's warnings say)",
+    )
+
+    stages: list[StageRun] = Field(
+        default_factory=list,
+        description="Each stage of each attempt as it ran: name, attempt, started_at, finished_at, seconds, and "
+        "reused (true when an earlier attempt's checkpoint was read instead of running it)",
     )
 
     def to_response(self, *, include_result: bool = True) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from stt_studio.engine.model_catalog import public_name
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.engine.speakers import speaker_count
 from stt_studio.jobs import review
+from stt_studio.jobs.checkpoints import JobCheckpoints
 from stt_studio.jobs.events import JobEvent, publish
 from stt_studio.jobs.models import (
     JobOptions,
@@ -190,6 +191,10 @@ class JobStore:
         }
         self._write_outcome(job_id, JobStatus.COMPLETED, started_at, **summary)
 
+    def save_stages(self, job_id: str, stages: builtins.list[dict[str, Any]]) -> None:
+        """The job's ``stages`` (its worker's record of each stage and attempt), kept for when Redis forgets it."""
+        self._write_record(job_id, stages=stages)
+
     def result_json(self, job_id: str) -> bytes | None:
         """The current transcript (the reviewed one if there is one, else the engine's) as JSON bytes, unparsed
         (the API embeds it as is)."""
@@ -317,6 +322,7 @@ class JobStore:
             webhook=self.webhook_state(job.id) if "callback_url" in meta else None,
             uploaded=bool(meta.get("uploaded")),
             model=(meta.get("model") or self._result_model(job.id)) if status == JobStatus.COMPLETED else None,
+            stages=meta.get("stages") or [],
         )
 
     def _result_model(self, job_id: str, record: dict[str, Any] | None = None) -> str | None:
@@ -362,6 +368,7 @@ class JobStore:
             webhook=self.webhook_state(job_id) if record.get("callback_url") else None,
             uploaded=bool(record.get("uploaded")),
             model=self._result_model(job_id, record) if status == JobStatus.COMPLETED else None,
+            stages=record.get("stages") or [],
         )
 
     def ended_view(self, job_id: str) -> JobView:
@@ -464,6 +471,7 @@ class JobStore:
             except InvalidJobOperation as exc:
                 raise JobConflictError(str(exc)) from exc
             self.save_ending(job_id, JobStatus.CANCELED, "Canceled before it started", None)
+            JobCheckpoints.of_job(self.job_dir(job_id)).remove()  # queued again after its worker died, perhaps
             if job.kwargs.get("delete_audio_after"):
                 self.keep_upload(job_id, Path(job.kwargs["audio_path"]))
         self.redis.set(_cancel_key(job_id), 1, ex=KEEP_SECONDS)

@@ -30,6 +30,8 @@ from stt_studio.engine.model_holder import ModelHolder
 from stt_studio.engine.options import DiarizationOptions, TranscribeOptions
 from stt_studio.engine.pipeline import Engine
 from stt_studio.engine.result import TranscriptionResult
+from stt_studio.engine.stages import KEPT_AFTER_COMPLETION, StageClock, StageRun, merged_runs
+from stt_studio.jobs.checkpoints import JobCheckpoints
 from stt_studio.jobs.connection import connect
 from stt_studio.jobs.cuda_recovery import device_out_of_memory_message, sticky_fault_message
 from stt_studio.jobs.events import JobEvent, publish
@@ -139,6 +141,9 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
         DiarizationOptions(opts.num_speakers, opts.min_speakers, opts.max_speakers) if opts.enable_diarization else None
     )
     job.meta["attempts"] = int(job.meta.get("attempts", 0)) + 1
+    job.meta["stages"] = list(job.meta.get("stages") or [])  # before the progress thread saves the meta
+    checkpoints = JobCheckpoints.of_job(ctx.store.job_dir(job.id))
+    clock = StageClock(job.meta["attempts"], _stage_recorder(job))
     engine = ctx.models.engine_for(opts.model)
     paces = PaceStore(ctx.store.redis)
     faults = ctx.faults
@@ -156,6 +161,8 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
         job.meta["canceled"] = outcome == JobStatus.CANCELED
         seconds = time.perf_counter() - started
         when_space_allows(job.save_meta, f"the end of job {job.id}")
+        if outcome == JobStatus.CANCELED:
+            checkpoints.remove()
         when_space_allows(lambda: ctx.store.save_ending(job.id, outcome, error, job.started_at), "its record")
         when_space_allows(lambda: ctx.metrics.job_finished(outcome, seconds, 0.0, progress.finish()), "its metrics")
         if delete_audio_after:
@@ -171,6 +178,8 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
             on_progress=progress,
             should_cancel=_cancel_poller(ctx.store, job.id),
             stage_weights=progress.pace.weights(job.meta.get("audio_seconds") or 60.0),
+            checkpoints=checkpoints,
+            clock=clock,
         )
 
     try:
@@ -211,7 +220,9 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
         raise JobFailedError(DISK_FULL_MESSAGE) from exc
     stage_seconds = progress.finish()
     ctx.metrics.job_finished(JobStatus.COMPLETED, time.perf_counter() - started, result.duration, stage_seconds)
-    paces.record(engine.model_spec, engine.device, stage_seconds, result.duration)
+    if not any(run.reused for run in clock.runs):  # stages read back from checkpoints say nothing of the pace
+        paces.record(engine.model_spec, engine.device, stage_seconds, result.duration)
+    _keep_what_finished_jobs_need(ctx.store, job, checkpoints)
     if delete_audio_after:
         Path(audio_path).unlink(missing_ok=True)
     return {"duration": result.duration, "segments": len(result.segments)}
@@ -250,6 +261,28 @@ def _after_sticky_fault(
         fail(JobStatus.FAILED, message)
         raise JobFailedError(message) from exc
     when_space_allows(job.save_meta, f"the CUDA fault of job {job.id}")  # RQ runs it again (one of its reruns)
+
+
+def _stage_recorder(job: Job) -> Callable[[StageRun], None]:
+    """Writes each stage of this attempt into the job's ``stages`` as it starts and as it ends."""
+
+    def record(run: StageRun) -> None:
+        job.meta["stages"] = merged_runs(job.meta.get("stages") or [], run)
+        try:
+            job.save_meta()
+        except redis.RedisError as exc:  # news, not state: the job goes on
+            log.warning("Could not record stage %s of job %s: %s", run.name, job.id, exc)
+
+    return record
+
+
+def _keep_what_finished_jobs_need(store: JobStore, job: Job, checkpoints: JobCheckpoints) -> None:
+    """A completed job keeps its stages in its record and only the checkpoints that running one stage again needs."""
+    try:
+        store.save_stages(job.id, job.meta.get("stages") or [])
+        checkpoints.keep_only([stage.value for stage in KEPT_AFTER_COMPLETION])
+    except OSError as exc:  # the transcript is saved; this is housekeeping
+        log.warning("Could not tidy the checkpoints of job %s: %s", job.id, exc)
 
 
 class TranscriptionWorker(SimpleWorker):

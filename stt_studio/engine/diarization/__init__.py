@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,13 @@ class PyannoteDiarizer:
     ) -> tuple[list[Segment], list[SpeakerSummary], list[SpeakerTurn], str | None]:
         """Speakers on ``segments``, their summaries and turns, and a note when the number of speakers found is
         uncertain (the local backend's estimate; the hub pipeline gives none)."""
+        found = self.find_turns(audio, options, on_fraction)
+        return (*found.assign(segments), found.turns, found.note)
+
+    def find_turns(
+        self, audio: npt.NDArray[np.float32], options: DiarizationOptions, on_fraction: FractionCallback
+    ) -> FoundSpeakers:
+        """Who spoke when in ``audio`` (the part of diarization a checkpoint keeps)."""
         import torch
 
         pipeline = self.load()
@@ -97,14 +105,62 @@ class PyannoteDiarizer:
             max_speakers=options.max_speakers,
             hook=hook,
         )
-        turns = _turns(getattr(output, "speaker_diarization", output))
+        annotation = getattr(output, "speaker_diarization", output)
+        turns = _turns(annotation)
         exclusive = getattr(output, "exclusive_speaker_diarization", None)
-        segments, speakers = assign_speakers(segments, turns, _turns(exclusive) if exclusive is not None else None)
         estimate = getattr(pipeline.clustering, "last_estimate", None)
-        note = estimate.note() if estimate is not None else None
-        rounded = [SpeakerTurn(start=round(a, 3), end=round(b, 3), speaker=s) for a, b, s in turns]
-        return segments, speakers, rounded, note
+        centroids = getattr(output, "speaker_embeddings", None)
+        embeddings = (
+            {str(label): [float(x) for x in centroids[i]] for i, label in enumerate(annotation.labels())}
+            if centroids is not None and len(centroids) == len(annotation.labels())
+            else {}
+        )
+        return FoundSpeakers(
+            raw_turns=turns,
+            note=estimate.note() if estimate is not None else None,
+            embeddings=embeddings,
+            exclusive_turns=_turns(exclusive) if exclusive is not None else None,
+        )
 
 
 def _turns(annotation: Any) -> list[tuple[float, float, str]]:
     return [(float(t.start), float(t.end), str(label)) for t, _, label in annotation.itertracks(yield_label=True)]
+
+
+@dataclass(frozen=True)
+class FoundSpeakers:
+    """What diarization found in the audio, before the words get their speakers."""
+
+    raw_turns: list[tuple[float, float, str]]
+    note: str | None
+    embeddings: dict[str, list[float]] = field(default_factory=dict)
+    """Each speaker's embedding (pyannote's centroid), by label; empty when the pipeline gives none."""
+    exclusive_turns: list[tuple[float, float, str]] | None = None
+    """One speaker at a time (pyannote's exclusive diarization), what words get their speakers from."""
+
+    @property
+    def turns(self) -> list[SpeakerTurn]:
+        return [SpeakerTurn(start=round(a, 3), end=round(b, 3), speaker=s) for a, b, s in self.raw_turns]
+
+    def assign(self, segments: list[Segment]) -> tuple[list[Segment], list[SpeakerSummary]]:
+        return assign_speakers(segments, self.raw_turns, self.exclusive_turns)
+
+    def to_json(self) -> dict[str, Any]:
+        exclusive = None if self.exclusive_turns is None else [list(t) for t in self.exclusive_turns]
+        return {
+            "turns": [list(t) for t in self.raw_turns],
+            "note": self.note,
+            "embeddings": self.embeddings,
+            "exclusive": exclusive,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FoundSpeakers:
+        turns = [(float(a), float(b), str(s)) for a, b, s in data["turns"]]
+        exclusive = data.get("exclusive")
+        return cls(
+            turns,
+            data.get("note"),
+            {str(k): [float(x) for x in v] for k, v in data["embeddings"].items()},
+            None if exclusive is None else [(float(a), float(b), str(s)) for a, b, s in exclusive],
+        )

@@ -2,9 +2,11 @@
 
 - DER (pyannote.metrics, collar 0) on pyannote.audio's own two-speaker sample, against its reference RTTM;
 - DER and speaker count on espeak-ng dialogues with 2 and 3 speakers (known turns);
-- diarization seconds per minute of audio, and its share of a whole transcribe-and-diarize run.
+- diarization seconds per minute of audio, and its share of a whole transcribe-and-diarize run;
+- with --tradeoff: the pipeline's tunings (the segmentation window's step) side by side on the same
+  audio, in one run: DER, speakers found, seconds per audio minute and the speed-up over pyannote's defaults.
 
-    .venv/bin/python -m benchmarks.diarization [--model tiny.en]
+    .venv/bin/python -m benchmarks.diarization [--model tiny.en] [--tradeoff]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pyannote.database.util import load_rttm
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 from stt_studio.engine.cpu import configure_process_environment
+from stt_studio.engine.diarization.local import LocalTuning
 from tests.speech import SENTENCES, dialogue
 
 
@@ -33,6 +36,7 @@ def _annotation(turns: list[tuple[float, float, str]]) -> Annotation:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="tiny.en")
+    parser.add_argument("--tradeoff", action="store_true", help="compare the pipeline's tunings instead")
     args = parser.parse_args()
     configure_process_environment()
 
@@ -56,6 +60,9 @@ def main() -> None:
             (f"espeak dialogue, {n} speakers", talk.path, _annotation([(a, b, str(s)) for a, b, s in talk.turns]))
         )
 
+    if args.tradeoff:
+        tradeoff(cases)
+        return
     engine = Engine(Settings(offline=True, diarization_backend="local"), model=args.model, device="cpu")
     engine.load()
     engine.transcribe(cases[0][1], TranscribeOptions(diarization=DiarizationOptions()))  # warm-up: loads the models
@@ -81,6 +88,40 @@ def main() -> None:
             f"{diar / (result.duration / 60):6.1f} {diar / total:6.0%}"
         )
     print("s/min: diarization seconds per minute of audio; share: of the whole transcribe+diarize run")
+
+
+TUNINGS = tuple((f"segmentation step {step}", LocalTuning(step)) for step in (0.1, 0.2, 0.3, 0.5))
+
+
+def tradeoff(cases: list[tuple[str, Path, Annotation]]) -> None:
+    import torch
+
+    from stt_studio.engine.audio import SAMPLE_RATE, decode_audio
+    from stt_studio.engine.diarization.local import DEFAULT_TUNING, build_local_pipeline
+
+    audio = [(name, decode_audio(path).samples, reference) for name, path, reference in cases]
+    minutes = sum(len(samples) for _, samples, _ in audio) / SAMPLE_RATE / 60
+    print(f"no-token pipeline, CPU, {torch.get_num_threads()} threads, {minutes * 60:.0f} s of audio in "
+          f"{len(audio)} files; DER per file (collar 0), speakers found / true")  # fmt: skip
+    print(f"{'tuning':44} {'DER per file':>20} {'speakers':>10} {'s/min':>6} {'speed-up':>8}")
+    baseline: float | None = None
+    for label, tuning in TUNINGS:
+        pipeline = build_local_pipeline("cpu", tuning)
+        warm_up = torch.from_numpy(audio[0][1][: SAMPLE_RATE * 5]).unsqueeze(0)
+        pipeline({"waveform": warm_up, "sample_rate": SAMPLE_RATE})
+        ders, counts, seconds = [], [], 0.0
+        for _, samples, reference in audio:
+            started = time.perf_counter()
+            output = pipeline({"waveform": torch.from_numpy(samples).unsqueeze(0), "sample_rate": SAMPLE_RATE})
+            seconds += time.perf_counter() - started
+            hypothesis = getattr(output, "speaker_diarization", output)
+            ders.append(DiarizationErrorRate(collar=0.0)(reference, hypothesis))
+            counts.append(f"{len(hypothesis.labels())}/{len(reference.labels())}")
+        per_minute = seconds / minutes
+        baseline = baseline or per_minute
+        chosen = " (default)" if tuning == DEFAULT_TUNING else ""
+        print(f"{label + chosen:44} {' '.join(f'{d:.3f}' for d in ders):>20} {' '.join(counts):>10} "
+              f"{per_minute:6.1f} {baseline / per_minute:7.1f}x")  # fmt: skip
 
 
 if __name__ == "__main__":

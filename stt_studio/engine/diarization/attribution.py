@@ -48,29 +48,17 @@ class _OwnTurns:
         self._turns = dict(by_speaker)
         self._ends = {speaker: [end for _, end in turns] for speaker, turns in self._turns.items()}
 
-    def seconds(self, speaker: str | None, start: float, end: float) -> float:
-        """How long ``speaker``'s turns that overlap [start, end] last, in all (exclusive turns don't overlap, so
+    def lengths(self, speaker: str | None, start: float, end: float) -> list[float]:
+        """How long each of ``speaker``'s turns that overlap [start, end] lasts (exclusive turns don't overlap, so
         their ends are in order too)."""
         if speaker not in self._turns:
-            return 0.0
-        turns = self._turns[speaker]
-        total = 0.0
-        for a, b in turns[bisect_right(self._ends[speaker], start) :]:
+            return []
+        found = []
+        for a, b in self._turns[speaker][bisect_right(self._ends[speaker], start) :]:
             if a >= end:
                 break
-            total += b - a
-        return total
-
-    def longest(self, speaker: str | None, start: float, end: float) -> float:
-        if speaker not in self._turns:
-            return 0.0
-        turns = self._turns[speaker]
-        longest = 0.0
-        for a, b in turns[bisect_right(self._ends[speaker], start) :]:
-            if a >= end:
-                break
-            longest = max(longest, b - a)
-        return longest
+            found.append(b - a)
+        return found
 
 
 def settle_speakers(words: Sequence[Word], exclusive: Sequence[Turn], turns: Sequence[Turn]) -> list[Word]:
@@ -128,7 +116,7 @@ def _real(items: list[_Word], run: range, own: _OwnTurns) -> bool:
     if not (_break_before(items, run.start) and _break_before(items, run.stop)):
         return False
     start, end = items[run.start].word.start, max(items[i].word.end for i in run)
-    return own.seconds(items[run.start].speaker, start, end) >= SHORTEST_REAL_TURN
+    return sum(own.lengths(items[run.start].speaker, start, end)) >= SHORTEST_REAL_TURN
 
 
 def _settle_sentence(sentence: range, items: list[_Word], own: _OwnTurns) -> None:
@@ -164,7 +152,7 @@ def _in_doubt(item: _Word, own: _OwnTurns, turns: Sequence[Turn]) -> bool:
     length = max(word.end - word.start, 0.01)
     if _seconds_with_several_voices(word.start, word.end, turns) >= length / 2:
         return True
-    longest = own.longest(item.speaker, word.start, word.end)
+    longest = max(own.lengths(item.speaker, word.start, word.end), default=0.0)
     return 0 < longest < UNCERTAIN_TURN
 
 

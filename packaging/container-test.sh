@@ -4,6 +4,7 @@
 # three workers sharing one queue, a worker SIGKILLed mid-job, down and up again. Prints a summary.
 #
 #   packaging/container-test.sh      as root on Debian/Ubuntu, after scripts/setup.sh --test (or scripts/test.sh)
+#   packaging/container-test.sh --build-only    only the images (scripts/test.sh runs it beside the other tests)
 #
 # Set-up as measured in ../shared/notes/containers.md: Debian's podman with runc and cgroupfs (a private
 # containers.conf, nothing in /etc changes), `--isolation=chroot` builds, base images made with debootstrap (no
@@ -12,6 +13,8 @@
 # Extra arguments go to the scenario (e.g. --keep leaves the stack running).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+build_only=false
+if [ "${1:-}" = --build-only ]; then build_only=true; shift; fi
 repo=$(pwd)
 work=${STT_CONTAINER_WORK:-/var/tmp/stt-container-test}
 base=localhost/debian:bookworm
@@ -54,6 +57,10 @@ podman info --format 'podman {{.Version.Version}}, {{.Store.GraphDriverName}} st
 echo "$("$compose" --version 2>/dev/null | head -1)"
 
 # --- base images -----------------------------------------------------------------------------------------------
+# One build at a time: the test's own run waits here for a --build-only run still going, then finds every layer
+# cached.
+exec 9> "$work/build.lock"
+flock 9
 t=$(stamp)
 if ! podman image exists "$base"; then
     echo "Making $base with debootstrap"
@@ -107,6 +114,8 @@ nice -n 10 podman build --format docker --build-arg BASE_IMAGE="$base" \
 echo "build: $image $build_seconds s, $redis_image $(took "$t") s"
 podman image prune -f >/dev/null  # dangling images: the layers a rebuild replaced (the current ones stay cached)
 podman images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E "stt-studio|stt-redis"
+flock -u 9
+if $build_only; then echo "container images built in $(took "$t_all") s"; exit 0; fi
 
 # --- the scenario ----------------------------------------------------------------------------------------------
 .venv/bin/python -m tests.container_scenario --compose "$compose" --image "$image" --redis-image "$redis_image" \

@@ -25,5 +25,14 @@ fi
 scripts/setup.sh --test
 .venv/bin/ruff check stt_studio tests benchmarks scripts
 .venv/bin/mypy
+# The container test's images (a cold build is about 10 minutes of downloads and unpacking, niced) are built beside
+# the other tests; the container test runs last and waits for the build (packaging/container-test.sh takes a lock).
+prebuild=
+if [ $# -eq 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    mkdir -p /var/tmp/stt-container-test/logs
+    setsid packaging/container-test.sh --build-only > /var/tmp/stt-container-test/logs/prebuild.log 2>&1 &
+    prebuild=$!
+    trap 'kill -- -"$prebuild" 2>/dev/null || true' EXIT
+fi
 # The desktop tests draw the real window without a display.
 QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest "$@"

@@ -76,6 +76,11 @@ def tiny_engine(settings: Settings) -> Iterator[Engine]:
     yield engine
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The container test runs last: scripts/test.sh builds its images meanwhile, beside the other tests."""
+    items.sort(key=lambda item: item.get_closest_marker("containers") is not None)
+
+
 @dataclass
 class LiveService:
     url: str

@@ -13,6 +13,7 @@ from fastapi import HTTPException
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from stt_studio.api.openai_format import diarized, verbose
 from stt_studio.api.routers.openai_compat import OpenAITranscriptionForm
 from stt_studio.api.uploads import SubmitForm, _check_translation
 from stt_studio.cli import app
@@ -21,6 +22,7 @@ from stt_studio.engine.translation import check_task, translation_refusal
 from stt_studio.jobs.models import JobOptions
 from stt_studio.settings import Settings
 from tests.conftest import LiveService
+from tests.test_exports import make_result
 from tests.translation_speech import GERMAN, content_share, left_untranslated, words
 
 GERMAN_CONTENT_BOUND = 0.3
@@ -81,6 +83,12 @@ def test_the_openai_routes_are_their_task_whatever_the_form_says() -> None:
     assert Translations.model_validate({"model": "whisper-1"}).job_options().task == "translate"
     transcriptions = OpenAITranscriptionForm.model_validate({"model": "whisper-1", "task": "translate"})
     assert transcriptions.job_options().task == "transcribe"
+
+
+def test_openais_verbose_answers_say_the_task() -> None:
+    translated = make_result(language="de").model_copy(update={"task": "translate"})
+    assert verbose(translated, []).task == diarized(translated).task == "translate"
+    assert verbose(make_result(), []).task == "transcribe"
 
 
 @pytest.mark.parametrize(

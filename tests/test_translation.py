@@ -126,7 +126,7 @@ def test_the_cli_refuses_a_translation_with_a_plain_message(short_wav: Path, tmp
 # --- one real translation: API, OpenAI's client, the CLI ----------------------------------------------------------
 @pytest.mark.slow
 def test_german_speech_is_translated_through_the_api_openai_client_and_cli(
-    service: LiveService, audio_dir: Path
+    service: LiveService, audio_dir: Path, tmp_path: Path
 ) -> None:
     """The service's worker runs tiny.en, which cannot translate: refused with 400 naming it; base (per job) turns
     German speech into English, says it heard German, and leaves no German word."""
@@ -156,7 +156,8 @@ def test_german_speech_is_translated_through_the_api_openai_client_and_cli(
     assert verbose.language == "german" and verbose.segments, verbose
     _assert_english(verbose.text)
 
-    env = {"STT_MODELS_DIR": service.env["STT_MODELS_DIR"], "STT_OFFLINE": "1", "WHISPER_DEVICE": "cpu"}
+    env = {"STT_DATA_DIR": str(tmp_path), "STT_MODELS_DIR": service.env["STT_MODELS_DIR"], "STT_OFFLINE": "1",
+           "WHISPER_DEVICE": "cpu"}  # fmt: skip
     cli = CliRunner().invoke(app, ["transcribe", str(clip), "--model", "base", "--task", "translate"], env=env)
     assert cli.exit_code == 0, cli.output
     printed = json.loads(cli.stdout)

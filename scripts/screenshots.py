@@ -15,6 +15,10 @@ processes.
 
 renders only the player bar as it is where QtMultimedia can't load (no libpulse.so.0): as root, the script runs
 itself again in a private mount namespace where that library reads as empty (tests/hidden_libraries.py).
+
+    .venv/bin/python scripts/screenshots.py --batch-options
+
+renders only the "New files" bar with "Translate to English" on (for base, and for tiny.en with its notice).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from stt_studio.settings import Settings  # noqa: E402
 from stt_studio.ui.connections import Profile  # noqa: E402
 from stt_studio.ui.models.job_table import JOB_ID_ROLE  # noqa: E402
 from stt_studio.ui.service import ServiceStatus  # noqa: E402
+from stt_studio.ui.views.batch_options import BatchOptionsBar  # noqa: E402
 from stt_studio.ui.views.main_window import MainWindow  # noqa: E402
 from tests import live  # noqa: E402
 from tests.desktop import Desktop, wait_until  # noqa: E402
@@ -422,6 +427,7 @@ def run(out: Path, root: Path) -> list[Path]:
         names = [sample.name, *(p.name for p in first), visit.name]
         print("transcribing the first batch…", flush=True)
         wait_done(app, window, names, 900)
+        translation_option(app, window.batch_options, shooter)
 
         # a finished job's transcript on the right while the next batch runs
         show_job(app, window, "weather-report.wav")
@@ -512,6 +518,30 @@ def run(out: Path, root: Path) -> list[Path]:
     return shooter.written
 
 
+def translation_option(app: QApplication, bar: BatchOptionsBar, shooter: Shooter) -> None:
+    """The "New files" bar with "Translate to English" on: for base, then for tiny.en with its notice."""
+    model = bar.model_combo.currentText()
+    bar.translate_check.setChecked(True)
+    for chosen in ("base", "tiny.en"):
+        bar.model_combo.setCurrentText(chosen)
+        settle(app)
+        shooter.both(f"batch-options-translate-{chosen}", lambda: bar)
+    bar.translate_check.setChecked(False)
+    bar.model_combo.setCurrentText(model)
+
+
+def batch_options_only(out: Path) -> list[Path]:
+    """``translation_option`` on the bar alone, at the window's width (no worker, no audio: seconds)."""
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    shooter = Shooter(app, Themes(app), out)
+    bar = BatchOptionsBar()
+    bar.resize(SIZE[0], bar.sizeHint().height())
+    bar.show()
+    translation_option(app, bar, shooter)
+    return shooter.written
+
+
 def playback_off(out: Path) -> list[Path]:
     """The transcript view's player bar on a system without the PulseAudio client: its few words (the whole
     reason and the install command in its tooltip) instead of working controls."""
@@ -543,10 +573,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="where the PNGs go")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir (its path is printed)")
     parser.add_argument("--playback-off", action="store_true", help="only the player bar without libpulse.so.0")
+    parser.add_argument("--batch-options", action="store_true", help="only the New files bar with translation on")
     parser.add_argument("--hidden", action="store_true", help=argparse.SUPPRESS)  # already without libpulse.so.0
     args = parser.parse_args(argv)
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
+    if args.batch_options:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        for path in batch_options_only(out):
+            print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}  {path.stat().st_size:,} bytes")
+        return 0
     if args.playback_off and not args.hidden:
         playback_off_in_namespace(out)
         return 0

@@ -15,6 +15,7 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from stt_studio.engine.cpu import configure_process_environment
+from stt_studio.engine.options import Task
 from stt_studio.exports import BINARY_FORMATS, EXTENSIONS, ExportFormat, ExportOptions, render
 from stt_studio.settings import DeviceName, Settings, VadMethod
 
@@ -429,6 +430,10 @@ def transcribe(
         typer.Option(help="Model name (tiny.en, base, large-v3, …) or a local CTranslate2 directory"),
     ] = None,
     language: Annotated[str | None, typer.Option(help="Language code; detected when omitted")] = None,
+    whisper_task: Annotated[
+        Task,
+        typer.Option("--task", help="translate: English text whatever the language spoken (a multilingual model)"),
+    ] = "transcribe",
     device: Annotated[DeviceName | None, typer.Option(help="cuda or cpu (falls back to cpu without CUDA)")] = None,
     vad: Annotated[VadMethod | None, typer.Option(help="Voice activity detection backend")] = None,
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="Output format")] = "json",
@@ -485,7 +490,7 @@ def transcribe(
         max_silence_seconds=max_silence,
     )
     diarization = DiarizationOptions(num_speakers, min_speakers, max_speakers) if speakers_wanted else None
-    options = TranscribeOptions(language=language, diarization=diarization, prompt=prompt)
+    options = TranscribeOptions(language=language, diarization=diarization, prompt=prompt, task=whisper_task)
     try:
         engine.validate(options)
     except EngineError as exc:

@@ -216,6 +216,8 @@ class StudioClient:
             value = getattr(options, name)
             if value is not None:
                 form[name] = str(value)
+        if options.task != "transcribe":
+            form["task"] = options.task
         headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         with path.open("rb") as file:

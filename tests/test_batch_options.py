@@ -19,3 +19,19 @@ def test_the_vocabulary_is_the_prompt_of_the_next_jobs(qtbot: QtBot) -> None:
     bar.prompt_edit.setText("   ")
     assert bar.options().prompt is None
     assert bar.prompt_edit.maxLength() == 4096
+
+
+def test_translate_to_english_is_the_next_jobs_task_with_a_notice_for_a_model_that_cannot(qtbot: QtBot) -> None:
+    bar = BatchOptionsBar()
+    qtbot.addWidget(bar)
+    bar.model_combo.setCurrentText("base")
+    assert bar.options().task == "transcribe"
+    bar.translate_check.setChecked(True)
+    assert bar.options().task == "translate" and bar.translate_note.isHidden()
+    bar.diarize_check.setChecked(True)
+    assert bar.options().task == "translate"
+    for model, reason in (("tiny.en", "is English-only"), ("large-v3-turbo", "was trained without translation")):
+        bar.model_combo.setCurrentText(model)
+        assert not bar.translate_note.isHidden() and reason in bar.translate_note.text()
+    bar.translate_check.setChecked(False)
+    assert bar.translate_note.isHidden()

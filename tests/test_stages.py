@@ -33,6 +33,7 @@ LANGUAGE = fingerprint(
 TRANSCRIBING_OPTIONS: dict[str, Any] = {
     "model": "tiny.en",
     "compute_type": "int8",
+    "task": "transcribe",
     "language": "en",
     "prompt": None,
     "batch_size": 4,
@@ -62,6 +63,7 @@ def test_same_inputs_give_the_same_fingerprint() -> None:
         {"compute_type": "float16"},
         {"language": "de"},
         {"prompt": "Dr. Chen"},
+        {"task": "translate"},
         {"batch_size": 16},
         {"word_source": "wav2vec2:default"},
     ],

@@ -14,6 +14,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 
+from stt_studio.engine.options import Task
 from stt_studio.engine.result import Segment, TranscriptionResult
 from stt_studio.exports import ExportOptions, export
 
@@ -58,7 +59,7 @@ class TranscriptionWord(BaseModel):
 class TranscriptionVerbose(BaseModel):
     """response_format=verbose_json"""
 
-    task: Literal["transcribe"] = "transcribe"
+    task: Task = Field(default="transcribe", description="translate on /v1/audio/translations")
     language: str = Field(description="The language's English name, lower case (e.g. english), as OpenAI gives it")
     duration: float
     text: str
@@ -81,7 +82,7 @@ class TranscriptionDiarizedSegment(BaseModel):
 class TranscriptionDiarized(BaseModel):
     """response_format=diarized_json (always diarized)"""
 
-    task: Literal["transcribe"] = "transcribe"
+    task: Task = Field(default="transcribe", description="translate on /v1/audio/translations")
     duration: float
     text: str
     segments: list[TranscriptionDiarizedSegment]
@@ -125,6 +126,7 @@ def _usage(result: TranscriptionResult) -> TranscriptionUsage:
 def verbose(result: TranscriptionResult, granularities: list[Granularity]) -> TranscriptionVerbose:
     segments = "segment" in granularities or not granularities
     return TranscriptionVerbose(
+        task=result.task,
         language=language_name(result.language),
         duration=result.duration,
         text=result.text,
@@ -151,6 +153,7 @@ def diarized(result: TranscriptionResult) -> TranscriptionDiarized:
         if segment.speaker is not None and segment.speaker not in letters:
             letters[segment.speaker] = _letter(len(letters))
     return TranscriptionDiarized(
+        task=result.task,
         duration=result.duration,
         text=result.text,
         segments=[

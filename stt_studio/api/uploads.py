@@ -29,14 +29,17 @@ from stt_studio.api.form_stream import (
 from stt_studio.api.served_models import job_model
 from stt_studio.engine.audio import probe_audio
 from stt_studio.engine.errors import AudioError, AudioTooLongError
+from stt_studio.engine.model_catalog import public_name
 from stt_studio.engine.options import (
     MAX_PROMPT_CHARS,
     InvalidOptionError,
+    Task,
     check_language,
     check_prompt,
     check_speaker_range,
     known_languages,
 )
+from stt_studio.engine.translation import check_task
 from stt_studio.jobs.models import JobOptions, JobView
 from stt_studio.jobs.store import JobStore
 from stt_studio.settings import Settings
@@ -87,6 +90,11 @@ class SubmitForm(BaseModel):
         "spelled as they should be; no control characters (400)",
         json_schema_extra={"pattern": PROMPT_PATTERN},
     )
+    task: Task = Field(
+        "transcribe",
+        description="Addition: transcribe, or translate into English (the result's `language` is the language "
+        "spoken); a model that cannot translate (*.en, turbo, distil) is refused with 400",
+    )
     model: str | None = Field(
         None,
         max_length=MAX_MODEL_CHARS,
@@ -107,6 +115,7 @@ class SubmitForm(BaseModel):
             min_speakers=self.min_speakers,
             max_speakers=self.max_speakers,
             prompt=(self.prompt or "").strip() or None,
+            task=self.task,
         )
         try:
             check_language(options.language)
@@ -267,6 +276,7 @@ async def accept_upload(
         options = form.job_options()
         if (requested := form.requested_model()) is not None:  # off the loop: it looks at the models on disk
             options = options.model_copy(update={"model": await run_in_threadpool(job_model, requested, settings)})
+        _check_translation(options, settings)
         callback_url = await _checked_callback_url(form.callback_url, settings) if form.callback_url else None
         filename = _display_name(streamed.filename)
         assert streamed.path is not None  # a form without a file was refused just above
@@ -287,6 +297,14 @@ async def accept_upload(
     except BaseException:
         shutil.rmtree(job_dir, ignore_errors=True)
         raise
+
+
+def _check_translation(options: JobOptions, settings: Settings) -> None:
+    """400 when the job's model (its own, else the server's) cannot do the task asked for."""
+    try:
+        check_task(options.task, public_name(options.model or settings.whisper_model_size))
+    except InvalidOptionError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
 
 
 async def _checked_callback_url(url: str, settings: Settings) -> str:

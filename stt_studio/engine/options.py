@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from typing import Literal
 
 from stt_studio.engine.errors import EngineError
 
@@ -22,6 +23,9 @@ class DiarizationOptions:
     max_speakers: int | None = None
 
 
+Task = Literal["transcribe", "translate"]
+"""Whisper's task: write what is said, or write it in English (``stt_studio.engine.translation``)."""
+
 MAX_PROMPT_CHARS = 4096
 """Whisper reads at most its last ~220 tokens; longer is almost surely a mistake."""
 
@@ -34,6 +38,8 @@ class TranscribeOptions:
     """Text that comes before the audio (Whisper's initial prompt): names and terms spelled as they should be."""
     batch_size: int | None = None
     """Chunks decoded together; None: the engine's own (a retry after running out of memory halves it)."""
+    task: Task = "transcribe"
+    """translate: Whisper writes English text whatever the language spoken (``language`` is then the source's)."""
 
 
 def known_languages() -> frozenset[str]:

@@ -40,6 +40,7 @@ from stt_studio.engine.stages import (
     file_sha256,
     fingerprint,
 )
+from stt_studio.engine.translation import check_task
 from stt_studio.engine.vad import SpeechChunk, SpeechDetector, load_detector
 from stt_studio.engine.words import RawWord, build_segments
 from stt_studio.settings import DeviceName, Settings, VadMethod
@@ -235,6 +236,7 @@ class Engine:
         """Raise InvalidOptionError for options no run could honour (checked before any work)."""
         check_language(options.language)
         check_prompt(options.prompt)
+        check_task(options.task, self.model_spec)
         if options.diarization is not None:
             check_speaker_range(options.diarization.min_speakers, options.diarization.max_speakers)
 
@@ -256,6 +258,7 @@ class Engine:
         tracker.audio_seconds = audio.duration
         tracker.report(Stage.LOADING_MODEL)
         model = self._ensure_loaded()
+        check_task(options.task, model.resolved.name, multilingual=model.multilingual)  # a stand-in, or a folder
         if options.diarization is not None:
             self._diarizer.load()  # here, not under "Finding speakers": a first load takes a while
         detector = self._detector
@@ -291,12 +294,15 @@ class Engine:
                     stage_data.language_from_json,
                 )
 
-        aligner = self._aligner(model, language) if chunks else None
+        # A translation's English words against speech in another language: wav2vec2 aligns characters to the sounds
+        # that spell them, so Whisper's own word times (cross-attention, language-independent) are the ones to use.
+        aligner = self._aligner(model, language) if chunks and options.task == "transcribe" else None
         word_source = f"wav2vec2:{self.settings.align_model or 'default'}" if aligner is not None else "whisper"
         transcribing_fp = fingerprint(
             StageName.TRANSCRIBING,
             {
                 **identity,
+                "task": options.task,
                 "language": language,
                 "prompt": options.prompt or None,
                 "batch_size": options.batch_size or self.batch_size,  # batches are kept by their number
@@ -380,6 +386,7 @@ class Engine:
         return TranscriptionResult(
             text=" ".join(s.text for s in segments),
             language=language,
+            task=options.task,
             duration=round(audio.duration, 3),
             segments=segments,
             processing_time=round(time.perf_counter() - started, 3),
@@ -432,6 +439,7 @@ class Engine:
             raw_segments, _info = model.pipeline.transcribe(
                 audio.samples,
                 language=language,
+                task=options.task,
                 batch_size=batch_size,
                 clip_timestamps=[{"start": start, "end": end} for start, end in clips],
                 vad_filter=False,

@@ -10,6 +10,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from stt_studio.engine.options import Task
+
 _SPEAKER_LABEL = re.compile(r"^SPEAKER_(\d+)$")
 
 StageSeconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -56,6 +58,10 @@ class TranscriptionResult(BaseModel):
     segments: list[Segment]
     processing_time: float
     # Additions.
+    task: Task = Field(
+        default="transcribe",
+        description="transcribe, or translate: the text is English and `language` is the language spoken",
+    )
     model: str = Field(description="The Whisper model that produced this result")
     device: str = Field(description="cuda or cpu")
     compute_type: str | None = Field(default=None, description="CTranslate2's compute type: float16, int8, …")

@@ -70,7 +70,7 @@ STAGES: Mapping[StageName, StageSpec] = {
         StageSpec(
             StageName.TRANSCRIBING,
             (StageName.LANGUAGE,),
-            ("model", "compute_type", "language", "prompt", "batch_size", "word_source"),
+            ("model", "compute_type", "task", "language", "prompt", "batch_size", "word_source"),
             "Whisper's segments (and its own word times), one checkpoint per batch of chunks",
         ),
         StageSpec(

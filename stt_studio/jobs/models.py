@@ -10,7 +10,7 @@ import orjson
 from pydantic import BaseModel, Field
 
 from stt_studio.engine.model_catalog import public_name
-from stt_studio.engine.options import MAX_PROMPT_CHARS
+from stt_studio.engine.options import MAX_PROMPT_CHARS, Task
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.engine.stages import StageRun
 
@@ -38,6 +38,11 @@ class JobOptions(BaseModel):
         default=None,
         max_length=MAX_PROMPT_CHARS,
         description="Text that comes before the audio (Whisper's initial prompt): names and terms spelled as wanted",
+    )
+    task: Task = Field(
+        default="transcribe",
+        description="transcribe, or translate: English text whatever the language spoken (the result's `language` "
+        "is the language spoken)",
     )
 
 

@@ -173,7 +173,11 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
         return engine.transcribe(
             audio_path,
             TranscribeOptions(
-                language=opts.language, diarization=diarization, prompt=opts.prompt, batch_size=batch_size
+                language=opts.language,
+                diarization=diarization,
+                prompt=opts.prompt,
+                batch_size=batch_size,
+                task=opts.task,
             ),
             on_progress=progress,
             should_cancel=_cancel_poller(ctx.store, job.id),

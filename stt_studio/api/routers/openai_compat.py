@@ -1,5 +1,6 @@
-"""OpenAI-compatible transcription, so that OpenAI's clients use STT Studio: ``POST /v1/audio/transcriptions`` and
-``GET /v1/models``. An addition to the contract.
+"""OpenAI-compatible transcription, so that OpenAI's clients use STT Studio: ``POST /v1/audio/transcriptions``,
+``POST /v1/audio/translations`` (the same form and formats, English text) and ``GET /v1/models``. An addition to
+the contract.
 
 The upload takes the path of ``POST /transcribe`` (streamed, size-limited, checked, Idempotency-Key) and waits for
 its job in the same queue and worker. Errors carry our ``{"detail": ...}`` and, beside it, OpenAI's
@@ -27,7 +28,9 @@ from stt_studio.api.responses import WAIT_ERRORS, describe_validation_errors
 from stt_studio.api.served_models import WHISPER_1, served_models
 from stt_studio.api.uploads import SubmitForm, accept_upload, multipart_body
 from stt_studio.api.waiting import wait_for_job
+from stt_studio.engine.options import Task
 from stt_studio.jobs.models import JobOptions
+from stt_studio.jobs.store import JobStore
 from stt_studio.settings import Settings
 
 PREFIX = "/v1"
@@ -113,6 +116,8 @@ class OpenAITranscriptionForm(SubmitForm):
 
     models: ClassVar[Mapping[str, str | None]] = {WHISPER_1: None}
     """Set per app: ``served_models``."""
+    route_task: ClassVar[Task] = "transcribe"
+    """What the route does (a transcription or a translation): its ``task`` field is not read."""
 
     model: str = Field(default=WHISPER_1, description="whisper-1 (the server's model) or a model of GET /v1/models")
     response_format: ResponseFormat = "json"
@@ -139,20 +144,23 @@ class OpenAITranscriptionForm(SubmitForm):
             )
         options = super().job_options()
         diarize = options.enable_diarization or self.response_format == "diarized_json"
-        return options.model_copy(update={"model": self.models[self.model], "enable_diarization": diarize})
+        update = {"model": self.models[self.model], "enable_diarization": diarize, "task": self.route_task}
+        return options.model_copy(update=update)
 
 
-def _form_for(models: Mapping[str, str | None]) -> type[OpenAITranscriptionForm]:
+def _form_for(models: Mapping[str, str | None], task: Task) -> type[OpenAITranscriptionForm]:
     class ServedTranscriptionForm(OpenAITranscriptionForm):
         pass
 
     ServedTranscriptionForm.models = models
+    ServedTranscriptionForm.route_task = task
     return ServedTranscriptionForm
 
 
 def _request_body(form: type[OpenAITranscriptionForm]) -> dict[str, Any]:
     body = multipart_body(form)
     properties = body["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+    del properties["task"]  # the route is the task
     properties["model"]["enum"] = ["", *form.models]  # empty: not sent (whisper-1)
     properties["enable_diarization"]["description"] = _DIARIZE_NOTE
     return body
@@ -170,8 +178,23 @@ _ERRORS = {code: {**entry, "model": OpenAIErrorDetail} for code, entry in WAIT_E
 def router_for(settings: Settings) -> APIRouter:
     """The routes, for a server with these settings (the models it offers)."""
     models = served_models(settings)
-    form = _form_for(models)
+    form = _form_for(models, "transcribe")
+    translation_form = _form_for(models, "translate")
     served = APIRouter(prefix=PREFIX, tags=["openai"], route_class=OpenAIErrorRoute)
+
+    async def answer(
+        request: Request, form: type[OpenAITranscriptionForm], store: JobStore, settings: Settings
+    ) -> Response:
+        accepted, view = await accept_upload(request, form, store, settings)
+        outcome = await wait_for_job(store, view.job_id, settings.sync_timeout_seconds)
+        if isinstance(outcome, JSONResponse):
+            return outcome
+        completed = await run_in_threadpool(store.get, view.job_id)
+        assert completed.result is not None  # a completed job has its transcript
+        body = openai_format.render(completed.result, accepted.response_format, accepted.timestamp_granularities)
+        if isinstance(body, str):
+            return PlainTextResponse(body)
+        return JSONResponse(body)
 
     @served.post(
         "/audio/transcriptions",
@@ -185,16 +208,25 @@ def router_for(settings: Settings) -> APIRouter:
         },
     )
     async def create_transcription(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
-        accepted, view = await accept_upload(request, form, store, settings)
-        outcome = await wait_for_job(store, view.job_id, settings.sync_timeout_seconds)
-        if isinstance(outcome, JSONResponse):
-            return outcome
-        completed = await run_in_threadpool(store.get, view.job_id)
-        assert completed.result is not None  # a completed job has its transcript
-        body = openai_format.render(completed.result, accepted.response_format, accepted.timestamp_granularities)
-        if isinstance(body, str):
-            return PlainTextResponse(body)
-        return JSONResponse(body)
+        return await answer(request, form, store, settings)
+
+    @served.post(
+        "/audio/translations",
+        summary="OpenAI-compatible: translate audio into English and wait for the text (same queue and worker)",
+        openapi_extra=_request_body(translation_form),
+        response_class=Response,
+        responses={
+            200: {**_TRANSCRIBED, "description": "The English text, in the response_format asked for (as above)"},
+            **_ERRORS,
+            400: {
+                **_ERRORS[400],
+                "description": f"An unknown model, a model that cannot translate (*.en, turbo, distil), or: "
+                f"{_ERRORS[400]['description']}",
+            },
+        },
+    )
+    async def create_translation(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+        return await answer(request, translation_form, store, settings)
 
     @served.get("/models", summary="OpenAI-compatible: the models this server offers", response_model=ModelList)
     async def list_served_models() -> ModelList:

@@ -1,4 +1,5 @@
-"""The options of the next files added: model, language, speakers, vocabulary. Defaults come from Settings."""
+"""The options of the next files added: model, language, translation, speakers, vocabulary. Defaults come from
+Settings."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import unicodedata
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget
 
-from stt_studio.engine.options import MAX_PROMPT_CHARS, known_languages
+from stt_studio.engine.options import MAX_PROMPT_CHARS, Task, known_languages
+from stt_studio.engine.translation import translation_refusal
 from stt_studio.jobs.models import JobOptions
 from stt_studio.ui.model_in_use import ModelsInUse
 
@@ -33,6 +35,17 @@ class BatchOptionsBar(QWidget):
         self.language_combo.addItem("Auto-detect", None)
         for code in sorted(known_languages()):
             self.language_combo.addItem(code, code)
+        self.translate_check = QCheckBox("Translate to English")
+        self.translate_check.setToolTip(
+            "Whisper writes English whatever the language spoken (the language column shows the one spoken). "
+            "Needs a multilingual model: not *.en, turbo or distil"
+        )
+        self.translate_note = QLabel()  # shown while translation is asked of a model that cannot translate
+        self.translate_note.setObjectName("translate-refused")
+        self.translate_note.setWordWrap(True)
+        self.translate_note.hide()
+        self.translate_check.toggled.connect(lambda _: self.show_translation_refusal())
+        self.model_combo.currentTextChanged.connect(lambda _: self.show_translation_refusal())
         self.diarize_check = QCheckBox("Find speakers")
         self.speaker_mode = QComboBox()
         self.speaker_mode.addItems(_SPEAKER_MODES)
@@ -62,6 +75,7 @@ class BatchOptionsBar(QWidget):
         layout.addWidget(self.model_combo)
         layout.addWidget(QLabel("Language"))
         layout.addWidget(self.language_combo)
+        layout.addWidget(self.translate_check)
         layout.addSpacing(12)
         layout.addWidget(self.diarize_check)
         layout.addWidget(self.speaker_mode)
@@ -70,6 +84,7 @@ class BatchOptionsBar(QWidget):
         layout.addWidget(self.speakers_max)
         layout.addStretch(1)
         rows.addWidget(self.model_note)
+        rows.addWidget(self.translate_note)
         vocabulary = QHBoxLayout()
         rows.addLayout(vocabulary)
         vocabulary.addWidget(QLabel("Vocabulary"))
@@ -93,6 +108,17 @@ class BatchOptionsBar(QWidget):
         self.model_note.setText(f"Runs {in_use.label}")
         self.model_note.show()
 
+    def show_translation_refusal(self) -> None:
+        """While "Translate to English" is on, say so when the chosen model cannot translate (its jobs would fail
+        with the same words)."""
+        chosen = self.model_combo.currentText().strip()
+        refusal = translation_refusal(chosen) if chosen and self.translate_check.isChecked() else None
+        self.translate_note.setText(refusal or "")
+        self.translate_note.setVisible(refusal is not None)
+
+    def task(self) -> Task:
+        return "translate" if self.translate_check.isChecked() else "transcribe"
+
     def _update_enabled(self) -> None:
         diarize = self.diarize_check.isChecked()
         mode = self.speaker_mode.currentIndex()
@@ -110,13 +136,14 @@ class BatchOptionsBar(QWidget):
         model = self.model_combo.currentText().strip() or None
         language = self.language_combo.currentData()
         if not self.diarize_check.isChecked():
-            return JobOptions(model=model, language=language, prompt=self.prompt())
+            return JobOptions(model=model, language=language, prompt=self.prompt(), task=self.task())
         mode = self.speaker_mode.currentIndex()
         low, high = sorted((self.speakers_min.value(), self.speakers_max.value()))
         return JobOptions(
             model=model,
             language=language,
             prompt=self.prompt(),
+            task=self.task(),
             enable_diarization=True,
             num_speakers=self.speakers_min.value() if mode == 1 else None,
             min_speakers=low if mode == 2 else None,

@@ -196,14 +196,17 @@ def webhook_receiver() -> Iterator[str]:
 def test_worker_killed_on_every_attempt_fails_the_job_for_good(one: ServeInstance, short_wav: Path) -> None:
     """The real counterpart of tests/test_final_failures.py: nothing is called by hand, the worker really dies."""
     stopped = "The worker stopped unexpectedly while processing this job (3 attempts)"
-    with webhook_receiver() as hook_url, record(
-        GROUP,
-        "Worker SIGKILLed on every attempt",
-        action="the worker SIGKILLs itself each time the job enters 'decoding' (the test's fault injection); "
-        "the job asks for a webhook; then Redis forgets the job",
-        expected=f"3 attempts, then failed for good: '{stopped}', in the API, the library and one webhook "
-        "delivery, and still in the API once Redis has forgotten the job; the next job completes",
-    ) as row:
+    with (
+        webhook_receiver() as hook_url,
+        record(
+            GROUP,
+            "Worker SIGKILLed on every attempt",
+            action="the worker SIGKILLs itself each time the job enters 'decoding' (the test's fault injection); "
+            "the job asks for a webhook; then Redis forgets the job",
+            expected=f"3 attempts, then failed for good: '{stopped}', in the API, the library and one webhook "
+            "delivery, and still in the API once Redis has forgotten the job; the next job completes",
+        ) as row,
+    ):
         one.wait_for_ready_worker()
         one.faults.kill_in("decoding")
         try:
@@ -469,7 +472,6 @@ def test_external_redis_down_for_30_seconds(
             external.stop()
 
 
-
 # --- the data disk -----------------------------------------------------------------------------------------------
 
 
@@ -521,9 +523,10 @@ def _job_dirs(data_dir: Path) -> set[str]:
 
 
 def test_disk_full(tmp_path: Path, settings: Settings, short_wav: Path, long_clip: Path) -> None:
-    with small_disk(tmp_path / "disk", 64) as disk, serve(
-        tmp_path, settings.resolved_models_dir, STT_DATA_DIR=str(disk / "data")
-    ) as instance:
+    with (
+        small_disk(tmp_path / "disk", 64) as disk,
+        serve(tmp_path, settings.resolved_models_dir, STT_DATA_DIR=str(disk / "data")) as instance,
+    ):
         earlier = live.wait_job(instance.url, live.submit(instance.url, short_wav))
         assert earlier["status"] == "completed"
         srt = httpx.get(f"{instance.url}/jobs/{earlier['job_id']}/export", params={"format": "srt"}).content
@@ -638,13 +641,17 @@ def test_worker_out_of_memory(one: ServeInstance, tmp_path: Path, settings: Sett
     convert(live_silence, silence, "-b:a", "8k")
     live_silence.unlink()
     limit = round(FRESH_WORKER_DATA_MB[0] + 350)
-    with record(
-        GROUP,
-        "Worker out of memory",
-        action=f"serve with STT_WORKER_MEMORY_LIMIT_MB={limit} (the idle worker + 350 MB); submit an hour of "
-        f"audio ({silence.stat().st_size // 1024} KB of Opus: ~460 MB once decoded), then a short clip",
-        expected="the hour fails with 'ran out of memory' (no retry); the worker is replaced; the next job completes",
-    ) as row, serve(tmp_path, settings.resolved_models_dir, STT_WORKER_MEMORY_LIMIT_MB=str(limit)) as instance:
+    with (
+        record(
+            GROUP,
+            "Worker out of memory",
+            action=f"serve with STT_WORKER_MEMORY_LIMIT_MB={limit} (the idle worker + 350 MB); submit an hour of "
+            f"audio ({silence.stat().st_size // 1024} KB of Opus: ~460 MB once decoded), then a short clip",
+            expected="the hour fails with 'ran out of memory' (no retry); the worker is replaced; the next job "
+            "completes",
+        ) as row,
+        serve(tmp_path, settings.resolved_models_dir, STT_WORKER_MEMORY_LIMIT_MB=str(limit)) as instance,
+    ):
         first_worker = instance.wait_for_ready_worker()
         big = live.wait_job(instance.url, live.submit(instance.url, silence), timeout=600)
         failed_at = time.monotonic()
@@ -666,15 +673,20 @@ def test_worker_out_of_memory(one: ServeInstance, tmp_path: Path, settings: Sett
 # --- CUDA faults raised inside a real job (the texts CTranslate2 and torch raise; tests/test_cuda_faults.py) ------
 
 
-def test_gpu_out_of_memory_retries_once_at_half_the_batch(one: ServeInstance, short_wav: Path) -> None:
-    with record(
-        GROUP,
-        "GPU out of memory in a job",
-        action="a job raises CTranslate2's 'CUDA failed with error out of memory' as it enters transcribing: once "
-        "(first job), then every time (second job)",
-        expected="each is run again at once in the same worker with half the batch size; the first completes, the "
-        "second fails naming the model and the free memory; no worker restart, no RQ retry",
-    ) as row:
+def test_gpu_out_of_memory_retries_once_at_half_the_batch(tmp_path: Path, settings: Settings, short_wav: Path) -> None:
+    with (
+        record(
+            GROUP,
+            "GPU out of memory in a job",
+            action="a job raises CTranslate2's 'CUDA failed with error out of memory' as it enters transcribing: once "
+            "(first job), then every time (second job)",
+            expected="each is run again at once in the same worker with half the batch size; the first completes, the "
+            "second fails naming the model and the free memory; no worker restart, no RQ retry",
+        ) as row,
+        # a serve of its own: the module's `one` may have lost its worker's RQ registration to the Valkey that
+        # earlier tests kill, and then no worker counts as ready
+        serve(tmp_path, settings.resolved_models_dir) as one,
+    ):
         pid = one.wait_for_ready_worker()
         try:
             one.faults.raise_in("oom", "transcribing", times=1)
@@ -700,15 +712,20 @@ def test_gpu_out_of_memory_retries_once_at_half_the_batch(one: ServeInstance, sh
         assert "MB of memory free" in failed["error"]
 
 
-def test_sticky_cuda_fault_reruns_once_in_a_fresh_worker(one: ServeInstance, short_wav: Path) -> None:
-    with record(
-        GROUP,
-        "Sticky CUDA fault in a job",
-        action="a job raises torch's 'CUDA error: an illegal memory access was encountered' as it enters "
-        "transcribing: once (first job), then on every attempt (second job)",
-        expected="the fault is recorded on the job, the worker exits and is replaced, the job runs again there once: "
-        "the first completes on the new worker (attempts 2), the second fails plainly after 2 attempts",
-    ) as row:
+def test_sticky_cuda_fault_reruns_once_in_a_fresh_worker(tmp_path: Path, settings: Settings, short_wav: Path) -> None:
+    with (
+        record(
+            GROUP,
+            "Sticky CUDA fault in a job",
+            action="a job raises torch's 'CUDA error: an illegal memory access was encountered' as it enters "
+            "transcribing: once (first job), then on every attempt (second job)",
+            expected="the fault is recorded on the job, the worker exits and is replaced, the job runs again there "
+            "once: the first completes on the new worker (attempts 2), the second fails plainly after 2 attempts",
+        ) as row,
+        # a serve of its own: the module's `one` may have lost its worker's RQ registration to the Valkey that
+        # earlier tests kill, and then no worker counts as ready
+        serve(tmp_path, settings.resolved_models_dir) as one,
+    ):
         first = one.wait_for_ready_worker()
         try:
             one.faults.raise_in("sticky", "transcribing", times=1)

@@ -45,22 +45,22 @@ def _spoken(result: TranscriptionResult) -> list[Segment]:
     return [segment for segment in result.segments if segment.text.strip()]
 
 
-def maxqda(result: TranscriptionResult, options: ExportOptions) -> str:
+def _stamped_paragraphs(result: TranscriptionResult, options: ExportOptions, stamp: str) -> str:
+    """One paragraph per segment: ``stamp`` with the start time in it ({clock}), the speaker, the text."""
     paragraphs = []
     for segment in _spoken(result):
         speaker = _speaker(result, segment, options)
         prefix = f"{speaker}: " if speaker else ""
-        paragraphs.append(f"[{tenths_clock(segment.start)}]{prefix}{_one_line(segment.text)}\n")
+        paragraphs.append(f"{stamp.format(clock=tenths_clock(segment.start))}{prefix}{_one_line(segment.text)}\n")
     return "\n".join(paragraphs)
+
+
+def maxqda(result: TranscriptionResult, options: ExportOptions) -> str:
+    return _stamped_paragraphs(result, options, "[{clock}]")
 
 
 def atlasti(result: TranscriptionResult, options: ExportOptions) -> str:
-    paragraphs = []
-    for segment in _spoken(result):
-        speaker = _speaker(result, segment, options)
-        prefix = f"{speaker}: " if speaker else ""
-        paragraphs.append(f"#{tenths_clock(segment.start)}# {prefix}{_one_line(segment.text)}\n")
-    return "\n".join(paragraphs)
+    return _stamped_paragraphs(result, options, "#{clock}# ")
 
 
 def nvivo(result: TranscriptionResult, options: ExportOptions) -> str:

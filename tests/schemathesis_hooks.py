@@ -190,10 +190,16 @@ def _until_ended(client: httpx.Client, job_url: str) -> None:
 
 
 def _wire_can_tell(body: dict[str, Any]) -> bool:
-    """An empty list in a multipart form is sent as no part at all, exactly like an optional field left out: a
-    "negative" case that makes a field an empty list is, on the wire, a valid request. (Our list fields end in
-    [].)"""
-    return not any(value == [] for name, value in body.items() if not name.endswith("[]"))
+    """A multipart form has parts, not types. An empty list is sent as no part at all, exactly like an optional
+    field left out; and a list field (our list fields end in []) is its name repeated once per item, so one string
+    in its place is one part, exactly a list of that one item. A "negative" case that makes a field an empty list,
+    or a list field a string, is on the wire a valid request (the string's value is still checked as an item)."""
+    for name, value in body.items():
+        if name.endswith("[]") and isinstance(value, str):
+            return False
+        if not name.endswith("[]") and value == []:
+            return False
+    return True
 
 
 @schemathesis.hook

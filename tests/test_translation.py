@@ -23,11 +23,12 @@ from stt_studio.jobs.models import JobOptions
 from stt_studio.settings import Settings
 from tests.conftest import LiveService
 from tests.test_exports import make_result
-from tests.translation_speech import GERMAN, content_share, left_untranslated, words
+from tests.translation_speech import GERMAN, GERMAN_VOICES, content_share, left_untranslated
 
 GERMAN_CONTENT_BOUND = 0.3
 """Of the content words of GERMAN's last two sentences (coffee, house), base reaches 4 to 6 of 10 from one process
-to the next (benchmarks/translation.py); a transcription in German reaches none."""
+to the next (benchmarks/translation.py; "coffee" is "cafe" in some: "I'm still in the morning at a cafe. My sister is
+in a small house in the sea." has 4); a transcription in German reaches none."""
 
 
 # --- which models may translate: decided from the name, before any work --------------------------------------------
@@ -145,8 +146,19 @@ def test_german_speech_is_translated_through_the_api_openai_client_and_cli(
     job = done.json()
     result = job["result"]
     assert (job["options"]["task"], result["task"], result["language"]) == ("translate", "translate", "de")
-    _assert_english(result["text"])
+    assert_english(result["text"])
     assert result["word_timestamps"] == "whisper" and all(s["words"] for s in result["segments"])
+
+    talk = GERMAN.dialogue(audio_dir, GERMAN_VOICES, first=3)  # one sentence each
+    with talk.path.open("rb") as f:
+        data = {"task": "translate", "model": "base", "enable_diarization": "true"}
+        diarized = httpx.post(f"{service.url}/transcribe", files={"file": f}, data=data, timeout=300)
+    assert diarized.status_code == 200, diarized.text
+    translated = diarized.json()["result"]
+    assert (translated["task"], translated["language"]) == ("translate", "de")
+    assert not left_untranslated(GERMAN, translated["text"]), translated["text"]
+    said_by = [word.get("speaker") for segment in translated["segments"] for word in segment["words"]]
+    assert said_by and None not in said_by and len(set(said_by)) >= 2, translated["segments"]
 
     client = openai.OpenAI(base_url=f"{service.url}/v1", api_key="unused", timeout=300, max_retries=0)
     with clip.open("rb") as f, pytest.raises(openai.BadRequestError, match=r"'tiny\.en' is English-only"):
@@ -154,7 +166,7 @@ def test_german_speech_is_translated_through_the_api_openai_client_and_cli(
     with clip.open("rb") as f:
         verbose = client.audio.translations.create(file=f, model="base", response_format="verbose_json")
     assert verbose.language == "german" and verbose.segments, verbose
-    _assert_english(verbose.text)
+    assert_english(verbose.text)
 
     env = {"STT_DATA_DIR": str(tmp_path), "STT_MODELS_DIR": service.env["STT_MODELS_DIR"], "STT_OFFLINE": "1",
            "WHISPER_DEVICE": "cpu"}  # fmt: skip
@@ -162,10 +174,9 @@ def test_german_speech_is_translated_through_the_api_openai_client_and_cli(
     assert cli.exit_code == 0, cli.output
     printed = json.loads(cli.stdout)
     assert (printed["task"], printed["language"]) == ("translate", "de")
-    _assert_english(printed["text"])
+    assert_english(printed["text"])
 
 
-def _assert_english(text: str) -> None:
-    assert {"coffee", "house"} <= words(text), text
+def assert_english(text: str) -> None:
     assert content_share(text, first=3) >= GERMAN_CONTENT_BOUND, text
     assert not left_untranslated(GERMAN, text), text

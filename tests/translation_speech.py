@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.speech import Voice, speech_clip
+from tests.speech import Dialogue, Voice, dialogue, speech_clip
 
 ENGLISH = [
     "The train to the city leaves the main station every hour.",
@@ -47,6 +47,11 @@ class Source:
         name = f"translate-{self.language}-{first}"
         return speech_clip(directory / self.language, self.sentences[first:], name, Voice(self.language))
 
+    def dialogue(self, directory: Path, voices: Sequence[Voice], first: int = 0) -> Dialogue:
+        """Its sentences from ``first`` on, said by ``voices`` in turn."""
+        lines = [(i % len(voices), sentence) for i, sentence in enumerate(self.sentences[first:])]
+        return dialogue(directory / self.language, lines, f"dialogue-{self.language}-{first}", voices=voices)
+
 
 GERMAN = Source(
     "de",
@@ -62,6 +67,8 @@ GERMAN = Source(
         "heute sonnig bitte rufen morgen früh büro trinke tasse kaffee schwester wohnt kleinen haus"
     ),
 )
+GERMAN_VOICES = (Voice("de+m7", pitch=30, speed=120), Voice("de+f3", pitch=90, speed=170))
+"""A low male voice and a high female one, far apart for diarization (as tests/speech.py's short conversation)."""
 SPANISH = Source(
     "es",
     [

@@ -127,6 +127,37 @@ def test_the_dash_is_not_used_when_a_speaker_needs_more_than_a_line() -> None:
     assert all(len(line) <= 42 for cue in shown for line in cue.lines)
 
 
+LONG_NAMES = {
+    "SPEAKER_00": "Maximiliane Mustermann-Schmidt",
+    "SPEAKER_01": "Professor Doktor Maximiliane Mustermann-Schmidt",
+}
+
+
+@pytest.mark.parametrize("balance_lines", [False, True])
+def test_a_long_speaker_name_gets_lines_of_its_own_within_the_width(balance_lines: bool) -> None:
+    """[Maximiliane Mustermann-Schmidt]: (33 characters) leaves no room for "Unfortunately," within 42: the label
+    gets its own line; a label longer than the whole width is wrapped at its spaces."""
+    said = "Unfortunately, nobody expected this. It happened so early in the morning."
+    result = transcript(("SPEAKER_00", words_at(said, 0.0)), ("SPEAKER_01", words_at("Yes.", 6.0))).model_copy(
+        update={"speaker_names": LONG_NAMES}
+    )
+    rules = {"max_line_width": 42, "min_cue_seconds": 0.8, "balance_lines": balance_lines}
+    assert [cue.lines for cue in cues(result, max_line_count=4, **rules)] == [
+        ["[Maximiliane Mustermann-Schmidt]:", *(
+            ["Unfortunately, nobody expected this.", "It happened so early in the morning."] if balance_lines
+            else ["Unfortunately, nobody expected this. It", "happened so early in the morning."]
+        )],
+        ["[Professor Doktor Maximiliane", "Mustermann-Schmidt]:", "Yes."],
+    ]  # fmt: skip
+    two_lines = cues(result, max_line_count=2, **rules)  # the label's line and one of words per cue
+    assert all(len(line) <= 42 for cue in two_lines for line in cue.lines), two_lines
+    label = "[Maximiliane Mustermann-Schmidt]:"
+    assert all(cue.lines[0].startswith(label) for cue in two_lines[:-1]), two_lines  # every cue says who speaks
+    assert " ".join(" ".join(cue.lines).removeprefix(label) for cue in two_lines[:-1]).split() == said.split()
+    # one word is shown with its label's two lines, over the count: a cue is never left empty
+    assert two_lines[-1].lines == ["[Professor Doktor Maximiliane", "Mustermann-Schmidt]:", "Yes."]
+
+
 def test_no_cue_spans_a_long_silence() -> None:
     result = transcript((None, words_at("Well", 0.0) + words_at("then", 5.0)))
     assert len(cues(result)) == 1  # one segment, one cue, over five seconds of silence

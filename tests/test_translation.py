@@ -1,5 +1,6 @@
 """Translation into English (issue 25): which models may translate, the task on every way in, and one real run
-through the API, OpenAI's client and the CLI: espeak-ng German translated by the bundled multilingual base."""
+through the API, OpenAI's client and the CLI: espeak-ng German (also with two speakers) and Spanish translated by the
+bundled multilingual base."""
 
 from __future__ import annotations
 
@@ -23,11 +24,18 @@ from stt_studio.jobs.models import JobOptions
 from stt_studio.settings import Settings
 from tests.conftest import LiveService
 from tests.test_exports import make_result
-from tests.translation_speech import GERMAN, content_share, left_untranslated, words
+from tests.translation_speech import GERMAN, GERMAN_VOICES, SPANISH, content_share, left_untranslated, words
 
 GERMAN_CONTENT_BOUND = 0.3
 """Of the content words of GERMAN's last two sentences (coffee, house), base reaches 4 to 6 of 10 from one process
-to the next (benchmarks/translation.py); a transcription in German reaches none."""
+to the next (benchmarks/translation.py; "coffee" is "cafe" in some: "I'm still in the morning at a cafe. My sister is
+in a small house in the sea." has 4); a transcription in German reaches none."""
+
+SPANISH_KEY_WORDS = frozenset({"main", "station", "city", "weather", "sunny", "office", "house"})
+"""Content words of the reference that base gave for SPANISH's five sentences (es-419, 100 wpm) in every run
+measured (benchmarks/translation.py); their share of all content words was 38-42 %."""
+SPANISH_KEY_WORDS_BOUND = 4
+SPANISH_CONTENT_BOUND = 0.25
 
 
 # --- which models may translate: decided from the name, before any work --------------------------------------------
@@ -125,11 +133,12 @@ def test_the_cli_refuses_a_translation_with_a_plain_message(short_wav: Path, tmp
 
 # --- one real translation: API, OpenAI's client, the CLI ----------------------------------------------------------
 @pytest.mark.slow
-def test_german_speech_is_translated_through_the_api_openai_client_and_cli(
+def test_german_and_spanish_speech_are_translated_through_the_api_openai_client_and_cli(
     service: LiveService, audio_dir: Path, tmp_path: Path
 ) -> None:
     """The service's worker runs tiny.en, which cannot translate: refused with 400 naming it; base (per job) turns
-    German speech into English, says it heard German, and leaves no German word."""
+    German speech into English, says it heard German, and leaves no German word; with speakers found, each
+    translated word has one; Spanish the same, to the bound base reaches on it."""
     clip = GERMAN.clip(audio_dir, first=3)  # the two sentences base translates reliably
     for path in ("/transcribe/async", "/transcribe"):
         with clip.open("rb") as f:
@@ -145,8 +154,33 @@ def test_german_speech_is_translated_through_the_api_openai_client_and_cli(
     job = done.json()
     result = job["result"]
     assert (job["options"]["task"], result["task"], result["language"]) == ("translate", "translate", "de")
-    _assert_english(result["text"])
+    assert_english(result["text"])
     assert result["word_timestamps"] == "whisper" and all(s["words"] for s in result["segments"])
+
+    # four sentences, two each: of a two-sentence dialogue base dropped the second sentence, and so its speaker, in
+    # 6 of 17 processes (several voice pairs and pauses); this one kept the second speaker's last sentence in 6 of 6
+    talk = GERMAN.dialogue(audio_dir, GERMAN_VOICES, first=1)
+    with talk.path.open("rb") as f:
+        data = {"task": "translate", "model": "base", "enable_diarization": "true"}
+        diarized = httpx.post(f"{service.url}/transcribe", files={"file": f}, data=data, timeout=300)
+    assert diarized.status_code == 200, diarized.text
+    translated = diarized.json()["result"]
+    assert (translated["task"], translated["language"]) == ("translate", "de")
+    assert not left_untranslated(GERMAN, translated["text"]), translated["text"]
+    said_by = [word.get("speaker") for segment in translated["segments"] for word in segment["words"]]
+    assert said_by and None not in said_by and len(set(said_by)) >= 2, translated["segments"]
+
+    spanish = SPANISH.clip(audio_dir)  # all five sentences: base translates each better with the others around it
+    with spanish.open("rb") as f:
+        data = {"task": "translate", "model": "base"}
+        done = httpx.post(f"{service.url}/transcribe", files={"file": f}, data=data, timeout=300)
+    assert done.status_code == 200, done.text
+    from_spanish = done.json()["result"]
+    assert from_spanish["language"] == "es"
+    text = from_spanish["text"]
+    assert len(SPANISH_KEY_WORDS & words(text)) >= SPANISH_KEY_WORDS_BOUND, text
+    assert content_share(text) >= SPANISH_CONTENT_BOUND, text
+    assert not left_untranslated(SPANISH, text), text
 
     client = openai.OpenAI(base_url=f"{service.url}/v1", api_key="unused", timeout=300, max_retries=0)
     with clip.open("rb") as f, pytest.raises(openai.BadRequestError, match=r"'tiny\.en' is English-only"):
@@ -154,7 +188,7 @@ def test_german_speech_is_translated_through_the_api_openai_client_and_cli(
     with clip.open("rb") as f:
         verbose = client.audio.translations.create(file=f, model="base", response_format="verbose_json")
     assert verbose.language == "german" and verbose.segments, verbose
-    _assert_english(verbose.text)
+    assert_english(verbose.text)
 
     env = {"STT_DATA_DIR": str(tmp_path), "STT_MODELS_DIR": service.env["STT_MODELS_DIR"], "STT_OFFLINE": "1",
            "WHISPER_DEVICE": "cpu"}  # fmt: skip
@@ -162,10 +196,9 @@ def test_german_speech_is_translated_through_the_api_openai_client_and_cli(
     assert cli.exit_code == 0, cli.output
     printed = json.loads(cli.stdout)
     assert (printed["task"], printed["language"]) == ("translate", "de")
-    _assert_english(printed["text"])
+    assert_english(printed["text"])
 
 
-def _assert_english(text: str) -> None:
-    assert {"coffee", "house"} <= words(text), text
+def assert_english(text: str) -> None:
     assert content_share(text, first=3) >= GERMAN_CONTENT_BOUND, text
     assert not left_untranslated(GERMAN, text), text

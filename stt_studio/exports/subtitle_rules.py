@@ -11,9 +11,12 @@ would break one starts the next cue. A cue ends before:
 - with ``split_sentences``, a new sentence (after a word ending in . ! ? …);
 - a word that would make it span more than ``max_cue_seconds`` or need more than ``max_line_count`` lines.
 
-Lines are wrapped at ``max_line_width`` (the speaker label counts; a word longer than the width gets a line of its
-own), and with ``balance_lines`` at the narrowest width that needs no more lines, so lines come out about equal
-(preferring, within a few characters, lines that end at punctuation: the guideline breaks there first).
+Lines are wrapped at ``max_line_width``. The speaker label counts, and when it leaves no room for the first word it
+gets lines of its own, wrapped at its spaces. Words are never split (as in ``subtitles``): a word longer than the
+width, or such a word of a name, gets a line of its own over the width; and a cue of one word keeps its label's lines
+whatever the line count. With ``balance_lines`` lines are wrapped at the narrowest width that needs no more lines, so
+they come out about equal (preferring, within a few characters, lines that end at punctuation: the guideline
+breaks there first).
 
 Then the times: a cue starts at its first word and ends at its last, then is lengthened, as far as the next cue and
 ``max_silence_seconds`` of silence allow and never beyond ``max_cue_seconds``, until it is shown at least
@@ -117,17 +120,26 @@ class _Layout:
         if len(parts) == 2:
             lines = tuple(SPEAKER_DASH + self._text(part) for part in parts)
             return lines if all(self._fits(line) for line in lines) else None
-        tokens = self._tokens(parts[0])
+        part = parts[0]
         width = self.options.max_line_width
         if width is None:
-            return (self.joiner.join(tokens),)
+            return (self._text(part),)
+        label_lines, tokens = self._label_apart(part, width)
         wrapped = _wrap(tokens, width, self.joiner)
         count = self.options.max_line_count
-        if count is not None and len(wrapped) > count:
-            return None
+        if count is not None and len(label_lines) + len(wrapped) > count and len(part.words) > 1:
+            return None  # one word is laid out whatever its label takes: a cue is never empty
         if self.options.balance_lines:
             wrapped = _balanced(tokens, width, len(wrapped), self.joiner)
-        return tuple(wrapped)
+        return (*label_lines, *wrapped)
+
+    def _label_apart(self, part: _Part, width: int) -> tuple[list[str], list[str]]:
+        """The lines the speaker label takes on its own, and the tokens to wrap after them: the label opens the
+        first word's line when both fit in ``width``, else it gets lines of its own, wrapped at its spaces."""
+        tokens = self._tokens(part)
+        if not part.label or len(tokens[0]) <= width:
+            return [], tokens
+        return _wrap(part.label.split(), width, " "), [w.text for w in part.words]
 
     def _tokens(self, part: _Part) -> list[str]:
         texts = [w.text for w in part.words]

@@ -28,7 +28,6 @@ UNKNOWN_JOB = "00000000-0000-0000-0000-000000000000"
 @pytest.mark.parametrize(
     ("counts", "says"),
     [
-        ({}, "Give num_speakers"),
         ({"num_speakers": 2, "min_speakers": 1}, "not both"),
         ({"num_speakers": 2, "max_speakers": 3}, "not both"),
         ({"min_speakers": 3, "max_speakers": 2}, "must not be larger"),
@@ -45,6 +44,7 @@ def test_exactly_n_or_a_range_is_taken() -> None:
     assert SpeakerCounts(num_speakers=2).num_speakers == 2
     assert SpeakerCounts(min_speakers=2, max_speakers=2).max_speakers == 2
     assert SpeakerCounts(max_speakers=4).min_speakers is None
+    assert SpeakerCounts() == SpeakerCounts(None, None, None)  # the diarizer decides
 
 
 # --- a review carried onto new speakers -------------------------------------------------------------------------

@@ -14,7 +14,7 @@ class SpeakerCountError(ValueError):
 
 @dataclass(frozen=True)
 class SpeakerCounts:
-    """Exactly ``num_speakers``, or a range (either end may be open)."""
+    """Exactly ``num_speakers``, or a range (either end may be open), or none: the diarizer decides."""
 
     num_speakers: int | None = None
     min_speakers: int | None = None
@@ -22,8 +22,6 @@ class SpeakerCounts:
 
     def __post_init__(self) -> None:
         given = {k: v for k, v in vars(self).items() if v is not None}
-        if not given:
-            raise SpeakerCountError("Give num_speakers (exactly N), or min_speakers and/or max_speakers (a range)")
         if self.num_speakers is not None and len(given) > 1:
             raise SpeakerCountError("Give either num_speakers or min_speakers/max_speakers, not both")
         for name, value in given.items():

@@ -113,14 +113,20 @@ def retry_job(job_id: str, store: StoreDep) -> dict[str, Any]:
     }
 
 
-_Count = Annotated[int | None, Form(description=f"1 to {MAX_SPEAKERS}")]
+_Count = Annotated[
+    int | None,
+    # documented, checked by SpeakerCounts: out of range is a 400 with the reason, as the other count rules
+    Form(description=f"1 to {MAX_SPEAKERS}", json_schema_extra={"minimum": 1, "maximum": MAX_SPEAKERS}),
+]
 
 
 @router.post(
     "/jobs/{job_id}/rediarize",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Find speakers again in a completed job with other speaker counts, without transcribing again",
-    description="Form fields: num_speakers (exactly N) or min_speakers/max_speakers (a range), and keep_review. The "
+    description="Form fields: num_speakers (exactly N) or min_speakers/max_speakers (a range; none: the diarizer "
+    "decides), and keep_review. num_speakers with min_speakers or max_speakers, or min_speakers above max_speakers, "
+    "is a 400. The "
     "job runs again from its diarization stage (its transcription stages show reused: true in stages). A reviewed "
     "transcript needs keep_review=true: its text edits stay, the new speakers go on its words by their times, and "
     "names given to speakers carry over to the new speakers that are clearly the same.",
@@ -145,6 +151,7 @@ def rediarize_job(
         bool, Form(description="On a reviewed transcript: keep its edits and put the new speakers on its words")
     ] = False,
 ) -> dict[str, Any]:
+    store.get(job_id, with_result=False)  # an unknown job is a 404 whatever the counts
     try:
         counts = SpeakerCounts(num_speakers, min_speakers, max_speakers)
     except SpeakerCountError as exc:

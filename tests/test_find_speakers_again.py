@@ -118,6 +118,14 @@ def test_a_name_carries_over_only_to_the_speaker_that_is_clearly_the_same() -> N
     assert carried.dropped_names == ["Carol"]
 
 
+def test_a_name_is_dropped_when_the_new_speaker_is_mostly_someone_else() -> None:
+    # only C is named: all of C's 2 s went to new SPEAKER_01, but 4 of SPEAKER_01's 6 s are A's (unnamed)
+    reviewed = _reviewed().model_copy(update={"speaker_names": {"SPEAKER_02": "Carol"}})
+    new = _rediarized([(0, 4, "SPEAKER_01"), (4, 6, "SPEAKER_00"), (6, 8, "SPEAKER_01")])
+    carried = carry_review(reviewed, new)
+    assert carried.result.speaker_names == {} and carried.dropped_names == ["Carol"]
+
+
 def test_a_name_is_dropped_when_its_speaker_is_split_evenly() -> None:
     # Alice's words: "Hello" (1 s) and "there" (1 s) to new SPEAKER_00, "edited" (2 s) to SPEAKER_01: half each
     new = _rediarized([(0, 1, "SPEAKER_00"), (1, 3, "SPEAKER_01"), (3, 4, "SPEAKER_00"), (4, 8, "SPEAKER_02")])

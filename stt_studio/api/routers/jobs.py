@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, status
 from fastapi.responses import PlainTextResponse, Response
+from pydantic.json_schema import SkipJsonSchema
 
 from stt_studio.api.deps import StoreDep
 from stt_studio.api.responses import INVALID_REQUEST, NO_SUCH_JOB, QUEUE_UNAVAILABLE, error, job_response
@@ -114,7 +115,7 @@ def retry_job(job_id: str, store: StoreDep) -> dict[str, Any]:
 
 
 _Count = Annotated[
-    int | None,
+    int | SkipJsonSchema[None],  # a form field is left out, never sent as null: the document says integer
     # documented, checked by SpeakerCounts: out of range is a 400 with the reason, as the other count rules
     Form(description=f"1 to {MAX_SPEAKERS}", json_schema_extra={"minimum": 1, "maximum": MAX_SPEAKERS}),
 ]

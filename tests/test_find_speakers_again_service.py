@@ -5,6 +5,7 @@ kept; the refusals (409 while it runs, on a review without keep_review; 404; 400
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -15,6 +16,10 @@ from typer.testing import CliRunner
 from stt_studio.cli import app
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.engine.speakers import rename_speaker
+from stt_studio.jobs.models import JobStatus
+from stt_studio.jobs.speaker_counts import SpeakerCounts
+from stt_studio.ui.remote_service import RemoteJobService, RemoteProfile
+from stt_studio.ui.service import RediarizeRefusedError
 from tests import live
 from tests.conftest import LiveService
 from tests.test_diarization import SAMPLE_DIR
@@ -44,7 +49,7 @@ def _reviewed(result: TranscriptionResult) -> TranscriptionResult:
     return rename_speaker(edited, longest, NAME)
 
 
-def test_three_speakers_found_again_as_two_keep_the_review(service: LiveService) -> None:
+def test_three_speakers_found_again_as_two_keep_the_review(service: LiveService, tmp_path: Path) -> None:
     job_id = live.submit(service.url, SAMPLE_DIR / "sample.wav", enable_diarization="true", num_speakers="3")
     job = live.wait_job(service.url, job_id, timeout=600)
     assert job["status"] == "completed", job
@@ -73,8 +78,9 @@ def test_three_speakers_found_again_as_two_keep_the_review(service: LiveService)
         assert bad.status_code == 400 and says in bad.json()["detail"], (form, bad.text)
     assert _post(service, UNKNOWN_JOB, num_speakers="2").status_code == 404
 
-    accepted = _post(service, job_id, num_speakers="2", keep_review="true")
-    assert accepted.status_code == 202, accepted.text
+    remote = RemoteJobService(RemoteProfile("serve", service.url), None, tmp_path)  # the window's way to a server
+    queued = asyncio.run(remote.rediarize(job_id, SpeakerCounts(num_speakers=2), keep_review=True))
+    assert queued.job_id == job_id and queued.status in (JobStatus.QUEUED, JobStatus.PROCESSING), queued
     again = _post(service, job_id, num_speakers="2", keep_review="true")
     assert again.status_code == 409 and re.search(r"is (queued|processing)", again.json()["detail"]), again.text
 
@@ -94,9 +100,12 @@ def test_three_speakers_found_again_as_two_keep_the_review(service: LiveService)
     assert len(original["speakers"]) == 2 and NEW_WORD not in original["segments"][0]["text"]
 
 
-def test_the_cli_says_why_it_cannot(service: LiveService, tmp_path: Path) -> None:
+def test_the_cli_and_the_remote_window_say_why_they_cannot(service: LiveService, tmp_path: Path) -> None:
     runner = CliRunner()
     unknown = runner.invoke(app, ["rediarize", UNKNOWN_JOB, "--speakers", "2", "--url", service.url])
     assert unknown.exit_code == 1 and "Job not found" in unknown.output, unknown.output
     both = runner.invoke(app, ["rediarize", UNKNOWN_JOB, "--speakers", "2", "--min-speakers", "1"])
     assert both.exit_code == 2 and "not both" in both.output, both.output
+    remote = RemoteJobService(RemoteProfile("serve", service.url), None, tmp_path)
+    with pytest.raises(RediarizeRefusedError, match="Job not found"):
+        asyncio.run(remote.rediarize(UNKNOWN_JOB, SpeakerCounts(num_speakers=2), keep_review=False))

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from stt_studio.cli import app
 from stt_studio.engine.audio import decode_audio
 from stt_studio.engine.result import Segment, SpeakerSummary, SpeakerTurn, TranscriptionResult, Word
 from stt_studio.jobs import review
@@ -224,3 +226,13 @@ def test_gc_and_delete_remove_the_checkpoints_and_keep_the_transcript(store: Job
     other = _completed(store, tmp_path)
     store.delete(other)
     assert not JobCheckpoints.of_job(store.job_dir(other)).folder.exists()
+
+
+def test_the_gc_command_cleans_the_data_dir(store: JobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    job_id = _completed(store, tmp_path)
+    monkeypatch.setenv("STT_DATA_DIR", str(tmp_path / "data"))
+    kept = CliRunner().invoke(app, ["gc"])  # 30 days by default: the job just ended
+    assert kept.exit_code == 0 and "of 0 finished jobs older than 30 days" in kept.output, kept.output
+    done = CliRunner().invoke(app, ["gc", "--days", "0"])
+    assert done.exit_code == 0 and "of 1 finished jobs older than 0 days" in done.output, done.output
+    assert not JobCheckpoints.of_job(store.job_dir(job_id)).folder.exists()

@@ -49,7 +49,7 @@ from stt_studio.jobs.resources import (
     out_of_memory_message,
     when_space_allows,
 )
-from stt_studio.jobs.review import TranscriptVersionError
+from stt_studio.jobs.review import TranscriptInvalidError, TranscriptVersionError
 from stt_studio.jobs.store import JobNotFoundError, JobStore, TranscriptNotReadyError
 from stt_studio.processes import at_least_nice, watch_parent_from_env
 from stt_studio.review.new_speakers import carry_review
@@ -335,6 +335,9 @@ def _put_new_speakers_on_review(store: JobStore, job_id: str, result: Transcript
             return
         except TranscriptVersionError:
             continue
+        except TranscriptInvalidError as exc:  # the new transcript is saved: the review stays as it was
+            log.warning("Job %s: the new speakers could not be put on the review: %s", job_id, exc)
+            return
     log.warning("Job %s: the review kept changing; the new speakers were not put on it", job_id)
 
 

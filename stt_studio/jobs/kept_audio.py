@@ -11,6 +11,7 @@ The hash keeps the run's fingerprints those of the first run, so its transcripti
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,8 @@ def keep_decoded_audio(upload: Path, checkpoints: JobCheckpoints, max_seconds: f
         stream = container.add_stream("flac", rate=SAMPLE_RATE, layout="mono")
         frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = SAMPLE_RATE
+        frame.pts = 0  # else the muxer warns of the flushed packets' timestamps
+        frame.time_base = Fraction(1, SAMPLE_RATE)
         for packet in stream.encode(frame):
             container.mux(packet)
         for packet in stream.encode(None):

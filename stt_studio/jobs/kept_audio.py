@@ -11,8 +11,8 @@ The hash keeps the run's fingerprints those of the first run, so its transcripti
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av

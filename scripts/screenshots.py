@@ -19,6 +19,10 @@ itself again in a private mount namespace where that library reads as empty (tes
     .venv/bin/python scripts/screenshots.py --batch-options
 
 renders only the "New files" bar with "Translate to English" on (for base, and for tiny.en with its notice).
+
+    .venv/bin/python scripts/screenshots.py --find-speakers
+
+renders only the "Find speakers again" dialog (the full run renders it over the window too).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from stt_studio.ui.connections import Profile  # noqa: E402
 from stt_studio.ui.models.job_table import JOB_ID_ROLE  # noqa: E402
 from stt_studio.ui.service import ServiceStatus  # noqa: E402
 from stt_studio.ui.views.batch_options import BatchOptionsBar  # noqa: E402
+from stt_studio.ui.views.find_speakers_dialog import FindSpeakersDialog  # noqa: E402
 from stt_studio.ui.views.main_window import MainWindow  # noqa: E402
 from tests import live  # noqa: E402
 from tests.desktop import Desktop, wait_until  # noqa: E402
@@ -504,6 +509,8 @@ def run(out: Path, root: Path) -> list[Path]:
         shooter.both("export-dialog", dialog_target(app, export))
         export.reject()
 
+        find_speakers_dialog(app, shooter, window)
+
         window.open_settings()
         settings = window.settings_dialog
         shooter.both("settings", dialog_target(app, settings))
@@ -528,6 +535,26 @@ def translation_option(app: QApplication, bar: BatchOptionsBar, shooter: Shooter
         shooter.both(f"batch-options-translate-{chosen}", lambda: bar)
     bar.translate_check.setChecked(False)
     bar.model_combo.setCurrentText(model)
+
+
+def find_speakers_dialog(app: QApplication, shooter: Shooter, parent: QWidget | None) -> None:
+    """Find speakers again on the two-speaker sample found with three: a range of 2 to 3 asked."""
+    dialog = FindSpeakersDialog("interview-two-speakers.wav", 3, parent)
+    dialog.range_button.setChecked(True)
+    dialog.min_spin.setValue(2)
+    dialog.max_spin.setValue(3)
+    dialog.show()
+    shooter.both("find-speakers-dialog", dialog_target(app, dialog))
+    dialog.reject()
+
+
+def find_speakers_only(out: Path) -> list[Path]:
+    """``find_speakers_dialog`` alone (no worker, no audio: seconds)."""
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    shooter = Shooter(app, Themes(app), out)
+    find_speakers_dialog(app, shooter, None)
+    return shooter.written
 
 
 def batch_options_only(out: Path) -> list[Path]:
@@ -574,13 +601,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir (its path is printed)")
     parser.add_argument("--playback-off", action="store_true", help="only the player bar without libpulse.so.0")
     parser.add_argument("--batch-options", action="store_true", help="only the New files bar with translation on")
+    parser.add_argument("--find-speakers", action="store_true", help="only the Find speakers again dialog")
     parser.add_argument("--hidden", action="store_true", help=argparse.SUPPRESS)  # already without libpulse.so.0
     args = parser.parse_args(argv)
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    if args.batch_options:
+    if args.batch_options or args.find_speakers:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        for path in batch_options_only(out):
+        for path in batch_options_only(out) if args.batch_options else find_speakers_only(out):
             print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}  {path.stat().st_size:,} bytes")
         return 0
     if args.playback_off and not args.hidden:

@@ -618,6 +618,61 @@ def export_job(
     stderr.print(f"Wrote {target}", highlight=False)
 
 
+@app.command()
+def gc(
+    days: Annotated[
+        float | None,
+        typer.Option(min=0, help="Age in days of the finished jobs cleaned (default: STT_CHECKPOINT_RETENTION_DAYS)"),
+    ] = None,
+) -> None:
+    """Remove what finished jobs keep to run a stage again (checkpoints, decoded audio); transcripts stay."""
+    from stt_studio.jobs.checkpoint_gc import collect
+    from stt_studio.jobs.connection import connect, embedded_server
+    from stt_studio.jobs.store import JobStore, utcnow
+
+    settings = Settings()
+    server = embedded_server(settings)
+    # A client that is never used: checkpoints and records are files (no Redis is started).
+    store = JobStore(server.client() if server is not None else connect(settings), settings.data_dir)
+    age = settings.checkpoint_retention_days if days is None else days
+    done = collect(store, utcnow(), age)
+    stderr.print(
+        f"Removed the checkpoints of {done.jobs} finished jobs older than {age:g} days "
+        f"({done.freed_bytes / 1e6:.1f} MB); their transcripts stay",
+        highlight=False,
+    )
+
+
+@app.command()
+def rediarize(
+    job_id: Annotated[str, typer.Argument(metavar="JOB_ID", help="A completed job")],
+    speakers: Annotated[int | None, typer.Option("--speakers", help="Exactly this many speakers")] = None,
+    min_speakers: Annotated[int | None, typer.Option(help="At least this many speakers")] = None,
+    max_speakers: Annotated[int | None, typer.Option(help="At most this many speakers")] = None,
+    keep_review: Annotated[
+        bool, typer.Option("--keep-review", help="On a reviewed transcript: keep its edits, new speakers on its words")
+    ] = False,
+    url: Annotated[str, typer.Option(help="The STT Studio server", envvar="STT_URL")] = "http://127.0.0.1:8000",
+    api_key: Annotated[str | None, typer.Option(help="Its API key", envvar="STT_API_KEY")] = None,
+) -> None:
+    """Find speakers again in a completed job with another number of speakers, without transcribing again."""
+    from stt_studio.client import ApiError, ClientError, StudioClient
+    from stt_studio.jobs.speaker_counts import SpeakerCountError, SpeakerCounts
+
+    try:
+        counts = SpeakerCounts(speakers, min_speakers, max_speakers)
+    except SpeakerCountError as exc:
+        raise typer.BadParameter(str(exc).replace("num_speakers", "--speakers").replace("_", "-")) from exc
+    with StudioClient(url, api_key) as client:
+        try:
+            client.rediarize(job_id, counts, keep_review=keep_review)
+        except ApiError as exc:
+            _fail(str(exc).replace("send keep_review=true", "pass --keep-review"))
+        except ClientError as exc:
+            _fail(str(exc))
+    stderr.print(f"Finding speakers again in job {job_id} (stt-studio export {job_id} once it has finished)")
+
+
 def main(argv: list[str] | None = None) -> None:
     configure_process_environment()
     app(args=files_mean_gui(sys.argv[1:] if argv is None else argv))

@@ -22,6 +22,7 @@ from httpx_sse import ServerSentEvent, connect_sse
 
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, QueueStats
+from stt_studio.jobs.speaker_counts import SpeakerCounts
 
 API_MAJOR_VERSION = 0
 """Servers whose version has another major number speak another API (0.x: any 0.x)."""
@@ -266,6 +267,12 @@ class StudioClient:
 
     def delete(self, job_id: str) -> None:
         self._request("DELETE", f"/jobs/{job_id}", timeout=httpx.Timeout(60.0, connect=10.0))
+
+    def rediarize(self, job_id: str, counts: SpeakerCounts, *, keep_review: bool = False) -> None:
+        """Find speakers again in a completed job (POST /jobs/{id}/rediarize); ApiError 409 while it runs, when it
+        kept nothing, or when its transcript was reviewed and ``keep_review`` is False."""
+        form = {k: str(v) for k, v in vars(counts).items() if v is not None}
+        self._request("POST", f"/jobs/{job_id}/rediarize", data={**form, "keep_review": str(keep_review).lower()})
 
     def retry(self, job_id: str) -> str:
         return str(self._request("POST", f"/jobs/{job_id}/retry").json()["job_id"])

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     slow-loris client does not hold a connection (and an upload's open file and job folder) for ever."""
     keep_uploads: bool = False
     """Keep uploaded audio after its job ends (the transcript is always kept)."""
+    keep_audio_to_find_speakers_again: bool = True
+    """A completed upload's audio is deleted, but its decoded 16 kHz mono copy stays as FLAC (about 40 MB an hour)
+    beside its checkpoints, so that its speakers can be found again (POST /jobs/{id}/rediarize)."""
+    checkpoint_retention_days: PositiveFloat = 30.0
+    """``stt-studio gc`` removes what completed jobs keep to run a stage again (checkpoints, decoded audio) once they
+    are this many days old; their transcripts stay."""
     offline: bool = Field(default=False, validation_alias=AliasChoices("STT_OFFLINE", "HF_HUB_OFFLINE"))
     """Never try to download models (they must be local or bundled). ``HF_HUB_OFFLINE=1`` also sets it."""
     require_api_key: RequireApiKey = "auto"

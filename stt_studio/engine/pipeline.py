@@ -218,11 +218,14 @@ class Engine:
         stage_weights: Mapping[Stage, float] | None = None,
         checkpoints: CheckpointStore | None = None,
         clock: StageClock | None = None,
+        audio_sha256: str | None = None,
     ) -> TranscriptionResult:
         """``stage_weights``: each stage's expected share of the time (this machine's measured pace), which
         ``on_progress``'s overall percentage follows. ``checkpoints``: where each stage's output is kept as it is
         produced, and read back instead of running the stage when its fingerprint matches (a job run again after
-        its worker died). ``clock``: times the stages (the job's ``stages``)."""
+        its worker died). ``clock``: times the stages (the job's ``stages``). ``audio_sha256``: the hash of the file
+        the audio came from when ``path`` is a kept copy of its decoded samples (finding speakers again in an upload
+        that was deleted): the fingerprints then stay those of the first run, whose checkpoints are read back."""
         options = options or TranscribeOptions()
         self.validate(options)
         stages = [Stage.DECODING, Stage.LOADING_MODEL, Stage.VAD, Stage.TRANSCRIBING, Stage.ALIGNING]
@@ -230,7 +233,9 @@ class Engine:
             stages.append(Stage.DIARIZING)
         tracker = ProgressTracker(stages, on_progress, should_cancel, stage_weights)
         with self._lock:
-            return self._run(Path(path), options, tracker, StageOutputs(checkpoints), clock or StageClock())
+            return self._run(
+                Path(path), options, tracker, StageOutputs(checkpoints), clock or StageClock(), audio_sha256
+            )
 
     def validate(self, options: TranscribeOptions) -> None:
         """Raise InvalidOptionError for options no run could honour (checked before any work)."""
@@ -241,7 +246,13 @@ class Engine:
             check_speaker_range(options.diarization.min_speakers, options.diarization.max_speakers)
 
     def _run(
-        self, path: Path, options: TranscribeOptions, tracker: ProgressTracker, kept: StageOutputs, clock: StageClock
+        self,
+        path: Path,
+        options: TranscribeOptions,
+        tracker: ProgressTracker,
+        kept: StageOutputs,
+        clock: StageClock,
+        audio_sha256: str | None = None,
     ) -> TranscriptionResult:
         started = time.perf_counter()
         with clock.stage(StageName.DECODING):
@@ -250,7 +261,7 @@ class Engine:
             audio_fp = fingerprint(
                 StageName.DECODING,
                 {
-                    "audio_sha256": file_sha256(path) if kept.store is not None else None,
+                    "audio_sha256": (audio_sha256 or file_sha256(path)) if kept.store is not None else None,
                     "max_audio_seconds": self.settings.max_audio_seconds,
                 },
                 {},

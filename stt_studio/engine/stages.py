@@ -57,7 +57,8 @@ STAGES: Mapping[StageName, StageSpec] = {
             StageName.DECODING,
             (),
             ("audio_sha256", "max_audio_seconds"),
-            "the audio as 16 kHz mono samples; not kept (230 MB an hour; decoding again takes seconds)",
+            "the audio as 16 kHz mono samples; not kept while a job runs (230 MB an hour; decoding again takes "
+            "seconds); a completed upload keeps it as FLAC (jobs.kept_audio) to find speakers again",
             checkpointed=False,
         ),
         StageSpec(StageName.VAD, (StageName.DECODING,), ("vad_method",), "speech regions merged into ≤ 30 s chunks"),
@@ -89,9 +90,10 @@ STAGES: Mapping[StageName, StageSpec] = {
     )
 }
 
-KEPT_AFTER_COMPLETION = frozenset({StageName.VAD, StageName.ALIGNING, StageName.DIARIZING})
-"""What a finished job keeps: enough to find speakers again (aligned words, turns) or transcribe again with
-another model (speech regions). The per-batch transcription checkpoints are in the aligned words already."""
+KEPT_AFTER_COMPLETION = frozenset({StageName.DECODING, StageName.VAD, StageName.ALIGNING, StageName.DIARIZING})
+"""What a finished job keeps: enough to find speakers again (aligned words, turns, and an upload's decoded audio)
+or transcribe again with another model (speech regions). The per-batch transcription checkpoints are in the aligned
+words already. ``stt-studio gc`` removes it after ``Settings.checkpoint_retention_days``."""
 
 
 class StageOptionsError(ValueError):

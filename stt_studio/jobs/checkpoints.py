@@ -61,6 +61,10 @@ class JobCheckpoints:
             return None
         return data
 
+    def has(self, key: str) -> bool:
+        """A checkpoint is kept under ``key`` (whatever its fingerprint)."""
+        return self._path(key).is_file()
+
     def keep_only(self, prefixes: Collection[str]) -> None:
         """Remove every checkpoint whose name starts with none of ``prefixes`` (what a finished job needs no more)."""
         if not self.folder.is_dir():

@@ -252,20 +252,10 @@ class JobStore:
         )
         if callback_url is not None:
             self.save_webhook_state(job_id, WebhookDelivery(url=callback_url))
-        pipe = self.redis.pipeline()  # one round trip to Redis instead of RQ's two
-        job = self.queue.enqueue(
-            JOB_FUNCTION,
-            kwargs={
-                "audio_path": str(audio),
-                "options": options.model_dump(),
-                "delete_audio_after": delete_audio_after,
-            },
-            job_id=job_id,
-            retry=Retry(max=MAX_RERUNS),
-            job_timeout=-1,  # hour-long files are normal; a dead worker is found by its heartbeat instead
-            result_ttl=KEEP_SECONDS,
-            failure_ttl=KEEP_SECONDS,
-            meta={
+        return self._enqueue(
+            job_id,
+            {"audio_path": str(audio), "options": options.model_dump(), "delete_audio_after": delete_audio_after},
+            {
                 "progress": 0,
                 "stage": None,
                 "filename": filename,
@@ -275,6 +265,42 @@ class JobStore:
                 **({"uploaded": True} if uploaded else {}),
             },
             description=f"transcribe {filename}",
+        )
+
+    def run_again(self, job_id: str, kwargs: dict[str, Any], options: JobOptions, description: str) -> JobView:
+        """Queue a finished job's function again under its own id with ``kwargs`` (``jobs.rediarize``): the job
+        keeps its record, transcript and stages so far (the new attempt's stages are added to them)."""
+        view = self.get(job_id, with_result=False)
+        record = self._read_record(job_id) or {}
+        self._write_record(job_id, options=options.model_dump())
+        with contextlib.suppress(NoSuchJobError):
+            Job.fetch(job_id, connection=self.redis).delete()
+        self.redis.delete(_cancel_key(job_id))
+        meta: dict[str, Any] = {
+            "progress": 0,
+            "stage": None,
+            "filename": view.filename,
+            "audio_seconds": view.audio_seconds,
+            "options": options.model_dump(exclude_defaults=True),
+            "attempts": max([view.attempts, *(stage.attempt for stage in view.stages)]),  # from disk: 0
+            "stages": [stage.model_dump(mode="json") for stage in view.stages],
+            **({"callback_url": record["callback_url"]} if record.get("callback_url") else {}),
+            **({"uploaded": True} if view.uploaded else {}),
+        }
+        return self._enqueue(job_id, kwargs, meta, description=description)
+
+    def _enqueue(self, job_id: str, kwargs: dict[str, Any], meta: dict[str, Any], *, description: str) -> JobView:
+        pipe = self.redis.pipeline()  # one round trip to Redis instead of RQ's two
+        job = self.queue.enqueue(
+            JOB_FUNCTION,
+            kwargs=kwargs,
+            job_id=job_id,
+            retry=Retry(max=MAX_RERUNS),
+            job_timeout=-1,  # hour-long files are normal; a dead worker is found by its heartbeat instead
+            result_ttl=KEEP_SECONDS,
+            failure_ttl=KEEP_SECONDS,
+            meta=meta,
+            description=description,
             pipeline=pipe,
         )
         view = self._view(job)

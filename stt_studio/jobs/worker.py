@@ -24,7 +24,7 @@ from rq import Queue, SimpleWorker, get_current_job
 from rq.job import Job
 
 from stt_studio.engine.cuda_faults import CudaFault, classify, first_line
-from stt_studio.engine.errors import CancelledError, EngineError
+from stt_studio.engine.errors import AudioError, CancelledError, EngineError
 from stt_studio.engine.model_catalog import public_name
 from stt_studio.engine.model_holder import ModelHolder
 from stt_studio.engine.options import DiarizationOptions, TranscribeOptions
@@ -37,6 +37,7 @@ from stt_studio.jobs.cuda_recovery import device_out_of_memory_message, sticky_f
 from stt_studio.jobs.events import JobEvent, publish
 from stt_studio.jobs.fault_injection import StageFaults
 from stt_studio.jobs.job_progress import JobProgress
+from stt_studio.jobs.kept_audio import keep_decoded_audio, kept_audio
 from stt_studio.jobs.metrics import JobMetricsRecorder
 from stt_studio.jobs.models import JobOptions, JobStatus, WorkerInfo
 from stt_studio.jobs.pace_store import PaceStore
@@ -48,8 +49,10 @@ from stt_studio.jobs.resources import (
     out_of_memory_message,
     when_space_allows,
 )
-from stt_studio.jobs.store import JobNotFoundError, JobStore
+from stt_studio.jobs.review import TranscriptInvalidError, TranscriptVersionError
+from stt_studio.jobs.store import JobNotFoundError, JobStore, TranscriptNotReadyError
 from stt_studio.processes import at_least_nice, watch_parent_from_env
+from stt_studio.review.new_speakers import carry_review
 from stt_studio.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -131,8 +134,18 @@ def _cancel_poller(store: JobStore, job_id: str) -> Any:
     return should_cancel
 
 
-def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after: bool) -> dict[str, Any]:
-    """The RQ job function. Runs inside TranscriptionWorker, whose context holds the loaded engine."""
+def transcribe_job(
+    audio_path: str,
+    options: dict[str, Any],
+    delete_audio_after: bool,
+    audio_sha256: str | None = None,
+    keep_review: bool = False,
+) -> dict[str, Any]:
+    """The RQ job function. Runs inside TranscriptionWorker, whose context holds the loaded engine.
+
+    ``audio_sha256`` and ``keep_review``: a completed job run again to find its speakers again
+    (``jobs.rediarize``): the hash of the upload ``audio_path``'s decoded copy came from, and whether its reviewed
+    transcript gets the new speakers."""
     ctx = _context.get()
     job = get_current_job()
     assert job is not None
@@ -184,6 +197,7 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
             stage_weights=progress.pace.weights(job.meta.get("audio_seconds") or 60.0),
             checkpoints=checkpoints,
             clock=clock,
+            audio_sha256=audio_sha256,
         )
 
     try:
@@ -222,12 +236,16 @@ def transcribe_job(audio_path: str, options: dict[str, Any], delete_audio_after:
             raise
         finish_without_retry(JobStatus.FAILED, DISK_FULL_MESSAGE)
         raise JobFailedError(DISK_FULL_MESSAGE) from exc
+    if keep_review:
+        _put_new_speakers_on_review(ctx.store, job.id, result)
     stage_seconds = progress.finish()
     ctx.metrics.job_finished(JobStatus.COMPLETED, time.perf_counter() - started, result.duration, stage_seconds)
     if not any(run.reused for run in clock.runs):  # stages read back from checkpoints say nothing of the pace
         paces.record(engine.model_spec, engine.device, stage_seconds, result.duration)
     _keep_what_finished_jobs_need(ctx.store, job, checkpoints)
     if delete_audio_after:
+        if ctx.engine.settings.keep_audio_to_find_speakers_again:
+            _keep_decoded_upload(Path(audio_path), checkpoints, ctx.engine.settings.max_audio_seconds)
         Path(audio_path).unlink(missing_ok=True)
     return {"duration": result.duration, "segments": len(result.segments)}
 
@@ -287,6 +305,40 @@ def _keep_what_finished_jobs_need(store: JobStore, job: Job, checkpoints: JobChe
         checkpoints.keep_only([stage.value for stage in KEPT_AFTER_COMPLETION])
     except OSError as exc:  # the transcript is saved; this is housekeeping
         log.warning("Could not tidy the checkpoints of job %s: %s", job.id, exc)
+
+
+def _keep_decoded_upload(upload: Path, checkpoints: JobCheckpoints, max_seconds: float) -> None:
+    """An upload is deleted once its job completes; its decoded audio stays, for finding speakers again."""
+    if kept_audio(checkpoints) is not None:
+        return  # kept by an earlier run of this job
+    try:
+        keep_decoded_audio(upload, checkpoints, max_seconds)
+    except (OSError, AudioError) as exc:  # the transcript is saved: this costs only finding speakers again
+        log.warning("Could not keep the audio of %s to find speakers again: %s", upload.name, exc)
+
+
+def _put_new_speakers_on_review(store: JobStore, job_id: str, result: TranscriptionResult) -> None:
+    """The reviewed transcript keeps its text and gets ``result``'s speakers (``review.new_speakers``); a review
+    saved meanwhile is read again, never overwritten."""
+    for _ in range(3):
+        try:
+            current = store.transcript(job_id)
+        except TranscriptNotReadyError:
+            return
+        if not current.reviewed:
+            return
+        carried = carry_review(current.result, result)
+        if carried.dropped_names:
+            log.info("Job %s: names not carried to the new speakers: %s", job_id, ", ".join(carried.dropped_names))
+        try:
+            store.save_transcript(job_id, carried.result, if_match=current.etag)
+            return
+        except TranscriptVersionError:
+            continue
+        except TranscriptInvalidError as exc:  # the new transcript is saved: the review stays as it was
+            log.warning("Job %s: the new speakers could not be put on the review: %s", job_id, exc)
+            return
+    log.warning("Job %s: the review kept changing; the new speakers were not put on it", job_id)
 
 
 class TranscriptionWorker(SimpleWorker):

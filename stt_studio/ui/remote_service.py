@@ -35,10 +35,11 @@ from stt_studio.engine.result import TranscriptionResult
 from stt_studio.exports import ExportItem, ExportOptions, ExportSummary, export_jobs
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, WorkerInfo
 from stt_studio.jobs.review import StoredTranscript, TranscriptVersionError
+from stt_studio.jobs.speaker_counts import SpeakerCounts
 from stt_studio.jobs.store import JobNotFoundError
 from stt_studio.ui import intake
 from stt_studio.ui.intake import CheckedFile, IntakeReport
-from stt_studio.ui.service import JobService, ServiceStatus
+from stt_studio.ui.service import JobService, RediarizeRefusedError, ServiceStatus
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -303,6 +304,18 @@ class RemoteJobService(JobService):
                 self.client.cancel(job_id)
 
         await self._run(cancel_all)
+
+    async def rediarize(self, job_id: str, counts: SpeakerCounts, *, keep_review: bool) -> JobView:
+        def ask() -> JobView:
+            try:
+                self.client.rediarize(job_id, counts, keep_review=keep_review)
+            except ApiError as exc:
+                raise RediarizeRefusedError(str(exc)) from exc
+            return self.client.job(job_id, with_result=False)
+
+        view = await self._run(ask)
+        self._absorb([view])
+        return view
 
     async def retry(self, job_ids: list[str]) -> list[JobView]:
         def retry_all() -> list[JobView]:

@@ -28,9 +28,11 @@ from stt_studio.exports import ExportItem, ExportOptions, ExportSummary, export_
 from stt_studio.jobs import events
 from stt_studio.jobs.connection import connect, embedded_server
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, WorkerInfo
+from stt_studio.jobs.rediarize import rediarize
 from stt_studio.jobs.redis_server import EmbeddedRedis
 from stt_studio.jobs.review import StoredTranscript
-from stt_studio.jobs.store import JobNotFoundError, JobStore
+from stt_studio.jobs.speaker_counts import SpeakerCounts
+from stt_studio.jobs.store import JobConflictError, JobNotFoundError, JobStore
 from stt_studio.settings import Settings
 from stt_studio.supervisor import WorkerSupervisor
 from stt_studio.ui import intake
@@ -56,6 +58,10 @@ class ServiceStatus:
     worker_infos: list[WorkerInfo] = field(default_factory=list)
     attached: bool = False
     """Using the workers of an STT Studio that was already running (this app started none)."""
+
+
+class RediarizeRefusedError(Exception):
+    """Finding speakers again was refused: the job runs, kept nothing, or is gone (the message says which)."""
 
 
 class JobService(QObject):
@@ -135,6 +141,10 @@ class JobService(QObject):
         raise NotImplementedError
 
     async def remove(self, job_ids: list[str]) -> None:
+        raise NotImplementedError
+
+    async def rediarize(self, job_id: str, counts: SpeakerCounts, *, keep_review: bool) -> JobView:
+        """Find speakers again in a completed job (``jobs.rediarize``); RediarizeRefusedError says why not."""
         raise NotImplementedError
 
     async def result(self, job_id: str) -> TranscriptionResult | None:
@@ -452,6 +462,16 @@ class LocalJobService(JobService):
         self._forget(job_ids)
         self._absorb(views)
         return views
+
+    async def rediarize(self, job_id: str, counts: SpeakerCounts, *, keep_review: bool) -> JobView:
+        try:
+            view = await self._run(lambda: rediarize(self.store, job_id, counts, keep_review=keep_review))
+        except JobNotFoundError as exc:
+            raise RediarizeRefusedError(exc.message) from exc
+        except JobConflictError as exc:
+            raise RediarizeRefusedError(str(exc)) from exc
+        self._absorb([view])
+        return view
 
     async def remove(self, job_ids: list[str]) -> None:
         def delete_all() -> None:

@@ -6,8 +6,9 @@ import unicodedata
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, status
 from fastapi.responses import PlainTextResponse, Response
+from pydantic.json_schema import SkipJsonSchema
 
 from stt_studio.api.deps import StoreDep
 from stt_studio.api.responses import INVALID_REQUEST, NO_SUCH_JOB, QUEUE_UNAVAILABLE, error, job_response
@@ -26,6 +27,8 @@ from stt_studio.exports import (
     safe_stem,
 )
 from stt_studio.jobs.models import JobStatus, JobView
+from stt_studio.jobs.rediarize import rediarize
+from stt_studio.jobs.speaker_counts import MAX_SPEAKERS, SpeakerCountError, SpeakerCounts
 from stt_studio.jobs.store import JobNotFoundError
 
 router = APIRouter(tags=["jobs"])
@@ -109,6 +112,53 @@ def retry_job(job_id: str, store: StoreDep) -> dict[str, Any]:
         "message": SUBMITTED_MESSAGE,
         "retry_of": job_id,
     }
+
+
+_Count = Annotated[
+    int | SkipJsonSchema[None],  # a form field is left out, never sent as null: the document says integer
+    # documented, checked by SpeakerCounts: out of range is a 400 with the reason, as the other count rules
+    Form(description=f"1 to {MAX_SPEAKERS}", json_schema_extra={"minimum": 1, "maximum": MAX_SPEAKERS}),
+]
+
+
+@router.post(
+    "/jobs/{job_id}/rediarize",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Find speakers again in a completed job with other speaker counts, without transcribing again",
+    description="Form fields: num_speakers (exactly N) or min_speakers/max_speakers (a range; none: the diarizer "
+    "decides), and keep_review. num_speakers with min_speakers or max_speakers, or min_speakers above max_speakers, "
+    "is a 400. The "
+    "job runs again from its diarization stage (its transcription stages show reused: true in stages). A reviewed "
+    "transcript needs keep_review=true: its text edits stay, the new speakers go on its words by their times, and "
+    "names given to speakers carry over to the new speakers that are clearly the same.",
+    responses={
+        400: error("Speaker counts that contradict each other or lie outside 1..20 (detail says which)"),
+        404: NO_SUCH_JOB,
+        409: error(
+            "The job is queued or running, did not complete, kept nothing to find speakers from, or its transcript "
+            "was reviewed and keep_review was not true (detail says which)"
+        ),
+        422: INVALID_REQUEST,
+        **QUEUE_UNAVAILABLE,
+    },
+)
+def rediarize_job(
+    job_id: str,
+    store: StoreDep,
+    num_speakers: _Count = None,
+    min_speakers: _Count = None,
+    max_speakers: _Count = None,
+    keep_review: Annotated[
+        bool, Form(description="On a reviewed transcript: keep its edits and put the new speakers on its words")
+    ] = False,
+) -> dict[str, Any]:
+    store.get(job_id, with_result=False)  # an unknown job is a 404 whatever the counts
+    try:
+        counts = SpeakerCounts(num_speakers, min_speakers, max_speakers)
+    except SpeakerCountError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    view = rediarize(store, job_id, counts, keep_review=keep_review)
+    return {"job_id": view.job_id, "status": view.status.value, "message": "Finding speakers again"}
 
 
 def _attachment(stem: str, extension: str) -> str:

@@ -35,6 +35,7 @@ from stt_studio.jobs.store import JobNotFoundError
 from stt_studio.settings import Settings
 from stt_studio.ui.closing import QuitController
 from stt_studio.ui.exporting import ExportController
+from stt_studio.ui.find_speakers_again import FindSpeakersAgain
 from stt_studio.ui.help_menu import HelpMenu
 from stt_studio.ui.intake import CheckedFile, IntakeReport
 from stt_studio.ui.model_in_use import ModelInUse, ModelsInUse, status_bar_device
@@ -212,6 +213,7 @@ class MainWindow(QMainWindow):
         self.server.fill_menu(menu.addMenu("&Server"))
         self.review_menu = menu.addMenu("&Review")
         self.transcript_view.review_actions.fill_menu(self.review_menu)
+        self.find_speakers = FindSpeakersAgain(self)  # its item ends the Review menu and opens the transcript's menu
         self.help = HelpMenu(self)
         self.help.fill_menu(menu.addMenu("&Help"))
         context_menu = [self.open_action, self.reveal_action, None, self.cancel_action, self.retry_action,

@@ -39,7 +39,7 @@ _NO_RULES = SubtitleRulesQuery()
     responses={200: {"model": JobView, "content": {"application/json": {}}}, 404: NO_SUCH_JOB, **QUEUE_UNAVAILABLE},
 )
 def get_job(job_id: str, store: StoreDep) -> Response:
-    return job_response(store, store.get(job_id, with_result=False))
+    return job_response(store, store.get(job_id, with_result=False, with_partial=True))
 
 
 @router.get(

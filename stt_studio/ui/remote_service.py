@@ -33,7 +33,7 @@ from stt_studio.client import (
 )
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.exports import ExportItem, ExportOptions, ExportSummary, export_jobs
-from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, WorkerInfo
+from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, PartialTranscript, WorkerInfo
 from stt_studio.jobs.review import StoredTranscript, TranscriptVersionError
 from stt_studio.jobs.store import JobNotFoundError
 from stt_studio.ui import intake
@@ -340,6 +340,14 @@ class RemoteJobService(JobService):
 
     async def result(self, job_id: str) -> TranscriptionResult | None:
         return (await self.transcript(job_id)).result
+
+    async def partial(self, job_id: str, after: int = 0) -> PartialTranscript | None:
+        """From GET /jobs/{job_id}'s ``partial`` (the server sends all the segments so far; those before ``after``
+        are dropped here)."""
+        view = await self.job(job_id)
+        if view.partial is None:
+            return None
+        return PartialTranscript(segments=[s for s in view.partial.segments if s.id >= after], until=view.partial.until)
 
     async def media_path(self, job_id: str) -> Path | None:
         """The file this window uploaded, when it is still there; else the server's copy, fetched once."""

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer
 from PySide6.QtGui import QColor, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import QAbstractItemView, QFrame, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
@@ -22,6 +22,8 @@ STILL_TRANSCRIBING = "Still transcribing — speakers come at the end"
 LIGHT_NOTICE = "background: #e8f1fb; color: #0b3a66; border: 1px solid #8db8e6; border-radius: 4px; padding: 6px;"
 DARK_NOTICE = "background: #10304f; color: #cfe4fa; border: 1px solid #3d6d9e; border-radius: 4px; padding: 6px;"
 MATCH_COLOR = QColor("#f5c518")
+REFIT_DELAY_MS = 80
+"""Rows are measured again this long after the Text column last changed width (once at the end of a resize)."""
 ModelIndex = QModelIndex | QPersistentModelIndex
 
 
@@ -146,6 +148,15 @@ class GrowingTranscriptView(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self._refit = QTimer(self)
+        self._refit.setSingleShot(True)
+        self._refit.setInterval(REFIT_DELAY_MS)
+        self._refit.timeout.connect(table.resizeRowsToContents)
+        header.sectionResized.connect(self._on_column_resized)
+
+    def _on_column_resized(self, column: int, old_width: int, new_width: int) -> None:
+        if column == 1 and old_width != new_width:
+            self._refit.start()  # restarted while a resize goes on: the rows are measured once, at its end
 
     # --- what the controller calls ----------------------------------------------------------------------------
     def start(self, title: str, media: Path | None) -> None:

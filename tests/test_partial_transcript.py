@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from stt_studio.api.event_hub import Listener
+from stt_studio.client import StudioClient
 from stt_studio.engine.result import Segment
 from stt_studio.engine.stage_data import AsrPiece, partial_segments
 from stt_studio.jobs.events import JobEvent, SegmentsNotice
@@ -109,12 +110,19 @@ def test_a_running_job_shows_its_transcript_growing_by_poll_and_by_events(
     polled: list[dict[str, Any]] = []
     stop = threading.Event()
 
+    later: list[list[int]] = []
+    client = StudioClient(service.url)
+
     def poll() -> None:
         while not stop.is_set():
             job = httpx.get(f"{service.url}/jobs/{job_id}", timeout=10).json()
             if "partial" in job:
                 assert job["status"] == "processing"
                 polled.append(job["partial"])
+                # what a client that has two segments lacks, as the remote desktop asks for it
+                since = client.job(job_id, with_result=False, partial_after=2)
+                if since.partial is not None:
+                    later.append([s.id for s in since.partial.segments])
             time.sleep(0.2)
 
     poller = threading.Thread(target=poll, daemon=True)
@@ -125,6 +133,7 @@ def test_a_running_job_shows_its_transcript_growing_by_poll_and_by_events(
     finally:
         stop.set()
         poller.join(30)
+        client.close()
 
     final = events[-1].data
     assert events[-1].name == "job" and final["status"] == "completed", final
@@ -140,6 +149,9 @@ def test_a_running_job_shows_its_transcript_growing_by_poll_and_by_events(
     untils = [batch["until"] for batch in batches]
     assert untils == sorted(untils) and untils[-1] <= final["result"]["duration"]
 
+    assert later and all(ids == list(range(2, 2 + len(ids))) for ids in later), later
+    bad = httpx.get(f"{service.url}/jobs/{job_id}", params={"partial_after": -1}, timeout=10)
+    assert bad.status_code == 422 and "partial_after" in bad.json()["detail"], bad.text
     counts = [len(p["segments"]) for p in polled]
     assert counts == sorted(counts) and len(set(counts)) >= 2, counts  # partial.segments grows during the run
     assert [s["text"] for s in polled[-1]["segments"]] == [s["text"] for s in streamed[: counts[-1]]]

@@ -286,8 +286,11 @@ class JobStore:
         return view
 
     # --- reading -------------------------------------------------------------------------------------------
-    def get(self, job_id: str, *, with_result: bool = True, with_partial: bool = False) -> JobView:
-        """``with_partial``: a running job's transcript so far too (one more Redis read; listings never have it)."""
+    def get(
+        self, job_id: str, *, with_result: bool = True, with_partial: bool = False, partial_after: int = 0
+    ) -> JobView:
+        """``with_partial``: a running job's transcript so far too, its segments from id ``partial_after`` on (one
+        more Redis read; listings never have it)."""
         self.job_dir(job_id)  # rejects ids that are not ours
         try:
             job = Job.fetch(job_id, connection=self.redis)
@@ -295,7 +298,7 @@ class JobStore:
             return self._view_from_disk(job_id, with_result=with_result)
         view = self._view(job, with_result=with_result)
         if with_partial and view.status == JobStatus.PROCESSING:
-            view.partial = self.partials.read(job_id)
+            view.partial = self.partials.read(job_id, partial_after)
         return view
 
     def _view(self, job: Job, *, with_result: bool = True) -> JobView:

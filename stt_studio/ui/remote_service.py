@@ -342,12 +342,14 @@ class RemoteJobService(JobService):
         return (await self.transcript(job_id)).result
 
     async def partial(self, job_id: str, after: int = 0) -> PartialTranscript | None:
-        """From GET /jobs/{job_id}'s ``partial`` (the server sends all the segments so far; those before ``after``
-        are dropped here)."""
-        view = await self.job(job_id)
-        if view.partial is None:
-            return None
-        return PartialTranscript(segments=[s for s in view.partial.segments if s.id >= after], until=view.partial.until)
+        """GET /jobs/{job_id}'s ``partial``, only the segments this window has not shown yet."""
+        try:
+            view = await self._run(lambda: self.client.job(job_id, with_result=False, partial_after=after))
+        except ApiError as exc:
+            if exc.status_code == 404:
+                raise JobNotFoundError(job_id) from exc
+            raise
+        return view.partial
 
     async def media_path(self, job_id: str) -> Path | None:
         """The file this window uploaded, when it is still there; else the server's copy, fetched once."""

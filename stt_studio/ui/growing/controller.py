@@ -42,11 +42,10 @@ class GrowingTranscript(QObject):
     ) -> None:
         super().__init__(transcript_view)
         self.transcript_view = transcript_view
-        self.view = GrowingTranscriptView()
+        self._view: GrowingTranscriptView | None = None
         self.panel = QStackedWidget()
         """Where the transcript view sat: it, or the growing transcript in its place."""
         self.panel.addWidget(transcript_view)
-        self.panel.addWidget(self.view)
         self._service = service
         self._queue_view = queue_view
         self._spawn = spawn
@@ -61,8 +60,16 @@ class GrowingTranscript(QObject):
         transcript_view.document.loaded.connect(self._on_transcript_loaded)
 
     @property
+    def view(self) -> GrowingTranscriptView:
+        """Made when first needed: its player is a second media player, which most sessions never use."""
+        if self._view is None:
+            self._view = GrowingTranscriptView()
+            self.panel.addWidget(self._view)
+        return self._view
+
+    @property
     def showing(self) -> bool:
-        return self.panel.currentWidget() is self.view
+        return self._view is not None and self.panel.currentWidget() is self._view
 
     def check(self) -> None:
         """Follow the selected job: show it growing while it transcribes, read what it has added (every second)."""

@@ -1,5 +1,6 @@
-"""The growing transcript's view on made-up segments (no worker): batches are appended, never rebuilt, so the user's
-selection and scroll position stay; a batch read twice adds nothing; find counts the new rows too."""
+"""The growing transcript on made-up segments (no worker): the view appends batches, never rebuilds, so the user's
+selection and scroll position stay; a batch read twice adds nothing; find counts the new rows too. The controller
+follows the job selected in the queue while it runs and asks only for the segments it has not shown."""
 
 from __future__ import annotations
 
@@ -9,10 +10,21 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import asyncio
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from stt_studio.engine.result import Segment
+from stt_studio.jobs.models import JobStatus, JobView, PartialTranscript
+from stt_studio.ui.growing.controller import GrowingTranscript
 from stt_studio.ui.growing.view import STILL_TRANSCRIBING, GrowingTranscriptView, progress_line
+from stt_studio.ui.models.queue_model import QueueTableModel
+from stt_studio.ui.service import JobService
+from stt_studio.ui.views.queue_view import QueueView
+from stt_studio.ui.views.transcript_view import TranscriptView
+from tests.desktop import qasync_loop, release_loop, wait_until
 
 pytestmark = pytest.mark.no_qt_log  # the player's media threads log while pytest-qt swaps its handler
 
@@ -51,3 +63,54 @@ def test_batches_append_below_the_selection_and_scroll_position(qtbot: QtBot) ->
     view.add(_batch(16, 1), 130.0, None)  # a match comes with the next batch
     assert view.find_bar.count_label.text() == "1 of 8"
     assert view.notice.text() == f"{STILL_TRANSCRIBING} · 2:10 so far"
+
+
+class _RunningJobs(JobService):
+    """A queue whose one running job has ``segments`` so far; records what each read asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.segments: list[Segment] = []
+        self.asked_after: list[int] = []
+
+    async def partial(self, job_id: str, after: int = 0) -> PartialTranscript | None:
+        self.asked_after.append(after)
+        kept = [s for s in self.segments if s.id >= after]
+        return PartialTranscript(segments=kept, until=len(self.segments) * 7.0) if self.segments else None
+
+    async def media_path(self, job_id: str) -> Path | None:
+        return None
+
+
+def test_the_controller_follows_the_selected_running_job_and_asks_only_for_new_segments(qapp: QApplication) -> None:
+    loop = qasync_loop(qapp)
+    try:
+        service = _RunningJobs()
+        queue = QueueTableModel("tiny.en")
+        queue_view = QueueView(queue)
+        transcript_view = TranscriptView()
+        growing = GrowingTranscript(transcript_view, queue_view, lambda: service, asyncio.ensure_future)
+        running = JobView(job_id="job-1", status=JobStatus.PROCESSING, filename="talk.wav", audio_seconds=300.0)
+        queue.upsert([running])
+        growing.check()
+        assert not growing.showing  # nothing selected
+        queue_view.select_jobs(["job-1"])
+        growing.check()
+        assert growing.showing and growing.view.title_label.text() == "talk.wav"
+        wait_until(qapp, lambda: service.asked_after == [0], 5, "the first read")
+
+        service.segments = _batch(0, 3)
+        growing.check()
+        wait_until(qapp, lambda: growing.view.model.rowCount() == 3, 5, "the first batch")
+        service.segments = _batch(0, 5)
+        growing.check()
+        wait_until(qapp, lambda: growing.view.model.rowCount() == 5, 5, "the second batch")
+        assert service.asked_after == [0, 0, 3]  # only the segments not shown yet
+        assert growing.view.notice.text() == progress_line(35.0, 300.0)
+
+        queue.upsert([running.model_copy(update={"status": JobStatus.COMPLETED})])
+        growing.check()
+        assert not growing.showing and growing.panel.currentWidget() is transcript_view
+        assert growing._resume_at == 0.0  # the finished transcript opens where the user was reading
+    finally:
+        release_loop(loop)

@@ -111,6 +111,6 @@ def test_the_controller_follows_the_selected_running_job_and_asks_only_for_new_s
         queue.upsert([running.model_copy(update={"status": JobStatus.COMPLETED})])
         growing.check()
         assert not growing.showing and growing.panel.currentWidget() is transcript_view
-        assert growing._resume_at == 0.0  # the finished transcript opens where the user was reading
+        assert growing._resume_at == (0.0, None)  # the finished transcript opens where the user was reading
     finally:
         release_loop(loop)

@@ -798,11 +798,22 @@ def test_a_running_job_shows_its_transcript_growing_then_the_finished_one_takes_
     assert view.table.verticalScrollBar().value() == scrolled, "the scroll position stayed"
     meter.stop()
     streamed = [segment.text for segment in view.model.segments]
+    top = view.model.segments[view.table.rowAt(0)].start
 
+    s.view.segments_view.setFixedHeight(80)  # the finished transcript too: it opens where the user was
     wait_until(s.app, lambda: _status(s.window, "sparse.wav") == JobStatus.COMPLETED, 300, "the job to finish")
     wait_until(s.app, lambda: not growing.showing and s.window._shown_job == job_id, 60, "the finished transcript")
     result = s.view.result()
     assert result is not None
+    table, rows = s.view.segments_view, s.view.segments_model
+
+    def back_in_place() -> bool:
+        return table.currentIndex().row() >= 0 and table.rowAt(0) == rows.segment_at_time(top)
+
+    wait_until(s.app, back_in_place, 10, "the finished transcript at the part being read")
+    assert "office" in result.segments[table.currentIndex().row()].text  # the row selected while it grew
+    table.setMinimumHeight(0)
+    table.setMaximumHeight(16777215)
     shown = " ".join(" ".join(streamed).split())
     assert " ".join(result.text.split()).startswith(shown)
     print(f"growing transcript: {first} then {len(streamed)} rows; worst GUI stall {meter.worst * 1000:.0f} ms")

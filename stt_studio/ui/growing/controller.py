@@ -26,6 +26,8 @@ from stt_studio.ui.views.transcript_view import TranscriptView
 
 log = logging.getLogger(__name__)
 
+PLACE_DELAY_MS = 200
+"""After the finished transcript has loaded: the view fits its rows a turn of the event loop after it loads."""
 READ_EVERY_MS = 1000
 """How often the transcript so far is read while it is shown (a batch takes seconds even on a GPU)."""
 
@@ -51,8 +53,9 @@ class GrowingTranscript(QObject):
         self._spawn = spawn
         self._job: JobView | None = None
         self._reading = False
-        self._resume_at: float | None = None
-        """The audio time the user was reading when the job finished: the finished transcript opens there."""
+        self._resume_at: tuple[float | None, float | None] | None = None
+        """Where the user was when the job finished (the audio times of the top row and the selected one): the
+        finished transcript opens there."""
         self._timer = QTimer(self)
         self._timer.setInterval(READ_EVERY_MS)
         self._timer.timeout.connect(self.check)
@@ -100,7 +103,7 @@ class GrowingTranscript(QObject):
         """No longer follow the job: it ``ended`` (its transcript opens where the user was), or another is chosen."""
         self._job = None
         if self.showing:
-            self._resume_at = self.view.top_time() if ended else None
+            self._resume_at = (self.view.top_time(), self.view.selected_time()) if ended else None
             self.view.player.pause()
             self.panel.setCurrentWidget(self.transcript_view)
 
@@ -126,16 +129,19 @@ class GrowingTranscript(QObject):
 
     def _on_transcript_loaded(self, result: TranscriptionResult | None) -> None:
         """A transcript opened (the finished one, or another the user chose): it has the place now."""
+        place, self._resume_at = self._resume_at, None
+        opened, followed = self.transcript_view.job(), self._job
+        if self.showing and opened is not None and followed is not None and opened.job_id == followed.job_id:
+            place = (self.view.top_time(), self.view.selected_time())  # it has finished: opened before our next check
         self.panel.setCurrentWidget(self.transcript_view)
-        at, self._resume_at = self._resume_at, None
-        if result is not None and at is not None:
-            # after the view has laid the transcript out (it scrolls to the top as it loads)
-            self._spawn(self._scroll_to(at))
+        if result is not None and place is not None:
+            # once the view has laid the transcript out and fitted its rows (it scrolls to the top as it loads)
+            QTimer.singleShot(PLACE_DELAY_MS, self, lambda: self._go_back_to(*place))
 
-    async def _scroll_to(self, seconds: float) -> None:
-        await asyncio.sleep(0)
+    def _go_back_to(self, top: float | None, selected: float | None) -> None:
         view = self.transcript_view
-        row = view.segments_model.segment_at_time(seconds)
-        if row is not None:
-            index = view.segments_model.index(row, Column.TEXT)
-            view.segments_view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
+        model = view.segments_model
+        if selected is not None and (row := model.segment_at_time(selected)) is not None:
+            view.segments_view.selectRow(row)
+        if top is not None and (row := model.segment_at_time(top)) is not None:
+            view.segments_view.scrollTo(model.index(row, Column.TEXT), QAbstractItemView.ScrollHint.PositionAtTop)

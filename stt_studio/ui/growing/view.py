@@ -181,6 +181,11 @@ class GrowingTranscriptView(QWidget):
         row = self.table.rowAt(0)
         return self.model.segments[row].start if 0 <= row < len(self.model.segments) else None
 
+    def selected_time(self) -> float | None:
+        """The start of the selected segment, if one is."""
+        row = self.table.currentIndex().row() if self.table.selectionModel().hasSelection() else -1
+        return self.model.segments[row].start if 0 <= row < len(self.model.segments) else None
+
     def play_row(self, row: int) -> None:
         if 0 <= row < len(self.model.segments):
             self.player.play_from(self.model.segments[row].start)

@@ -128,6 +128,7 @@ class GrowingTranscriptView(QWidget):
         for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             enter = QShortcut(QKeySequence(key), self.table)
             enter.setContext(Qt.ShortcutContext.WidgetShortcut)
+            enter.setWhatsThis("Play the selected segment")  # the transcript view's own, in Help → Keyboard shortcuts
             enter.activated.connect(lambda: self.play_row(self.table.currentIndex().row()))
         self.apply_colors()
 

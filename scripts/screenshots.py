@@ -23,6 +23,11 @@ renders only the "New files" bar with "Translate to English" on (for base, and f
     .venv/bin/python scripts/screenshots.py --find-speakers
 
 renders only the "Find speakers again" dialog (the full run renders it over the window too).
+
+    .venv/bin/python scripts/screenshots.py --growing
+
+renders only a running job's transcript growing where the transcript goes (the full run shoots it too, on its long
+clip): the window and its worker on nine espeak-ng sentences 24 s apart, three batches of chunks.
 """
 
 from __future__ import annotations
@@ -58,7 +63,7 @@ from stt_studio.ui.views.main_window import MainWindow  # noqa: E402
 from tests import live  # noqa: E402
 from tests.desktop import Desktop, wait_until  # noqa: E402
 from tests.hidden_libraries import without  # noqa: E402
-from tests.speech import SENTENCES, VOCABULARY, VOCABULARY_SENTENCES, speech_clip  # noqa: E402
+from tests.speech import SENTENCES, VOCABULARY, VOCABULARY_SENTENCES, sparse_clip, speech_clip  # noqa: E402
 
 SIZE = (1280, 800)
 SEEK_SECONDS = 10.0
@@ -210,6 +215,26 @@ def show_job(app: QApplication, window: MainWindow, name: str) -> None:
     table.setFocus()
     set_current_row(table, job_id, JOB_ID_ROLE)
     wait_until(app, lambda: window._shown_job == job_id, 60, f"the transcript of {name}")
+
+
+def growing_transcript(app: QApplication, window: MainWindow, shooter: Shooter, name: str) -> None:
+    """The running job ``name`` selected in the queue: its transcript so far, growing where the transcript goes."""
+    job_id = jobs(window)[name].job_id
+    window.tabs.setCurrentWidget(window.queue_view)
+    window.queue_view.select_jobs([job_id])
+    set_current_row(window.queue_view.table, job_id, JOB_ID_ROLE)
+    growing = window.growing
+
+    def grown() -> bool:
+        job = jobs(window)[name]
+        if job.status.is_final:
+            raise SystemExit(f"{name} was {job.status.value} before its transcript so far could be captured")
+        return growing.showing and growing.view.model.rowCount() > 0
+
+    wait_until(app, grown, 600, f"the transcript so far of {name}")
+    growing.view.table.selectRow(1)
+    settle(app)
+    shooter.both("transcript-growing", lambda: window)
 
 
 def set_current_row(table: QTableView, job_id: str, id_role: int) -> None:
@@ -450,6 +475,7 @@ def run(out: Path, root: Path) -> list[Path]:
 
         wait_until(app, mid_run, 600, "the long clip to be part-way")
         shooter.both("queue-running", lambda: window)
+        growing_transcript(app, window, shooter, lecture.name)
         wait_done(app, window, [*names, *(p.name for p in second)], 900)
 
         # --- the two-speaker transcript, played to about 10 s -------------------------------------------------
@@ -569,6 +595,28 @@ def batch_options_only(out: Path) -> list[Path]:
     return shooter.written
 
 
+def growing_only(out: Path, root: Path) -> list[Path]:
+    """``growing_transcript`` on a job of its own: the window, its worker and one sparse clip (about a minute)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    base = private_environment(root)
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)
+    shooter = Shooter(app, Themes(app), out)
+    clip = sparse_clip(root / "audio" / "sparse", SENTENCES[1:10], "meeting-notes")
+    desktop = Desktop(app, base)
+    try:
+        window = desktop.open()
+        window.resize(*SIZE)
+        wait_until(app, lambda: window._local.status.workers >= 1, 300, "a worker")
+        window.add_paths([clip])
+        wait_until(app, lambda: clip.name in jobs(window), 60, "the clip to be queued")
+        growing_transcript(app, window, shooter, clip.name)
+    finally:
+        desktop.close()
+    return shooter.written
+
+
 def playback_off(out: Path) -> list[Path]:
     """The transcript view's player bar on a system without the PulseAudio client: its few words (the whole
     reason and the install command in its tooltip) instead of working controls."""
@@ -602,6 +650,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--playback-off", action="store_true", help="only the player bar without libpulse.so.0")
     parser.add_argument("--batch-options", action="store_true", help="only the New files bar with translation on")
     parser.add_argument("--find-speakers", action="store_true", help="only the Find speakers again dialog")
+    parser.add_argument("--growing", action="store_true", help="only a running job's transcript growing")
     parser.add_argument("--hidden", action="store_true", help=argparse.SUPPRESS)  # already without libpulse.so.0
     args = parser.parse_args(argv)
     out: Path = args.out.resolve()
@@ -621,7 +670,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="stt-screenshots-"))
     print(f"data and config in {root}", flush=True)
     try:
-        written = run(out, root)
+        written = growing_only(out, root) if args.growing else run(out, root)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

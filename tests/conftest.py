@@ -19,7 +19,7 @@ from stt_studio.jobs.redis_server import EmbeddedRedis  # noqa: E402
 from stt_studio.jobs.store import JobStore  # noqa: E402
 from stt_studio.settings import Settings  # noqa: E402
 from tests import live  # noqa: E402
-from tests.speech import SENTENCES, speech_clip  # noqa: E402
+from tests.speech import SENTENCES, sparse_clip, speech_clip  # noqa: E402
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
@@ -50,6 +50,13 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def sentences_wav(audio_dir: Path) -> Path:
     """About 50 s of espeak-ng speech: every sentence of SENTENCES, with pauses."""
     return speech_clip(audio_dir / "sentences", SENTENCES, "sentences")
+
+
+@pytest.fixture(scope="session")
+def sparse_wav(audio_dir: Path) -> Path:
+    """Nine sentences 24 s apart (3 min 46 s): nine chunks, three batches of the CPU's four, for the transcript as
+    it is made."""
+    return sparse_clip(audio_dir / "sparse", SENTENCES[:9], "sparse")
 
 
 @pytest.fixture(scope="session")

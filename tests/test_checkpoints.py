@@ -12,6 +12,7 @@ import numpy.typing as npt
 import pytest
 
 from stt_studio.engine.pipeline import Engine
+from stt_studio.engine.result import Segment
 from stt_studio.engine.stages import StageClock
 from stt_studio.engine.vad import SpeechChunk, SpeechDetector
 from stt_studio.jobs.checkpoints import JobCheckpoints
@@ -98,13 +99,25 @@ def test_the_engine_continues_at_the_first_batch_not_finished(
     monkeypatch.setattr(tiny_engine, "batch_size", 1)
     monkeypatch.setattr(tiny_engine, "_detector", TurnPerChunk(tiny_engine._detector))
     kept = JobCheckpoints.of_job(tmp_path)
-    first = tiny_engine.transcribe(short_wav, checkpoints=kept, clock=StageClock(1))
+    told: list[tuple[list[Segment], float]] = []
+    first = tiny_engine.transcribe(
+        short_wav, checkpoints=kept, clock=StageClock(1), on_segments=lambda s, until: told.append((s, until))
+    )
 
     (kept.folder / "transcribing-00001.json").unlink()
     (kept.folder / "aligning.json").write_text('{"fingerprint": "')
     resumed = StageClock(2)
+    told_again: list[tuple[list[Segment], float]] = []
     with caplog.at_level(logging.WARNING):
-        second = tiny_engine.transcribe(short_wav, checkpoints=kept, clock=resumed)
+        second = tiny_engine.transcribe(
+            short_wav, checkpoints=kept, clock=resumed, on_segments=lambda s, until: told_again.append((s, until))
+        )
+    # the transcript as it is made: a batch at a time, numbered on, the last covering the audio to its end; a
+    # resumed run tells the batch it read back too, so a new attempt's transcript so far starts whole
+    ids = [s.id for batch, _ in told for s in batch]
+    assert len(told) == 2 and ids == list(range(len(ids))) and len(ids) >= 2
+    assert told[0][1] < told[1][1] == first.duration
+    assert told_again == told
     runs = {run.name: run for run in resumed.runs}
     assert "aligning.json is damaged" in caplog.text
     assert (runs["transcribing"].chunks, runs["transcribing"].reused_chunks) == (2, 1)

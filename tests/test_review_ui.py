@@ -37,7 +37,7 @@ from stt_studio.ui.models.segments_model import Column
 from stt_studio.ui.views.main_window import MainWindow
 from stt_studio.ui.views.transcript_view import TranscriptView
 from stt_studio.ui.views.video_view import VideoView
-from tests.desktop import Desktop, desktop_app, desktop_env, placeholder_shortfall, wait_until
+from tests.desktop import Desktop, StallMeter, desktop_app, desktop_env, placeholder_shortfall, wait_until
 from tests.live import RemoteServer
 from tests.modes import MODES, Backend, Mode, backend, open_window
 from tests.speech import SENTENCES, Dialogue, dialogue, speech_clip, video_with_audio
@@ -755,3 +755,67 @@ def test_edits_survive_closing_and_reopening_and_revert_restores_the_engines_out
     assert s.backend.stored(s.job_id).reviewed is False
     assert _speaker_column(s)[0] != "Ms. Lee"
     assert TranscriptionResult.model_validate(json.loads(_export(s, "reverted", ("json",))["json"])) == original
+
+
+def test_a_running_job_shows_its_transcript_growing_then_the_finished_one_takes_its_place(
+    session: Session, sparse_wav: Path
+) -> None:
+    """Issue 20, "the transcript as it is made": nine sentences 24 s apart are three batches of chunks; selected in
+    the queue while it transcribes, the job's transcript so far shows where the transcript goes and grows a batch at
+    a time, with the user's selection and scroll position left where they were; find and playback work on it; once
+    it has finished, its transcript takes the place. Local mode only: the remote window reads the same thing through
+    GET /jobs/{id}'s partial (tests/test_partial_transcript.py), and a second run of this minute-long job is not
+    worth its CI time."""
+    if session.mode == "remote":
+        pytest.skip("run in local mode only (see the docstring)")
+    s = session
+    growing = s.window.growing
+    view = growing.view
+    s.window.add_paths([sparse_wav])
+    wait_until(s.app, lambda: _status(s.window, "sparse.wav") == JobStatus.PROCESSING, 120, "the job to start")
+    job_id = _job_id(s.window, "sparse.wav")
+    assert job_id is not None
+    s.window.queue_view.select_jobs([job_id])
+    meter = StallMeter()
+    meter.start()
+    wait_until(s.app, lambda: growing.showing and view.model.rowCount() > 0, 180, "the first batch")
+    first = view.model.rowCount()
+    assert view.notice.text().startswith("Still transcribing — speakers come at the end")
+    assert view.player.source_path() == sparse_wav
+
+    view.find_bar.find_edit.setText("office")  # SENTENCES[1], in the first batch
+    assert view.find_bar.count_label.text() == "1 of 1" and view.table.currentIndex().row() == 1
+    view.play_row(0)
+    assert abs(view.player.position_seconds() - view.model.segments[0].start) < 0.05
+    view.player.pause()
+    view.table.setFixedHeight(80)  # a few rows on screen: the user scrolls to the last one, then a batch comes
+    s.app.processEvents()
+    view.table.scrollToBottom()
+    scrolled = view.table.verticalScrollBar().value()
+    assert scrolled > 0
+    wait_until(s.app, lambda: view.model.rowCount() > first, 180, "the next batch")
+    assert view.table.currentIndex().row() == 1, "the selection stayed"
+    assert view.table.verticalScrollBar().value() == scrolled, "the scroll position stayed"
+    meter.stop()
+    streamed = [segment.text for segment in view.model.segments]
+    top = view.model.segments[view.table.rowAt(0)].start
+
+    s.view.segments_view.setFixedHeight(80)  # the finished transcript too: it opens where the user was
+    wait_until(s.app, lambda: _status(s.window, "sparse.wav") == JobStatus.COMPLETED, 300, "the job to finish")
+    wait_until(s.app, lambda: not growing.showing and s.window._shown_job == job_id, 60, "the finished transcript")
+    result = s.view.result()
+    assert result is not None
+    table, rows = s.view.segments_view, s.view.segments_model
+
+    def back_in_place() -> bool:
+        return table.currentIndex().row() >= 0 and table.rowAt(0) == rows.segment_at_time(top)
+
+    wait_until(s.app, back_in_place, 10, "the finished transcript at the part being read")
+    assert "office" in result.segments[table.currentIndex().row()].text  # the row selected while it grew
+    table.setMinimumHeight(0)
+    table.setMaximumHeight(16777215)
+    shown = " ".join(" ".join(streamed).split())
+    assert " ".join(result.text.split()).startswith(shown)
+    print(f"growing transcript: {first} then {len(streamed)} rows; worst GUI stall {meter.worst * 1000:.0f} ms")
+    view.table.setMaximumHeight(16777215)
+    view.table.setMinimumHeight(0)

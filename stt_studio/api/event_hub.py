@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import redis
 from pydantic import ValidationError
 
-from stt_studio.jobs.events import CHANNEL, JobEvent
+from stt_studio.jobs.events import CHANNEL, SEGMENTS_CHANNEL, JobEvent, SegmentsNotice
 from stt_studio.jobs.store import JobNotFoundError, JobStore
 
 log = logging.getLogger(__name__)
@@ -34,17 +34,20 @@ socket: no Redis command)."""
 _RECONNECT_SECONDS = 1.0
 _INBOX_LIMIT = 256
 
+Heard = JobEvent | SegmentsNotice
+
 
 class Listener:
     """One client's inbox: the events of one job, or of every job when ``job_id`` is None. It listens from its
     creation until closed (or, never used, garbage collected).
 
-    A client that reads too slowly to keep up loses intermediate states, never a job's latest one.
+    A client that reads too slowly to keep up loses intermediate states, never a job's latest one (nor its latest
+    count of segments so far). Segment notices go only to the listeners of that one job.
     """
 
     def __init__(self, job_id: str | None, listeners: weakref.WeakSet[Listener]) -> None:
         self.job_id = job_id
-        self._events: deque[JobEvent] = deque()
+        self._events: deque[Heard] = deque()
         self._ready = asyncio.Event()
         self._listeners = listeners
         listeners.add(self)
@@ -58,17 +61,20 @@ class Listener:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def wants(self, event: JobEvent) -> bool:
+    def wants(self, event: Heard) -> bool:
+        if isinstance(event, SegmentsNotice):
+            return self.job_id == event.job_id
         return self.job_id is None or self.job_id == event.job_id
 
-    def push(self, event: JobEvent) -> None:
+    def push(self, event: Heard) -> None:
         self._events.append(event)
         if len(self._events) > _INBOX_LIMIT:
-            latest = {e.job_id: e for e in self._events}  # each job's latest state, in the order they last changed
+            # each job's latest state (and segment count), in the order they last changed
+            latest = {(type(e), e.job_id): e for e in self._events}
             self._events = deque(latest.values())
         self._ready.set()
 
-    async def next(self) -> JobEvent:
+    async def next(self) -> Heard:
         while not self._events:
             self._ready.clear()
             await self._ready.wait()
@@ -130,12 +136,13 @@ class EventHub:
         result: T = await asyncio.shield(pending)  # a client that leaves does not cancel the others' read
         return result
 
-    def dispatch(self, event: JobEvent) -> None:
+    def dispatch(self, event: Heard) -> None:
         """Hand ``event`` to every listener that wants it (in the event loop's thread)."""
-        if event.ends_job:
-            self._active.pop(event.job_id, None)
-        else:
-            self._active[event.job_id] = event
+        if isinstance(event, JobEvent):
+            if event.ends_job:
+                self._active.pop(event.job_id, None)
+            else:
+                self._active[event.job_id] = event
         for listener in self._listeners:
             if listener.wants(event):
                 listener.push(event)
@@ -146,7 +153,7 @@ class EventHub:
         while not self._stopping.is_set():
             pubsub = self.store.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
             try:
-                pubsub.subscribe(CHANNEL)
+                pubsub.subscribe(CHANNEL, SEGMENTS_CHANNEL)
                 if failing:
                     log.info("Job events: subscribed again")
                     failing = False
@@ -154,7 +161,7 @@ class EventHub:
                 while not self._stopping.is_set():
                     message = pubsub.get_message(timeout=_POLL_SECONDS)
                     if message is not None and message["type"] == "message":
-                        self._in_loop(self._receive, message["data"])
+                        self._in_loop(self._receive, message["channel"], message["data"])
             except (redis.RedisError, OSError) as exc:
                 if not failing:  # once per outage, not once a second
                     log.warning("Job events: lost the Redis subscription (%s); subscribing again", exc)
@@ -169,8 +176,11 @@ class EventHub:
         with contextlib.suppress(RuntimeError):  # the loop has closed: the app is shutting down
             self._loop.call_soon_threadsafe(callback, *args)
 
-    def _receive(self, data: bytes) -> None:
+    def _receive(self, channel: bytes, data: bytes) -> None:
         try:
+            if channel == SEGMENTS_CHANNEL.encode():
+                self.dispatch(SegmentsNotice.model_validate_json(data))
+                return
             event = JobEvent.model_validate_json(data)
         except ValidationError as exc:
             log.warning("Job events: ignored a malformed event (%s)", exc)

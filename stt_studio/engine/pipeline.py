@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +49,9 @@ if TYPE_CHECKING:
     from faster_whisper import BatchedInferencePipeline
 
 log = logging.getLogger(__name__)
+
+SegmentsCallback = Callable[[list[Segment], float], None]
+"""Told each batch of new segments as the transcription decodes it, and the audio time it has got up to."""
 
 
 @dataclass
@@ -219,13 +222,15 @@ class Engine:
         checkpoints: CheckpointStore | None = None,
         clock: StageClock | None = None,
         audio_sha256: str | None = None,
+        on_segments: SegmentsCallback | None = None,
     ) -> TranscriptionResult:
         """``stage_weights``: each stage's expected share of the time (this machine's measured pace), which
         ``on_progress``'s overall percentage follows. ``checkpoints``: where each stage's output is kept as it is
         produced, and read back instead of running the stage when its fingerprint matches (a job run again after
         its worker died). ``clock``: times the stages (the job's ``stages``). ``audio_sha256``: the hash of the file
         the audio came from when ``path`` is a kept copy of its decoded samples (finding speakers again in an upload
-        that was deleted): the fingerprints then stay those of the first run, whose checkpoints are read back."""
+        that was deleted): the fingerprints then stay those of the first run, whose checkpoints are read back.
+        ``on_segments``: the transcript as it is made, a batch at a time (a batch read back from a checkpoint too)."""
         options = options or TranscribeOptions()
         self.validate(options)
         stages = [Stage.DECODING, Stage.LOADING_MODEL, Stage.VAD, Stage.TRANSCRIBING, Stage.ALIGNING]
@@ -234,7 +239,8 @@ class Engine:
         tracker = ProgressTracker(stages, on_progress, should_cancel, stage_weights)
         with self._lock:
             return self._run(
-                Path(path), options, tracker, StageOutputs(checkpoints), clock or StageClock(), audio_sha256
+                Path(path), options, tracker, StageOutputs(checkpoints), clock or StageClock(), audio_sha256,
+                on_segments,
             )
 
     def validate(self, options: TranscribeOptions) -> None:
@@ -252,7 +258,8 @@ class Engine:
         tracker: ProgressTracker,
         kept: StageOutputs,
         clock: StageClock,
-        audio_sha256: str | None = None,
+        audio_sha256: str | None,
+        on_segments: SegmentsCallback | None,
     ) -> TranscriptionResult:
         started = time.perf_counter()
         with clock.stage(StageName.DECODING):
@@ -333,7 +340,10 @@ class Engine:
                 run.reused = True  # the aligned words hold the transcription already
             else:
                 batches = BatchKeeping(kept, transcribing_fp)
-                pieces = self._decode_chunks(model, audio, chunks, language, options, aligner is None, tracker, batches)
+                told = _BatchTeller(on_segments, audio.duration) if on_segments is not None else None
+                pieces = self._decode_chunks(
+                    model, audio, chunks, language, options, aligner is None, tracker, batches, told
+                )
                 run.chunks, run.reused_chunks = batches.total, batches.reused
                 run.reused = batches.total > 0 and batches.reused == batches.total
 
@@ -433,6 +443,7 @@ class Engine:
         whisper_words: bool,
         tracker: ProgressTracker,
         batches_kept: BatchKeeping | None,
+        told: _BatchTeller | None = None,
     ) -> list[AsrPiece]:
         """Whisper's segments for ``chunks``, a batch at a time; with ``batches_kept``, a batch already decoded
         in an earlier attempt is read back instead."""
@@ -444,8 +455,11 @@ class Engine:
             # the stage is reported between batches, with where the batch in hand will take it
             tracker.report(Stage.TRANSCRIBING, done, piece_end=reached)
             clips = [(c.start, c.end) for c in batch]
+            last = index == len(batches) - 1
             if batches_kept is not None and (stored := batches_kept.load(index, clips)) is not None:
                 pieces.extend(stored)
+                if told is not None:
+                    told(stored, clips[-1][1], last=last)
                 continue
             raw_segments, _info = model.pipeline.transcribe(
                 audio.samples,
@@ -466,6 +480,8 @@ class Engine:
             if batches_kept is not None:
                 batches_kept.save(index, clips, decoded)
             pieces.extend(decoded)
+            if told is not None:
+                told(decoded, clips[-1][1], last=last)
         tracker.report(Stage.TRANSCRIBING, 1.0)
         return pieces
 
@@ -506,6 +522,21 @@ class Engine:
             for s in aligned["segments"]
         ]
         return build_segments(words, audio.duration, split_sentences=False)
+
+
+class _BatchTeller:
+    """Numbers each batch's segments on from the last and tells ``on_segments``; the last batch covers the audio to
+    its end."""
+
+    def __init__(self, on_segments: SegmentsCallback, duration: float) -> None:
+        self._on_segments = on_segments
+        self._duration = duration
+        self._count = 0
+
+    def __call__(self, pieces: list[AsrPiece], batch_end: float, *, last: bool) -> None:
+        segments = stage_data.partial_segments(pieces, self._count)
+        self._count += len(segments)
+        self._on_segments(segments, round(self._duration if last else batch_end, 3))
 
 
 def _batch_progress(batches: Sequence[Sequence[SpeechChunk]]) -> list[tuple[float, Sequence[SpeechChunk], float]]:

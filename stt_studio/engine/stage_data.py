@@ -30,6 +30,16 @@ class AsrPiece:
     """Whisper's own word times; empty when the alignment gives them."""
 
 
+def partial_segments(pieces: Sequence[AsrPiece], first_id: int) -> list[Segment]:
+    """A batch of Whisper's segments as the transcript so far shows them: the result's segment shape, numbered on
+    from ``first_id``, without words (the alignment gives them) and without the empty ones."""
+    said = [p for p in pieces if p.text.strip()]
+    return [
+        Segment(id=first_id + i, start=round(p.start, 3), end=round(p.end, 3), text=p.text.strip())
+        for i, p in enumerate(said)
+    ]
+
+
 def chunks_to_json(chunks: list[SpeechChunk]) -> list[Any]:
     return [[c.start, c.end, [list(s) for s in c.speech]] for c in chunks]
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 from functools import cached_property
 
 import redis
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from stt_studio.engine.result import Segment
 from stt_studio.jobs.models import JobStatus, JobView
 
 CHANNEL = "stt:job-events"
+SEGMENTS_CHANNEL = "stt:job-segments"
+"""Where a worker says that its job's transcript so far has grown (:class:`SegmentsNotice`)."""
 
 
 class JobEvent(BaseModel):
@@ -58,6 +61,25 @@ class JobEvent(BaseModel):
     def ends_job(self) -> bool:
         """Nothing follows this event for its job."""
         return self.deleted or (self.status is not None and self.status.is_final)
+
+
+class SegmentsNotice(BaseModel):
+    """A running job's transcript so far has grown by ``segments`` to ``count`` segments (``stt_studio.jobs.partial``
+    keeps them all): a listener that missed a notice reads the ones it lacks from there, and one that has all before
+    this batch takes it from the notice (the last batch's may be gone from the store by then: the job ended)."""
+
+    job_id: str
+    count: int
+    segments: list[Segment] = Field(default_factory=list)
+    until: float = 0.0
+
+    @property
+    def ends_job(self) -> bool:
+        return False
+
+
+def publish_segments(connection: redis.Redis, notice: SegmentsNotice) -> None:
+    connection.publish(SEGMENTS_CHANNEL, notice.model_dump_json())
 
 
 def publish(connection: redis.Redis, event: JobEvent) -> None:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from stt_studio.engine.model_catalog import public_name
 from stt_studio.engine.options import MAX_PROMPT_CHARS, Task
-from stt_studio.engine.result import TranscriptionResult
+from stt_studio.engine.result import Segment, TranscriptionResult
 from stt_studio.engine.stages import StageRun
 
 
@@ -65,6 +65,16 @@ class WebhookDelivery(BaseModel):
     delivered_at: datetime | None = None
 
 
+class PartialTranscript(BaseModel):
+    """A running job's transcript so far (``stt_studio.jobs.partial``)."""
+
+    segments: list[Segment] = Field(
+        description="The segments decoded so far, as the result's segments but without words and speakers (those "
+        "come with the later stages); ids are their place in the whole transcript"
+    )
+    until: float = Field(description="The audio time in seconds up to which the transcription has got")
+
+
 class JobView(BaseModel):
     job_id: str
     status: JobStatus
@@ -107,10 +117,16 @@ class JobView(BaseModel):
         "reused (true when an earlier attempt's checkpoint was read instead of running it)",
     )
 
+    partial: PartialTranscript | None = Field(
+        default=None,
+        description="While processing, once the first batch is decoded (GET /jobs/{job_id} only): the transcript "
+        "so far; absent otherwise",
+    )
+
     def to_response(self, *, include_result: bool = True) -> dict[str, Any]:
-        """The contract's JSON: ``error`` and ``result`` (and the additions ``webhook`` and ``model``) appear only
-        when they have a value."""
-        exclude = {name for name in ("error", "result", "webhook", "model") if getattr(self, name) is None}
+        """The contract's JSON: ``error`` and ``result`` (and the additions ``webhook``, ``model`` and ``partial``)
+        appear only when they have a value."""
+        exclude = {name for name in ("error", "result", "webhook", "model", "partial") if getattr(self, name) is None}
         if not include_result:
             exclude.add("result")
         data = self.model_dump(mode="json", exclude=exclude)

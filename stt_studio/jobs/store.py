@@ -50,6 +50,7 @@ from stt_studio.jobs.models import (
     WebhookDelivery,
     WorkerInfo,
 )
+from stt_studio.jobs.partial import PartialTranscripts
 from stt_studio.jobs.review import StoredTranscript, TranscriptSnapshot
 from stt_studio.webhooks import queue as webhooks
 
@@ -151,6 +152,8 @@ class JobStore:
         self.redis = connection
         self.queue = Queue(QUEUE_NAME, connection=connection)
         self.jobs_dir = data_dir / "jobs"
+        self.partials = PartialTranscripts(connection)
+        """Running jobs' segments so far (written by their workers)."""
 
     # --- files ---------------------------------------------------------------------------------------------
     def job_dir(self, job_id: str) -> Path:
@@ -309,13 +312,20 @@ class JobStore:
         return view
 
     # --- reading -------------------------------------------------------------------------------------------
-    def get(self, job_id: str, *, with_result: bool = True) -> JobView:
+    def get(
+        self, job_id: str, *, with_result: bool = True, with_partial: bool = False, partial_after: int = 0
+    ) -> JobView:
+        """``with_partial``: a running job's transcript so far too, its segments from id ``partial_after`` on (one
+        more Redis read; listings never have it)."""
         self.job_dir(job_id)  # rejects ids that are not ours
         try:
             job = Job.fetch(job_id, connection=self.redis)
         except NoSuchJobError:
             return self._view_from_disk(job_id, with_result=with_result)
-        return self._view(job, with_result=with_result)
+        view = self._view(job, with_result=with_result)
+        if with_partial and view.status == JobStatus.PROCESSING:
+            view.partial = self.partials.read(job_id, partial_after)
+        return view
 
     def _view(self, job: Job, *, with_result: bool = True) -> JobView:
         status = _STATUS.get(job.get_status(refresh=False) or RQStatus.QUEUED, JobStatus.QUEUED)
@@ -498,6 +508,7 @@ class JobStore:
                 raise JobConflictError(str(exc)) from exc
             self.save_ending(job_id, JobStatus.CANCELED, "Canceled before it started", None)
             JobCheckpoints.of_job(self.job_dir(job_id)).remove()  # queued again after its worker died, perhaps
+            self.partials.remove(job_id)
             if job.kwargs.get("delete_audio_after"):
                 self.keep_upload(job_id, Path(job.kwargs["audio_path"]))
         self.redis.set(_cancel_key(job_id), 1, ex=KEEP_SECONDS)
@@ -570,6 +581,7 @@ class JobStore:
                 raise JobConflictError(f"Job {job_id} is {status.value}; cancel it first")
             job.delete()
             self.redis.delete(_cancel_key(job_id))
+            self.partials.remove(job_id)  # a worker that died mid-job leaves them until they expire
         directory = self.job_dir(job_id)
         if job is None and not directory.exists():
             raise JobNotFoundError(job_id)

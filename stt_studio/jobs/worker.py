@@ -29,12 +29,12 @@ from stt_studio.engine.model_catalog import public_name
 from stt_studio.engine.model_holder import ModelHolder
 from stt_studio.engine.options import DiarizationOptions, TranscribeOptions
 from stt_studio.engine.pipeline import Engine
-from stt_studio.engine.result import TranscriptionResult
+from stt_studio.engine.result import Segment, TranscriptionResult
 from stt_studio.engine.stages import KEPT_AFTER_COMPLETION, StageClock, StageRun, merged_runs
 from stt_studio.jobs.checkpoints import JobCheckpoints
 from stt_studio.jobs.connection import connect
 from stt_studio.jobs.cuda_recovery import device_out_of_memory_message, sticky_fault_message
-from stt_studio.jobs.events import JobEvent, publish
+from stt_studio.jobs.events import JobEvent, SegmentsNotice, publish, publish_segments
 from stt_studio.jobs.fault_injection import StageFaults
 from stt_studio.jobs.job_progress import JobProgress
 from stt_studio.jobs.kept_audio import keep_decoded_audio, kept_audio
@@ -183,6 +183,7 @@ def transcribe_job(
             when_space_allows(lambda: ctx.store.keep_upload(job.id, Path(audio_path)), "its upload")
 
     def run(batch_size: int | None) -> TranscriptionResult:
+        ctx.store.partials.remove(job.id)  # each run tells its batches from the first (read back or decoded)
         return engine.transcribe(
             audio_path,
             TranscribeOptions(
@@ -198,6 +199,7 @@ def transcribe_job(
             checkpoints=checkpoints,
             clock=clock,
             audio_sha256=audio_sha256,
+            on_segments=_partial_teller(ctx.store, job.id),
         )
 
     try:
@@ -283,6 +285,20 @@ def _after_sticky_fault(
         fail(JobStatus.FAILED, message)
         raise JobFailedError(message) from exc
     when_space_allows(job.save_meta, f"the CUDA fault of job {job.id}")  # RQ runs it again (one of its reruns)
+
+
+def _partial_teller(store: JobStore, job_id: str) -> Callable[[list[Segment], float], None]:
+    """Keeps each batch of the transcript as it is made and tells the API's listeners that it grew."""
+
+    def tell(segments: list[Segment], until: float) -> None:
+        try:
+            count = store.partials.append(job_id, segments, until)
+            notice = SegmentsNotice(job_id=job_id, count=count, segments=segments, until=until)
+            publish_segments(store.redis, notice)
+        except redis.RedisError as exc:  # news, not state: the result has every segment
+            log.warning("Could not keep the transcript so far of job %s: %s", job_id, exc)
+
+    return tell
 
 
 def _stage_recorder(job: Job) -> Callable[[StageRun], None]:
@@ -396,6 +412,7 @@ class TranscriptionWorker(SimpleWorker):
             _context.reset(token)
             stop.set()
             beater.join()
+            self._forget_partial(job.id)
             self._publish_ending(job.id)
             if self.context.restart_reason is None:  # a broken CUDA context is left alone: the process ends
                 self._release_memory()
@@ -413,6 +430,13 @@ class TranscriptionWorker(SimpleWorker):
             self.context.models.after_job()
         except Exception as exc:  # a failed release must not end the worker: the next job may still fit
             log.warning("Could not release memory after the job: %s", exc)
+
+    def _forget_partial(self, job_id: str) -> None:
+        """The job is not running now (ended, or queued for another attempt): its transcript so far goes."""
+        try:
+            self.context.store.partials.remove(job_id)
+        except redis.RedisError as exc:  # they expire on their own
+            log.warning("Could not remove the transcript so far of job %s: %s", job_id, exc)
 
     def _publish_ending(self, job_id: str) -> None:
         """Publish how the job stands now that RQ has recorded its end: completed, failed, canceled, or queued

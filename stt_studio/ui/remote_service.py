@@ -33,7 +33,7 @@ from stt_studio.client import (
 )
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.exports import ExportItem, ExportOptions, ExportSummary, export_jobs
-from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, WorkerInfo
+from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, PartialTranscript, WorkerInfo
 from stt_studio.jobs.review import StoredTranscript, TranscriptVersionError
 from stt_studio.jobs.speaker_counts import SpeakerCounts
 from stt_studio.jobs.store import JobNotFoundError
@@ -353,6 +353,16 @@ class RemoteJobService(JobService):
 
     async def result(self, job_id: str) -> TranscriptionResult | None:
         return (await self.transcript(job_id)).result
+
+    async def partial(self, job_id: str, after: int = 0) -> PartialTranscript | None:
+        """GET /jobs/{job_id}'s ``partial``, only the segments this window has not shown yet."""
+        try:
+            view = await self._run(lambda: self.client.job(job_id, with_result=False, partial_after=after))
+        except ApiError as exc:
+            if exc.status_code == 404:
+                raise JobNotFoundError(job_id) from exc
+            raise
+        return view.partial
 
     async def media_path(self, job_id: str) -> Path | None:
         """The file this window uploaded, when it is still there; else the server's copy, fetched once."""

@@ -27,7 +27,7 @@ from stt_studio.engine.result import TranscriptionResult
 from stt_studio.exports import ExportItem, ExportOptions, ExportSummary, export_jobs
 from stt_studio.jobs import events
 from stt_studio.jobs.connection import connect, embedded_server
-from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, WorkerInfo
+from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, PartialTranscript, WorkerInfo
 from stt_studio.jobs.rediarize import rediarize
 from stt_studio.jobs.redis_server import EmbeddedRedis
 from stt_studio.jobs.review import StoredTranscript
@@ -155,6 +155,11 @@ class JobService(QObject):
         raise NotImplementedError
 
     async def media_path(self, job_id: str) -> Path | None:
+        raise NotImplementedError
+
+    async def partial(self, job_id: str, after: int = 0) -> PartialTranscript | None:
+        """A running job's transcript so far, its segments from id ``after`` on; None when it has none (not
+        running, or no batch decoded yet)."""
         raise NotImplementedError
 
     async def transcript(self, job_id: str) -> StoredTranscript:
@@ -500,6 +505,9 @@ class LocalJobService(JobService):
 
     async def transcript(self, job_id: str) -> StoredTranscript:
         return await self._run(lambda: self.store.transcript(job_id))
+
+    async def partial(self, job_id: str, after: int = 0) -> PartialTranscript | None:
+        return await self._run(lambda: self.store.partials.read(job_id, after))
 
     async def save_transcript(self, job_id: str, result: TranscriptionResult, etag: str | None) -> str:
         saved = await self._run(lambda: self.store.save_transcript(job_id, result, if_match=etag))

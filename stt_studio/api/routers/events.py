@@ -17,8 +17,8 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from stt_studio.api.deps import StoreDep
 from stt_studio.api.event_hub import EventHub, Listener
 from stt_studio.api.responses import NO_SUCH_JOB, QUEUE_UNAVAILABLE, job_response
-from stt_studio.jobs.events import JobEvent
-from stt_studio.jobs.models import JobStatus, JobView
+from stt_studio.jobs.events import JobEvent, SegmentsNotice
+from stt_studio.jobs.models import JobStatus, JobView, PartialTranscript
 from stt_studio.jobs.store import JobNotFoundError, JobStore
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,10 @@ LastEventId = Annotated[
 
 _STATE_DOC = """- `state`: `{"job_id", "status", "stage", "progress"}`: the current state at once on connecting (and
   reconnecting), then each change of status, stage or whole percent of progress."""
+_SEGMENT_DOC = """- `segment`: `{"job_id", "segments", "until"}`: while the job transcribes, each new batch of segments
+  (the result's segment shape, without words and speakers; ids are their place in the whole transcript) and the
+  audio time the transcription has got up to. On connecting to a running job, one such event has all the segments so far
+  (GET /jobs/{job_id} has them too, as `partial`)."""
 _JOB_DOC = """- `job`: the final job, exactly as GET /jobs/{job_id} answers it (with `result` when completed); then the
   stream ends."""
 _DELETED_DOC = """- `deleted`: `{"job_id"}`: the job was deleted (or a retry replaced it with a new job)."""
@@ -58,6 +62,12 @@ class StateData(BaseModel):
     status: JobStatus
     stage: str | None
     progress: int
+
+
+class SegmentData(PartialTranscript):
+    """A `segment` event's data: the job's new segments and how far the transcription has got."""
+
+    job_id: str
 
 
 class DeletedData(BaseModel):
@@ -88,6 +98,7 @@ def _event_schema(name: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 STATE_EVENT = _event_schema("state", _data_schema(StateData))
+SEGMENT_EVENT = _event_schema("segment", _data_schema(SegmentData))
 JOB_EVENT = _event_schema("job", {"$ref": "#/components/schemas/JobView"})
 DELETED_EVENT = _event_schema("deleted", _data_schema(DeletedData))
 
@@ -133,13 +144,42 @@ def _read_job(store: JobStore, job_id: str) -> tuple[JobView, str] | None:
     return view, bytes(job_response(store, view).body).decode()
 
 
+async def _segments_after(store: JobStore, hub: EventHub, job_id: str, told: int) -> PartialTranscript | None:
+    """The running job's segments from id ``told`` on, None when there are none (yet) or Redis could not say (the
+    next notice brings them)."""
+    try:
+        found = await hub.shared_read(f"partial:{job_id}:{told}", partial(store.partials.read, job_id, told))
+    except redis.RedisError as exc:
+        log.warning("Could not read the transcript so far of job %s: %s", job_id, exc)
+        return None
+    return found if found is not None and found.segments else None
+
+
+async def _new_segments(notice: SegmentsNotice, store: JobStore, hub: EventHub, told: int) -> PartialTranscript | None:
+    """The segments from id ``told`` on: the notice's own when they follow on, else read from the store (notices
+    were missed, or merged in a slow client's inbox)."""
+    if notice.segments and notice.segments[0].id == told:
+        return PartialTranscript(segments=notice.segments, until=notice.until)
+    return await _segments_after(store, hub, notice.job_id, told)
+
+
+def _segment_event(job_id: str, found: PartialTranscript, ids: _EventIds) -> ServerSentEvent:
+    data = SegmentData(job_id=job_id, segments=found.segments, until=found.until)
+    return ServerSentEvent(data=data.model_dump_json(), event="segment", id=ids.next())
+
+
 async def _job_stream(
     listener: Listener, view: JobView, store: JobStore, hub: EventHub, ids: _EventIds
 ) -> AsyncIterator[ServerSentEvent]:
     job_id = view.job_id
     with listener:
         current = JobEvent.of(view)
-        sent: JobEvent | None = None
+        sent: JobEvent | None = current
+        yield _state_event(current, ids)
+        told = 0  # how many segments of the transcript so far this client has
+        if view.status == JobStatus.PROCESSING and (found := await _segments_after(store, hub, job_id, 0)):
+            told = found.segments[-1].id + 1
+            yield _segment_event(job_id, found, ids)
         while True:
             if current != sent:
                 yield _state_event(current, ids)
@@ -160,7 +200,13 @@ async def _job_stream(
                 else:
                     current = JobEvent.of(final[0])  # the event was older than the job's state: it runs again
                 continue
-            current = await listener.next()
+            heard = await listener.next()
+            if isinstance(heard, SegmentsNotice):
+                if heard.count > told and (found := await _new_segments(heard, store, hub, told)):
+                    told = found.segments[-1].id + 1
+                    yield _segment_event(job_id, found, ids)
+                continue
+            current = heard
 
 
 async def _all_stream(listener: Listener, active: list[JobView], ids: _EventIds) -> AsyncIterator[ServerSentEvent]:
@@ -168,7 +214,9 @@ async def _all_stream(listener: Listener, active: list[JobView], ids: _EventIds)
         for view in active:
             yield _state_event(JobEvent.of(view), ids)
         while True:
-            yield _state_event(await listener.next(), ids)
+            heard = await listener.next()
+            if isinstance(heard, JobEvent):  # segment notices are for one job's streams (wants() keeps them out)
+                yield _state_event(heard, ids)
 
 
 def _active_jobs(store: JobStore) -> list[JobView]:
@@ -180,7 +228,11 @@ def _active_jobs(store: JobStore) -> list[JobView]:
     summary="Server-Sent Events of one job: its state now, each change, then the final job; then the stream ends",
     response_class=EventSourceResponse,
     responses=_stream_responses(
-        (_STATE_DOC, STATE_EVENT), (_JOB_DOC, JOB_EVENT), (_DELETED_DOC, DELETED_EVENT), job_errors=True
+        (_STATE_DOC, STATE_EVENT),
+        (_SEGMENT_DOC, SEGMENT_EVENT),
+        (_JOB_DOC, JOB_EVENT),
+        (_DELETED_DOC, DELETED_EVENT),
+        job_errors=True,
     ),
 )
 async def job_events(

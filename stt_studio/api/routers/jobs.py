@@ -41,8 +41,16 @@ _NO_RULES = SubtitleRulesQuery()
     response_class=Response,
     responses={200: {"model": JobView, "content": {"application/json": {}}}, 404: NO_SUCH_JOB, **QUEUE_UNAVAILABLE},
 )
-def get_job(job_id: str, store: StoreDep) -> Response:
-    return job_response(store, store.get(job_id, with_result=False))
+def get_job(
+    job_id: str,
+    store: StoreDep,
+    partial_after: Annotated[
+        int,
+        Query(ge=0, description="Addition: `partial` has only the segments from this id on (those a client has not)"),
+    ] = 0,
+) -> Response:
+    view = store.get(job_id, with_result=False, with_partial=True, partial_after=partial_after)
+    return job_response(store, view)
 
 
 @router.get(

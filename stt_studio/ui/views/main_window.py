@@ -36,6 +36,7 @@ from stt_studio.settings import Settings
 from stt_studio.ui.closing import QuitController
 from stt_studio.ui.exporting import ExportController
 from stt_studio.ui.find_speakers_again import FindSpeakersAgain
+from stt_studio.ui.growing.controller import GrowingTranscript
 from stt_studio.ui.help_menu import HelpMenu
 from stt_studio.ui.intake import CheckedFile, IntakeReport
 from stt_studio.ui.model_in_use import ModelInUse, ModelsInUse, status_bar_device
@@ -121,7 +122,8 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(hint)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
-        splitter.addWidget(self.transcript_view)
+        self.growing = GrowingTranscript(self.transcript_view, self.queue_view, lambda: self.service, self.spawn)
+        splitter.addWidget(self.growing.panel)  # the transcript view, or a running job's transcript growing there
         splitter.setStretchFactor(0, 5)
         splitter.setStretchFactor(1, 4)
         splitter.setSizes([770, 510])

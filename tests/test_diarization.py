@@ -4,6 +4,7 @@ dialogues with known turns, and the hub backend's error paths (without network).
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from stt_studio.engine.pipeline import Engine
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.exports import ExportOptions, export
 from stt_studio.settings import Settings
+from stt_studio.voices.prints import VOICE_PRINTS_KEY, JobVoicePrints
 from tests import live
 from tests.conftest import LiveService
 from tests.speech import SENTENCES, SHORT_CONVERSATION, SHORT_CONVERSATION_VOICES, Dialogue, dialogue, wer
@@ -82,6 +84,13 @@ def test_pyannote_sample_through_the_job_path(service: LiveService) -> None:
     assert all(s.speaker is not None for s in result.segments)
     rttm = httpx.get(f"{service.url}/jobs/{job_id}/export", params={"format": "rttm"})
     assert rttm.status_code == 200 and rttm.text.startswith("SPEAKER audio 1 ")
+    # each speaker's voice vector is kept with the job (for the voice library), under the embedding model's name
+    kept = json.loads((service.data_dir / "jobs" / job_id / "checkpoints" / f"{VOICE_PRINTS_KEY}.json").read_text())
+    prints = JobVoicePrints.from_json(kept["data"])
+    assert kept["fingerprint"] == prints.model and prints.model.startswith("campplus-192:")
+    assert sorted(s.label for s in prints.speakers) == sorted(s.speaker for s in result.speakers)
+    assert all(len(s.vector) == 192 and s.speech_seconds > 5 for s in prints.speakers)
+    assert "vector" not in json.dumps(job)  # not in the result, so in no export
 
 
 @pytest.mark.parametrize("speakers", [2, 3])

@@ -44,6 +44,7 @@ from stt_studio.engine.translation import check_task
 from stt_studio.engine.vad import SpeechChunk, SpeechDetector, load_detector
 from stt_studio.engine.words import RawWord, build_segments
 from stt_studio.settings import DeviceName, Settings, VadMethod
+from stt_studio.voices.prints import VOICE_PRINTS_KEY, job_voice_prints
 
 if TYPE_CHECKING:
     from faster_whisper import BatchedInferencePipeline
@@ -382,6 +383,11 @@ class Engine:
                 )
                 segments, speakers = found.assign(segments)
                 turns, speaker_count_note = found.turns, found.note
+                prints = job_voice_prints(
+                    self._diarizer.embedding_model(), found.embeddings, found.exclusive_turns or found.raw_turns
+                )
+                if prints is not None:
+                    kept.save(VOICE_PRINTS_KEY, prints.model, prints.to_json())
         tracker.finish()
         return TranscriptionResult(
             text=" ".join(s.text for s in segments),

@@ -36,14 +36,18 @@ class MatchingError(ValueError):
 class MatchThresholds:
     """Where a score becomes a name (docs/voices.md: how these were measured)."""
 
-    auto: float = 0.60
+    auto: float = 0.80
     """A score at least this high, with ``margin``, names the speaker without asking."""
-    margin: float = 0.10
+    margin: float = 0.15
     """How far the best voice must lead the runner-up for an automatic name."""
-    suggest: float = 0.45
-    """A score at least this high is offered as a suggestion."""
+    suggest: float = 0.70
+    """A score at least this high is offered as a suggestion: above every impostor score measured (0.66 at most,
+    two speakers of one recording session, where the shared room and microphone raise them)."""
     min_speech_seconds: float = 3.0
     """A speaker with less clean speech than this gets no name: its vector says too little."""
+
+
+DEFAULT_THRESHOLDS = MatchThresholds()
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ def match_speakers(
     prints: JobVoicePrints,
     library_model: str,
     voices: Sequence[KnownVoice],
-    thresholds: MatchThresholds = MatchThresholds(),
+    thresholds: MatchThresholds = DEFAULT_THRESHOLDS,
     rejected: Collection[tuple[str, str]] = (),
 ) -> list[SpeakerMatch]:
     """A decision per speaker of ``prints`` (in their order). ``rejected``: (speaker label, voice id) pairs a user

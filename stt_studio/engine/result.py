@@ -6,7 +6,7 @@ API responses, the GUI and the exporters all read this one model.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -39,9 +39,46 @@ class Segment(BaseModel):
     speaker: str | None = None
 
 
+MatchStatus = Literal["auto", "suggested", "unknown"]
+
+
+class VoiceCandidate(BaseModel):
+    voice_id: str
+    name: str
+    score: float = Field(description="Cosine similarity of the speaker's voice with this library voice, -1..1")
+
+
+IDENTITY_FIELDS = ("name", "voice_id", "match", "score", "margin", "candidates", "also_sounds_like")
+"""What the voice library says of a speaker: kept as speaking times are counted again."""
+
+
 class SpeakerSummary(BaseModel):
     speaker: str
     speaking_time: float = Field(description="Seconds attributed to this speaker")
+    name: str | None = Field(
+        default=None, description="The voice library's name for this speaker (match auto or suggested), else null"
+    )
+    voice_id: str | None = Field(default=None, description="The library voice behind `name`")
+    match: MatchStatus | None = Field(
+        default=None,
+        description="auto: named, the match is clear; suggested: a name to confirm; unknown: no voice close enough "
+        "(or too little speech); null: not compared (no voice library)",
+    )
+    score: float | None = Field(default=None, description="Cosine similarity with the named voice")
+    margin: float | None = Field(default=None, description="`score` minus the next closest voice's")
+    candidates: list[VoiceCandidate] | None = Field(default=None, description="The closest library voices, best first")
+    also_sounds_like: VoiceCandidate | None = Field(
+        default=None, description="A voice named on another speaker that this one resembles too (merge them?)"
+    )
+
+
+def with_identities(summaries: list[SpeakerSummary], before: list[SpeakerSummary] | None) -> list[SpeakerSummary]:
+    """``summaries`` with what ``before`` said of each speaker's identity (speaking times counted again keep it)."""
+    known = {s.speaker: s for s in before or ()}
+    return [
+        s.model_copy(update={f: getattr(known[s.speaker], f) for f in IDENTITY_FIELDS}) if s.speaker in known else s
+        for s in summaries
+    ]
 
 
 class SpeakerTurn(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from stt_studio.engine.result import SpeakerSummary, SpeakerTurn, TranscriptionResult
+from stt_studio.engine.result import SpeakerSummary, SpeakerTurn, TranscriptionResult, with_identities
 from stt_studio.review.editing import set_segment_speaker
 
 _LABEL_NUMBER = re.compile(r"^SPEAKER_(\d+)$")
@@ -84,7 +84,8 @@ def _summaries(result: TranscriptionResult) -> list[SpeakerSummary]:
                 totals[segment.speaker] += segment.end - segment.start
     for summary in result.speakers or []:
         totals.setdefault(summary.speaker, 0.0)
-    return [SpeakerSummary(speaker=s, speaking_time=round(t, 3)) for s, t in sorted(totals.items())]
+    summaries = [SpeakerSummary(speaker=s, speaking_time=round(t, 3)) for s, t in sorted(totals.items())]
+    return with_identities(summaries, result.speakers)
 
 
 def merge_speakers(result: TranscriptionResult, source: str, into: str) -> TranscriptionResult:

@@ -54,6 +54,7 @@ from stt_studio.jobs.store import JobNotFoundError, JobStore, TranscriptNotReady
 from stt_studio.processes import at_least_nice, watch_parent_from_env
 from stt_studio.review.new_speakers import carry_review
 from stt_studio.settings import Settings
+from stt_studio.voices.prints import VOICE_PRINTS_KEY
 
 log = logging.getLogger(__name__)
 
@@ -318,7 +319,7 @@ def _keep_what_finished_jobs_need(store: JobStore, job: Job, checkpoints: JobChe
     """A completed job keeps its stages in its record and only the checkpoints that running one stage again needs."""
     try:
         store.save_stages(job.id, job.meta.get("stages") or [])
-        checkpoints.keep_only([stage.value for stage in KEPT_AFTER_COMPLETION])
+        checkpoints.keep_only([*(stage.value for stage in KEPT_AFTER_COMPLETION), VOICE_PRINTS_KEY])
     except OSError as exc:  # the transcript is saved; this is housekeeping
         log.warning("Could not tidy the checkpoints of job %s: %s", job.id, exc)
 

@@ -21,7 +21,14 @@ import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 
-from stt_studio.engine.result import Segment, SpeakerSummary, SpeakerTurn, TranscriptionResult, Word
+from stt_studio.engine.result import (
+    Segment,
+    SpeakerSummary,
+    SpeakerTurn,
+    TranscriptionResult,
+    Word,
+    with_identities,
+)
 
 SPACELESS_LANGUAGES = frozenset({"ja", "zh"})
 """Written without spaces (as WhisperX's writers have it): text is tokenized and joined by character."""
@@ -206,7 +213,8 @@ def _speaking_times(result: TranscriptionResult) -> list[SpeakerSummary]:
         spans = [(s.speaker, s.start, s.end) for s in result.segments if s.speaker is not None]
     for speaker, start, end in spans:
         totals[speaker] = totals.get(speaker, 0.0) + end - start
-    return [SpeakerSummary(speaker=s, speaking_time=round(t, TIME_DECIMALS)) for s, t in sorted(totals.items())]
+    summaries = [SpeakerSummary(speaker=s, speaking_time=round(t, TIME_DECIMALS)) for s, t in sorted(totals.items())]
+    return with_identities(summaries, result.speakers)
 
 
 # --- words ---------------------------------------------------------------------------------------------------------

@@ -61,6 +61,12 @@ class PyannoteDiarizer:
                 self._pipeline = build_local_pipeline(self.device)
         return self._pipeline
 
+    def embedding_model(self) -> str:
+        """Fingerprint of the model behind the speakers' embeddings: vectors of two models are not comparable."""
+        embedding = getattr(self.load(), "_embedding", None)
+        fingerprint = getattr(embedding, "fingerprint", None)
+        return fingerprint if isinstance(fingerprint, str) else f"hub:{self.settings.diarization_model}"
+
     def diarize(
         self,
         audio: npt.NDArray[np.float32],

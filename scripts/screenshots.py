@@ -22,7 +22,8 @@ renders only the "New files" bar with "Translate to English" on (for base, and f
 
     .venv/bin/python scripts/screenshots.py --find-speakers
 
-renders only the "Find speakers again" dialog (the full run renders it over the window too).
+renders only the run-again dialogs, "Find speakers again" and "Transcribe again" (the full run renders them over the
+window too).
 
     .venv/bin/python scripts/screenshots.py --growing
 
@@ -60,6 +61,7 @@ from stt_studio.ui.service import ServiceStatus  # noqa: E402
 from stt_studio.ui.views.batch_options import BatchOptionsBar  # noqa: E402
 from stt_studio.ui.views.find_speakers_dialog import FindSpeakersDialog  # noqa: E402
 from stt_studio.ui.views.main_window import MainWindow  # noqa: E402
+from stt_studio.ui.views.transcribe_again_dialog import TranscribeAgainDialog  # noqa: E402
 from tests import live  # noqa: E402
 from tests.desktop import Desktop, wait_until  # noqa: E402
 from tests.hidden_libraries import without  # noqa: E402
@@ -536,6 +538,7 @@ def run(out: Path, root: Path) -> list[Path]:
         export.reject()
 
         find_speakers_dialog(app, shooter, window)
+        transcribe_again_dialog(app, shooter, window)
 
         window.open_settings()
         settings = window.settings_dialog
@@ -574,12 +577,22 @@ def find_speakers_dialog(app: QApplication, shooter: Shooter, parent: QWidget | 
     dialog.reject()
 
 
+def transcribe_again_dialog(app: QApplication, shooter: Shooter, parent: QWidget | None) -> None:
+    """Transcribe again: a tiny.en job, base chosen (its language left to detect)."""
+    dialog = TranscribeAgainDialog("interview-two-speakers.wav", "tiny.en", None, parent)
+    dialog.model_combo.setCurrentText("base")
+    dialog.show()
+    shooter.both("transcribe-again-dialog", dialog_target(app, dialog))
+    dialog.reject()
+
+
 def find_speakers_only(out: Path) -> list[Path]:
-    """``find_speakers_dialog`` alone (no worker, no audio: seconds)."""
+    """``find_speakers_dialog`` and ``transcribe_again_dialog`` alone (no worker, no audio: seconds)."""
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     shooter = Shooter(app, Themes(app), out)
     find_speakers_dialog(app, shooter, None)
+    transcribe_again_dialog(app, shooter, None)
     return shooter.written
 
 
@@ -649,7 +662,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir (its path is printed)")
     parser.add_argument("--playback-off", action="store_true", help="only the player bar without libpulse.so.0")
     parser.add_argument("--batch-options", action="store_true", help="only the New files bar with translation on")
-    parser.add_argument("--find-speakers", action="store_true", help="only the Find speakers again dialog")
+    parser.add_argument("--find-speakers", action="store_true", help="only the run-again dialogs")
     parser.add_argument("--growing", action="store_true", help="only a running job's transcript growing")
     parser.add_argument("--hidden", action="store_true", help=argparse.SUPPRESS)  # already without libpulse.so.0
     args = parser.parse_args(argv)

@@ -673,6 +673,38 @@ def rediarize(
     stderr.print(f"Finding speakers again in job {job_id} (stt-studio export {job_id} once it has finished)")
 
 
+@app.command()
+def retranscribe(
+    job_id: Annotated[str, typer.Argument(metavar="JOB_ID", help="A completed job")],
+    model: Annotated[str | None, typer.Option(help="Another Whisper model the server has (e.g. base)")] = None,
+    language: Annotated[str | None, typer.Option(help="Another language code (e.g. de), or auto")] = None,
+    task: Annotated[str | None, typer.Option(help="transcribe, or translate into English")] = None,
+    discard_review: Annotated[
+        bool, typer.Option("--discard-review", help="On a reviewed transcript: discard the review (text changes)")
+    ] = False,
+    url: Annotated[str, typer.Option(help="The STT Studio server", envvar="STT_URL")] = "http://127.0.0.1:8000",
+    api_key: Annotated[str | None, typer.Option(help="Its API key", envvar="STT_API_KEY")] = None,
+) -> None:
+    """Transcribe a completed job again with another model, language or task; its speech regions are kept."""
+    from stt_studio.client import ApiError, ClientError, StudioClient
+    from stt_studio.engine.translation import TASKS
+    from stt_studio.jobs.new_transcription import NewTranscription
+
+    if model is None and language is None and task is None:
+        raise typer.BadParameter("give --model, --language or --task (what to transcribe differently)")
+    if task is not None and task not in TASKS:
+        raise typer.BadParameter(f"Unknown task '{task}' (use {' or '.join(TASKS)})", param_hint="--task")
+    change = NewTranscription(model=model, language=language, task="translate" if task == "translate" else task)
+    with StudioClient(url, api_key) as client:
+        try:
+            client.retranscribe(job_id, change, discard_review=discard_review)
+        except ApiError as exc:
+            _fail(str(exc).replace("send discard_review=true", "pass --discard-review"))
+        except ClientError as exc:
+            _fail(str(exc))
+    stderr.print(f"Transcribing job {job_id} again (stt-studio export {job_id} once it has finished)")
+
+
 def main(argv: list[str] | None = None) -> None:
     configure_process_environment()
     app(args=files_mean_gui(sys.argv[1:] if argv is None else argv))

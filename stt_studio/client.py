@@ -22,6 +22,7 @@ from httpx_sse import ServerSentEvent, connect_sse
 
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, QueueStats
+from stt_studio.jobs.new_transcription import NewTranscription
 from stt_studio.jobs.speaker_counts import SpeakerCounts
 
 API_MAJOR_VERSION = 0
@@ -275,6 +276,14 @@ class StudioClient:
         kept nothing, or when its transcript was reviewed and ``keep_review`` is False."""
         form = {k: str(v) for k, v in vars(counts).items() if v is not None}
         self._request("POST", f"/jobs/{job_id}/rediarize", data={**form, "keep_review": str(keep_review).lower()})
+
+    def retranscribe(self, job_id: str, change: NewTranscription, *, discard_review: bool = False) -> None:
+        """Transcribe a completed job again with another model, language or task (POST /jobs/{id}/retranscribe);
+        ApiError 400 when nothing would change, 409 while it runs, when it kept no audio, or when its transcript was
+        reviewed and ``discard_review`` is False."""
+        form = {k: v for k, v in vars(change).items() if v is not None}
+        form["discard_review"] = str(discard_review).lower()
+        self._request("POST", f"/jobs/{job_id}/retranscribe", data=form)
 
     def retry(self, job_id: str) -> str:
         return str(self._request("POST", f"/jobs/{job_id}/retry").json()["job_id"])

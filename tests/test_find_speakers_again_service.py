@@ -1,7 +1,8 @@
 """Find speakers again, end to end on the real worker (``serve`` with tiny.en and the bundled speaker models):
 pyannote's two-speaker sample diarized with exactly 3, reviewed (a word corrected, a speaker named), then found
 again with exactly 2 and keep_review: 2 speakers, the transcription read back (``reused``), the edit and the name
-kept; the refusals (409 while it runs, on a review without keep_review; 404; 400s), and the CLI's."""
+kept; the refusals (409 while it runs, on a review without keep_review; 404; 400s), and the CLI's. Then the same job
+transcribed again with base (discard_review): speech regions and speaker turns read back, the words found anew."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from stt_studio.cli import app
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.engine.speakers import rename_speaker
 from stt_studio.jobs.models import JobStatus
+from stt_studio.jobs.new_transcription import NewTranscription
 from stt_studio.jobs.speaker_counts import SpeakerCounts
 from stt_studio.ui.remote_service import RemoteJobService, RemoteProfile
-from stt_studio.ui.service import RediarizeRefusedError
+from stt_studio.ui.service import RediarizeRefusedError, RetranscribeRefusedError
 from tests import live
 from tests.conftest import LiveService
 from tests.test_diarization import SAMPLE_DIR
@@ -99,6 +101,36 @@ def test_three_speakers_found_again_as_two_keep_the_review(service: LiveService,
     original = httpx.get(f"{service.url}/jobs/{job_id}/transcript/original", timeout=10).json()
     assert len(original["speakers"]) == 2 and NEW_WORD not in original["segments"][0]["text"]
 
+    _transcribed_again_with_base(service, job_id)
+
+
+def _retranscribe(service: LiveService, job_id: str, **form: str) -> httpx.Response:
+    return httpx.post(f"{service.url}/jobs/{job_id}/retranscribe", data=form, timeout=30)
+
+
+def _transcribed_again_with_base(service: LiveService, job_id: str) -> None:
+    """The reviewed tiny.en job transcribed again with base: the speech regions read back, the words anew."""
+    for form, code, says in (
+        ({"model": "tiny.en"}, 400, "Nothing would change"),
+        ({"task": "translate"}, 400, "cannot translate"),
+        ({"model": "/etc/passwd"}, 400, "Unknown model"),
+        ({"language": "xx", "model": "base"}, 400, "Unknown language code"),
+        ({"model": "base"}, 409, "discard_review=true"),
+    ):
+        refused = _retranscribe(service, job_id, **form)
+        assert refused.status_code == code and says in refused.json()["detail"], (form, refused.text)
+    assert _retranscribe(service, UNKNOWN_JOB, model="base").status_code == 404
+    queued = _retranscribe(service, job_id, model="base", discard_review="true")
+    assert queued.status_code == 202 and queued.json()["job_id"] == job_id, queued.text
+    job = live.wait_job(service.url, job_id, timeout=600)
+    assert job["status"] == "completed" and job["result"]["model"] == "base", job
+    assert not job["reviewed"] and NEW_WORD not in job["result"]["text"], "the review of the old text is discarded"
+    last = max(stage["attempt"] for stage in job["stages"])
+    reused = {stage["name"]: stage["reused"] for stage in job["stages"] if stage["attempt"] == last}
+    assert reused["vad"] and not reused["decoding"], job["stages"]  # decoding the kept 16 kHz FLAC always runs
+    assert not reused["transcribing"] and not reused["aligning"], job["stages"]
+    assert reused["diarizing"], "the speaker turns depend on the audio alone: read back, put on the new words"
+
 
 def test_the_cli_and_the_remote_window_say_why_they_cannot(service: LiveService, tmp_path: Path) -> None:
     runner = CliRunner()
@@ -109,3 +141,7 @@ def test_the_cli_and_the_remote_window_say_why_they_cannot(service: LiveService,
     remote = RemoteJobService(RemoteProfile("serve", service.url), None, tmp_path)
     with pytest.raises(RediarizeRefusedError, match="Job not found"):
         asyncio.run(remote.rediarize(UNKNOWN_JOB, SpeakerCounts(num_speakers=2), keep_review=False))
+    retranscribe = runner.invoke(app, ["retranscribe", UNKNOWN_JOB, "--model", "base", "--url", service.url])
+    assert retranscribe.exit_code == 1 and "Job not found" in retranscribe.output, retranscribe.output
+    with pytest.raises(RetranscribeRefusedError, match="Job not found"):
+        asyncio.run(remote.retranscribe(UNKNOWN_JOB, NewTranscription(model="base"), discard_review=False))

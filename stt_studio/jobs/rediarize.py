@@ -14,36 +14,21 @@ that a reviewer's work is never replaced unasked.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from stt_studio.engine.stages import StageName
 from stt_studio.jobs import review
 from stt_studio.jobs.checkpoints import JobCheckpoints
-from stt_studio.jobs.kept_audio import kept_audio
-from stt_studio.jobs.models import JobOptions, JobStatus, JobView
+from stt_studio.jobs.models import JobOptions, JobView
+from stt_studio.jobs.run_again import NothingKeptError, ReviewWouldChangeError, audio_to_run_again, completed_job
 from stt_studio.jobs.speaker_counts import SpeakerCounts
-from stt_studio.jobs.store import JobConflictError, JobStore
+from stt_studio.jobs.store import JobStore
 
-
-class NothingKeptError(JobConflictError):
-    """The job kept nothing to find speakers from (the message says what is missing)."""
-
-
-class ReviewWouldChangeError(JobConflictError):
-    """The job's transcript was reviewed and the request did not say keep_review."""
+__all__ = ["NothingKeptError", "ReviewWouldChangeError", "rediarize"]
 
 
 def rediarize(store: JobStore, job_id: str, counts: SpeakerCounts, *, keep_review: bool = False) -> JobView:
     """Queue ``job_id`` again from its diarization stage with ``counts``. JobNotFoundError (unknown job),
     JobConflictError (not completed, kept nothing, reviewed without ``keep_review``)."""
-    view = store.get(job_id, with_result=False)
-    if view.status in (JobStatus.QUEUED, JobStatus.PROCESSING):
-        raise JobConflictError(f"Job {job_id} is {view.status.value}; find speakers again once it has finished")
-    if view.status != JobStatus.COMPLETED:
-        raise JobConflictError(
-            f"Job {job_id} is {view.status.value}; only a completed job's speakers can be found again"
-        )
+    view = completed_job(store, job_id, "find speakers again")
     job_dir = store.job_dir(job_id)
     checkpoints = JobCheckpoints.of_job(job_dir)
     if not checkpoints.has(StageName.ALIGNING.value):
@@ -51,7 +36,7 @@ def rediarize(store: JobStore, job_id: str, counts: SpeakerCounts, *, keep_revie
             f"Job {job_id} kept nothing to find speakers from: its transcript's word checkpoint is gone (the job "
             "finished before checkpoints were kept, or `stt-studio gc` removed them); transcribe the file again"
         )
-    kwargs = _audio(store, job_id, checkpoints)
+    kwargs = audio_to_run_again(store, job_id, checkpoints, "to find speakers from")
     if review.reviewed_at(job_dir) is not None and not keep_review:
         raise ReviewWouldChangeError(
             f"Job {job_id} has a reviewed transcript: send keep_review=true to keep its text edits and put the new "
@@ -67,16 +52,3 @@ def rediarize(store: JobStore, job_id: str, counts: SpeakerCounts, *, keep_revie
     )
     kwargs |= {"options": options.model_dump(), "delete_audio_after": False, "keep_review": keep_review}
     return store.run_again(job_id, kwargs, options, description=f"find speakers again in {view.filename}")
-
-
-def _audio(store: JobStore, job_id: str, checkpoints: JobCheckpoints) -> dict[str, Any]:
-    kept = kept_audio(checkpoints)
-    if kept is not None:
-        return {"audio_path": str(kept.path), "audio_sha256": kept.audio_sha256}
-    source: Path | None = store.source_path(job_id)
-    if source is not None and source.is_file():
-        return {"audio_path": str(source)}
-    where = f" ({source} is gone)" if source is not None else ""
-    raise NothingKeptError(
-        f"Job {job_id} kept nothing to find speakers from: its audio was not kept{where}; transcribe the file again"
-    )

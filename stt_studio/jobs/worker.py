@@ -141,12 +141,14 @@ def transcribe_job(
     delete_audio_after: bool,
     audio_sha256: str | None = None,
     keep_review: bool = False,
+    discard_review: bool = False,
 ) -> dict[str, Any]:
     """The RQ job function. Runs inside TranscriptionWorker, whose context holds the loaded engine.
 
     ``audio_sha256`` and ``keep_review``: a completed job run again to find its speakers again
     (``jobs.rediarize``): the hash of the upload ``audio_path``'s decoded copy came from, and whether its reviewed
-    transcript gets the new speakers."""
+    transcript gets the new speakers. ``discard_review``: a job transcribed again (``jobs.retranscribe``): its review,
+    of the old text, goes to the history once the new transcript is saved."""
     ctx = _context.get()
     job = get_current_job()
     assert job is not None
@@ -241,6 +243,8 @@ def transcribe_job(
         raise JobFailedError(DISK_FULL_MESSAGE) from exc
     if keep_review:
         _put_new_speakers_on_review(ctx.store, job.id, result)
+    if discard_review:
+        ctx.store.revert_transcript(job.id, if_match=None)
     stage_seconds = progress.finish()
     ctx.metrics.job_finished(JobStatus.COMPLETED, time.perf_counter() - started, result.duration, stage_seconds)
     if not any(run.reused for run in clock.runs):  # stages read back from checkpoints say nothing of the pace

@@ -33,6 +33,8 @@ class FindSpeakersAgain(QObject):
         self.review_box: QMessageBox | None = None
         self.context_menu: QMenu | None = None
         """The menu open now or last (tests read it)."""
+        self.context_actions: list[QAction] = [self.action]
+        """The items that run the job again, first in the transcript's context menu (others add theirs)."""
         window.review_menu.addSeparator()
         window.review_menu.addAction(self.action)
         table = window.transcript_view.segments_view
@@ -49,7 +51,7 @@ class FindSpeakersAgain(QObject):
     def _show_context_menu(self, position: QPoint) -> None:
         table = self.window.transcript_view.segments_view
         menu = QMenu(table)
-        menu.addAction(self.action)
+        menu.addActions(self.context_actions)
         menu.addSeparator()
         self.window.transcript_view.review_actions.fill_menu(menu)
         self.context_menu = menu

@@ -34,12 +34,13 @@ from stt_studio.client import (
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.exports import ExportItem, ExportOptions, ExportSummary, export_jobs
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, PartialTranscript, WorkerInfo
+from stt_studio.jobs.new_transcription import NewTranscription
 from stt_studio.jobs.review import StoredTranscript, TranscriptVersionError
 from stt_studio.jobs.speaker_counts import SpeakerCounts
 from stt_studio.jobs.store import JobNotFoundError
 from stt_studio.ui import intake
 from stt_studio.ui.intake import CheckedFile, IntakeReport
-from stt_studio.ui.service import JobService, RediarizeRefusedError, ServiceStatus
+from stt_studio.ui.service import JobService, RediarizeRefusedError, RetranscribeRefusedError, ServiceStatus
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -311,6 +312,18 @@ class RemoteJobService(JobService):
                 self.client.rediarize(job_id, counts, keep_review=keep_review)
             except ApiError as exc:
                 raise RediarizeRefusedError(str(exc)) from exc
+            return self.client.job(job_id, with_result=False)
+
+        view = await self._run(ask)
+        self._absorb([view])
+        return view
+
+    async def retranscribe(self, job_id: str, change: NewTranscription, *, discard_review: bool) -> JobView:
+        def ask() -> JobView:
+            try:
+                self.client.retranscribe(job_id, change, discard_review=discard_review)
+            except ApiError as exc:
+                raise RetranscribeRefusedError(str(exc)) from exc
             return self.client.job(job_id, with_result=False)
 
         view = await self._run(ask)

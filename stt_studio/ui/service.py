@@ -28,8 +28,10 @@ from stt_studio.exports import ExportItem, ExportOptions, ExportSummary, export_
 from stt_studio.jobs import events
 from stt_studio.jobs.connection import connect, embedded_server
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, PartialTranscript, WorkerInfo
+from stt_studio.jobs.new_transcription import NewTranscription
 from stt_studio.jobs.rediarize import rediarize
 from stt_studio.jobs.redis_server import EmbeddedRedis
+from stt_studio.jobs.retranscribe import RetranscribeRequestError, retranscribe
 from stt_studio.jobs.review import StoredTranscript
 from stt_studio.jobs.speaker_counts import SpeakerCounts
 from stt_studio.jobs.store import JobConflictError, JobNotFoundError, JobStore
@@ -62,6 +64,11 @@ class ServiceStatus:
 
 class RediarizeRefusedError(Exception):
     """Finding speakers again was refused: the job runs, kept nothing, or is gone (the message says which)."""
+
+
+class RetranscribeRefusedError(Exception):
+    """Transcribing again was refused: nothing would change, the job runs, kept no audio, is reviewed, or is gone
+    (the message says which)."""
 
 
 class JobService(QObject):
@@ -145,6 +152,11 @@ class JobService(QObject):
 
     async def rediarize(self, job_id: str, counts: SpeakerCounts, *, keep_review: bool) -> JobView:
         """Find speakers again in a completed job (``jobs.rediarize``); RediarizeRefusedError says why not."""
+        raise NotImplementedError
+
+    async def retranscribe(self, job_id: str, change: NewTranscription, *, discard_review: bool) -> JobView:
+        """Transcribe a completed job again with another model, language or task (``jobs.retranscribe``);
+        RetranscribeRefusedError says why not."""
         raise NotImplementedError
 
     async def result(self, job_id: str) -> TranscriptionResult | None:
@@ -475,6 +487,19 @@ class LocalJobService(JobService):
             raise RediarizeRefusedError(exc.message) from exc
         except JobConflictError as exc:
             raise RediarizeRefusedError(str(exc)) from exc
+        self._absorb([view])
+        return view
+
+    async def retranscribe(self, job_id: str, change: NewTranscription, *, discard_review: bool) -> JobView:
+        worker_model = self.settings.whisper_model_size
+        try:
+            view = await self._run(
+                lambda: retranscribe(self.store, job_id, change, worker_model, discard_review=discard_review)
+            )
+        except JobNotFoundError as exc:
+            raise RetranscribeRefusedError(exc.message) from exc
+        except (JobConflictError, RetranscribeRequestError) as exc:
+            raise RetranscribeRefusedError(str(exc)) from exc
         self._absorb([view])
         return view
 

@@ -10,10 +10,13 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, status
 from fastapi.responses import PlainTextResponse, Response
 from pydantic.json_schema import SkipJsonSchema
 
-from stt_studio.api.deps import StoreDep
+from stt_studio.api.deps import SettingsDep, StoreDep
 from stt_studio.api.responses import INVALID_REQUEST, NO_SUCH_JOB, QUEUE_UNAVAILABLE, error, job_response
 from stt_studio.api.routers.transcribe import SUBMITTED_MESSAGE
+from stt_studio.api.served_models import job_model
 from stt_studio.api.subtitle_rules_query import SubtitleRulesQuery
+from stt_studio.api.uploads import MAX_MODEL_CHARS
+from stt_studio.engine.options import Task, known_languages
 from stt_studio.exports import (
     BINARY_FORMATS,
     FORMATS,
@@ -27,7 +30,9 @@ from stt_studio.exports import (
     safe_stem,
 )
 from stt_studio.jobs.models import JobStatus, JobView
+from stt_studio.jobs.new_transcription import AUTO, NewTranscription
 from stt_studio.jobs.rediarize import rediarize
+from stt_studio.jobs.retranscribe import RetranscribeRequestError, retranscribe
 from stt_studio.jobs.speaker_counts import MAX_SPEAKERS, SpeakerCountError, SpeakerCounts
 from stt_studio.jobs.store import JobNotFoundError
 
@@ -167,6 +172,62 @@ def rediarize_job(
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     view = rediarize(store, job_id, counts, keep_review=keep_review)
     return {"job_id": view.job_id, "status": view.status.value, "message": "Finding speakers again"}
+
+
+@router.post(
+    "/jobs/{job_id}/retranscribe",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Transcribe a completed job again with another model, language or task, keeping its speech regions",
+    description="Form fields: model (a model this server has, as at submit), language (a code, or auto), task "
+    "(transcribe or translate), discard_review; at least one of model, language and task must differ from the "
+    "job's (else 400). The job runs again under its own id: its speech regions are read back (vad, and diarizing "
+    "for a diarized job, show reused: true in stages), transcription and alignment run again. A reviewed "
+    "transcript needs discard_review=true: the text changes, so the review is discarded (kept in its history).",
+    responses={
+        400: error(
+            "Nothing would change, an unknown model or language, or a translation the model cannot do (detail says "
+            "which)"
+        ),
+        404: NO_SUCH_JOB,
+        409: error(
+            "The job is queued or running, did not complete, kept no audio to transcribe again, or its transcript "
+            "was reviewed and discard_review was not true (detail says which)"
+        ),
+        422: INVALID_REQUEST,
+        **QUEUE_UNAVAILABLE,
+    },
+)
+def retranscribe_job(
+    job_id: str,
+    store: StoreDep,
+    settings: SettingsDep,
+    model: Annotated[
+        str | SkipJsonSchema[None],
+        Form(max_length=MAX_MODEL_CHARS, description="A Whisper model by name (GET /v1/models); default: the job's"),
+    ] = None,
+    language: Annotated[
+        str | SkipJsonSchema[None],
+        Form(
+            description=f"A language code (e.g. en), or {AUTO} to detect it; default: the job's",
+            json_schema_extra={"enum": ["", AUTO, *sorted(known_languages())]},  # as at submit
+        ),
+    ] = None,
+    task: Annotated[
+        Task | SkipJsonSchema[None], Form(description="transcribe or translate; default: the job's")
+    ] = None,
+    discard_review: Annotated[
+        bool, Form(description="On a reviewed transcript: discard the review (the text is transcribed anew)")
+    ] = False,
+) -> dict[str, Any]:
+    store.get(job_id, with_result=False)  # an unknown job is a 404 whatever the form
+    requested = (model or "").strip()
+    served = (job_model(requested, settings) or "") if requested else None  # 400 for a model not served here
+    change = NewTranscription(model=served, language=language, task=task)
+    try:
+        view = retranscribe(store, job_id, change, settings.whisper_model_size, discard_review=discard_review)
+    except RetranscribeRequestError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    return {"job_id": view.job_id, "status": view.status.value, "message": "Transcribing again"}
 
 
 def _attachment(stem: str, extension: str) -> str:

@@ -47,6 +47,7 @@ from stt_studio.ui.secrets import TokenStore
 from stt_studio.ui.server_controls import ServerControls
 from stt_studio.ui.service import JobService, LocalJobService, ServiceStatus
 from stt_studio.ui.speaker_counts import SpeakerCounts
+from stt_studio.ui.transcribe_again import TranscribeAgain
 from stt_studio.ui.views.batch_options import MODEL_CHOICES, BatchOptionsBar
 from stt_studio.ui.views.confirmations import Confirmations
 from stt_studio.ui.views.library_view import LibraryView
@@ -216,6 +217,7 @@ class MainWindow(QMainWindow):
         self.review_menu = menu.addMenu("&Review")
         self.transcript_view.review_actions.fill_menu(self.review_menu)
         self.find_speakers = FindSpeakersAgain(self)  # its item ends the Review menu and opens the transcript's menu
+        self.transcribe_again = TranscribeAgain(self)  # beside it
         self.help = HelpMenu(self)
         self.help.fill_menu(menu.addMenu("&Help"))
         context_menu = [self.open_action, self.reveal_action, None, self.cancel_action, self.retry_action,

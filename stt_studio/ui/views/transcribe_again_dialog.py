@@ -28,7 +28,7 @@ class TranscribeAgainDialog(QDialog):
         self._was = (public_name(model), language)
         intro = QLabel(
             f"{filename} was transcribed with {self._was[0]}. Transcribe it again with another model or language; "
-            "its speech regions are kept, the words, their times and the speakers are found anew."
+            "its speech regions and speaker turns are kept; the words and their times are found anew."
         )
         intro.setWordWrap(True)
         self.model_combo = QComboBox()

@@ -763,11 +763,8 @@ def test_a_running_job_shows_its_transcript_growing_then_the_finished_one_takes_
     """Issue 20, "the transcript as it is made": nine sentences 24 s apart are three batches of chunks; selected in
     the queue while it transcribes, the job's transcript so far shows where the transcript goes and grows a batch at
     a time, with the user's selection and scroll position left where they were; find and playback work on it; once
-    it has finished, its transcript takes the place. Local mode only: the remote window reads the same thing through
-    GET /jobs/{id}'s partial (tests/test_partial_transcript.py), and a second run of this minute-long job is not
-    worth its CI time."""
-    if session.mode == "remote":
-        pytest.skip("run in local mode only (see the docstring)")
+    it has finished, its transcript takes the place. In both modes: the remote window reads it through
+    GET /jobs/{id}?partial_after=N."""
     s = session
     growing = s.window.growing
     view = growing.view

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -116,3 +118,39 @@ def test_a_stopped_valkey_is_not_replaced_by_a_second_one(tmp_path: Path) -> Non
     server.ensure_running()  # a dead one is replaced
     assert server.pid() != pid and server.is_running()
     server.stop()
+
+
+def test_a_data_dir_too_deep_for_a_unix_socket_still_gets_its_valkey(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unix socket's path holds at most 107 bytes; Valkey refuses to start on a longer one (seen with a data dir
+    in pytest-xdist's deeper temporary folders). A deep data dir's socket goes to a private folder, under a name
+    that every process derives from the data dir, and the server starts and is found there."""
+    runtime = Path(tempfile.mkdtemp(prefix="run-"))  # short, as /run/user/<uid> is
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    deep = tmp_path / ("d" * 60) / ("e" * 60) / "redis"
+    server = EmbeddedRedis(deep)
+    assert len(os.fsencode(server.socket)) <= 100 and server.socket.parent == runtime / "stt-studio"
+    assert EmbeddedRedis(deep).socket == server.socket != EmbeddedRedis(deep.with_name("other")).socket
+    server.ensure_running()
+    try:
+        assert EmbeddedRedis(deep).is_running()
+        assert oct(server.socket.parent.stat().st_mode & 0o777) == "0o700"
+    finally:
+        server.stop()
+        shutil.rmtree(runtime, ignore_errors=True)
+    shallow = tmp_path / "redis"
+    assert EmbeddedRedis(shallow).socket == shallow / "valkey.sock"
+
+
+def test_a_shared_folder_for_the_socket_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Someone else's (or an open) folder where the socket would go is not used: the message says what to do."""
+    runtime = Path(tempfile.mkdtemp(prefix="run-"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    (runtime / "stt-studio").mkdir()
+    (runtime / "stt-studio").chmod(0o777)
+    try:
+        with pytest.raises(EmbeddedRedisError, match="not a private folder of this user: choose a shorter data"):
+            EmbeddedRedis(tmp_path / ("d" * 120))
+    finally:
+        shutil.rmtree(runtime)

@@ -7,10 +7,12 @@ so that the API, the workers and the desktop app of one machine share it. Whoeve
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,16 +25,48 @@ from stt_studio.processes import die_with_parent
 log = logging.getLogger(__name__)
 
 _START_TIMEOUT = 10.0
+_SOCKET_PATH_MAX = 100
+"""Bytes a unix socket's path may have: the kernel's sockaddr_un holds 107 and a NUL (104 on macOS); a little
+less, for safety."""
 
 
 class EmbeddedRedisError(RuntimeError):
     pass
 
 
+def socket_path(directory: Path) -> Path:
+    """``valkey.sock`` in the data dir; for a data dir deep enough that its path would be too long for a unix
+    socket (Valkey refuses to start then), a short path every process derives the same way from the data dir: in
+    a folder of this user's own (mode 700) under the runtime dir, or the temporary dir when that is deep too, named
+    by a hash of the data dir."""
+    inside = directory / "valkey.sock"
+    if len(os.fsencode(inside)) <= _SOCKET_PATH_MAX:
+        return inside
+    name = f"valkey-{hashlib.sha256(os.fsencode(directory.resolve())).hexdigest()[:16]}.sock"
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    folder = Path(runtime) / "stt-studio" if runtime else None
+    if folder is None or len(os.fsencode(folder / name)) > _SOCKET_PATH_MAX:
+        folder = Path(tempfile.gettempdir()) / f"stt-studio-{os.getuid()}"
+    return _private(folder) / name
+
+
+def _private(folder: Path) -> Path:
+    """``folder``, made mode 700, and refused unless it is a real folder of this user with no access for others
+    (in a shared /tmp, someone else could have made it first)."""
+    folder.mkdir(mode=0o700, exist_ok=True)
+    status = folder.lstat()
+    if folder.is_symlink() or not folder.is_dir() or status.st_uid != os.getuid() or status.st_mode & 0o077:
+        raise EmbeddedRedisError(
+            f"The data folder's path is too long for the embedded Valkey's socket, and {folder} (where it would go "
+            "instead) is not a private folder of this user: choose a shorter data folder (STT_DATA_DIR)"
+        )
+    return folder
+
+
 class EmbeddedRedis:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.socket = directory / "valkey.sock"
+        self.socket = socket_path(directory)
         self.pidfile = directory / "valkey.pid"
         self.started_here = False
         self.process: subprocess.Popen[bytes] | None = None

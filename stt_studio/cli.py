@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from stt_studio.engine.cpu import configure_process_environment
@@ -209,9 +210,7 @@ ModelName = Annotated[str, typer.Argument(metavar="NAME", help="A model name (se
 
 def _say_error(message: str) -> NoReturn:
     """One plain line on stderr (no wrapping, no traceback), exit status 1."""
-    from rich.markup import escape
-
-    stderr.print(f"[red]{escape(message)}", soft_wrap=True)
+    stderr.print(f"[red]{escape(message)}", soft_wrap=True, highlight=False)
     raise typer.Exit(code=1)
 
 
@@ -526,11 +525,11 @@ def transcribe(
             except EngineError as exc:
                 failures += 1
                 bars.update(task, stage="[red]failed")
-                stderr.print(f"[red]{path}: {exc}")
+                stderr.print(f"[red]{escape(str(path))}: {escape(str(exc))}", soft_wrap=True)
                 continue
             bars.update(task, completed=100, stage=f"done in {result.processing_time:.1f} s")
             for warning in result.warnings:
-                stderr.print(f"[yellow]{path.name}: {warning}")
+                stderr.print(f"[yellow]{escape(path.name)}: {escape(warning)}", soft_wrap=True)
             data = render(result, fmt, export_options, title=path.name)
             if to_stdout:
                 sys.stdout.flush()
@@ -540,11 +539,6 @@ def transcribe(
                 (out_dir / f"{path.stem}.{EXTENSIONS[fmt]}").write_bytes(data)
     if failures:
         raise typer.Exit(code=1)
-
-
-def _fail(message: str) -> NoReturn:
-    stderr.print(f"[red]{message}", highlight=False)
-    raise typer.Exit(code=1)
 
 
 @app.command("export")
@@ -603,9 +597,9 @@ def export_job(
         job = store.finished_view(job_id)
         data = render(result, fmt, export_options, title=job.filename, date=job.completed_at)
     except JobNotFoundError as exc:
-        _fail(f"{exc.message} (in {settings.data_dir})")
+        _say_error(f"{exc.message} (in {settings.data_dir})")
     except (JobConflictError, NotDiarizedError) as exc:
-        _fail(str(exc))
+        _say_error(str(exc))
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
@@ -614,8 +608,8 @@ def export_job(
     try:
         target.write_bytes(data)
     except OSError as exc:
-        _fail(f"Cannot write {target}: {exc.strerror or exc}")
-    stderr.print(f"Wrote {target}", highlight=False)
+        _say_error(f"Cannot write {target}: {exc.strerror or exc}")
+    stderr.print(f"Wrote {target}", highlight=False, soft_wrap=True, markup=False)
 
 
 @app.command()
@@ -667,9 +661,9 @@ def rediarize(
         try:
             client.rediarize(job_id, counts, keep_review=keep_review)
         except ApiError as exc:
-            _fail(str(exc).replace("send keep_review=true", "pass --keep-review"))
+            _say_error(str(exc).replace("send keep_review=true", "pass --keep-review"))
         except ClientError as exc:
-            _fail(str(exc))
+            _say_error(str(exc))
     stderr.print(f"Finding speakers again in job {job_id} (stt-studio export {job_id} once it has finished)")
 
 
@@ -699,9 +693,9 @@ def retranscribe(
         try:
             client.retranscribe(job_id, change, discard_review=discard_review)
         except ApiError as exc:
-            _fail(str(exc).replace("send discard_review=true", "pass --discard-review"))
+            _say_error(str(exc).replace("send discard_review=true", "pass --discard-review"))
         except ClientError as exc:
-            _fail(str(exc))
+            _say_error(str(exc))
     stderr.print(f"Transcribing job {job_id} again (stt-studio export {job_id} once it has finished)")
 
 

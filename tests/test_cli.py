@@ -44,12 +44,13 @@ def test_one_file_prints_json(short_wav: Path) -> None:
 
 
 def test_many_files_to_output_dir_as_srt(short_wav: Path, tmp_path: Path) -> None:
-    bad = tmp_path / "notes.txt"
+    bad = tmp_path / ("folder-" * 12) / "notes.txt"  # a path longer than a line: written whole, never folded
+    bad.parent.mkdir()
     bad.write_text("hello")
     out = tmp_path / "out"
     proc = run_cli("transcribe", str(short_wav), str(bad), "--model", "tiny.en", "--format", "srt", "-o", str(out))
     assert proc.returncode == 1  # one file failed
-    assert "notes.txt: Failed to load audio: not an audio or video file" in " ".join(proc.stderr.split())
+    assert f"{bad}: Failed to load audio: not an audio or video file" in " ".join(proc.stderr.split())
     srt = (out / "short.srt").read_text()
     assert srt.startswith("1\n00:00:00,")
     assert "-->" in srt and "office tomorrow morning" in srt.lower()

@@ -34,5 +34,7 @@ if [ $# -eq 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; the
     prebuild=$!
     trap 'kill -- -"$prebuild" 2>/dev/null || true' EXIT
 fi
-# The desktop tests draw the real window without a display.
-QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest "$@"
+# The desktop tests draw the real window without a display. Two test processes (pytest-xdist), each taking whole
+# files (their module fixtures, a server or a window, stay in one process): most of a test's time is spent waiting
+# on a server, a worker or a window, so a second process uses what the first leaves idle. STT_TEST_PROCESSES=0: one.
+QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest -n "${STT_TEST_PROCESSES:-2}" --dist loadfile "$@"

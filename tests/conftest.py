@@ -98,8 +98,10 @@ class LiveService:
 
 
 CONTRACT_PORT = 8000  # the contract's examples call http://localhost:8000 and are run unchanged
-SERVICE_PORT = int(os.environ.get("STT_TEST_PORT", CONTRACT_PORT))
-"""Another port lets two test sessions share a machine; the contract example then has its URL's port rewritten."""
+_XDIST_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+SERVICE_PORT = int(os.environ.get("STT_TEST_PORT", CONTRACT_PORT)) + _XDIST_WORKER
+"""Another port lets two test sessions share a machine (STT_TEST_PORT), and each pytest-xdist process has its own
+(the first one's plus its number); the contract example then has its URL's port rewritten."""
 
 
 @pytest.fixture(scope="session")

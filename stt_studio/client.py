@@ -279,7 +279,7 @@ class StudioClient:
 
     def retranscribe(self, job_id: str, change: NewTranscription, *, discard_review: bool = False) -> None:
         """Transcribe a completed job again with another model, language or task (POST /jobs/{id}/retranscribe);
-        ApiError 400 when nothing would change, 409 while it runs, when it kept no audio, or when its transcript was
+        ApiError 409 when nothing would change, while it runs, when it kept no audio, or when its transcript was
         reviewed and ``discard_review`` is False."""
         form = {k: v for k, v in vars(change).items() if v is not None}
         form["discard_review"] = str(discard_review).lower()

@@ -111,8 +111,9 @@ def _retranscribe(service: LiveService, job_id: str, **form: str) -> httpx.Respo
 def _transcribed_again_with_base(service: LiveService, job_id: str) -> None:
     """The reviewed tiny.en job transcribed again with base: the speech regions read back, the words anew."""
     for form, code, says in (
-        ({"model": "tiny.en"}, 400, "Nothing would change"),
-        ({"task": "translate"}, 400, "cannot translate"),
+        ({"model": "tiny.en"}, 409, "Nothing would change"),
+        ({"task": "translate"}, 409, "cannot translate"),
+        ({"model": "tiny.en", "task": "translate"}, 400, "cannot translate"),
         ({"model": "/etc/passwd"}, 400, "Unknown model"),
         ({"language": "xx", "model": "base"}, 400, "Unknown language code"),
         ({"model": "base"}, 409, "discard_review=true"),

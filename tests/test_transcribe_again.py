@@ -12,7 +12,7 @@ from stt_studio.cli import app
 from stt_studio.jobs import review
 from stt_studio.jobs.models import JobOptions, JobStatus
 from stt_studio.jobs.new_transcription import NewTranscription
-from stt_studio.jobs.retranscribe import RetranscribeRequestError, new_options, retranscribe
+from stt_studio.jobs.retranscribe import NothingNewError, RetranscribeRequestError, new_options, retranscribe
 from stt_studio.jobs.run_again import NothingKeptError, ReviewWouldChangeError
 from stt_studio.jobs.store import JobConflictError, JobNotFoundError, JobStore
 from tests.test_find_speakers_again import UNKNOWN_JOB, _completed, _reviewed
@@ -21,22 +21,25 @@ WORKER_MODEL = "tiny.en"
 
 
 @pytest.mark.parametrize(
-    ("old", "change", "says"),
+    ("old", "change", "error", "says"),
     [
-        (JobOptions(), NewTranscription(), "Nothing would change"),
-        (JobOptions(), NewTranscription(model="tiny.en"), "Nothing would change"),  # the worker's model by name
-        (JobOptions(model="base"), NewTranscription(model="base"), "Nothing would change"),
-        (JobOptions(language="en"), NewTranscription(language=" EN "), "Nothing would change"),
-        (JobOptions(), NewTranscription(language="auto"), "Nothing would change"),
-        (JobOptions(), NewTranscription(language="xx"), "Unknown language code 'xx'"),
-        (JobOptions(), NewTranscription(task="translate"), "English-only and cannot translate"),
-        (JobOptions(model="base"), NewTranscription(model="large-v3-turbo", task="translate"), "without translation"),
+        (JobOptions(), NewTranscription(), NothingNewError, "Nothing would change"),
+        (JobOptions(), NewTranscription(model="tiny.en"), NothingNewError, "Nothing would change"),  # worker's model
+        (JobOptions(model="base"), NewTranscription(model="base"), NothingNewError, "Nothing would change"),
+        (JobOptions(language="en"), NewTranscription(language=" EN "), NothingNewError, "Nothing would change"),
+        (JobOptions(), NewTranscription(language="auto"), NothingNewError, "Nothing would change"),
+        (JobOptions(), NewTranscription(language="xx"), RetranscribeRequestError, "Unknown language code 'xx'"),
+        (JobOptions(), NewTranscription(task="translate"), NothingNewError, "English-only and cannot translate"),
+        (JobOptions(model="base"), NewTranscription(model="large-v3-turbo", task="translate"), RetranscribeRequestError,
+         "without translation"),
     ],
-)
+)  # fmt: skip
 def test_a_request_that_changes_nothing_or_cannot_be_done_says_why(
-    old: JobOptions, change: NewTranscription, says: str
+    old: JobOptions, change: NewTranscription, error: type[Exception], says: str
 ) -> None:
-    with pytest.raises(RetranscribeRequestError, match=says):
+    """A request wrong in itself is a RetranscribeRequestError (400); one that only does not fit this job (nothing
+    changes, the job's own model cannot translate) a NothingNewError, a conflict with the job (409)."""
+    with pytest.raises(error, match=says):
         new_options(old, change, WORKER_MODEL)
 
 

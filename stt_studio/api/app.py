@@ -23,6 +23,7 @@ from stt_studio.api.auth import ALWAYS_OPEN, ApiKeyAuth, keys_required, log_key_
 from stt_studio.api.event_hub import EventHub
 from stt_studio.api.responses import allowed_methods, describe_validation_errors, truthful_openapi
 from stt_studio.api.routers import events, jobs, media, openai_compat, system, transcribe, transcript, voices
+from stt_studio.api.served_models import WHISPER_1, served_models
 from stt_studio.api.uploads import note_redis_trouble, upload_too_large
 from stt_studio.api_keys import ApiKeyChecker, keys_file
 from stt_studio.jobs.connection import connect
@@ -185,18 +186,22 @@ def create_app(settings: Settings, store: JobStore | None = None, *, host: str =
             raise exc  # any other OSError is a bug: a 500, logged with its traceback
         return JSONResponse({"detail": DISK_FULL_DETAIL}, status_code=507)
 
-    _document_truthfully(app, keys_required(settings.require_api_key, host), settings.metrics_public)
+    models = [name for name in served_models(settings) if name != WHISPER_1]
+    _document_truthfully(app, keys_required(settings.require_api_key, host), settings.metrics_public, models)
     return app
 
 
-def _document_truthfully(app: FastAPI, keys: bool, metrics_public: bool) -> None:
-    """/openapi.json as the server behaves (``truthful_openapi``), built once like FastAPI's own."""
+def _document_truthfully(app: FastAPI, keys: bool, metrics_public: bool, models: list[str]) -> None:
+    """/openapi.json as the server behaves (``truthful_openapi``; the models a job may ask for), built once like
+    FastAPI's own."""
     build = app.openapi
     open_paths = ALWAYS_OPEN | {"/metrics"} if metrics_public else ALWAYS_OPEN
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = truthful_openapi(build(), keys_required=keys, open_paths=open_paths)
+            document = truthful_openapi(build(), keys_required=keys, open_paths=open_paths)
+            jobs.document_served_models(document, models)
+            app.openapi_schema = document
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -18,17 +18,24 @@ from stt_studio.jobs.checkpoints import JobCheckpoints
 from stt_studio.jobs.models import JobOptions, JobView
 from stt_studio.jobs.new_transcription import AUTO, NewTranscription
 from stt_studio.jobs.run_again import ReviewWouldChangeError, audio_to_run_again, completed_job
-from stt_studio.jobs.store import JobStore
+from stt_studio.jobs.store import JobConflictError, JobStore
 
 
 class RetranscribeRequestError(InvalidOptionError):
-    """The request itself is wrong (nothing changes, an unknown language, a translation the model cannot do)."""
+    """The request itself is wrong (an unknown language, a translation asked of a model that cannot do it)."""
+
+
+class NothingNewError(JobConflictError):
+    """The request is fine but does not fit this job: it changes nothing the job was transcribed with, or asks the
+    job's own model (none named) to translate when it cannot. A conflict with the job's state (409), as the same
+    request is right for another job."""
 
 
 def new_options(old: JobOptions, change: NewTranscription, worker_model: str) -> JobOptions:
-    """``old`` with ``change``; RetranscribeRequestError when it changes nothing that a transcription depends on, names
-    an unknown language, or asks a model that cannot translate to translate. ``worker_model``: what runs a job that
-    names no model (to compare and to check the translation)."""
+    """``old`` with ``change``; RetranscribeRequestError when it names an unknown language or asks a named model that
+    cannot translate to translate; NothingNewError when it changes nothing that a transcription depends on, or asks
+    the job's own model to translate when it cannot. ``worker_model``: what runs a job that names no model (to
+    compare and to check the translation)."""
     update: dict[str, object] = {}
     if change.model is not None:
         update["model"] = change.model.strip() or None
@@ -40,12 +47,15 @@ def new_options(old: JobOptions, change: NewTranscription, worker_model: str) ->
     options = old.model_copy(update=update)
     try:
         check_language(options.language)
-        check_task(options.task, _model_name(options, worker_model))
     except InvalidOptionError as exc:
         raise RetranscribeRequestError(str(exc)) from exc
+    try:
+        check_task(options.task, _model_name(options, worker_model))
+    except InvalidOptionError as exc:
+        raise (NothingNewError if change.model is None else RetranscribeRequestError)(str(exc)) from exc
     if _transcription_of(options, worker_model) == _transcription_of(old, worker_model):
         model, old_language, task = _transcription_of(old, worker_model)
-        raise RetranscribeRequestError(
+        raise NothingNewError(
             f"Nothing would change: the job was transcribed with model {model}, language {old_language or AUTO}, "
             f"task {task}; give another model, language or task"
         )

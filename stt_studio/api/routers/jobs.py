@@ -174,24 +174,32 @@ def rediarize_job(
     return {"job_id": view.job_id, "status": view.status.value, "message": "Finding speakers again"}
 
 
+def document_served_models(document: dict[str, Any], models: list[str]) -> None:
+    """The retranscribe form's ``model`` lists this server's models, as the submit forms' do (the route is one for
+    every server; the document is built per server): a name not listed is a 400."""
+    schema = document["paths"]["/jobs/{job_id}/retranscribe"]["post"]["requestBody"]["content"]
+    ref = schema["application/x-www-form-urlencoded"]["schema"]["$ref"]
+    form = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    form["properties"]["model"]["enum"] = ["", *models]  # empty: the server's model
+
+
 @router.post(
     "/jobs/{job_id}/retranscribe",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Transcribe a completed job again with another model, language or task, keeping its speech regions",
     description="Form fields: model (a model this server has, as at submit), language (a code, or auto), task "
     "(transcribe or translate), discard_review; at least one of model, language and task must differ from the "
-    "job's (else 400). The job runs again under its own id: its speech regions are read back (vad, and diarizing "
-    "for a diarized job, show reused: true in stages), transcription and alignment run again. A reviewed "
+    "job's (else 409: the same form is right for another job). The job runs again under its own id: its speech "
+    "regions are read back (vad, and diarizing for a diarized job, show reused: true in stages), transcription "
+    "and alignment run again. A reviewed "
     "transcript needs discard_review=true: the text changes, so the review is discarded (kept in its history).",
     responses={
-        400: error(
-            "Nothing would change, an unknown model or language, or a translation the model cannot do (detail says "
-            "which)"
-        ),
+        400: error("An unknown model or language, or a translation asked of a named model that cannot do it"),
         404: NO_SUCH_JOB,
         409: error(
-            "The job is queued or running, did not complete, kept no audio to transcribe again, or its transcript "
-            "was reviewed and discard_review was not true (detail says which)"
+            "Nothing would change for this job, or its own model cannot translate; the job is queued or running, did "
+            "not complete, kept no audio to transcribe again, or its transcript was reviewed and discard_review was "
+            "not true (detail says which)"
         ),
         422: INVALID_REQUEST,
         **QUEUE_UNAVAILABLE,

@@ -22,6 +22,15 @@ def client(tmp_path: Path, library: VoiceLibrary) -> TestClient:
     return TestClient(create_app(Settings(data_dir=library.folder.parent)))
 
 
+def _numbers_in_lists(value: object) -> bool:
+    """Whether any list in a JSON answer holds numbers (a voice vector); a timestamp may well contain "0.6"."""
+    if isinstance(value, dict):
+        return any(_numbers_in_lists(item) for item in value.values())
+    if isinstance(value, list):
+        return any(isinstance(item, (int, float)) or _numbers_in_lists(item) for item in value)
+    return False
+
+
 def enroll(library: VoiceLibrary, tmp_path: Path, name: str) -> Voice:
     clip = tmp_path / f"{name}.wav"
     clip.write_bytes(b"RIFF")
@@ -35,7 +44,7 @@ def test_list_read_rename_and_delete_without_ever_showing_a_vector(
     enroll(library, tmp_path, "Bob")
     listing = client.get("/voices")
     assert listing.status_code == 200 and [v["name"] for v in listing.json()["voices"]] == ["Bob", "Diane"]
-    assert "0.6" not in listing.text and "embedding" not in listing.text
+    assert "embedding" not in listing.text and not _numbers_in_lists(listing.json())
     one = client.get(f"/voices/{diane.id}").json()
     assert (one["name"], one["speech_seconds"], one["samples"][0]["consent"]) == ("Diane", 11.0, "agreed")
     renamed = client.patch(f"/voices/{diane.id}", json={"name": "Diane K"})
@@ -50,7 +59,7 @@ def test_bad_input_gets_a_4xx_that_says_why(client: TestClient, library: VoiceLi
     enroll(library, tmp_path, "Bob")
     cases = [
         (client.patch(f"/voices/{diane.id}", json={"name": "bob"}), 409, "'Bob' is already in the library"),
-        (client.patch(f"/voices/{diane.id}", json={"name": "   "}), 400, "needs a name"),
+        (client.patch(f"/voices/{diane.id}", json={"name": "   "}), 422, "name"),
         (client.patch(f"/voices/{diane.id}", json={"name": ""}), 422, "name"),
         (client.get("/voices/v_000000000000"), 404, "No voice"),
         (client.get("/voices/..secrets"), 404, "No voice"),

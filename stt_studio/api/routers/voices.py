@@ -57,7 +57,9 @@ class VoiceList(BaseModel):
 
 
 class VoiceChange(BaseModel):
-    name: str = Field(min_length=1, max_length=NAME_MAX, description="The voice's new name")
+    name: str = Field(
+        min_length=1, max_length=NAME_MAX, pattern=r"\S", description="The voice's new name (not only spaces)"
+    )
 
 
 def _library(settings: Settings) -> VoiceLibrary:
@@ -115,7 +117,7 @@ def get_voice(voice_id: str, settings: SettingsDep) -> VoiceInfo:
 @router.patch(
     "/voices/{voice_id}",
     summary="Rename a voice",
-    responses={400: error("The name is blank"), 404: NO_SUCH_VOICE, **DAMAGED_OR_BUSY},
+    responses={404: NO_SUCH_VOICE, **DAMAGED_OR_BUSY},
 )
 def change_voice(voice_id: str, change: VoiceChange, settings: SettingsDep) -> VoiceInfo:
     with _answers():

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from stt_studio.jobs.redis_server import EmbeddedRedis, EmbeddedRedisError
-from stt_studio.processes import PARENT_PID_ENV, at_least_nice, die_with_parent
+from stt_studio.processes import PARENT_PID_ENV, at_least_nice, die_with_parent, session_at_least_nice
 
 log = logging.getLogger(__name__)
 
@@ -220,5 +220,6 @@ def _child_setup(nice: int) -> Callable[[], None] | None:
             tie()
         if lower:
             at_least_nice(nice)
+            session_at_least_nice(nice)  # it leads a session of its own (start_new_session)
 
     return setup

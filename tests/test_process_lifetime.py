@@ -45,6 +45,14 @@ def _nice(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
+def _session_nice(pid: int) -> int | None:
+    """The nice of the process's session as a scheduling group (Linux autogroup); None without autogroup."""
+    try:
+        return int(Path(f"/proc/{pid}/autogroup").read_text().split("nice")[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _valkey_pid(data_dir: Path) -> int:
     return int((data_dir / "redis" / "valkey.pid").read_text().strip())
 
@@ -81,12 +89,16 @@ def test_nothing_outlives_its_starter(command: list[str], sig: int, tmp_path: Pa
     proc, data_dir = _start(command, tmp_path, settings)
     workers = _workers_of(proc.pid)
     priorities = {pid: _nice(pid) for pid in workers}
+    session_priorities = {pid: _session_nice(pid) for pid in workers}
     started = [*workers, _valkey_pid(data_dir)]
     proc.send_signal(sig)
     proc.wait(60)
     _assert_all_gone(started)
     # every worker, the webhook worker too, yields the CPU to the window and the API, from its start on
     assert priorities == {pid: Settings().worker_nice for pid in workers}
+    # ... also where sessions are scheduled as groups (autogroup): each worker leads a session of its own
+    if Path("/proc/self/autogroup").exists():
+        assert session_priorities == {pid: Settings().worker_nice for pid in workers}
 
 
 def test_a_second_start_hands_its_files_to_the_first(tmp_path: Path, settings: Settings, short_wav: Path) -> None:

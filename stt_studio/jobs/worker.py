@@ -51,7 +51,7 @@ from stt_studio.jobs.resources import (
 )
 from stt_studio.jobs.review import TranscriptInvalidError, TranscriptVersionError
 from stt_studio.jobs.store import JobNotFoundError, JobStore, TranscriptNotReadyError
-from stt_studio.processes import at_least_nice, watch_parent_from_env
+from stt_studio.processes import at_least_nice, session_at_least_nice, watch_parent_from_env
 from stt_studio.review.new_speakers import carry_review
 from stt_studio.settings import Settings
 from stt_studio.voices.prints import VOICE_PRINTS_KEY
@@ -480,6 +480,7 @@ def run_worker(settings: Settings, *, burst: bool = False, engine: Engine | None
     watch_parent_from_env()
     if hasattr(os, "setpriority"):
         at_least_nice(settings.worker_nice)  # a supervisor started it so already; a worker started by hand too
+        session_at_least_nice(settings.worker_nice)
     apply_memory_limit(settings.worker_memory_limit_mb)
     store = JobStore(connect(settings, patient=True), settings.data_dir)
     engine = engine or Engine(settings)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -62,8 +62,10 @@ def _cell(text: str, *, number: bool = False, tip: str = "") -> QTableWidgetItem
     return item
 
 
-def _table(columns: tuple[str, ...]) -> QTableWidget:
+def _table(columns: tuple[str, ...], stretched: tuple[int, ...], numbers: tuple[int, ...]) -> QTableWidget:
     table = QTableWidget(0, len(columns))
+    table.setWordWrap(False)
+    table.setTextElideMode(Qt.TextElideMode.ElideRight)
     table.setHorizontalHeaderLabels(list(columns))
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -72,9 +74,12 @@ def _table(columns: tuple[str, ...]) -> QTableWidget:
     table.setShowGrid(False)
     table.setAlternatingRowColors(True)
     header = table.horizontalHeader()
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    for column in range(1, len(columns)):
-        header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    for column in range(len(columns)):
+        mode = QHeaderView.ResizeMode.Stretch if column in stretched else QHeaderView.ResizeMode.ResizeToContents
+        header.setSectionResizeMode(column, mode)
+        if column in numbers and (title := table.horizontalHeaderItem(column)) is not None:
+            title.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     return table
 
 
@@ -90,7 +95,8 @@ class VoiceLibraryDialog(QDialog):
     def __init__(self, where: str, *, moves_archives: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Voice library")
-        self.resize(820, 520)
+        self.setMinimumSize(720, 420)
+        self.resize(self.sizeHint())
         self._voices: list[VoiceSummary] = []
         self.confirm_box: QMessageBox | None = None
         """The question open now or last (tests answer it)."""
@@ -102,9 +108,10 @@ class VoiceLibraryDialog(QDialog):
         self.problems_label.setStyleSheet(f"color: {_warning_color(self)}")
         self.problems_label.hide()
 
-        self.voices_table = _table(VOICE_COLUMNS)
+        self.voices_table = _table(VOICE_COLUMNS, stretched=(0,), numbers=(1, 2))
+        self.voices_table.setMinimumWidth(300)
         self.voices_table.itemSelectionChanged.connect(self._show_chosen_voice)
-        self.samples_table = _table(SAMPLE_COLUMNS)
+        self.samples_table = _table(SAMPLE_COLUMNS, stretched=(0, 2), numbers=(3,))
         self.samples_table.itemSelectionChanged.connect(self._enable)
 
         self.name_edit = QLineEdit()
@@ -176,8 +183,12 @@ class VoiceLibraryDialog(QDialog):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.voices_table)
         splitter.addWidget(details)
-        splitter.setSizes([360, 440])
+        splitter.setSizes([330, 590])
+        splitter.setChildrenCollapsible(False)
         return splitter
+
+    def sizeHint(self) -> QSize:
+        return QSize(920, 540)
 
     # --- what the controller shows -----------------------------------------------------------------------------
     def show_listing(self, listing: VoiceListing) -> None:

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from stt_studio.api.app import create_app
-from stt_studio.settings import Settings
+from stt_studio.settings import DiarizationBackend, Settings
 from stt_studio.voices.library import NewSample, Voice, VoiceLibrary
 
 
@@ -93,7 +93,8 @@ def test_a_voice_with_samples_of_another_speaker_model_needs_a_refresh(library: 
         clip.write_bytes(b"RIFF")
         library.add_voice(name, NewSample((0.6, 0.8), model, clip, 11.0, f"job:1 {name}", "agreed"))
     data_dir = library.folder.parent
-    for backend, marked in (("local", {"Bob"}), ("hub", {"Diane"})):
+    backends: list[tuple[DiarizationBackend, set[str]]] = [("local", {"Bob"}), ("hub", {"Diane"})]
+    for backend, marked in backends:
         settings = Settings(
             data_dir=data_dir, diarization_backend=backend, diarization_model="pyannote/speaker-diarization-3.1"
         )

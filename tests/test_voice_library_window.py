@@ -125,10 +125,12 @@ def test_an_empty_library_says_so_then_lists_voices_samples_and_which_need_a_ref
     assert str(tmp_path / "data" / "voices") in dialog.where_label.text()
     assert dialog.export_button.isVisible() and not dialog.export_button.isEnabled()  # nothing to export yet
 
-    seeded(tmp_path / "data", tmp_path / "clips")
+    library, _diane, _bob = seeded(tmp_path / "data", tmp_path / "clips")
+    (library.folder / "voices" / "v_0123456789ab.json").write_text("{")  # damaged: named, the others still listed
     controller.refresh()
     settle(qapp, controller)
     assert dialog.pages.currentWidget() is not dialog.empty_label
+    assert not dialog.problems_label.isHidden() and "v_0123456789ab.json" in dialog.problems_label.text()
     assert rows(dialog.voices_table) == [["Bob", "1", "1:05", NEEDS_REFRESH], ["Diane", "2", "20 s", ""]]
     choose(dialog, "Diane")
     samples = rows(dialog.samples_table)

@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
+import shiboken6
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QTableWidget
 
 from stt_studio.engine.diarization.local import local_embedding_fingerprint
@@ -140,6 +142,12 @@ def test_an_empty_library_says_so_then_lists_voices_samples_and_which_need_a_ref
     ]
     assert all(len(r[1]) == len("2026-12-07 14:05") for r in samples)
     assert dialog.name_edit.text() == "Diane"
+
+    dialog.reject()  # opened again: a new dialog on the library as it is now, the old one let go
+    _again, reopened = opened(window, qapp)
+    assert reopened is not dialog and rows(reopened.voices_table)[0][0] == "Bob"
+    qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert not shiboken6.isValid(dialog)
 
 
 def test_rename_says_inline_why_a_taken_or_blank_name_is_refused(

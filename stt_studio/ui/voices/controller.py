@@ -36,6 +36,9 @@ class VoiceLibraryController(QObject):
         dialog.import_requested.connect(lambda source: self._do(self._import(source)))
         dialog.finished.connect(lambda _result: service.close())
 
+    def idle(self) -> bool:
+        return self.last_task is None or self.last_task.done()
+
     def refresh(self) -> asyncio.Future[Any]:
         return self._do(self._show_listing())
 

@@ -43,6 +43,8 @@ class VoiceLibraryMenu(QObject):
         return local, f"This computer's voice library ({library.folder})"
 
     def open(self) -> VoiceLibraryController:
+        if self.controller is not None and self.controller.idle():
+            self.controller.dialog.deleteLater()  # one dialog kept at a time (a request still running keeps its own)
         service, where = self._service()
         dialog = VoiceLibraryDialog(where, moves_archives=service.moves_archives, parent=self.window)
         self.controller = VoiceLibraryController(service, dialog, self.window.spawn)

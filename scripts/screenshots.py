@@ -29,6 +29,11 @@ window too).
 
 renders only a running job's transcript growing where the transcript goes (the full run shoots it too, on its long
 clip): the window and its worker on nine espeak-ng sentences 24 s apart, three batches of chunks.
+
+    .venv/bin/python scripts/screenshots.py --voices
+
+renders only the Voice library dialog on a library of three voices, one of them enrolled under an older speaker
+model (the full run opens it from the window's Review menu on the same three).
 """
 
 from __future__ import annotations
@@ -62,6 +67,10 @@ from stt_studio.ui.views.batch_options import BatchOptionsBar  # noqa: E402
 from stt_studio.ui.views.find_speakers_dialog import FindSpeakersDialog  # noqa: E402
 from stt_studio.ui.views.main_window import MainWindow  # noqa: E402
 from stt_studio.ui.views.transcribe_again_dialog import TranscribeAgainDialog  # noqa: E402
+from stt_studio.ui.voices.dialog import VoiceLibraryDialog  # noqa: E402
+from stt_studio.voices.embedding_model import current_embedding_model  # noqa: E402
+from stt_studio.voices.library import NewSample, VoiceLibrary  # noqa: E402
+from stt_studio.voices.summary import VoiceListing, VoiceSummary  # noqa: E402
 from tests import live  # noqa: E402
 from tests.desktop import Desktop, wait_until  # noqa: E402
 from tests.hidden_libraries import without  # noqa: E402
@@ -546,6 +555,7 @@ def run(out: Path, root: Path) -> list[Path]:
         settings.reject()
         settle(app)
         help_dialogs(app, window, shooter)
+        voice_library_dialog(app, window, shooter, root / "voice-clips")
         gpu_status_bar(window, shooter)
         server_roles(app, window, shooter, root, [clips["directions"], clips["team-update"], lecture])
     finally:
@@ -584,6 +594,84 @@ def transcribe_again_dialog(app: QApplication, shooter: Shooter, parent: QWidget
     dialog.show()
     shooter.both("transcribe-again-dialog", dialog_target(app, dialog))
     dialog.reject()
+
+
+VOICES = {
+    "Diane Keaton": [
+        (14.2, "job:6f1c2a9e0b47 speaker SPEAKER_00", "agreed in person, 2026-11-30"),
+        (9.6, "job:a83d51c07e22 speaker SPEAKER_01", "agreed in person, 2026-11-30"),
+    ],
+    "Sheila Moreau": [(21.0, "sheila-introduction.wav", "signed form, 2026-12-02")],
+    "Dr. Chen": [(11.4, "job:0c9e7b13d5f8 speaker SPEAKER_00", "agreed by email, 2026-10-14")],
+}
+OLDER_SPEAKER_MODEL = "campplus-192:5d0e1f77a2c3b904"
+"""Dr. Chen was enrolled under this one: the dialog marks the voice as needing a refresh."""
+
+
+def seed_voices(library: VoiceLibrary, current_model: str, clips: Path) -> None:
+    """``VOICES`` as enrolling leaves them (vectors made up: the dialog never shows them)."""
+    clips.mkdir(parents=True, exist_ok=True)
+    for n, (name, samples) in enumerate(VOICES.items()):
+        model = OLDER_SPEAKER_MODEL if name == "Dr. Chen" else current_model
+        voice_id: str | None = None
+        for i, (seconds, source, consent) in enumerate(samples):
+            clip = clips / f"{n}-{i}.wav"
+            clip.write_bytes(b"RIFF")
+            sample = NewSample((1.0, float(n), float(i)), model, clip, seconds, source, consent)
+            if voice_id is None:
+                voice_id = library.add_voice(name, sample).id
+            else:
+                library.add_sample(voice_id, sample)
+
+
+def choose_voice(dialog: VoiceLibraryDialog, name: str) -> None:
+    names = [
+        item.text() if (item := dialog.voices_table.item(r, 0)) else "" for r in range(dialog.voices_table.rowCount())
+    ]
+    dialog.voices_table.selectRow(names.index(name))
+
+
+def voice_library_target(app: QApplication, dialog: VoiceLibraryDialog) -> Capture:
+    """At the dialog's own size (``dialog_target``'s adjustSize stops at two thirds of the offscreen screen)."""
+
+    def grab() -> QWidget:
+        dialog.resize(dialog.sizeHint())
+        settle(app, 0.2)
+        return dialog
+
+    return grab
+
+
+def voice_library_dialog(app: QApplication, window: MainWindow, shooter: Shooter, clips: Path) -> None:
+    """Review → Voice library… on this computer's library: three voices, Diane's two samples shown."""
+    settings = window._local.settings
+    seed_voices(VoiceLibrary.in_data_dir(settings.data_dir), current_embedding_model(settings) or "", clips)
+    controller = window.voice_library.open()
+    task = controller.last_task
+    assert task is not None
+    wait_until(app, task.done, 30, "the voice library to load")
+    choose_voice(controller.dialog, "Diane Keaton")
+    shooter.both("voice-library", voice_library_target(app, controller.dialog))
+    controller.dialog.reject()
+    settle(app)
+
+
+def voices_only(out: Path, root: Path) -> list[Path]:
+    """The Voice library dialog alone, on a library folder of ``VOICES`` (no window, no worker: seconds)."""
+    base = private_environment(root)
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    shooter = Shooter(app, Themes(app), out)
+    library = VoiceLibrary.in_data_dir(base.data_dir)
+    model = current_embedding_model(base)
+    seed_voices(library, model or "", root / "clips")
+    dialog = VoiceLibraryDialog(f"This computer's voice library ({library.folder})", moves_archives=True)
+    dialog.show_listing(VoiceListing([VoiceSummary.of(v, model) for v in library.voices()], []))
+    dialog.show()
+    choose_voice(dialog, "Diane Keaton")
+    shooter.both("voice-library", voice_library_target(app, dialog))
+    dialog.reject()
+    return shooter.written
 
 
 def find_speakers_only(out: Path) -> list[Path]:
@@ -664,6 +752,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-options", action="store_true", help="only the New files bar with translation on")
     parser.add_argument("--find-speakers", action="store_true", help="only the run-again dialogs")
     parser.add_argument("--growing", action="store_true", help="only a running job's transcript growing")
+    parser.add_argument("--voices", action="store_true", help="only the Voice library dialog")
     parser.add_argument("--hidden", action="store_true", help=argparse.SUPPRESS)  # already without libpulse.so.0
     args = parser.parse_args(argv)
     out: Path = args.out.resolve()
@@ -683,7 +772,11 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="stt-screenshots-"))
     print(f"data and config in {root}", flush=True)
     try:
-        written = growing_only(out, root) if args.growing else run(out, root)
+        if args.voices:
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+            written = voices_only(out, root)
+        else:
+            written = growing_only(out, root) if args.growing else run(out, root)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

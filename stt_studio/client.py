@@ -24,6 +24,7 @@ from stt_studio.engine.result import TranscriptionResult
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, QueueStats
 from stt_studio.jobs.new_transcription import NewTranscription
 from stt_studio.jobs.speaker_counts import SpeakerCounts
+from stt_studio.voices.summary import VoiceListing, VoiceSummary
 
 API_MAJOR_VERSION = 0
 """Servers whose version has another major number speak another API (0.x: any 0.x)."""
@@ -327,6 +328,23 @@ class StudioClient:
         except httpx.TransportError as exc:
             raise ServerUnreachableError(f"Cannot reach {self.url}: {_reason(exc)}") from exc
         return destination
+
+    # --- the voice library ----------------------------------------------------------------------------------------
+    def voices(self) -> VoiceListing:
+        """The server's voice library (``GET /voices``), without voice vectors; damaged voice files in ``problems``."""
+        body = self._request("GET", "/voices").json()
+        return VoiceListing([VoiceSummary.from_json(v) for v in body["voices"]], [str(p) for p in body["problems"]])
+
+    def rename_voice(self, voice_id: str, name: str) -> VoiceSummary:
+        """ApiError 409 when another voice has the name, 404 when the voice is gone."""
+        return VoiceSummary.from_json(self._request("PATCH", f"/voices/{voice_id}", json={"name": name}).json())
+
+    def delete_voice(self, voice_id: str) -> None:
+        self._request("DELETE", f"/voices/{voice_id}")
+
+    def delete_voice_sample(self, voice_id: str, sample_id: str) -> bool:
+        """Whether the voice went too (it was its last sample)."""
+        return bool(self._request("DELETE", f"/voices/{voice_id}/samples/{sample_id}").json()["voice_deleted"])
 
     # --- push ---------------------------------------------------------------------------------------------------
     @contextmanager

@@ -171,3 +171,18 @@ def test_after_a_model_change_a_voice_needs_refresh_and_matching_uses_only_curre
     lib.add_sample(voice.id, refreshed)  # another model's vector may have another size
     (known,) = lib.known_voices(newer)
     assert known.samples == ((0.0, 1.0),)
+
+
+def test_an_archive_with_a_damaged_member_is_refused_as_damaged(lib: VoiceLibrary, tmp_path: Path) -> None:
+    lib.add_voice("Diane", sample(tmp_path, b"RIFF-" + b"diane" * 40))
+    archive = tmp_path / "voices.zip"
+    lib.export_archive(archive)
+    with zipfile.ZipFile(archive) as z:
+        clip = next(info for info in z.infolist() if info.filename.startswith("clips/"))
+    data = bytearray(archive.read_bytes())
+    at = clip.header_offset + 30 + len(clip.filename) + len(clip.extra) + clip.compress_size // 2
+    data[at] ^= 0xFF  # one byte of the clip's compressed data: its CRC (or its deflate stream) no longer holds
+    archive.write_bytes(bytes(data))
+    fresh = VoiceLibrary(tmp_path / "fresh")
+    with pytest.raises(VoiceLibraryError, match=r"voices\.zip is damaged"):
+        fresh.import_archive(archive)

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from stt_studio.api.app import create_app
-from stt_studio.settings import Settings
+from stt_studio.settings import DiarizationBackend, Settings
 from stt_studio.voices.library import NewSample, Voice, VoiceLibrary
 
 
@@ -81,3 +81,22 @@ def test_a_damaged_voice_file_is_named_and_the_others_still_list(
     assert f"{diane.id}.json" in listing["problems"][0]
     damaged = client.get(f"/voices/{diane.id}")
     assert damaged.status_code == 409 and f"{diane.id}.json" in damaged.json()["detail"]
+
+
+def test_a_voice_with_samples_of_another_speaker_model_needs_a_refresh(library: VoiceLibrary, tmp_path: Path) -> None:
+    """Judged against the model this server's diarization embeds with: the no-token backend's CAM++ weights, or the
+    hub pipeline by name."""
+    from stt_studio.engine.diarization.local import local_embedding_fingerprint
+
+    for name, model in (("Diane", local_embedding_fingerprint()), ("Bob", "hub:pyannote/speaker-diarization-3.1")):
+        clip = tmp_path / f"{name}.wav"
+        clip.write_bytes(b"RIFF")
+        library.add_voice(name, NewSample((0.6, 0.8), model, clip, 11.0, f"job:1 {name}", "agreed"))
+    data_dir = library.folder.parent
+    backends: list[tuple[DiarizationBackend, set[str]]] = [("local", {"Bob"}), ("hub", {"Diane"})]
+    for backend, marked in backends:
+        settings = Settings(
+            data_dir=data_dir, diarization_backend=backend, diarization_model="pyannote/speaker-diarization-3.1"
+        )
+        voices = TestClient(create_app(settings)).get("/voices").json()["voices"]
+        assert {v["name"] for v in voices if v["needs_refresh"]} == marked, backend

@@ -13,6 +13,7 @@ import re
 import secrets
 import shutil
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -291,7 +292,7 @@ class VoiceLibrary:
         except (OSError, zipfile.BadZipFile) as exc:
             raise VoiceLibraryError(f"{source} is not a voice library archive ({exc})") from exc
         changed: list[Voice] = []
-        with archive, self._locked():
+        with archive, self._locked(), _refused_when_damaged(source):
             names = set(archive.namelist())
             entries = sorted(n for n in names if n.startswith("voices/") and n.endswith(".json"))
             if not entries:
@@ -377,6 +378,15 @@ class VoiceLibrary:
             yield
         finally:
             lock.release()
+
+
+@contextmanager
+def _refused_when_damaged(source: Path) -> Iterator[None]:
+    """A member's data damaged (a bad CRC, broken deflate data, cut off) refused as the archive being damaged."""
+    try:
+        yield
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise VoiceLibraryError(f"{source} is damaged: {exc}") from exc
 
 
 def _first_problem(exc: Exception) -> str:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from stt_studio.api.deps import SettingsDep
 from stt_studio.api.responses import error
 from stt_studio.settings import Settings
+from stt_studio.voices.embedding_model import current_embedding_model
 from stt_studio.voices.library import (
     NAME_MAX,
     DamagedVoiceError,
@@ -48,6 +49,10 @@ class VoiceInfo(BaseModel):
     name: str
     created: datetime
     speech_seconds: float = Field(description="Seconds of speech over all samples")
+    needs_refresh: bool = Field(
+        description="Some samples were embedded by another model than the one diarization uses now (they are left "
+        "out of matching until their clips are embedded again)"
+    )
     samples: list[VoiceSampleInfo]
 
 
@@ -66,7 +71,7 @@ def _library(settings: Settings) -> VoiceLibrary:
     return VoiceLibrary.in_data_dir(settings.data_dir)
 
 
-def _info(voice: Voice) -> VoiceInfo:
+def _info(voice: Voice, settings: Settings) -> VoiceInfo:
     samples = [
         VoiceSampleInfo(
             id=s.id,
@@ -78,8 +83,14 @@ def _info(voice: Voice) -> VoiceInfo:
         )
         for s in voice.samples
     ]
+    current = current_embedding_model(settings)
     return VoiceInfo(
-        id=voice.id, name=voice.name, created=voice.created, speech_seconds=voice.speech_seconds(), samples=samples
+        id=voice.id,
+        name=voice.name,
+        created=voice.created,
+        speech_seconds=voice.speech_seconds(),
+        needs_refresh=current is not None and voice.needs_refresh(current),
+        samples=samples,
     )
 
 
@@ -103,7 +114,7 @@ def _answers() -> Iterator[None]:
 @router.get("/voices", summary="The voices in the library (without their voice vectors)")
 def list_voices(settings: SettingsDep) -> VoiceList:
     contents = _library(settings).contents()
-    return VoiceList(voices=[_info(v) for v in contents.voices], problems=contents.problems)
+    return VoiceList(voices=[_info(v, settings) for v in contents.voices], problems=contents.problems)
 
 
 @router.get(
@@ -111,7 +122,7 @@ def list_voices(settings: SettingsDep) -> VoiceList:
 )
 def get_voice(voice_id: str, settings: SettingsDep) -> VoiceInfo:
     with _answers():
-        return _info(_library(settings).get(voice_id))
+        return _info(_library(settings).get(voice_id), settings)
 
 
 @router.patch(
@@ -121,7 +132,7 @@ def get_voice(voice_id: str, settings: SettingsDep) -> VoiceInfo:
 )
 def change_voice(voice_id: str, change: VoiceChange, settings: SettingsDep) -> VoiceInfo:
     with _answers():
-        return _info(_library(settings).rename(voice_id, change.name))
+        return _info(_library(settings).rename(voice_id, change.name), settings)
 
 
 @router.delete(

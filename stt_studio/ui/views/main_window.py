@@ -55,6 +55,7 @@ from stt_studio.ui.views.notices import NoticeArea, Tone
 from stt_studio.ui.views.queue_view import QueueView
 from stt_studio.ui.views.settings_dialog import SettingsDialog
 from stt_studio.ui.views.transcript_view import TranscriptView
+from stt_studio.ui.voices.menu import VoiceLibraryMenu
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +219,7 @@ class MainWindow(QMainWindow):
         self.transcript_view.review_actions.fill_menu(self.review_menu)
         self.find_speakers = FindSpeakersAgain(self)  # its item ends the Review menu and opens the transcript's menu
         self.transcribe_again = TranscribeAgain(self)  # beside it
+        self.voice_library = VoiceLibraryMenu(self)  # ends the Review menu
         self.help = HelpMenu(self)
         self.help.fill_menu(menu.addMenu("&Help"))
         context_menu = [self.open_action, self.reveal_action, None, self.cancel_action, self.retry_action,

@@ -1,0 +1,157 @@
+"""The one interface the Voice library window uses, like the jobs' ``JobService``: the dialog never touches the
+library's files or HTTP. ``LocalVoiceService`` reads and changes the data folder's library on a thread of its own
+(one, so changes happen in the order asked); ``RemoteVoiceService`` does the same over a server's ``/voices``
+routes. Refusals come back as ``VoiceRefusedError`` with the sentence to show."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from stt_studio.client import ApiError, ClientError, StudioClient
+from stt_studio.voices.library import NAME_MAX, DuplicateVoiceError, VoiceLibrary, VoiceLibraryError
+from stt_studio.voices.summary import VoiceListing, VoiceSummary
+
+T = TypeVar("T")
+
+
+class VoiceRefusedError(Exception):
+    """The library could not do what was asked; ``str()`` says why."""
+
+
+class VoiceNameError(VoiceRefusedError):
+    """The new name is blank, too long, or another voice's."""
+
+
+def checked_name(name: str) -> str:
+    """``name`` as the library keeps it (spaces folded); VoiceNameError when it is blank or too long."""
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise VoiceNameError("A voice needs a name")
+    if len(cleaned) > NAME_MAX:
+        raise VoiceNameError(f"A voice's name has at most {NAME_MAX} characters")
+    return cleaned
+
+
+class VoiceService:
+    """What the Voice library window needs of a library. Coroutines run their blocking work off the GUI thread."""
+
+    moves_archives: bool = False
+    """Export and import of the whole library as one archive (this machine's library only)."""
+
+    def __init__(self) -> None:
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stt-voices")
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn)
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=False)
+
+    async def listing(self) -> VoiceListing:
+        raise NotImplementedError
+
+    async def rename(self, voice_id: str, name: str) -> VoiceSummary:
+        raise NotImplementedError
+
+    async def delete_voice(self, voice_id: str) -> None:
+        raise NotImplementedError
+
+    async def delete_sample(self, voice_id: str, sample_id: str) -> bool:
+        """Whether the voice went too (it was its last sample)."""
+        raise NotImplementedError
+
+    async def export_archive(self, target: Path) -> int:
+        """The number of voices written."""
+        raise VoiceRefusedError("The voice library of a server cannot be exported from here")
+
+    async def import_archive(self, source: Path) -> int:
+        """The number of voices added or given new samples."""
+        raise VoiceRefusedError("A voice library archive cannot be imported into a server from here")
+
+
+class LocalVoiceService(VoiceService):
+    """The voice library in this machine's data folder."""
+
+    moves_archives = True
+
+    def __init__(self, library: VoiceLibrary, current_model: Callable[[], str | None]) -> None:
+        super().__init__()
+        self.library = library
+        self._current_model = current_model
+        """The embedding model's fingerprint (hashes the weights once: on the service's thread)."""
+
+    async def listing(self) -> VoiceListing:
+        def read() -> VoiceListing:
+            contents, model = self.library.contents(), self._current_model()
+            return VoiceListing([VoiceSummary.of(v, model) for v in contents.voices], contents.problems)
+
+        return await self._run(read)
+
+    async def rename(self, voice_id: str, name: str) -> VoiceSummary:
+        name = checked_name(name)
+
+        def rename() -> VoiceSummary:
+            return VoiceSummary.of(self.library.rename(voice_id, name), self._current_model())
+
+        try:
+            return await self._run(rename)
+        except DuplicateVoiceError as exc:
+            raise VoiceNameError(str(exc)) from exc
+        except VoiceLibraryError as exc:
+            raise VoiceRefusedError(str(exc)) from exc
+
+    async def delete_voice(self, voice_id: str) -> None:
+        await self._refusing(lambda: self.library.delete_voice(voice_id))
+
+    async def delete_sample(self, voice_id: str, sample_id: str) -> bool:
+        return await self._refusing(lambda: self.library.delete_sample(voice_id, sample_id) is None)
+
+    async def export_archive(self, target: Path) -> int:
+        return await self._refusing(lambda: self.library.export_archive(target))
+
+    async def import_archive(self, source: Path) -> int:
+        return await self._refusing(lambda: len(self.library.import_archive(source)))
+
+    async def _refusing(self, fn: Callable[[], T]) -> T:
+        try:
+            return await self._run(fn)
+        except (VoiceLibraryError, OSError) as exc:
+            raise VoiceRefusedError(str(exc)) from exc
+
+
+class RemoteVoiceService(VoiceService):
+    """A server's voice library, over its REST API (``client`` is the window's connection to it)."""
+
+    def __init__(self, client: StudioClient) -> None:
+        super().__init__()
+        self.client = client
+
+    async def listing(self) -> VoiceListing:
+        return await self._refusing(self.client.voices)
+
+    async def rename(self, voice_id: str, name: str) -> VoiceSummary:
+        name = checked_name(name)
+        try:
+            return await self._run(lambda: self.client.rename_voice(voice_id, name))
+        except ApiError as exc:
+            if exc.status_code in (400, 409, 422):
+                raise VoiceNameError(str(exc)) from exc
+            raise VoiceRefusedError(str(exc)) from exc
+        except ClientError as exc:
+            raise VoiceRefusedError(str(exc)) from exc
+
+    async def delete_voice(self, voice_id: str) -> None:
+        await self._refusing(lambda: self.client.delete_voice(voice_id))
+
+    async def delete_sample(self, voice_id: str, sample_id: str) -> bool:
+        return await self._refusing(lambda: self.client.delete_voice_sample(voice_id, sample_id))
+
+    async def _refusing(self, fn: Callable[[], T]) -> T:
+        try:
+            return await self._run(fn)
+        except ClientError as exc:
+            raise VoiceRefusedError(str(exc)) from exc

@@ -8,10 +8,11 @@ a person can act on; httpx's exceptions never leave this module.
 from __future__ import annotations
 
 import mimetypes
+import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -148,9 +149,20 @@ class StudioClient:
         self._http = httpx.Client(
             base_url=self.url, headers=headers, timeout=_TIMEOUT, transport=transport, follow_redirects=False
         )
+        self._event_sockets: set[socket.socket] = set()
+        self._event_sockets_lock = threading.Lock()
 
     def close(self) -> None:
         self._http.close()
+
+    def interrupt_events(self) -> None:
+        """End this client's event streams now, from any thread: a read blocked on one returns at once. Closing the
+        client alone does not wake such a read, which would wait for the server's next keep-alive (15 s)."""
+        with self._event_sockets_lock:
+            sockets = list(self._event_sockets)
+        for sock in sockets:
+            with suppress(OSError):  # already closed
+                sock.shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> StudioClient:
         return self
@@ -359,9 +371,23 @@ class StudioClient:
                 if not source.response.is_success:
                     source.response.read()
                     self._raise_for(source.response)
-                yield (_decoded(event) for event in source.iter_sse())
+                sockets = {sock} if (sock := _socket_of(source.response)) is not None else set()
+                with self._event_sockets_lock:
+                    self._event_sockets |= sockets
+                try:
+                    yield (_decoded(event) for event in source.iter_sse())
+                finally:
+                    with self._event_sockets_lock:
+                        self._event_sockets -= sockets
         except httpx.TransportError as exc:
             raise ServerUnreachableError(f"Lost the connection to {self.url}: {_reason(exc)}") from exc
+
+
+def _socket_of(response: httpx.Response) -> socket.socket | None:
+    """The connection's socket under a streamed response (httpcore's ``network_stream``), where it has one."""
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    return sock if isinstance(sock, socket.socket) else None
 
 
 def _decoded(event: ServerSentEvent) -> dict[str, Any]:

@@ -51,7 +51,7 @@ def _service(server: RemoteServer, tmp_path: Path, key: str = KEY) -> RemoteJobS
 
 
 def test_a_remote_job_from_upload_to_reviewed_transcript(
-    app: QApplication, remote_server: RemoteServer, short_wav: Path, tmp_path: Path
+    app: QApplication, remote_server: RemoteServer, short_wav: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service = _service(remote_server, tmp_path)
     states: list[str] = []
@@ -97,7 +97,11 @@ def test_a_remote_job_from_upload_to_reviewed_transcript(
         assert view.job_id in {e.job_id for e in run(app, service.library())}
         assert run(app, service.search(SHORT_TEXT.split()[1])) == {view.job_id}
     finally:
+        # leaving the server ends its event stream at once, not at the server's next keep-alive (every 15 s): a
+        # second is plenty for the listener to end (it took 10 s, the join's limit, before)
+        monkeypatch.setattr("stt_studio.ui.remote_service.LISTENER_JOIN_SECONDS", 1.0)
         run(app, service.shutdown(after_current_job=False))
+    assert service._listener is not None and not service._listener.is_alive()
 
 
 def test_a_wrong_key_is_a_message(app: QApplication, remote_server: RemoteServer, tmp_path: Path) -> None:

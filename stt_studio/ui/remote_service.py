@@ -116,6 +116,7 @@ class RemoteJobService(JobService):
         listener = self._listener
 
         def close() -> None:
+            self._events_client.interrupt_events()
             self._events_client.close()
             if listener is not None:
                 listener.join(LISTENER_JOIN_SECONDS)

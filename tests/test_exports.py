@@ -145,18 +145,31 @@ def test_bad_options_are_refused(kwargs: dict[str, int], message: str) -> None:
 # --- txt -------------------------------------------------------------------------------------------------
 
 
-def test_txt_with_timestamps_and_speakers() -> None:
-    assert export(make_result(), "txt").splitlines() == [
-        "[00:00:00.000 --> 00:00:03.100] Speaker 1: Good morning everyone, welcome to the weekly planning meeting.",
-        "[00:00:04.000 --> 00:00:06.050] Speaker 1: Let us begin with the budget.",
-        "[00:00:06.500 --> 00:00:08.900] Speaker 2: Thank you, I have three points today.",
-        "[01:02:05.200 --> 01:02:06.900] Speaker 1: Wonderful, then we are done.",
+def test_txt_with_timestamps_and_speakers_is_a_paragraph_per_turn() -> None:
+    assert export(make_result(), "txt").split("\n\n") == [
+        "Speaker 1\n"
+        "[00:00:00.000 --> 00:00:03.100] Good morning everyone, welcome to the weekly planning meeting.\n"
+        "[00:00:04.000 --> 00:00:06.050] Let us begin with the budget.",
+        "Speaker 2\n[00:00:06.500 --> 00:00:08.900] Thank you, I have three points today.",
+        "Speaker 1\n[01:02:05.200 --> 01:02:06.900] Wonderful, then we are done.\n",
     ]
 
 
-def test_txt_without_timestamps_is_whisperx_text() -> None:
-    lines = export(make_result(), "txt", ExportOptions(include_timestamps=False)).splitlines()
-    assert lines == [f"[{SHOWN[speaker]}]: {text}" for speaker, _, text in LINES]
+def test_txt_without_timestamps_is_a_paragraph_per_turn() -> None:
+    paragraphs = export(make_result(), "txt", ExportOptions(include_timestamps=False)).strip().split("\n\n")
+    assert paragraphs == [f"[Speaker 1]: {LINES[0][2]} {LINES[1][2]}", f"[Speaker 2]: {LINES[2][2]}",
+                          f"[Speaker 1]: {LINES[3][2]}"]  # fmt: skip
+
+
+def test_txt_turns_read_back_as_the_conversation() -> None:
+    """Paragraphs read back: each opens with its speaker, neighbours differ, and the words are all there in order."""
+    result = make_result()
+    for options in (ExportOptions(), ExportOptions(include_timestamps=False)):
+        paragraphs = export(result, "txt", options).strip().split("\n\n")
+        speakers = [re.match(r"\[?(Speaker \d)", paragraph).group(1) for paragraph in paragraphs]  # type: ignore[union-attr]
+        assert all(a != b for a, b in itertools.pairwise(speakers))
+        spoken = re.sub(r"\[[^\]]*\]:?|Speaker \d\n", " ", " ".join(paragraphs)).split()
+        assert spoken == WORDS
 
 
 def test_txt_without_speakers() -> None:
@@ -309,11 +322,11 @@ def named_result() -> TranscriptionResult:
 
 def test_a_speaker_named_in_review_shows_in_every_format_people_read() -> None:
     result = named_result()
-    assert export(result, "txt").splitlines()[2] == (
-        "[00:00:06.500 --> 00:00:08.900] Speaker 2: Thank you, I have three points today."
+    assert export(result, "txt").split("\n\n")[1] == (
+        "Speaker 2\n[00:00:06.500 --> 00:00:08.900] Thank you, I have three points today."
     )
     plain = export(result, "txt", ExportOptions(include_timestamps=False))
-    assert plain.splitlines()[0] == f"[Dr. Chen]: {LINES[0][2]}"
+    assert plain.splitlines()[0] == f"[Dr. Chen]: {LINES[0][2]} {LINES[1][2]}"
     cues = parse_srt(export(result, "srt"))
     assert [cue.lines[0].split("]: ")[0] for cue in cues] == ["[Dr. Chen", "[Dr. Chen", "[Speaker 2", "[Dr. Chen"]
     vtt = export(result, "vtt", ExportOptions(max_line_width=24, max_line_count=1))

@@ -26,9 +26,9 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, NamedTuple, get_args
 
-from stt_studio.engine.result import TranscriptionResult
+from stt_studio.engine.result import Segment, TranscriptionResult
 from stt_studio.exports import qda
-from stt_studio.exports.common import clock, shown_speaker
+from stt_studio.exports.common import clock, speaker_turns
 from stt_studio.exports.document import APP_AUTHOR, docx_document
 from stt_studio.exports.html_page import html_page
 from stt_studio.exports.options import (
@@ -208,16 +208,27 @@ _plain_txt = _whisperx_writer("txt")
 
 
 def _txt(result: TranscriptionResult, options: ExportOptions) -> str:
-    """Without timestamps WhisperX's text (``[Speaker 1]: text``); with them ``[start --> end] Speaker 1: text``."""
-    if not options.include_timestamps:
-        return _plain_txt(result, options)
-    lines = []
-    for segment in result.segments:
-        span = f"[{clock(segment.start, millis=True)} --> {clock(segment.end, millis=True)}]"
-        speaker = shown_speaker(result, segment, options)
-        text = segment.text.strip()
-        lines.append(f"{span} {speaker}: {text}\n" if speaker else f"{span} {text}\n")
-    return "".join(lines)
+    """Speaker turns as paragraphs, a blank line between them: ``[Speaker 1]: the turn's text``, or with timestamps
+    the speaker's name on a line of its own, then ``[start --> end] text`` per segment. Without speakers a line per
+    segment (WhisperX's text, or ``[start --> end] text``)."""
+    turns = speaker_turns(result, options)
+    if all(turn.speaker is None for turn in turns):
+        if not options.include_timestamps:
+            return _plain_txt(result, options)
+        return "".join(f"{_span(segment)} {segment.text.strip()}\n" for segment in result.segments)
+    paragraphs = []
+    for turn in turns:
+        if not options.include_timestamps:
+            paragraphs.append(f"[{turn.speaker}]: {turn.text}" if turn.speaker else turn.text)
+            continue
+        lines = [turn.speaker] if turn.speaker else []
+        lines += [f"{_span(segment)} {segment.text.strip()}" for segment in turn.segments]
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs) + "\n"
+
+
+def _span(segment: Segment) -> str:
+    return f"[{clock(segment.start, millis=True)} --> {clock(segment.end, millis=True)}]"
 
 
 def _json(result: TranscriptionResult, _options: ExportOptions) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from stt_studio.engine.result import Segment, TranscriptionResult
 from stt_studio.exports.options import ExportOptions
 
@@ -19,3 +21,28 @@ def shown_speaker(result: TranscriptionResult, segment: Segment, options: Export
     if segment.speaker is None or not options.include_speakers:
         return None
     return result.speaker_name(segment.speaker)
+
+
+@dataclass
+class SpeakerTurn:
+    """A run of consecutive segments of one speaker as people read it (``speaker`` None: a segment without one)."""
+
+    speaker: str | None
+    segments: list[Segment] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return " ".join(text for segment in self.segments if (text := segment.text.strip()))
+
+
+def speaker_turns(result: TranscriptionResult, options: ExportOptions) -> list[SpeakerTurn]:
+    """The transcript as turns of a conversation: consecutive segments of one shown speaker make one turn; a
+    segment without a speaker (or every segment, with speakers left out) is a turn of its own."""
+    turns: list[SpeakerTurn] = []
+    for segment in result.segments:
+        speaker = shown_speaker(result, segment, options)
+        if turns and speaker is not None and turns[-1].speaker == speaker:
+            turns[-1].segments.append(segment)
+        else:
+            turns.append(SpeakerTurn(speaker, [segment]))
+    return turns

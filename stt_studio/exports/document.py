@@ -3,33 +3,11 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from stt_studio.engine.result import TranscriptionResult
-from stt_studio.exports.common import clock, shown_speaker
+from stt_studio.exports.common import clock, speaker_turns
 from stt_studio.exports.options import ExportOptions
-
-
-@dataclass
-class _Paragraph:
-    speaker: str | None
-    start: float
-    texts: list[str]
-
-
-def _paragraphs(result: TranscriptionResult, options: ExportOptions) -> list[_Paragraph]:
-    """One paragraph per run of consecutive segments of one speaker; per segment when there is no speaker."""
-    paragraphs: list[_Paragraph] = []
-    for segment in result.segments:
-        speaker = shown_speaker(result, segment, options)
-        text = segment.text.strip()
-        if paragraphs and speaker is not None and paragraphs[-1].speaker == speaker:
-            paragraphs[-1].texts.append(text)
-        else:
-            paragraphs.append(_Paragraph(speaker, segment.start, [text]))
-    return paragraphs
-
 
 APP_AUTHOR = "STT Studio"
 """The author (and last editor) of the docx files written: the document properties' default is python-docx's."""
@@ -77,15 +55,15 @@ def docx_document(
         row.add_run(f"{label}: ").bold = True
         row.add_run(value)
     document.add_heading("Transcript", level=1)
-    for paragraph in _paragraphs(result, options):
+    for turn in speaker_turns(result, options):  # one paragraph per speaker's turn
         block = document.add_paragraph()
-        if paragraph.speaker is not None:
-            block.add_run(paragraph.speaker).bold = True
+        if turn.speaker is not None:
+            block.add_run(turn.speaker).bold = True
         if options.include_timestamps:
-            block.add_run(f"{' ' if paragraph.speaker else ''}[{clock(paragraph.start, millis=False)}]")
-        if paragraph.speaker is not None or options.include_timestamps:
+            block.add_run(f"{' ' if turn.speaker else ''}[{clock(turn.segments[0].start, millis=False)}]")
+        if turn.speaker is not None or options.include_timestamps:
             block.add_run().add_break()
-        block.add_run(" ".join(text for text in paragraph.texts if text))
+        block.add_run(turn.text)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QPoint, Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QMessageBox
 
 from stt_studio.engine.speakers import speaker_count
-from stt_studio.jobs.models import JobStatus
 from stt_studio.jobs.speaker_counts import SpeakerCounts
+from stt_studio.ui.run_again import ReviewQuestion, RunAgainAction
 from stt_studio.ui.service import RediarizeRefusedError
 from stt_studio.ui.views.find_speakers_dialog import FindSpeakersDialog
 from stt_studio.ui.views.notices import Tone
@@ -21,16 +21,19 @@ if TYPE_CHECKING:
     from stt_studio.ui.views.main_window import MainWindow
 
 KEEP_REVIEW = "Keep my edits"
+KEEP_REVIEW_QUESTION = ReviewQuestion(
+    "Find speakers again",
+    "Your text edits are kept and the new speakers are put on your words by their times. Names you gave carry over "
+    "to the speakers that are clearly the same; the others are dropped.",
+    KEEP_REVIEW,
+    QMessageBox.ButtonRole.AcceptRole,
+)
 
 
-class FindSpeakersAgain(QObject):
+class FindSpeakersAgain(RunAgainAction):
     def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self.action = QAction("Find speakers again…", window)
-        self.action.triggered.connect(self.open)
+        super().__init__(window, "Find speakers again…")
         self.dialog: FindSpeakersDialog | None = None
-        self.review_box: QMessageBox | None = None
         self.context_menu: QMenu | None = None
         """The menu open now or last (tests read it)."""
         self.context_actions: list[QAction] = [self.action]
@@ -40,13 +43,7 @@ class FindSpeakersAgain(QObject):
         table = window.transcript_view.segments_view
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         table.customContextMenuRequested.connect(self._show_context_menu)
-        window.transcript_view.document.loaded.connect(lambda _result: self._enable())
         self._enable()
-
-    def _enable(self) -> None:
-        job = self.window.transcript_view.job()
-        shown = self.window.transcript_view.result() is not None
-        self.action.setEnabled(shown and job is not None and job.status == JobStatus.COMPLETED)
 
     def _show_context_menu(self, position: QPoint) -> None:
         table = self.window.transcript_view.segments_view
@@ -58,37 +55,19 @@ class FindSpeakersAgain(QObject):
         menu.popup(table.viewport().mapToGlobal(position))
 
     def open(self) -> None:
-        view = self.window.transcript_view
-        job, result = view.job(), view.result()
-        if job is None or result is None:
+        if (shown := self.shown()) is None:
             return
+        job, result = shown
         dialog = FindSpeakersDialog(job.filename or job.job_id, speaker_count(result), self.window)
         dialog.accepted.connect(lambda: self.window.spawn(self._ask(job.job_id, dialog.counts())))
         self.dialog = dialog
         dialog.open()
 
     async def _ask(self, job_id: str, counts: SpeakerCounts) -> None:
-        window = self.window
-        await window.transcript_view.review.flush()  # edits not saved yet count as review too
-        stored = await window.service.transcript(job_id)
-        if stored.reviewed:
-            box = QMessageBox(window)
-            box.setIcon(QMessageBox.Icon.Question)
-            box.setWindowTitle("Find speakers again")
-            box.setText("This transcript was reviewed.")
-            box.setInformativeText(
-                "Your text edits are kept and the new speakers are put on your words by their times. Names you gave "
-                "carry over to the speakers that are clearly the same; the others are dropped."
-            )
-            keep = box.addButton(KEEP_REVIEW, QMessageBox.ButtonRole.AcceptRole)
-            box.addButton(QMessageBox.StandardButton.Cancel)
-            box.buttonClicked.connect(
-                lambda button: button is keep and window.spawn(self._send(job_id, counts, keep_review=True))
-            )
-            self.review_box = box
-            box.open()
-            return
-        await self._send(job_id, counts, keep_review=False)
+        async def send(keep_review: bool) -> None:
+            await self._send(job_id, counts, keep_review=keep_review)
+
+        await self.confirm_then(job_id, KEEP_REVIEW_QUESTION, send)
 
     async def _send(self, job_id: str, counts: SpeakerCounts, *, keep_review: bool) -> None:
         window = self.window

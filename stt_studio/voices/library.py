@@ -153,7 +153,8 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _clean_name(name: str) -> str:
+def clean_name(name: str) -> str:
+    """``name`` as the library keeps it (spaces folded); VoiceLibraryError when it is blank or too long."""
     cleaned = " ".join(name.split())
     if not cleaned:
         raise VoiceLibraryError("A voice needs a name")
@@ -215,7 +216,7 @@ class VoiceLibrary:
     # --- changes --------------------------------------------------------------------------------------------------
     def add_voice(self, name: str, sample: NewSample) -> Voice:
         """A new voice from its first sample; a name already in the library is refused (add a sample to it)."""
-        name = _clean_name(name)
+        name = clean_name(name)
         with self._locked():
             if existing := self._named(name):
                 raise DuplicateVoiceError(
@@ -238,7 +239,7 @@ class VoiceLibrary:
             return voice
 
     def rename(self, voice_id: str, name: str) -> Voice:
-        name = _clean_name(name)
+        name = clean_name(name)
         with self._locked():
             voice = self.get(voice_id)
             if (existing := self._named(name)) and existing.id != voice_id:

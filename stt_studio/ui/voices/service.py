@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from stt_studio.client import ApiError, ClientError, StudioClient
-from stt_studio.voices.library import NAME_MAX, DuplicateVoiceError, VoiceLibrary, VoiceLibraryError
+from stt_studio.voices.library import DuplicateVoiceError, VoiceLibrary, VoiceLibraryError, clean_name
 from stt_studio.voices.summary import VoiceListing, VoiceSummary
 
 T = TypeVar("T")
@@ -28,12 +28,10 @@ class VoiceNameError(VoiceRefusedError):
 
 def checked_name(name: str) -> str:
     """``name`` as the library keeps it (spaces folded); VoiceNameError when it is blank or too long."""
-    cleaned = " ".join(name.split())
-    if not cleaned:
-        raise VoiceNameError("A voice needs a name")
-    if len(cleaned) > NAME_MAX:
-        raise VoiceNameError(f"A voice's name has at most {NAME_MAX} characters")
-    return cleaned
+    try:
+        return clean_name(name)
+    except VoiceLibraryError as exc:
+        raise VoiceNameError(str(exc)) from exc
 
 
 class VoiceService:

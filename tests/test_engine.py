@@ -151,14 +151,20 @@ def test_silence_gives_empty_transcript(tiny_engine: Engine, tmp_path: Path) -> 
     assert result.duration == pytest.approx(5.0)
 
 
-def test_progress_is_monotone_and_covers_every_stage(tiny_engine: Engine, short_wav: Path) -> None:
-    updates: list[ProgressUpdate] = []
-    tiny_engine.transcribe(short_wav, on_progress=updates.append)
-    percents = [u.percent for u in updates]
-    assert percents == sorted(percents)
-    assert percents[0] == 0.0 and percents[-1] == 100.0
-    stages = list(dict.fromkeys(u.stage for u in updates))
-    assert stages == [Stage.DECODING, Stage.LOADING_MODEL, Stage.VAD, Stage.TRANSCRIBING, Stage.ALIGNING]
+def test_progress_is_monotone_and_covers_every_stage(settings: Settings, tiny_engine: Engine, short_wav: Path) -> None:
+    """A fresh engine says it loads its models; one that has them loaded goes straight on (a worker's every job
+    showed "Loading model" for nothing)."""
+    fresh = Engine(settings, model="tiny.en", device="cpu")
+    for engine, stages in (
+        (fresh, [Stage.DECODING, Stage.LOADING_MODEL, Stage.VAD, Stage.TRANSCRIBING, Stage.ALIGNING]),
+        (tiny_engine, [Stage.DECODING, Stage.VAD, Stage.TRANSCRIBING, Stage.ALIGNING]),
+    ):
+        updates: list[ProgressUpdate] = []
+        engine.transcribe(short_wav, on_progress=updates.append)
+        percents = [u.percent for u in updates]
+        assert percents == sorted(percents)
+        assert percents[0] == 0.0 and percents[-1] == 100.0
+        assert list(dict.fromkeys(u.stage for u in updates)) == stages
 
 
 def test_cancel_stops_a_run_partway(tiny_engine: Engine, audio_dir: Path, short_wav: Path) -> None:

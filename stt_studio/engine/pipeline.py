@@ -277,7 +277,9 @@ class Engine:
                 {},
             )
         tracker.audio_seconds = audio.duration
-        tracker.report(Stage.LOADING_MODEL)
+        needs_diarizer = options.diarization is not None and not self._diarizer.loaded
+        if self._model is None or self._detector is None or needs_diarizer:
+            tracker.report(Stage.LOADING_MODEL)  # only when something loads: a job never shows it for nothing
         model = self._ensure_loaded()
         check_task(options.task, model.resolved.name, multilingual=model.multilingual)  # a stand-in, or a folder
         if options.diarization is not None:

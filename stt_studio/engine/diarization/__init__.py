@@ -42,6 +42,10 @@ class PyannoteDiarizer:
         self.backend = choose_backend(settings)
         self._pipeline: Any = None
 
+    @property
+    def loaded(self) -> bool:
+        return self._pipeline is not None
+
     def load(self) -> Any:
         """The pyannote pipeline, built on first use."""
         if self._pipeline is None:

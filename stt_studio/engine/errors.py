@@ -38,7 +38,7 @@ class ModelLoadError(EngineError):
 
 
 class CancelledError(EngineError):
-    """The run was cancelled by its caller."""
+    """The run was canceled by its caller."""
 
     def __init__(self) -> None:
-        super().__init__("Transcription was cancelled")
+        super().__init__("Transcription was canceled")  # the spelling of the status people see (Canceled)

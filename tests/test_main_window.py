@@ -332,6 +332,8 @@ def test_exports_start_from_the_recordings_folder_remember_the_last_choice_and_c
     for fmt, box in dialog.format_boxes.items():
         box.setChecked(fmt in ("txt", "docx"))
     dialog.folder_edit.setText(str(out))
+    dialog.timestamps_box.setChecked(False)
+    dialog.line_width_spin.setValue(32)
     dialog.ok_button.click()
     wait_until(qapp, lambda: bool(window.confirmations.text()), 10, "the confirmation")
     assert window.confirmations.text() == f"Exported 2 file(s) to {out}"
@@ -340,14 +342,17 @@ def test_exports_start_from_the_recordings_folder_remember_the_last_choice_and_c
 
     def remembered() -> bool:
         saved = Preferences.load(window.config_dir)
-        return saved.export_formats == ["txt", "docx"] and saved.export_folder == out
+        options = saved.export_options
+        chosen_options = options is not None and (options.max_line_width, options.include_timestamps) == (32, False)
+        return saved.export_formats == ["txt", "docx"] and saved.export_folder == out and chosen_options
 
-    wait_until(qapp, remembered, 10, "the choice saved in the preferences")
+    wait_until(qapp, remembered, 10, "the choice saved in the preferences (options too, for the next start)")
     window.confirmations.duration_ms = 50
     window.export_jobs(["j1"])
     again = window.exports.dialog
     assert again is not None and again is not dialog
     assert again.chosen_formats() == ["txt", "docx"] and Path(again.folder_edit.text()) == out
+    assert again.line_width_spin.value() == 32 and not again.timestamps_box.isChecked()
     again.ok_button.click()
     wait_until(qapp, lambda: "Exported 2 file(s)" in window.confirmations.text(), 10, "the second confirmation")
     wait_until(qapp, lambda: not window.confirmations.text(), 10, "the confirmation to go away")

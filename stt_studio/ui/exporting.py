@@ -1,5 +1,6 @@
-"""Export from the window: the dialog opens with the last formats and folder (kept in the preferences; at first the
-recording's own folder), the files are written off the GUI thread, and the result is confirmed in the status bar."""
+"""Export from the window: the dialog opens with the last formats, folder and options (kept in the preferences; at
+first the recording's own folder and the default options), the files are written off the GUI thread, and the result
+is confirmed in the status bar."""
 
 from __future__ import annotations
 
@@ -17,14 +18,12 @@ if TYPE_CHECKING:
     from stt_studio.ui.views.main_window import MainWindow
 
 
-def initial_request(
-    preferences: Preferences, recording_folder: Path | None, options: ExportOptions | None = None
-) -> ExportRequest:
-    """What the export dialog starts from: the formats and folder chosen last, else the recording's folder (the
-    home folder when that is not known). A format this version does not know is left out."""
+def initial_request(preferences: Preferences, recording_folder: Path | None) -> ExportRequest:
+    """What the export dialog starts from: the formats, folder and options chosen last, else the recording's folder
+    (the home folder when that is not known). A format this version does not know is left out."""
     folder = preferences.export_folder or recording_folder or Path.home()
     formats: list[str] = [fmt for fmt in preferences.export_formats if fmt in FORMATS]
-    return ExportRequest(folder, formats, options or ExportOptions())
+    return ExportRequest(folder, formats, preferences.export_options or ExportOptions())
 
 
 class ExportController(QObject):
@@ -33,12 +32,10 @@ class ExportController(QObject):
         self.window = window
         self.dialog: ExportDialog | None = None
         """The dialog open now or last (tests fill it in)."""
-        self._options: ExportOptions | None = None
-        """The options chosen last in this run."""
 
     def open(self, job_ids: list[str]) -> None:
         window = self.window
-        request = initial_request(window.preferences, self._recording_folder(job_ids), self._options)
+        request = initial_request(window.preferences, self._recording_folder(job_ids))
         dialog = ExportDialog(
             len(job_ids), request.folder, any_diarized=self._any_diarized(job_ids), parent=window, initial=request
         )
@@ -65,8 +62,11 @@ class ExportController(QObject):
 
     def _export(self, job_ids: list[str], request: ExportRequest) -> None:
         window = self.window
-        self._options = request.options
-        chosen = {"export_formats": list(request.formats), "export_folder": request.folder}
+        chosen = {
+            "export_formats": list(request.formats),
+            "export_folder": request.folder,
+            "export_options": request.options,
+        }
         window.preferences = preferences = window.preferences.model_copy(update=chosen)
         config_dir = window.config_dir
         window.spawn(window._local.run_blocking(lambda: preferences.save(config_dir)))

@@ -13,6 +13,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from stt_studio.atomic_files import write_text_atomically
+from stt_studio.exports.options import ExportOptions
 from stt_studio.jobs.models import JobOptions
 from stt_studio.review.words import DEFAULT_LOW_CONFIDENCE
 from stt_studio.settings import APP_NAME, Settings
@@ -70,6 +71,9 @@ class Preferences(BaseModel):
     """The formats ticked in the export dialog, as last exported."""
     export_folder: Path | None = None
     """Where the last export went; None: the recording's own folder."""
+    export_options: ExportOptions | None = None
+    """The export's options as last chosen (timestamps, speakers, line width and count, the subtitle rules); None:
+    the defaults."""
     new_files: NewFilesChoice | None = None
     """The "New files" bar as last set; None: the defaults above (model, diarize_by_default)."""
 

@@ -16,7 +16,7 @@ from stt_studio.exports import ExportItem, ExportOptions, ExportSummary, export_
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, WorkerInfo
 from stt_studio.settings import Settings
 from stt_studio.ui.app import build_window
-from stt_studio.ui.closing import KEEP_TEXT, STOP_TEXT
+from stt_studio.ui.closing import KEEP_TEXT, QUIT_NOW_TEXT, STOP_TEXT
 from stt_studio.ui.help_menu import COPIED
 from stt_studio.ui.intake import CheckedFile
 from stt_studio.ui.preferences import NewFilesChoice, Preferences
@@ -142,16 +142,29 @@ def test_background_is_offered_only_with_a_tray(window: MainWindow, monkeypatch:
     """Without a system tray a hidden window leaves nothing to come back by: no "keep transcribing" then."""
     assert window.tray is None  # offscreen: no tray, as on a desktop without one
     _one_job_running(window)
-    assert _quit_buttons(window) == {STOP_TEXT, "Cancel"}
+    assert _quit_buttons(window) == {STOP_TEXT, QUIT_NOW_TEXT, "Cancel"}
     monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
     with_tray = build_window(Settings())
     try:
         assert with_tray.tray is not None
         _one_job_running(with_tray)
-        assert _quit_buttons(with_tray) == {STOP_TEXT, KEEP_TEXT, "Cancel"}
+        assert _quit_buttons(with_tray) == {STOP_TEXT, QUIT_NOW_TEXT, KEEP_TEXT, "Cancel"}
     finally:
         with_tray.tray.hide()  # type: ignore[union-attr]
         with_tray.deleteLater()
+
+
+def test_quit_now_quits_without_waiting_for_the_job(window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The running job is cut off (it goes on from its checkpoints at the next start: the reliability suite's
+    restarts); the question's third way out, beside stopping after the job and cancel."""
+    quits: list[bool] = []
+    monkeypatch.setattr(window, "quit_now", lambda *, after_current_job=False: quits.append(after_current_job))
+    _one_job_running(window)
+    window.request_quit()
+    box = window.closing.box
+    assert box is not None and "goes on from its last finished step" in box.informativeText()
+    next(b for b in box.buttons() if b.text() == QUIT_NOW_TEXT).click()
+    assert quits == [False] and not window.closing.pending
 
 
 def test_the_new_files_bar_remembers_its_choices(window: MainWindow, qapp: QApplication) -> None:

@@ -1,5 +1,8 @@
 """Closing the window while jobs run: ask what should happen to them, and keep the answer honest.
 
+"Quit now" stops the running job where it is: the job keeps its finished stages (its checkpoints) and continues
+from them at the next start.
+
 "Stop after current job" is a quit that waits: the window goes, the workers finish their job and take no other,
 and only then does the app shut down. Until then it is still fully alive (queue polling, sharing), so starting
 ``stt-studio`` again (or the tray icon) calls the quit off and brings back a live window rather than one frozen
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STOP_TEXT = "Stop after current job"
+QUIT_NOW_TEXT = "Quit now"
 KEEP_TEXT = "Keep transcribing in background"
 CALLED_OFF = "STT Studio stays open"
 CALLED_OFF_DETAIL = "It was to quit after the current job; opening it again called that off."
@@ -53,8 +57,8 @@ class QuitController(QObject):
         return self.window.tray is not None
 
     def ask_about_jobs(self) -> None:
-        """Quit at once when nothing is queued; otherwise ask whether to stop after the current job (or, with a
-        tray, keep transcribing in the background)."""
+        """Quit at once when nothing is queued; otherwise ask whether to stop after the current job, quit now (or,
+        with a tray, keep transcribing in the background)."""
         active = self.active_jobs()
         if not active:
             self.window.quit_now()
@@ -63,11 +67,15 @@ class QuitController(QObject):
         box = QMessageBox(self.window)
         box.setWindowTitle("Jobs are still running")
         box.setText(f"{active} job(s) are queued or running.")
-        lines = ["Stop after the current job: the rest stay queued for the next start."]
+        lines = [
+            "Stop after the current job: the rest stay queued for the next start.",
+            "Quit now: the running job stops and goes on from its last finished step at the next start.",
+        ]
         if background:
             lines.append("Keep transcribing: the window closes and STT Studio goes on in the background (tray icon).")
         box.setInformativeText("\n".join(lines))
         stop = box.addButton(STOP_TEXT, QMessageBox.ButtonRole.DestructiveRole)
+        quit_now = box.addButton(QUIT_NOW_TEXT, QMessageBox.ButtonRole.DestructiveRole)
         keep = box.addButton(KEEP_TEXT, QMessageBox.ButtonRole.AcceptRole) if background else None
         box.addButton(QMessageBox.StandardButton.Cancel)
 
@@ -75,6 +83,8 @@ class QuitController(QObject):
             self.box = None
             if box.clickedButton() is stop:
                 self.quit_after_current_job()
+            elif box.clickedButton() is quit_now:
+                self.window.quit_now()
             elif keep is not None and box.clickedButton() is keep:
                 self.window.hide()
                 self.window.notify("STT Studio keeps transcribing", "Open the window again from the tray icon.")

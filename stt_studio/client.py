@@ -25,7 +25,7 @@ from stt_studio.engine.result import TranscriptionResult
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, QueueStats
 from stt_studio.jobs.new_transcription import NewTranscription
 from stt_studio.jobs.speaker_counts import SpeakerCounts
-from stt_studio.voices.summary import VoiceListing, VoiceSummary
+from stt_studio.voices.summary import EnrollOutcome, VoiceListing, VoiceSummary
 
 API_MAJOR_VERSION = 0
 """Servers whose version has another major number speak another API (0.x: any 0.x)."""
@@ -358,6 +358,21 @@ class StudioClient:
         """Whether the voice went too (it was its last sample)."""
         return bool(self._request("DELETE", f"/voices/{voice_id}/samples/{sample_id}").json()["voice_deleted"])
 
+    def enroll_voice(self, name: str, job_id: str, speaker: str, consent_note: str | None = None) -> EnrollOutcome:
+        """Save ``speaker`` of the finished, diarized job ``job_id`` as the voice ``name`` (``POST /voices``; a
+        sample of the voice of that name if the server has one). The caller states that the person agreed to have
+        their voice stored. ApiError 404 (no such job or speaker) or 409 (not diarized, too little speech, …)."""
+        form = {"name": name, "job_id": job_id, "speaker": speaker, "consent": "true"}
+        return EnrollOutcome.from_json(self._request("POST", "/voices", data=_with_note(form, consent_note)).json())
+
+    def add_voice_sample(
+        self, voice_id: str, job_id: str, speaker: str, consent_note: str | None = None
+    ) -> EnrollOutcome:
+        """``speaker`` of job ``job_id`` as another sample of voice ``voice_id`` (``POST /voices/{id}/samples``)."""
+        form = {"job_id": job_id, "speaker": speaker, "consent": "true"}
+        path = f"/voices/{voice_id}/samples"
+        return EnrollOutcome.from_json(self._request("POST", path, data=_with_note(form, consent_note)).json())
+
     # --- push ---------------------------------------------------------------------------------------------------
     @contextmanager
     def events(self, last_event_id: str | None = None) -> Iterator[Iterator[dict[str, Any]]]:
@@ -403,3 +418,7 @@ def _reason(exc: httpx.TransportError) -> str:
     if isinstance(exc, httpx.ConnectError) and ("refused" in text.lower() or "errno 111" in text.lower()):
         return "connection refused (is the server running, and is the port right?)"
     return text or type(exc).__name__
+
+
+def _with_note(form: dict[str, str], consent_note: str | None) -> dict[str, str]:
+    return {**form, "consent_note": consent_note} if consent_note else form

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import numpy.typing as npt
 
 from stt_studio.atomic_files import write_text_atomically
 from stt_studio.engine.audio import SAMPLE_RATE, decode_audio
@@ -37,9 +38,17 @@ class KeptAudio:
 def keep_decoded_audio(upload: Path, checkpoints: JobCheckpoints, max_seconds: float) -> KeptAudio:
     """Decode ``upload`` and keep it as 16 kHz mono FLAC beside the job's checkpoints, with its file's hash."""
     samples = decode_audio(upload, max_seconds).samples
-    pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
     checkpoints.folder.mkdir(parents=True, exist_ok=True)
     target = checkpoints.folder / AUDIO_FILE
+    write_mono_flac(samples, target)
+    sha = file_sha256(upload)
+    write_text_atomically(checkpoints.folder / SOURCE_FILE, json.dumps({"audio_sha256": sha}))
+    return KeptAudio(target, sha)
+
+
+def write_mono_flac(samples: npt.NDArray[np.float32], target: Path) -> None:
+    """``samples`` (16 kHz mono, -1..1) as int16 FLAC at ``target``, written whole or not at all."""
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
     partial = target.with_suffix(".flac.part")
     with av.open(str(partial), "w", format="flac") as container:
         stream = container.add_stream("flac", rate=SAMPLE_RATE, layout="mono")
@@ -52,9 +61,6 @@ def keep_decoded_audio(upload: Path, checkpoints: JobCheckpoints, max_seconds: f
         for packet in stream.encode(None):
             container.mux(packet)
     partial.replace(target)
-    sha = file_sha256(upload)
-    write_text_atomically(checkpoints.folder / SOURCE_FILE, json.dumps({"audio_sha256": sha}))
-    return KeptAudio(target, sha)
 
 
 def kept_audio(checkpoints: JobCheckpoints) -> KeptAudio | None:

@@ -226,17 +226,31 @@ class VoiceLibrary:
             self._write(voice)
             return voice
 
+    def add_voice_or_sample(self, name: str, sample: NewSample) -> tuple[Voice, bool]:
+        """A new voice named ``name``, or the sample added to the voice of that name (case-insensitive) if there is
+        one: the voice, and whether it existed."""
+        name = clean_name(name)
+        with self._locked():
+            if existing := self._named(name):
+                return self._with_sample(existing, sample), True
+            voice = Voice(id=_new_id("v"), name=name, created=_now(), samples=[self._store_sample(sample)])
+            self._write(voice)
+            return voice, False
+
     def add_sample(self, voice_id: str, sample: NewSample) -> Voice:
         with self._locked():
-            voice = self.get(voice_id)
-            sizes = {len(s.embedding) for s in voice.samples if s.model == sample.model}
-            if sizes and len(sample.embedding) not in sizes:
-                raise VoiceLibraryError(
-                    f"The new sample's vector has {len(sample.embedding)} numbers, the voice's {sizes.pop()}"
-                )
-            voice.samples.append(self._store_sample(sample))
-            self._write(voice)
-            return voice
+            return self._with_sample(self.get(voice_id), sample)
+
+    def _with_sample(self, voice: Voice, sample: NewSample) -> Voice:
+        """``voice`` with ``sample`` added, written (under the lock)."""
+        sizes = {len(s.embedding) for s in voice.samples if s.model == sample.model}
+        if sizes and len(sample.embedding) not in sizes:
+            raise VoiceLibraryError(
+                f"The new sample's vector has {len(sample.embedding)} numbers, the voice's {sizes.pop()}"
+            )
+        voice.samples.append(self._store_sample(sample))
+        self._write(voice)
+        return voice
 
     def rename(self, voice_id: str, name: str) -> Voice:
         name = clean_name(name)

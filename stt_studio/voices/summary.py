@@ -64,3 +64,22 @@ class VoiceListing:
     voices: list[VoiceSummary]
     problems: list[str]
     """One sentence per voice file that could not be read (those voices are left out)."""
+
+
+@dataclass(frozen=True)
+class EnrollOutcome:
+    """A speaker saved to the library: the voice it went to, whether that voice was there already, the seconds of
+    clean speech in the new sample, and a warning when they are few."""
+
+    voice: VoiceSummary
+    added_to_existing: bool
+    speech_seconds: float
+    warning: str | None
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> EnrollOutcome:
+        """``POST /voices`` or ``POST /voices/{id}/samples``'s answer: the voice, its new sample last."""
+        voice = VoiceSummary.from_json(body)
+        new = next((s for s in voice.samples if s.id == body.get("sample_id")), voice.samples[-1])
+        warning = body.get("warning")
+        return cls(voice, bool(body["added_to_existing"]), new.speech_seconds, str(warning) if warning else None)

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from stt_studio.client import ApiError, ClientError, StudioClient
+from stt_studio.jobs.store import JobConflictError, JobNotFoundError, JobStore
+from stt_studio.voices.enroll import enroll_from_job
 from stt_studio.voices.library import DuplicateVoiceError, VoiceLibrary, VoiceLibraryError, clean_name
-from stt_studio.voices.summary import VoiceListing, VoiceSummary
+from stt_studio.voices.summary import EnrollOutcome, VoiceListing, VoiceSummary
 
 T = TypeVar("T")
 
@@ -62,6 +64,12 @@ class VoiceService:
         """Whether the voice went too (it was its last sample)."""
         raise NotImplementedError
 
+    async def enroll(self, job_id: str, speaker: str, name: str, consent_note: str) -> EnrollOutcome:
+        """Save ``speaker`` of the finished, diarized job ``job_id`` as the voice ``name`` (another sample of the
+        voice of that name, case-insensitive, if there is one), with the consent the user confirmed;
+        VoiceRefusedError says why not (not diarized, too little speech, prints of another model, …)."""
+        raise NotImplementedError
+
     async def export_archive(self, target: Path) -> int:
         """The number of voices written."""
         raise VoiceRefusedError("The voice library of a server cannot be exported from here")
@@ -76,11 +84,15 @@ class LocalVoiceService(VoiceService):
 
     moves_archives = True
 
-    def __init__(self, library: VoiceLibrary, current_model: Callable[[], str | None]) -> None:
+    def __init__(
+        self, library: VoiceLibrary, current_model: Callable[[], str | None], jobs: JobStore | None = None
+    ) -> None:
         super().__init__()
         self.library = library
         self._current_model = current_model
         """The embedding model's fingerprint (hashes the weights once: on the service's thread)."""
+        self.jobs = jobs
+        """The queue's jobs (in the same data folder), to enroll their speakers from."""
 
     async def listing(self) -> VoiceListing:
         def read() -> VoiceListing:
@@ -104,6 +116,26 @@ class LocalVoiceService(VoiceService):
 
     async def delete_voice(self, voice_id: str) -> None:
         await self._refusing(lambda: self.library.delete_voice(voice_id))
+
+    async def enroll(self, job_id: str, speaker: str, name: str, consent_note: str) -> EnrollOutcome:
+        name, jobs = checked_name(name), self.jobs
+        if jobs is None:
+            raise VoiceRefusedError("This library is not beside a job queue: there is no job to save a voice from")
+
+        def enroll() -> EnrollOutcome:
+            model = self._current_model()
+            enrolled = enroll_from_job(
+                jobs, self.library, job_id, speaker, consent=consent_note, library_model=model, name=name
+            )
+            voice = VoiceSummary.of(enrolled.voice, model)
+            return EnrollOutcome(voice, enrolled.added_to_existing, enrolled.speech_seconds, enrolled.warning)
+
+        try:
+            return await self._refusing(enroll)
+        except JobNotFoundError:
+            raise VoiceRefusedError(f"Job {job_id} is no longer in the queue") from None
+        except JobConflictError as exc:  # not finished
+            raise VoiceRefusedError(str(exc)) from exc
 
     async def delete_sample(self, voice_id: str, sample_id: str) -> bool:
         return await self._refusing(lambda: self.library.delete_sample(voice_id, sample_id) is None)
@@ -144,6 +176,10 @@ class RemoteVoiceService(VoiceService):
 
     async def delete_voice(self, voice_id: str) -> None:
         await self._refusing(lambda: self.client.delete_voice(voice_id))
+
+    async def enroll(self, job_id: str, speaker: str, name: str, consent_note: str) -> EnrollOutcome:
+        name = checked_name(name)
+        return await self._refusing(lambda: self.client.enroll_voice(name, job_id, speaker, consent_note))
 
     async def delete_sample(self, voice_id: str, sample_id: str) -> bool:
         return await self._refusing(lambda: self.client.delete_voice_sample(voice_id, sample_id))

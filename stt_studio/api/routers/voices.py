@@ -70,9 +70,14 @@ class VoiceList(BaseModel):
     problems: list[str] = Field(description="Voice files that could not be read (named); those voices are left out")
 
 
+NAME_PATTERN = r"[^\s\x1c-\x1f\x85]"
+"""Something besides spaces: the library folds what Python counts as space (str.split), which also takes the
+separators U+001C-U+001F and U+0085 that a JSON Schema's non-space class lets through."""
+
+
 class VoiceChange(BaseModel):
     name: str = Field(
-        min_length=1, max_length=NAME_MAX, pattern=r"\S", description="The voice's new name (not only spaces)"
+        min_length=1, max_length=NAME_MAX, pattern=NAME_PATTERN, description="The voice's new name (not only spaces)"
     )
 
 
@@ -89,9 +94,16 @@ class EnrolledVoice(VoiceInfo):
 
 API_CONSENT_NOTE = "The person agreed to have their voice stored (consent=true, REST API)"
 
-_JobId = Annotated[str, Form(description="A completed job whose speakers were found (enable_diarization)")]
+_JobId = Annotated[  # an empty form value reads as a missing one: the document says so (min_length)
+    str, Form(min_length=1, description="A completed job whose speakers were found (enable_diarization)")
+]
 _Speaker = Annotated[
-    str, Form(max_length=100, description="The speaker's label in the job's result: speakers[].speaker, SPEAKER_00")
+    str,
+    Form(
+        min_length=1,
+        max_length=100,
+        description="The speaker's label in the job's result: speakers[].speaker, SPEAKER_00",
+    ),
 ]
 _Consent = Annotated[
     bool,
@@ -264,7 +276,8 @@ def enroll_voice(
     settings: SettingsDep,
     store: StoreDep,
     name: Annotated[
-        str, Form(min_length=1, max_length=NAME_MAX, pattern=r"\S", description="The voice's name (not only spaces)")
+        str,
+        Form(min_length=1, max_length=NAME_MAX, pattern=NAME_PATTERN, description="The voice's name (not only spaces)"),
     ],
     job_id: _JobId,
     speaker: _Speaker,

@@ -33,7 +33,8 @@ clip): the window and its worker on nine espeak-ng sentences 24 s apart, three b
     .venv/bin/python scripts/screenshots.py --voices
 
 renders only the Voice library dialog on a library of three voices, one of them enrolled under an older speaker
-model (the full run opens it from the window's Review menu on the same three).
+model (the full run opens it from the window's Review menu on the same three), and the Save voice to library dialog
+after a speaker of an interview was added to a voice already there.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,9 +70,11 @@ from stt_studio.ui.views.find_speakers_dialog import FindSpeakersDialog  # noqa:
 from stt_studio.ui.views.main_window import MainWindow  # noqa: E402
 from stt_studio.ui.views.transcribe_again_dialog import TranscribeAgainDialog  # noqa: E402
 from stt_studio.ui.voices.dialog import VoiceLibraryDialog  # noqa: E402
+from stt_studio.ui.voices.save_dialog import SaveVoiceDialog, SpeakerChoice  # noqa: E402
 from stt_studio.voices.embedding_model import current_embedding_model  # noqa: E402
+from stt_studio.voices.enroll import WARN_SECONDS  # noqa: E402
 from stt_studio.voices.library import NewSample, VoiceLibrary  # noqa: E402
-from stt_studio.voices.summary import VoiceListing, VoiceSummary  # noqa: E402
+from stt_studio.voices.summary import EnrollOutcome, SampleSummary, VoiceListing, VoiceSummary  # noqa: E402
 from tests import live  # noqa: E402
 from tests.desktop import Desktop, wait_until  # noqa: E402
 from tests.hidden_libraries import without  # noqa: E402
@@ -556,6 +560,7 @@ def run(out: Path, root: Path) -> list[Path]:
         settle(app)
         help_dialogs(app, window, shooter)
         voice_library_dialog(app, window, shooter, root / "voice-clips")
+        save_voice_dialog(app, shooter, window)
         gpu_status_bar(window, shooter)
         server_roles(app, window, shooter, root, [clips["directions"], clips["team-update"], lecture])
     finally:
@@ -631,7 +636,7 @@ def choose_voice(dialog: VoiceLibraryDialog, name: str) -> None:
     dialog.voices_table.selectRow(names.index(name))
 
 
-def voice_library_target(app: QApplication, dialog: VoiceLibraryDialog) -> Capture:
+def voice_library_target(app: QApplication, dialog: QDialog) -> Capture:
     """At the dialog's own size (``dialog_target``'s adjustSize stops at two thirds of the offscreen screen)."""
 
     def grab() -> QWidget:
@@ -656,6 +661,30 @@ def voice_library_dialog(app: QApplication, window: MainWindow, shooter: Shooter
     settle(app)
 
 
+def save_voice_dialog(app: QApplication, shooter: Shooter, parent: QWidget | None) -> None:
+    """Save voice to library on an interview: the second speaker, named Diane Keaton in review, added to her voice
+    (the first speaker has under 10 s of clean speech: choosing it would show the caution)."""
+    where = "From “interview-two-speakers.wav” into this computer's voice library"
+    speakers = [
+        SpeakerChoice("SPEAKER_00", "Speaker 1", "", 9.2),
+        SpeakerChoice("SPEAKER_01", "Diane Keaton", "Diane Keaton", 16.8),
+    ]
+    assert speakers[0].seconds < WARN_SECONDS <= speakers[1].seconds
+    dialog = SaveVoiceDialog(where, speakers, "SPEAKER_01", parent)
+    dialog.show()
+    settle(app)
+    dialog.consent_check.setChecked(True)
+    seconds = 14.2, 9.6, 16.8
+    samples = tuple(
+        SampleSummary(f"s_{i:012x}", f"job:{i:012x} speaker SPEAKER_01", datetime.now(timezone.utc), "agreed", s)
+        for i, s in enumerate(seconds)
+    )
+    voice = VoiceSummary("v_000000000001", "Diane Keaton", sum(seconds), False, samples)
+    dialog.show_saved(EnrollOutcome(voice, True, 16.8, None))
+    shooter.both("save-voice", voice_library_target(app, dialog))
+    dialog.reject()
+
+
 def voices_only(out: Path, root: Path) -> list[Path]:
     """The Voice library dialog alone, on a library folder of ``VOICES`` (no window, no worker: seconds)."""
     base = private_environment(root)
@@ -671,6 +700,7 @@ def voices_only(out: Path, root: Path) -> list[Path]:
     choose_voice(dialog, "Diane Keaton")
     shooter.both("voice-library", voice_library_target(app, dialog))
     dialog.reject()
+    save_voice_dialog(app, shooter, None)
     return shooter.written
 
 
@@ -752,7 +782,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-options", action="store_true", help="only the New files bar with translation on")
     parser.add_argument("--find-speakers", action="store_true", help="only the run-again dialogs")
     parser.add_argument("--growing", action="store_true", help="only a running job's transcript growing")
-    parser.add_argument("--voices", action="store_true", help="only the Voice library dialog")
+    parser.add_argument("--voices", action="store_true", help="only the Voice library and Save voice dialogs")
     parser.add_argument("--hidden", action="store_true", help=argparse.SUPPRESS)  # already without libpulse.so.0
     args = parser.parse_args(argv)
     out: Path = args.out.resolve()

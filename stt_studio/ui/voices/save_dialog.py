@@ -6,8 +6,9 @@ clean speech the sample would have and, after saving, what happened or why not. 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -40,10 +41,16 @@ class SpeakerChoice:
     """Clean speech the sample would have."""
 
 
-def _colors(widget: QWidget) -> tuple[str, str]:
-    """Problem and caution text colors readable on the widget's background."""
+Tone = Literal["plain", "caution", "problem"]
+
+
+def _tone_style(widget: QWidget, tone: Tone) -> str:
+    """A caution or problem text color readable on the widget's background (light or dark palette)."""
+    if tone == "plain":
+        return ""
     dark = widget.palette().color(QPalette.ColorRole.Window).lightness() < 128
-    return ("#ff8a80", "#ffcc80") if dark else ("#c62828", "#8a5a00")
+    colors = {"caution": ("#8a5a00", "#ffcc80"), "problem": ("#c62828", "#ff8a80")}[tone]
+    return f"color: {colors[dark]}"
 
 
 class SaveVoiceDialog(QDialog):
@@ -53,10 +60,11 @@ class SaveVoiceDialog(QDialog):
     def __init__(self, where: str, speakers: list[SpeakerChoice], current: str | None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Save voice to library")
+        self.setMinimumWidth(540)
         self._speakers = {s.label: s for s in speakers}
         self._saved: tuple[str, str] | None = None
         self._busy = False
-        self._problem, self._caution = _colors(self)
+        self._tones: dict[QLabel, Tone] = {}
 
         self.where_label = QLabel(where)
         self.where_label.setWordWrap(True)
@@ -94,6 +102,7 @@ class SaveVoiceDialog(QDialog):
         layout.addWidget(self.where_label)
         layout.addLayout(form)
         layout.addWidget(self.consent_check)
+        layout.addSpacing(4)
         layout.addWidget(self.result_label)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
@@ -103,8 +112,15 @@ class SaveVoiceDialog(QDialog):
         self.consent_check.toggled.connect(lambda _on: self._enable())
         self._show_speaker()
 
-    def sizeHint(self) -> QSize:
-        return QSize(520, 320)
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # a light or dark theme chosen while open
+            for label, tone in self._tones.items():
+                label.setStyleSheet(_tone_style(self, tone))
+
+    def _set_tone(self, label: QLabel, tone: Tone) -> None:
+        self._tones[label] = tone
+        label.setStyleSheet(_tone_style(self, tone))
 
     def chosen(self) -> SpeakerChoice | None:
         return self._speakers.get(self.speaker_combo.currentData())
@@ -116,15 +132,15 @@ class SaveVoiceDialog(QDialog):
         self.name_edit.setFocus()
         seconds = speaker.seconds if speaker else 0.0
         text = f"{seconds:.1f} s, in turns of {MIN_TURN_SECONDS:g} s or longer with no one else talking"
-        color = ""
+        tone: Tone = "plain"
         if seconds < MIN_SECONDS:
             text += f". Too little to save: a voice needs at least {MIN_SECONDS:g} s"
-            color = self._problem
+            tone = "problem"
         elif seconds < WARN_SECONDS:
             text += f". Under {WARN_SECONDS:g} s: the voice may name this person less surely"
-            color = self._caution
+            tone = "caution"
         self.seconds_label.setText(text)
-        self.seconds_label.setStyleSheet(f"color: {color}" if color else "")
+        self._set_tone(self.seconds_label, tone)
         self.result_label.hide()
         self._enable()
 
@@ -150,11 +166,12 @@ class SaveVoiceDialog(QDialog):
     def set_busy(self, busy: bool) -> None:
         self._busy = busy
         if busy:
-            self._show_result("Saving…", "")
+            self._show_result("Saving…", "plain")
         self._enable()
 
     def show_saved(self, outcome: EnrollOutcome) -> None:
         self._saved = self._key()
+        self.name_edit.deselect()
         name = outcome.voice.name
         count = len(outcome.voice.samples)
         text = (
@@ -164,13 +181,13 @@ class SaveVoiceDialog(QDialog):
         )
         if outcome.warning:
             text += f"\n{outcome.warning}"
-        self._show_result(text, self._caution if outcome.warning else "")
+        self._show_result(text, "caution" if outcome.warning else "plain")
         self._enable()
 
     def show_refused(self, reason: str) -> None:
-        self._show_result(f"Not saved: {reason}", self._problem)
+        self._show_result(f"Not saved: {reason}", "problem")
 
-    def _show_result(self, text: str, color: str) -> None:
+    def _show_result(self, text: str, tone: Tone) -> None:
         self.result_label.setText(text)
-        self.result_label.setStyleSheet(f"color: {color}" if color else "")
+        self._set_tone(self.result_label, tone)
         self.result_label.show()

@@ -74,8 +74,10 @@ class SaveVoiceToLibrary(QObject):
         service, where = voice_service_of(self.window)
         job = view.job()
         source = job.filename if job is not None and job.filename else job_id
-        into = f"From “{source}” into {where[0].lower()}{where[1:]}"
+        library = where.split(" (", 1)[0]  # its folder or address in the tooltip: a long path would wrap mid-word
+        into = f"From “{source}” into {library[0].lower()}{library[1:]}"
         dialog = SaveVoiceDialog(into, self._choices(result), current, self.window)
+        dialog.where_label.setToolTip(where)
         dialog.save_requested.connect(lambda label, name: self._save(service, dialog, job_id, label, name))
         dialog.finished.connect(lambda _result: service.close())
         self.dialog = dialog

@@ -4,18 +4,22 @@ saved voice naming its speaker: tests/test_diarization.py."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from stt_studio.api.app import create_app
+from stt_studio.client import StudioClient
 from stt_studio.engine.audio import SAMPLE_RATE, decode_audio
 from stt_studio.engine.diarization.local import local_embedding_fingerprint
 from stt_studio.engine.result import SpeakerTurn
 from stt_studio.jobs.store import JobNotFoundError, JobStore
 from stt_studio.settings import Settings
+from stt_studio.ui.voices.service import RemoteVoiceService, VoiceRefusedError
 from stt_studio.voices.enroll import (
     EnrollmentRefusedError,
     NoSuchSpeakerError,
@@ -192,3 +196,41 @@ def test_a_name_of_separators_only_is_refused_by_the_documented_pattern(
     assert client.post("/voices", data=form).status_code == 422
     created = client.post("/voices", data={**form, "name": "Diane"}).json()
     assert client.patch(f"/voices/{created['id']}", json={"name": "\x1c"}).status_code == 422
+
+
+def through(client: TestClient) -> httpx.MockTransport:
+    """StudioClient's requests answered by the app in-process."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        path = request.url.raw_path.decode()
+        response = client.request(request.method, path, content=request.content, headers=dict(request.headers))
+        return httpx.Response(response.status_code, content=response.content, headers=dict(response.headers))
+
+    return httpx.MockTransport(answer)
+
+
+def test_the_window_on_a_server_saves_through_its_routes(
+    client: TestClient, store: JobStore, audio: Path, model: str
+) -> None:
+    """RemoteVoiceService (the window connected to a server) and StudioClient over the routes, in-process."""
+    job_id = finished_job(store, audio, model)
+    studio = StudioClient("http://testserver", transport=through(client))
+    service = RemoteVoiceService(studio)
+    try:
+        saved = asyncio.run(service.enroll(job_id, "SPEAKER_00", "Diane", "Diane said yes"))
+        assert (saved.voice.name, saved.added_to_existing, saved.speech_seconds, saved.warning) == (
+            "Diane",
+            False,
+            17.0,
+            None,
+        )
+        again = asyncio.run(service.enroll(job_id, "SPEAKER_02", "dIANE", "Carol said yes"))
+        assert again.added_to_existing and again.speech_seconds == 6.0 and again.warning is not None
+        assert again.voice.samples[-1].consent == "Carol said yes"
+        with pytest.raises(VoiceRefusedError, match=r"alone for 4\.5 s"):
+            asyncio.run(service.enroll(job_id, "SPEAKER_01", "Bob", "Bob said yes"))
+        third = studio.add_voice_sample(saved.voice.id, job_id, "SPEAKER_00")
+        assert third.added_to_existing and len(third.voice.samples) == 3
+        assert third.voice.samples[-1].consent.startswith("The person agreed")
+    finally:
+        service.close()

@@ -773,7 +773,9 @@ def _follow_the_held_job(s: Session, audio: Path) -> None:
     s.window.add_paths([audio])
     wait_until(s.app, lambda: _job_id(s.window, audio.name) is not None, 120, "the job to be queued")
     s.window.batch_options.diarize_check.setChecked(False)
-    _, held_job = s.faults.held("transcribing", timeout=120)
+    held = s.faults.folder / "held-in-transcribing"
+    wait_until(s.app, held.exists, 120, "the job held as it enters transcription")  # the window live meanwhile
+    _, held_job = s.faults.held("transcribing", timeout=10)
     assert held_job == _job_id(s.window, audio.name)
     wait_until(s.app, lambda: _status(s.window, audio.name) == JobStatus.PROCESSING, 60, "the job to start")
     s.window.queue_view.select_jobs([held_job])

@@ -28,7 +28,9 @@ window too).
     .venv/bin/python scripts/screenshots.py --growing
 
 renders only a running job's transcript growing where the transcript goes (the full run shoots it too, on its long
-clip): the window and its worker on nine espeak-ng sentences 24 s apart, three batches of chunks.
+clip): the window and its worker on nine espeak-ng sentences 24 s apart, three batches of chunks; and, the job
+finding speakers, the same once the aligned segments (word times) have replaced the rows (only here:
+transcript-growing-aligned).
 
     .venv/bin/python scripts/screenshots.py --voices
 
@@ -232,8 +234,11 @@ def show_job(app: QApplication, window: MainWindow, name: str) -> None:
     wait_until(app, lambda: window._shown_job == job_id, 60, f"the transcript of {name}")
 
 
-def growing_transcript(app: QApplication, window: MainWindow, shooter: Shooter, name: str) -> None:
-    """The running job ``name`` selected in the queue: its transcript so far, growing where the transcript goes."""
+def growing_transcript(
+    app: QApplication, window: MainWindow, shooter: Shooter, name: str, *, aligned_too: bool = False
+) -> None:
+    """The running job ``name`` selected in the queue: its transcript so far, growing where the transcript goes;
+    ``aligned_too`` (a job that finds speakers): then its aligned segments, in place of the rows."""
     job_id = jobs(window)[name].job_id
     window.tabs.setCurrentWidget(window.queue_view)
     window.queue_view.select_jobs([job_id])
@@ -250,6 +255,10 @@ def growing_transcript(app: QApplication, window: MainWindow, shooter: Shooter, 
     growing.view.table.selectRow(1)
     settle(app)
     shooter.both("transcript-growing", lambda: window)
+    if aligned_too:
+        wait_until(app, lambda: growing.view.words_aligned, 600, f"the aligned segments of {name}")
+        settle(app)
+        shooter.both("transcript-growing-aligned", lambda: window)
 
 
 def set_current_row(table: QTableView, job_id: str, id_role: int) -> None:
@@ -740,9 +749,10 @@ def growing_only(out: Path, root: Path) -> list[Path]:
         window = desktop.open()
         window.resize(*SIZE)
         wait_until(app, lambda: window._local.status.workers >= 1, 300, "a worker")
+        window.batch_options.diarize_check.setChecked(True)  # the aligned rows show while the speakers are found
         window.add_paths([clip])
         wait_until(app, lambda: clip.name in jobs(window), 60, "the clip to be queued")
-        growing_transcript(app, window, shooter, clip.name)
+        growing_transcript(app, window, shooter, clip.name, aligned_too=True)
     finally:
         desktop.close()
     return shooter.written

@@ -248,7 +248,8 @@ class StudioClient:
         return self.job(str(response.json()["job_id"]), with_result=False)
 
     def job(self, job_id: str, *, with_result: bool = True, partial_after: int = 0) -> JobView:
-        """``partial_after``: of a running job's transcript so far, only the segments from this id on."""
+        """``partial_after``: of a running job's transcript so far, only the segments from this id on (ids count from
+        0 again once ``partial.words_aligned``: the aligned segments replace the decoded ones)."""
         params = {"partial_after": partial_after} if partial_after else None
         view = JobView.model_validate(self._request("GET", f"/jobs/{job_id}", params=params).json())
         return view if with_result else view.model_copy(update={"result": None})

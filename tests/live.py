@@ -132,9 +132,13 @@ class RemoteServer:
     def __init__(self, root: Path, models_dir: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.faults_dir = root / "faults"
+        """Its workers' fault injection folder (tests.reliability.InjectedFaults), for holding a job in a stage."""
+        self.faults_dir.mkdir(parents=True, exist_ok=True)
         self.env = service_env(
-            root / "data", models_dir, STT_REQUIRE_API_KEY="always", STT_API_KEYS=KEY, STT_KEEP_UPLOADS="true"
-        )
+            root / "data", models_dir, STT_REQUIRE_API_KEY="always", STT_API_KEYS=KEY, STT_KEEP_UPLOADS="true",
+            STT_FAULT_INJECTION_DIR=str(self.faults_dir),
+        )  # fmt: skip
         self.log = root / "serve.log"
         self.process = self.start()
 

@@ -100,9 +100,16 @@ def test_the_engine_continues_at_the_first_batch_not_finished(
     monkeypatch.setattr(tiny_engine, "_detector", TurnPerChunk(tiny_engine._detector))
     kept = JobCheckpoints.of_job(tmp_path)
     told: list[tuple[list[Segment], float]] = []
+    aligned: list[tuple[list[Segment], float]] = []
     first = tiny_engine.transcribe(
-        short_wav, checkpoints=kept, clock=StageClock(1), on_segments=lambda s, until: told.append((s, until))
+        short_wav,
+        checkpoints=kept,
+        clock=StageClock(1),
+        on_segments=lambda s, until: told.append((s, until)),
+        on_aligned=lambda s, until: aligned.append((s, until)),
     )
+    # then the aligned segments, in their place: the result's, with words, before the speakers
+    assert aligned == [(first.segments, first.duration)] and all(s.words for s in first.segments)
 
     (kept.folder / "transcribing-00001.json").unlink()
     (kept.folder / "aligning.json").write_text('{"fingerprint": "')
@@ -125,7 +132,11 @@ def test_the_engine_continues_at_the_first_batch_not_finished(
     assert runs["vad"].reused and runs["language"].reused
 
     again = StageClock(3)
-    third = tiny_engine.transcribe(short_wav, checkpoints=kept, clock=again)
+    aligned_again: list[tuple[list[Segment], float]] = []
+    third = tiny_engine.transcribe(
+        short_wav, checkpoints=kept, clock=again, on_aligned=lambda s, until: aligned_again.append((s, until))
+    )
+    assert aligned_again == aligned  # read back from the checkpoint (finding speakers again), told the same
     assert {run.name: run.reused for run in again.runs} == {
         "decoding": False,  # never kept: decoding again is cheaper than storing samples
         "vad": True,

@@ -111,7 +111,7 @@ def test_a_job_streams_stages_and_progress_up_to_100_then_the_result(service: Li
     job_id = live.submit(service.url, sentences_wav, language="en")
     with sse(f"{service.url}/jobs/{job_id}/events") as stream:
         events = list(stream)  # the server ends the stream after the final job
-    assert {e.name for e in events[:-1]} <= {"state", "segment"}  # segment: the transcript as it is made
+    assert {e.name for e in events[:-1]} <= {"state", "segment", "aligned"}  # the transcript as it is made
     assert events[-1].name == "job"
     job_states = states(events, job_id)
     assert len(job_states) == len([e for e in events if e.name == "state"])

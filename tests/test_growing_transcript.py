@@ -16,10 +16,16 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from stt_studio.engine.result import Segment
+from stt_studio.engine.result import Segment, Word
 from stt_studio.jobs.models import JobStatus, JobView, PartialTranscript
 from stt_studio.ui.growing.controller import GrowingTranscript
-from stt_studio.ui.growing.view import STILL_TRANSCRIBING, GrowingTranscriptView, progress_line
+from stt_studio.ui.growing.view import (
+    STILL_TRANSCRIBING,
+    WORDS_ALIGNED,
+    GrowingTranscriptView,
+    aligned_line,
+    progress_line,
+)
 from stt_studio.ui.models.queue_model import QueueTableModel
 from stt_studio.ui.service import JobService
 from stt_studio.ui.views.queue_view import QueueView
@@ -65,18 +71,64 @@ def test_batches_append_below_the_selection_and_scroll_position(qtbot: QtBot) ->
     assert view.notice.text() == f"{STILL_TRANSCRIBING} · 2:10 so far"
 
 
+def _aligned(count: int) -> list[Segment]:
+    """What alignment may make of ``_batch(0, count // 2)``: each segment split in two, with word times."""
+    return [
+        Segment(
+            id=i,
+            start=i * 3.5,
+            end=i * 3.5 + 3,
+            text=f"Half {i} of the office.",
+            words=[Word(word="Half", start=i * 3.5, end=i * 3.5 + 0.4, score=0.9)],
+        )
+        for i in range(count)
+    ]
+
+
+def test_the_aligned_segments_replace_the_rows_keeping_the_selection_and_scroll_position_by_time(
+    qtbot: QtBot,
+) -> None:
+    view = GrowingTranscriptView()
+    qtbot.addWidget(view)
+    view.resize(500, 400)
+    view.show()
+    view.start("talk.wav", None)
+    view.add(_batch(0, 16), 120.0, 300.0)
+    view.table.setFixedHeight(90)
+    qtbot.wait(10)
+    view.find_bar.find_edit.setText("office")  # every row
+    view.table.selectRow(5)  # 35.0 s
+    bar = view.table.verticalScrollBar()
+    bar.setValue(bar.maximum() // 2 + 3)  # mid-row: a few pixels into the top row
+    top_time, top_row = view.top_time(), view.table.rowAt(0)
+    into_row = -view.table.rowViewportPosition(top_row)
+    assert top_time is not None and top_row > 0 and into_row > 0
+
+    view.replace_with_aligned(_aligned(32), aligned_line(speakers=True))
+    assert view.words_aligned and view.notice.text() == WORDS_ALIGNED == "Word times are in — speakers come at the end"
+    assert [s.id for s in view.model.segments] == list(range(32)) and view.model.segments[0].words
+    assert view.table.currentIndex().row() == 10 and view.selected_time() == 35.0  # the same time, a new row
+    assert view.top_time() == top_time and view.table.rowAt(0) == 2 * top_row
+    assert -view.table.rowViewportPosition(view.table.rowAt(0)) == into_row  # to the pixel
+    assert view.find_bar.count_label.text() == "11 of 32"  # find counts the new rows, from the selected one
+    assert aligned_line(speakers=False) == "Word times are in — finishing"
+
+
 class _RunningJobs(JobService):
     """A queue whose one running job has ``segments`` so far; records what each read asked for."""
 
     def __init__(self) -> None:
         super().__init__()
         self.segments: list[Segment] = []
+        self.words_aligned = False
         self.asked_after: list[int] = []
 
     async def partial(self, job_id: str, after: int = 0) -> PartialTranscript | None:
         self.asked_after.append(after)
         kept = [s for s in self.segments if s.id >= after]
-        return PartialTranscript(segments=kept, until=len(self.segments) * 7.0) if self.segments else None
+        if not self.segments:
+            return None
+        return PartialTranscript(segments=kept, until=len(self.segments) * 7.0, words_aligned=self.words_aligned)
 
     async def media_path(self, job_id: str) -> Path | None:
         return None
@@ -107,6 +159,15 @@ def test_the_controller_follows_the_selected_running_job_and_asks_only_for_new_s
         wait_until(qapp, lambda: growing.view.model.rowCount() == 5, 5, "the second batch")
         assert service.asked_after == [0, 0, 3]  # only the segments not shown yet
         assert growing.view.notice.text() == progress_line(35.0, 300.0)
+
+        service.segments, service.words_aligned = _aligned(8), True
+        growing.check()
+        wait_until(qapp, lambda: growing.view.words_aligned, 5, "the aligned segments")
+        assert service.asked_after[3:] == [5, 0]  # told that what it shows is replaced, it reads them all
+        assert growing.view.model.segments == _aligned(8) and growing.view.notice.text() == aligned_line(False)
+        growing.check()
+        wait_until(qapp, lambda: len(service.asked_after) == 6, 5, "the next read")
+        assert service.asked_after[-1] == 8 and growing.view.model.rowCount() == 8
 
         queue.upsert([running.model_copy(update={"status": JobStatus.COMPLETED})])
         growing.check()

@@ -4,23 +4,32 @@ GET /jobs/{id} and the `segment` events of GET /jobs/{id}/events adding up to th
 
 from __future__ import annotations
 
+import asyncio
+import json
 import threading
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
+from rq.job import Job
+from sse_starlette import ServerSentEvent
 
-from stt_studio.api.event_hub import Listener
+from stt_studio.api.app import create_app
+from stt_studio.api.event_hub import EventHub, Listener
+from stt_studio.api.routers.events import _EventIds, _job_stream
 from stt_studio.client import StudioClient
-from stt_studio.engine.result import Segment
+from stt_studio.engine.result import Segment, Word
 from stt_studio.engine.stage_data import AsrPiece, partial_segments
 from stt_studio.jobs.events import JobEvent, SegmentsNotice
 from stt_studio.jobs.models import JobOptions, JobStatus, PartialTranscript
 from stt_studio.jobs.partial import PartialTranscripts
 from stt_studio.jobs.redis_server import EmbeddedRedis
 from stt_studio.jobs.store import JobStore
+from stt_studio.settings import Settings
 from tests import live
 from tests.conftest import LiveService
 from tests.test_events import Event, sse
@@ -71,6 +80,94 @@ def test_a_job_has_a_partial_only_while_it_runs_and_canceling_it_removes_it(stor
     assert store.partials.read(job_id) is None  # a canceled job keeps none
 
 
+def _aligned(count: int) -> list[Segment]:
+    """Fewer, longer segments than ``_segments`` gives for the same speech, as alignment may split it, with words."""
+    return [
+        Segment(
+            id=i,
+            start=2.0 * i,
+            end=2.0 * i + 1.5,
+            text=f"aligned {i}",
+            words=[Word(word="aligned", start=2.0 * i, end=2.0 * i + 0.7, score=0.9)],
+        )
+        for i in range(count)
+    ]
+
+
+def _running_job(store: JobStore, tmp_path: Path) -> str:
+    audio = tmp_path / "a.wav"
+    audio.write_bytes(b"RIFF")
+    job_id, _ = store.new_job_dir()
+    store.submit(job_id, audio, JobOptions(), filename="a.wav", delete_audio_after=False)
+    Job.fetch(job_id, connection=store.redis).set_status("started")  # type: ignore[arg-type]  # as a worker does
+    return job_id
+
+
+def test_the_aligned_segments_replace_the_decoded_ones_and_a_reader_can_tell(store: JobStore, tmp_path: Path) -> None:
+    """Issue 20: word times arrive when their stage finishes. GET /jobs/{id} says `words_aligned`, so a client that
+    asked for the segments after its own five learns that what it has is replaced, and reads them from 0 again."""
+    job_id = _running_job(store, tmp_path)
+    api = TestClient(create_app(Settings(data_dir=store.jobs_dir.parent), store))
+    store.partials.append(job_id, _segments(0, 5), 80.0)
+    decoded = api.get(f"/jobs/{job_id}").json()["partial"]
+    assert decoded["words_aligned"] is False and len(decoded["segments"]) == 5
+
+    assert store.partials.replace_with_aligned(job_id, _aligned(3), 226.0) == 3
+    since = api.get(f"/jobs/{job_id}", params={"partial_after": 5}).json()["partial"]
+    assert since == {"segments": [], "until": 226.0, "words_aligned": True}  # nothing new, but all replaced
+    again = api.get(f"/jobs/{job_id}").json()["partial"]
+    assert PartialTranscript.model_validate(again) == PartialTranscript(
+        segments=_aligned(3), until=226.0, words_aligned=True
+    )
+    assert again["segments"][0]["words"][0]["word"] == "aligned"
+    store.partials.remove(job_id)
+    assert "partial" not in api.get(f"/jobs/{job_id}").json()
+
+
+async def _next(stream: AsyncIterator[ServerSentEvent]) -> ServerSentEvent:
+    return await asyncio.wait_for(anext(stream), 10)
+
+
+def test_the_event_stream_sends_the_aligned_segments_once_in_place_of_those_it_sent(
+    store: JobStore, tmp_path: Path
+) -> None:
+    """The `aligned` event: on its notice, and to a stream that missed notices and finds the store aligned."""
+    job_id = _running_job(store, tmp_path)
+    store.partials.append(job_id, _segments(0, 5), 80.0)
+
+    async def stream_events() -> list[tuple[str | None, dict[str, Any]]]:
+        hub = EventHub(store)
+        listener = hub.listen(job_id)
+        view = store.get(job_id, with_result=False)
+        stream = _job_stream(listener, view, store, hub, _EventIds(None))
+        sent = [await _next(stream), await _next(stream)]  # its state, the segments so far
+        store.partials.replace_with_aligned(job_id, _aligned(3), 226.0)
+        hub.dispatch(SegmentsNotice(job_id=job_id, count=3, until=226.0, words_aligned=True))
+        sent.append(await _next(stream))
+        hub.dispatch(SegmentsNotice(job_id=job_id, count=3, until=226.0, words_aligned=True))  # twice: nothing
+        hub.dispatch(JobEvent.gone(job_id))
+        sent += [await _next(stream)]  # `deleted`
+
+        missed = _job_stream(hub.listen(job_id), view, store, hub, _EventIds(None))
+        await _next(missed)
+        store.partials.remove(job_id)
+        store.partials.append(job_id, _segments(0, 5), 80.0)
+        sent.append(await _next(missed))  # 0..4
+        store.partials.replace_with_aligned(job_id, _aligned(3), 226.0)  # its aligned notice not heard yet
+        hub.dispatch(SegmentsNotice(job_id=job_id, count=7, segments=_segments(6, 1), until=90.0))  # 5 missed
+        sent.append(await _next(missed))
+        return [(e.event, json.loads(str(e.data))) for e in sent if e.event != "state"]
+
+    events = asyncio.run(stream_events())
+    assert [name for name, _ in events] == ["segment", "aligned", "deleted", "segment", "aligned"]
+    for name, data in events:
+        if name == "segment":
+            assert data["words_aligned"] is False and [s["id"] for s in data["segments"]] == [0, 1, 2, 3, 4]
+        if name == "aligned":
+            assert data["words_aligned"] is True and data["until"] == 226.0
+            assert [Segment.model_validate(s) for s in data["segments"]] == _aligned(3)
+
+
 def test_a_batch_becomes_numbered_segments_without_words_or_empty_ones() -> None:
     pieces = [AsrPiece(1.0, 4.2, " Hello there."), AsrPiece(4.2, 5.0, "  "), AsrPiece(5.0, 7.123456, " Bye.")]
     assert partial_segments(pieces, 7) == [
@@ -118,7 +215,8 @@ def test_a_running_job_shows_its_transcript_growing_by_poll_and_by_events(
             job = httpx.get(f"{service.url}/jobs/{job_id}", timeout=10).json()
             if "partial" in job:
                 assert job["status"] == "processing"
-                polled.append(job["partial"])
+                if not job["partial"]["words_aligned"]:  # the decoded ones (the aligned last a moment: no speakers)
+                    polled.append(job["partial"])
                 # what a client that has two segments lacks, as the remote desktop asks for it
                 since = client.job(job_id, with_result=False, partial_after=2)
                 if since.partial is not None:

@@ -31,6 +31,7 @@ from stt_studio.review.words import WordRef
 from stt_studio.settings import Settings
 from stt_studio.ui.editing.autosave import SaveState
 from stt_studio.ui.editing.speaker_dialogs import AddSpeakerDialog, MergeSpeakersDialog, RenameSpeakerDialog
+from stt_studio.ui.growing.view import WORDS_ALIGNED
 from stt_studio.ui.models.library_model import Column as LibraryColumn
 from stt_studio.ui.models.queue_model import Column as QueueColumn
 from stt_studio.ui.models.segments_model import Column
@@ -40,6 +41,7 @@ from stt_studio.ui.views.video_view import VideoView
 from tests.desktop import Desktop, StallMeter, desktop_app, desktop_env, placeholder_shortfall, wait_until
 from tests.live import RemoteServer
 from tests.modes import MODES, Backend, Mode, backend, open_window
+from tests.reliability import InjectedFaults
 from tests.speech import SENTENCES, Dialogue, dialogue, speech_clip, video_with_audio
 
 pytestmark = [pytest.mark.slow, pytest.mark.no_qt_log]  # media threads log while pytest-qt swaps its handler
@@ -68,6 +70,11 @@ class Session:
         self.backend = backend(self.mode, lambda: self.window, self.server)  # the window of the moment: tests reopen it
 
     @property
+    def faults(self) -> InjectedFaults:
+        """The fault injection of the workers that run this session's jobs (to hold a job in a stage)."""
+        return InjectedFaults(self.server.faults_dir if self.server is not None else self.root / "faults")
+
+    @property
     def app(self) -> QApplication:
         return self.desktop.app
 
@@ -85,6 +92,8 @@ def session(
     root = tmp_path_factory.mktemp(f"review-ui-{mode}")
     patch = pytest.MonkeyPatch()
     desktop = Desktop(desktop_app(qapp), desktop_env(patch, root, settings.resolved_models_dir))
+    (root / "faults").mkdir()
+    patch.setenv("STT_FAULT_INJECTION_DIR", str(root / "faults"))  # the window's workers (Session.faults)
     try:
         window = open_window(desktop, mode, server)
         window.resize(1280, 800)
@@ -757,25 +766,47 @@ def test_edits_survive_closing_and_reopening_and_revert_restores_the_engines_out
     assert TranscriptionResult.model_validate(json.loads(_export(s, "reverted", ("json",))["json"])) == original
 
 
+def _follow_the_held_job(s: Session, audio: Path) -> None:
+    """Add ``audio`` (finding speakers: the aligned rows show while they are found), select its job once it is held
+    in transcription, with nothing decoded yet, and let it go once the window shows it."""
+    s.window.batch_options.diarize_check.setChecked(True)
+    s.window.add_paths([audio])
+    wait_until(s.app, lambda: _job_id(s.window, audio.name) is not None, 120, "the job to be queued")
+    s.window.batch_options.diarize_check.setChecked(False)
+    held = s.faults.folder / "held-in-transcribing"
+    wait_until(s.app, held.exists, 120, "the job held as it enters transcription")  # the window live meanwhile
+    _, held_job = s.faults.held("transcribing", timeout=10)
+    assert held_job == _job_id(s.window, audio.name)
+    wait_until(s.app, lambda: _status(s.window, audio.name) == JobStatus.PROCESSING, 60, "the job to start")
+    s.window.queue_view.select_jobs([held_job])
+    wait_until(s.app, lambda: s.window.growing.showing, 30, "the window to follow the job")
+    s.faults.release("transcribing")
+
+
 def test_a_running_job_shows_its_transcript_growing_then_the_finished_one_takes_its_place(
     session: Session, sparse_wav: Path
 ) -> None:
     """Issue 20, "the transcript as it is made": nine sentences 24 s apart are three batches of chunks; selected in
     the queue while it transcribes, the job's transcript so far shows where the transcript goes and grows a batch at
-    a time, with the user's selection and scroll position left where they were; find and playback work on it; once
-    it has finished, its transcript takes the place. Local mode only in CI: the remote window reads the same thing
-    through GET /jobs/{id}?partial_after=N (tests/test_partial_transcript.py); run here in remote mode it passed
-    alone but timed out waiting for the second batch in a two-process CI run (not yet understood)."""
-    if session.mode == "remote":
-        pytest.skip("local mode only in CI (see the docstring)")
+    a time, with the user's selection and scroll position left where they were; find and playback work on it; when
+    the alignment stage ends, the aligned segments (word times) replace the rows in place, the selection and the
+    scroll position kept by time, while the speakers are found; once it has finished, its transcript takes the
+    place.
+
+    The job is held as it enters transcription until the window follows it: its three batches are decoded in a few
+    seconds, and a window that first read the transcript so far after the last of them never saw a next batch (the
+    remote mode's timeout under two CI processes: there the window learns that a job started later, through the
+    upload, the server's events and a read of the job)."""
     s = session
     growing = s.window.growing
     view = growing.view
-    s.window.add_paths([sparse_wav])
-    wait_until(s.app, lambda: _status(s.window, "sparse.wav") == JobStatus.PROCESSING, 120, "the job to start")
+    s.faults.hold("transcribing")
+    try:
+        _follow_the_held_job(s, sparse_wav)
+    finally:
+        s.faults.release("transcribing")  # whatever happened: no later job waits
     job_id = _job_id(s.window, "sparse.wav")
     assert job_id is not None
-    s.window.queue_view.select_jobs([job_id])
     meter = StallMeter()
     meter.start()
     wait_until(s.app, lambda: growing.showing and view.model.rowCount() > 0, 180, "the first batch")
@@ -796,8 +827,23 @@ def test_a_running_job_shows_its_transcript_growing_then_the_finished_one_takes_
     wait_until(s.app, lambda: view.model.rowCount() > first, 180, "the next batch")
     assert view.table.currentIndex().row() == 1, "the selection stayed"
     assert view.table.verticalScrollBar().value() == scrolled, "the scroll position stayed"
-    meter.stop()
     streamed = [segment.text for segment in view.model.segments]
+    top = view.model.segments[view.table.rowAt(0)].start
+
+    def aligned_or_done() -> bool:
+        return view.words_aligned or _status(s.window, "sparse.wav") == JobStatus.COMPLETED
+
+    wait_until(s.app, aligned_or_done, 300, "the aligned segments")
+    assert view.words_aligned, "the aligned segments replaced the rows while the speakers were found"
+    assert view.notice.text() == WORDS_ALIGNED
+    assert all(segment.words for segment in view.model.segments), "the rows are the aligned ones, with word times"
+    assert "office" in view.model.segments[view.table.currentIndex().row()].text, "the selection stayed, by time"
+    assert view.table.rowAt(0) == view.model.row_at_time(top), "the scroll position stayed, by time"
+    assert view.find_bar.count_label.text() == "1 of 1"
+    view.play_row(view.table.currentIndex().row())
+    assert abs(view.player.position_seconds() - view.model.segments[view.table.currentIndex().row()].start) < 0.05
+    view.player.pause()
+    meter.stop()
     top = view.model.segments[view.table.rowAt(0)].start
 
     s.view.segments_view.setFixedHeight(80)  # the finished transcript too: it opens where the user was

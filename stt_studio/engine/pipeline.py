@@ -55,6 +55,9 @@ log = logging.getLogger(__name__)
 
 SegmentsCallback = Callable[[list[Segment], float], None]
 """Told each batch of new segments as the transcription decodes it, and the audio time it has got up to."""
+AlignedCallback = Callable[[list[Segment], float], None]
+"""Told the aligned segments (words and word times, no speakers yet) as the alignment stage ends, and the audio's
+length (all of it is transcribed)."""
 
 
 @dataclass
@@ -226,6 +229,7 @@ class Engine:
         clock: StageClock | None = None,
         audio_sha256: str | None = None,
         on_segments: SegmentsCallback | None = None,
+        on_aligned: AlignedCallback | None = None,
     ) -> TranscriptionResult:
         """``stage_weights``: each stage's expected share of the time (this machine's measured pace), which
         ``on_progress``'s overall percentage follows. ``checkpoints``: where each stage's output is kept as it is
@@ -233,7 +237,8 @@ class Engine:
         its worker died). ``clock``: times the stages (the job's ``stages``). ``audio_sha256``: the hash of the file
         the audio came from when ``path`` is a kept copy of its decoded samples (finding speakers again in an upload
         that was deleted): the fingerprints then stay those of the first run, whose checkpoints are read back.
-        ``on_segments``: the transcript as it is made, a batch at a time (a batch read back from a checkpoint too)."""
+        ``on_segments``: the transcript as it is made, a batch at a time (a batch read back from a checkpoint too);
+        ``on_aligned``: then its aligned segments, which replace those batches (read back from a checkpoint too)."""
         options = options or TranscribeOptions()
         self.validate(options)
         stages = [Stage.DECODING, Stage.LOADING_MODEL, Stage.VAD, Stage.TRANSCRIBING, Stage.ALIGNING]
@@ -244,6 +249,7 @@ class Engine:
             return self._run(
                 Path(path), options, tracker, StageOutputs(checkpoints), clock or StageClock(), audio_sha256,
                 on_segments,
+                on_aligned,
             )
 
     def validate(self, options: TranscribeOptions) -> None:
@@ -263,6 +269,7 @@ class Engine:
         clock: StageClock,
         audio_sha256: str | None,
         on_segments: SegmentsCallback | None,
+        on_aligned: AlignedCallback | None,
     ) -> TranscriptionResult:
         started = time.perf_counter()
         with clock.stage(StageName.DECODING):
@@ -377,6 +384,8 @@ class Engine:
                         )
                     segments = combined
                 kept.save(StageName.ALIGNING.value, aligning_fp, stage_data.segments_to_json(segments))
+        if on_aligned is not None:
+            on_aligned(segments, round(audio.duration, 3))
 
         speakers, turns, speaker_count_note = None, None, None
         if options.diarization is not None:

@@ -66,12 +66,16 @@ class JobEvent(BaseModel):
 class SegmentsNotice(BaseModel):
     """A running job's transcript so far has grown by ``segments`` to ``count`` segments (``stt_studio.jobs.partial``
     keeps them all): a listener that missed a notice reads the ones it lacks from there, and one that has all before
-    this batch takes it from the notice (the last batch's may be gone from the store by then: the job ended)."""
+    this batch takes it from the notice (the last batch's may be gone from the store by then: the job ended).
+
+    ``words_aligned``: the aligned segments (``count`` of them) have replaced the decoded ones; the notice carries
+    none (they have words: the store has them, read once per API process)."""
 
     job_id: str
     count: int
     segments: list[Segment] = Field(default_factory=list)
     until: float = 0.0
+    words_aligned: bool = False
 
     @property
     def ends_job(self) -> bool:

@@ -70,9 +70,16 @@ class PartialTranscript(BaseModel):
 
     segments: list[Segment] = Field(
         description="The segments decoded so far, as the result's segments but without words and speakers (those "
-        "come with the later stages); ids are their place in the whole transcript"
+        "come with the later stages); ids are their place in the whole transcript. Once words_aligned, the aligned "
+        "segments instead, with their words"
     )
     until: float = Field(description="The audio time in seconds up to which the transcription has got")
+    words_aligned: bool = Field(
+        default=False,
+        description="The alignment stage has finished: the segments are the aligned ones, with words and word times "
+        "(speakers still come at the end). They replace the decoded ones and are numbered from 0 again (alignment "
+        "may split segments differently): a reader that kept decoded segments drops them and reads from id 0",
+    )
 
 
 class JobView(BaseModel):

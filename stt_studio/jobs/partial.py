@@ -1,8 +1,9 @@
 """The transcript as it is made: a running job's segments so far, kept in Redis beside the job (``JobStore`` owns
 the job's state; this keeps only what the transcription has decoded until the job ends).
 
-The worker appends each batch of segments as the engine decodes it and removes them all when the job ends (and
-when an attempt starts again from its first batch). Bounded: at most ``max_segments`` are kept, the latest ones
+The worker appends each batch of segments as the engine decodes it, replaces them all with the aligned segments
+(words and word times, numbered from 0 again) when the alignment stage ends, and removes them all when the job ends
+(and when an attempt starts again from its first batch). Bounded: at most ``max_segments`` are kept, the latest ones
 (their ``id`` stays their place in the whole transcript), and the keys expire on their own should a worker die
 and no attempt follow.
 """
@@ -50,9 +51,25 @@ class PartialTranscripts:
         replies = pipe.execute()
         return int(replies[2 if segments else 0])
 
+    def replace_with_aligned(self, job_id: str, segments: Sequence[Segment], until: float) -> int:
+        """The aligned segments (with their words, numbered from 0) in place of the decoded ones, at once for every
+        reader; returns how many there are."""
+        listed, state = self._keys(job_id)
+        pipe = self.redis.pipeline()
+        pipe.delete(listed, state)
+        if segments:
+            pipe.rpush(listed, *(s.model_dump_json() for s in segments))
+            pipe.ltrim(listed, -self.max_segments, -1)
+            pipe.expire(listed, self.keep_seconds)
+        pipe.hset(state, mapping={"count": len(segments), "until": repr(float(until)), "words_aligned": 1})
+        pipe.expire(state, self.keep_seconds)
+        pipe.execute()
+        return len(segments)
+
     def read(self, job_id: str, after: int = 0) -> PartialTranscript | None:
-        """The segments kept whose id is ``after`` or more, and ``until``; None when the job has none (it has not
-        decoded a batch yet, or it is not running)."""
+        """The segments kept whose id is ``after`` or more, ``until``, and whether they are the aligned ones (ids
+        then count from 0 again); None when the job has none (it has not decoded a batch yet, or it is not
+        running)."""
         listed, state = self._keys(job_id)
         pipe = self.redis.pipeline()
         pipe.hgetall(state)
@@ -65,7 +82,9 @@ class PartialTranscripts:
         raw = self.redis.lrange(listed, max(0, after - first_kept), -1) if after < count else []
         segments = [Segment.model_validate_json(item) for item in raw]
         return PartialTranscript(
-            segments=[s for s in segments if s.id >= after], until=float(stored.get(b"until", 0.0))
+            segments=[s for s in segments if s.id >= after],
+            until=float(stored.get(b"until", 0.0)),
+            words_aligned=stored.get(b"words_aligned") == b"1",
         )
 
     def count(self, job_id: str) -> int:

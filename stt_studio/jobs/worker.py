@@ -203,6 +203,7 @@ def transcribe_job(
             clock=clock,
             audio_sha256=audio_sha256,
             on_segments=_partial_teller(ctx.store, job.id),
+            on_aligned=_aligned_teller(ctx.store, job.id),
         )
 
     try:
@@ -302,6 +303,19 @@ def _partial_teller(store: JobStore, job_id: str) -> Callable[[list[Segment], fl
             publish_segments(store.redis, notice)
         except redis.RedisError as exc:  # news, not state: the result has every segment
             log.warning("Could not keep the transcript so far of job %s: %s", job_id, exc)
+
+    return tell
+
+
+def _aligned_teller(store: JobStore, job_id: str) -> Callable[[list[Segment], float], None]:
+    """Puts the aligned segments in place of the decoded ones in the transcript so far and tells the listeners."""
+
+    def tell(segments: list[Segment], until: float) -> None:
+        try:
+            count = store.partials.replace_with_aligned(job_id, segments, until)
+            publish_segments(store.redis, SegmentsNotice(job_id=job_id, count=count, until=until, words_aligned=True))
+        except redis.RedisError as exc:  # news, not state: the result has every segment
+            log.warning("Could not keep the aligned transcript so far of job %s: %s", job_id, exc)
 
     return tell
 

@@ -42,10 +42,14 @@ LastEventId = Annotated[
 
 _STATE_DOC = """- `state`: `{"job_id", "status", "stage", "progress"}`: the current state at once on connecting (and
   reconnecting), then each change of status, stage or whole percent of progress."""
-_SEGMENT_DOC = """- `segment`: `{"job_id", "segments", "until"}`: while the job transcribes, each new batch of segments
-  (the result's segment shape, without words and speakers; ids are their place in the whole transcript) and the
-  audio time the transcription has got up to. On connecting to a running job, one such event has all the segments so far
-  (GET /jobs/{job_id} has them too, as `partial`)."""
+_SEGMENT_DOC = """- `segment`: `{"job_id", "segments", "until", "words_aligned": false}`: while the job transcribes,
+  each new batch of segments (the result's segment shape, without words and speakers; ids are their place in the
+  whole transcript) and the audio time the transcription has got up to. On connecting to a running job, one such
+  event has all the segments so far (GET /jobs/{job_id} has them too, as `partial`)."""
+_ALIGNED_DOC = """- `aligned`: `{"job_id", "segments", "until", "words_aligned": true}`: the alignment stage has
+  finished; these segments, with their words and word times (no speakers yet), replace all the segments sent so far
+  (they are numbered from 0 again: alignment may split them differently). On connecting to a job past its
+  alignment, this instead of the `segment` event."""
 _JOB_DOC = """- `job`: the final job, exactly as GET /jobs/{job_id} answers it (with `result` when completed); then the
   stream ends."""
 _DELETED_DOC = """- `deleted`: `{"job_id"}`: the job was deleted (or a retry replaced it with a new job)."""
@@ -65,7 +69,8 @@ class StateData(BaseModel):
 
 
 class SegmentData(PartialTranscript):
-    """A `segment` event's data: the job's new segments and how far the transcription has got."""
+    """A `segment` event's data: the job's new segments and how far the transcription has got; an `aligned` event's:
+    all its aligned segments."""
 
     job_id: str
 
@@ -99,6 +104,7 @@ def _event_schema(name: str, data: dict[str, Any]) -> dict[str, Any]:
 
 STATE_EVENT = _event_schema("state", _data_schema(StateData))
 SEGMENT_EVENT = _event_schema("segment", _data_schema(SegmentData))
+ALIGNED_EVENT = _event_schema("aligned", _data_schema(SegmentData))
 JOB_EVENT = _event_schema("job", {"$ref": "#/components/schemas/JobView"})
 DELETED_EVENT = _event_schema("deleted", _data_schema(DeletedData))
 
@@ -144,28 +150,52 @@ def _read_job(store: JobStore, job_id: str) -> tuple[JobView, str] | None:
     return view, bytes(job_response(store, view).body).decode()
 
 
-async def _segments_after(store: JobStore, hub: EventHub, job_id: str, told: int) -> PartialTranscript | None:
-    """The running job's segments from id ``told`` on, None when there are none (yet) or Redis could not say (the
-    next notice brings them)."""
+async def _read_partial(
+    store: JobStore, hub: EventHub, job_id: str, told: int, *, aligned: bool = False
+) -> PartialTranscript | None:
+    """The running job's transcript so far, its segments from id ``told`` on; None when it has none or Redis could
+    not say (the next notice brings them). ``aligned``: read after the job's aligned segments were kept (a read
+    shared only with others that were too)."""
+    key = f"aligned:{job_id}" if aligned else f"partial:{job_id}:{told}"
     try:
-        found = await hub.shared_read(f"partial:{job_id}:{told}", partial(store.partials.read, job_id, told))
+        return await hub.shared_read(key, partial(store.partials.read, job_id, told))
     except redis.RedisError as exc:
         log.warning("Could not read the transcript so far of job %s: %s", job_id, exc)
         return None
+
+
+def _with_segments(found: PartialTranscript | None) -> PartialTranscript | None:
     return found if found is not None and found.segments else None
 
 
-async def _new_segments(notice: SegmentsNotice, store: JobStore, hub: EventHub, told: int) -> PartialTranscript | None:
-    """The segments from id ``told`` on: the notice's own when they follow on, else read from the store (notices
-    were missed, or merged in a slow client's inbox)."""
+async def _segments_after(store: JobStore, hub: EventHub, job_id: str, told: int) -> PartialTranscript | None:
+    """The running job's segments from id ``told`` on, None when there are none (yet)."""
+    return _with_segments(await _read_partial(store, hub, job_id, told))
+
+
+async def _new_segments(
+    notice: SegmentsNotice, store: JobStore, hub: EventHub, told: int, aligned: bool
+) -> PartialTranscript | None:
+    """What a client that has ``told`` segments (``aligned`` ones or not) lacks after ``notice``: once the aligned
+    segments have replaced the decoded ones, all of them; else the segments from id ``told`` on, the notice's own
+    when they follow on, or read from the store (notices were missed, or merged in a slow client's inbox)."""
+    if aligned or (not notice.words_aligned and notice.count <= told):
+        return None  # nothing follows the aligned segments in an attempt
+    if notice.words_aligned:
+        found = await _read_partial(store, hub, notice.job_id, 0, aligned=True)
+        return _with_segments(found) if found is not None and found.words_aligned else None
     if notice.segments and notice.segments[0].id == told:
         return PartialTranscript(segments=notice.segments, until=notice.until)
-    return await _segments_after(store, hub, notice.job_id, told)
+    found = await _read_partial(store, hub, notice.job_id, told)
+    if found is not None and found.words_aligned:  # aligned since the notice: what the client has is replaced
+        found = await _read_partial(store, hub, notice.job_id, 0, aligned=True)
+    return _with_segments(found)
 
 
 def _segment_event(job_id: str, found: PartialTranscript, ids: _EventIds) -> ServerSentEvent:
-    data = SegmentData(job_id=job_id, segments=found.segments, until=found.until)
-    return ServerSentEvent(data=data.model_dump_json(), event="segment", id=ids.next())
+    data = SegmentData(job_id=job_id, segments=found.segments, until=found.until, words_aligned=found.words_aligned)
+    name = "aligned" if found.words_aligned else "segment"
+    return ServerSentEvent(data=data.model_dump_json(), event=name, id=ids.next())
 
 
 async def _job_stream(
@@ -176,9 +206,9 @@ async def _job_stream(
         current = JobEvent.of(view)
         sent: JobEvent | None = current
         yield _state_event(current, ids)
-        told = 0  # how many segments of the transcript so far this client has
+        told, aligned = 0, False  # how many segments of the transcript so far this client has, and which ones
         if view.status == JobStatus.PROCESSING and (found := await _segments_after(store, hub, job_id, 0)):
-            told = found.segments[-1].id + 1
+            told, aligned = found.segments[-1].id + 1, found.words_aligned
             yield _segment_event(job_id, found, ids)
         while True:
             if current != sent:
@@ -202,8 +232,8 @@ async def _job_stream(
                 continue
             heard = await listener.next()
             if isinstance(heard, SegmentsNotice):
-                if heard.count > told and (found := await _new_segments(heard, store, hub, told)):
-                    told = found.segments[-1].id + 1
+                if found := await _new_segments(heard, store, hub, told, aligned):
+                    told, aligned = found.segments[-1].id + 1, found.words_aligned
                     yield _segment_event(job_id, found, ids)
                 continue
             current = heard
@@ -230,6 +260,7 @@ def _active_jobs(store: JobStore) -> list[JobView]:
     responses=_stream_responses(
         (_STATE_DOC, STATE_EVENT),
         (_SEGMENT_DOC, SEGMENT_EVENT),
+        (_ALIGNED_DOC, ALIGNED_EVENT),
         (_JOB_DOC, JOB_EVENT),
         (_DELETED_DOC, DELETED_EVENT),
         job_errors=True,

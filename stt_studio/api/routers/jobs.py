@@ -51,7 +51,11 @@ def get_job(
     store: StoreDep,
     partial_after: Annotated[
         int,
-        Query(ge=0, description="Addition: `partial` has only the segments from this id on (those a client has not)"),
+        Query(
+            ge=0,
+            description="Addition: `partial` has only the segments from this id on (those a client has not). Ids count "
+            "from 0 again once `partial.words_aligned` is true: a client that has decoded segments then asks from 0",
+        ),
     ] = 0,
 ) -> Response:
     view = store.get(job_id, with_result=False, with_partial=True, partial_after=partial_after)

@@ -3,7 +3,8 @@ growing a batch at a time; once it has finished, its transcript takes the place 
 reading.
 
 Only the ``JobService`` interface is used (local and remote queues alike), from the event loop: the reads run off
-the GUI thread, one at a time, and each adds only the segments not shown yet.
+the GUI thread, one at a time, and each adds only the segments not shown yet, until the aligned segments (word times)
+replace them all once.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import QAbstractItemView, QStackedWidget
 
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.jobs.models import JobStatus, JobView
-from stt_studio.ui.growing.view import GrowingTranscriptView
+from stt_studio.ui.growing.view import GrowingTranscriptView, aligned_line
 from stt_studio.ui.models.segments_model import Column
 from stt_studio.ui.service import JobService
 from stt_studio.ui.views.queue_view import QueueView
@@ -113,10 +114,12 @@ class GrowingTranscript(QObject):
             self.view.player.load(media)
 
     async def _read(self, job_id: str, service: JobService) -> None:
-        model = self.view.model
-        after = model.segments[-1].id + 1 if model.segments else 0
+        view = self.view
+        after = view.model.segments[-1].id + 1 if view.model.segments else 0
         try:
             found = await service.partial(job_id, after)
+            if found is not None and found.words_aligned and not view.words_aligned and after > 0:
+                found = await service.partial(job_id, 0)  # they replace what is shown: all of them, from id 0
         except Exception as exc:  # a queue restarting, a server away: the next second tries again
             log.debug("Could not read the transcript so far of %s: %s", job_id, exc)
             return
@@ -125,7 +128,13 @@ class GrowingTranscript(QObject):
         job = self._job
         if found is None or job is None or job.job_id != job_id or service is not self._service():
             return
-        self.view.add(found.segments, found.until, job.audio_seconds)
+        if found.words_aligned and not view.words_aligned:
+            speakers = bool(job.options and job.options.enable_diarization)
+            view.replace_with_aligned(found.segments, aligned_line(speakers))
+        elif not view.words_aligned:
+            # (shown aligned, read decoded: an attempt begun again after its worker died, which reads the same
+            # aligned segments back from its checkpoint)
+            view.add(found.segments, found.until, job.audio_seconds)
 
     def _on_transcript_loaded(self, result: TranscriptionResult | None) -> None:
         """A transcript opened (the finished one, or another the user chose): it has the place now."""

@@ -1,9 +1,11 @@
 """A running job's transcript as it is made: a line that says it is not finished, the segments so far (appended a
-batch at a time, never rebuilt, so the user's scroll position and selection stay), find, and a player for the part
-already done (a row's click or Enter plays from its start)."""
+batch at a time, never rebuilt, so the user's scroll position and selection stay; replaced once by the aligned ones,
+the selection and the scroll position kept by audio time), find, and a player for the part already done (a row's
+click or Enter plays from its start)."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,8 @@ from stt_studio.ui.views.find_bar import FindBar
 from stt_studio.ui.views.player import PlayerBar
 
 STILL_TRANSCRIBING = "Still transcribing — speakers come at the end"
+WORDS_ALIGNED = "Word times are in — speakers come at the end"
+WORDS_ALIGNED_FINISHING = "Word times are in — finishing"
 LIGHT_NOTICE = "background: #e8f1fb; color: #0b3a66; border: 1px solid #8db8e6; border-radius: 4px; padding: 6px;"
 DARK_NOTICE = "background: #10304f; color: #cfe4fa; border: 1px solid #3d6d9e; border-radius: 4px; padding: 6px;"
 MATCH_COLOR = QColor("#f5c518")
@@ -34,8 +38,14 @@ def progress_line(until: float, duration: float | None) -> str:
     return f"{STILL_TRANSCRIBING} · {format_clock(until)} so far"
 
 
+def aligned_line(speakers: bool) -> str:
+    """The notice once the aligned segments are shown (``speakers``: the job finds speakers after them)."""
+    return WORDS_ALIGNED if speakers else WORDS_ALIGNED_FINISHING
+
+
 class GrowingSegmentsModel(QAbstractTableModel):
-    """Start and Text of the segments so far; only ever appended to (or emptied for another job)."""
+    """Start and Text of the segments so far; appended to, replaced once by the aligned ones (or emptied for another
+    job)."""
 
     HEADERS = ("Start", "Text")
 
@@ -56,10 +66,23 @@ class GrowingSegmentsModel(QAbstractTableModel):
         return range(first, first + len(new))
 
     def clear(self) -> None:
+        self.replace([])
+
+    def replace(self, segments: Sequence[Segment]) -> None:
         self.beginResetModel()
-        self.segments = []
+        self.segments = list(segments)
         self.matches = frozenset()
         self.endResetModel()
+
+    def row_at_time(self, seconds: float) -> int | None:
+        """The row of the segment said at ``seconds``, else (in a pause) the next one, else the last; None when
+        there are no rows."""
+        if not self.segments:
+            return None
+        row = bisect_right([s.start for s in self.segments], seconds) - 1
+        if row >= 0 and seconds < self.segments[row].end:
+            return row
+        return min(row + 1, len(self.segments) - 1)
 
     def set_matches(self, rows: Sequence[int]) -> None:
         changed = self.matches.symmetric_difference(rows)
@@ -106,6 +129,8 @@ class GrowingTranscriptView(QWidget):
         self.player = PlayerBar(self)
         self.find_bar = FindBar(self)
         self.model = GrowingSegmentsModel(self)
+        self.words_aligned = False
+        """The rows are the aligned segments (with word times), which replaced the decoded ones."""
         self.table = QTableView(self)
         self._configure_table()
 
@@ -164,6 +189,7 @@ class GrowingTranscriptView(QWidget):
         """Show another job's transcript so far, from nothing."""
         self.title_label.setText(title)
         self.notice.setText(STILL_TRANSCRIBING)
+        self.words_aligned = False
         self.model.clear()
         self._find()
         self.player.load(media)
@@ -176,6 +202,29 @@ class GrowingTranscriptView(QWidget):
         self.notice.setText(progress_line(until, duration))
         if added and self.find_bar.query().strip():
             self._refresh_matches()
+
+    def replace_with_aligned(self, segments: Sequence[Segment], notice: str) -> None:
+        """Show the aligned segments instead of the decoded ones, in one go: the selected row and the one at the top
+        (to the pixel within it) become those said at the same audio times, whatever their new row numbers."""
+        top_row = self.table.rowAt(0)
+        top, selected = self.top_time(), self.selected_time()
+        into_top = -self.table.rowViewportPosition(top_row) if top_row >= 0 else 0
+        self.model.replace(segments)
+        self.words_aligned = True
+        self.table.resizeRowsToContents()
+        self.table.updateGeometries()  # the scroll range of the new rows now, not at the next layout
+        if selected is not None and (row := self.model.row_at_time(selected)) is not None:
+            self.table.selectRow(row)
+        if top is not None and (row := self.model.row_at_time(top)) is not None:
+            header = self.table.verticalHeader()
+            within = min(into_top, max(0, header.sectionSize(row) - 1))
+            self.table.verticalScrollBar().setValue(header.sectionPosition(row) + within)
+        self.notice.setText(notice)
+        if self.find_bar.query().strip():
+            self._refresh_matches()
+            current = self.table.currentIndex().row()
+            self._match_index = self._match_rows.index(current) if current in self._match_rows else None
+            self.find_bar.set_count(self._match_index, len(self._match_rows))
 
     def top_time(self) -> float | None:
         """The start of the segment at the top of the view (where the user is reading), if any."""

@@ -31,7 +31,7 @@ from stt_studio.ui.editing.autosave import AutoSaver, SaveState
 from stt_studio.ui.models.segments_model import WORDS_ROLE, Column, SegmentsTableModel
 from stt_studio.ui.speakers import NEUTRAL_COLOR, SPEAKER_COLORS, SpeakerPalette, contrast
 from stt_studio.ui.views.player import UNAVAILABLE
-from stt_studio.ui.views.transcript_view import EMPTY_TITLE, TranscriptView
+from stt_studio.ui.views.transcript_view import EMPTY_TITLE, TranscriptView, details_line
 from tests.desktop import qasync_loop, release_loop, wait_until
 from tests.speech import SENTENCES, Voice, concat_with_pauses, speak
 
@@ -261,6 +261,15 @@ def test_header_details_and_warnings(shown: TranscriptView, conversation: tuple[
     shown.show_transcript(JOB, warned, conversation[0])
     assert header.warnings_label.isVisible()
     assert "&lt;pyannote&gt; ran out of memory" in header.warnings_label.text()
+
+
+def test_the_details_name_the_compute_type_when_the_result_knows_it(
+    conversation: tuple[Path, TranscriptionResult],
+) -> None:
+    result = conversation[1].model_copy(update={"device": "cuda", "compute_type": "int8_float32"})
+    assert details_line(result, 2, None).startswith("tiny.en · CUDA int8_float32 · en · ")
+    older = conversation[1].model_copy(update={"compute_type": None})  # saved before results recorded it
+    assert details_line(older, 2, None).startswith("tiny.en · CPU · en · ")
 
 
 def test_an_uncertain_number_of_speakers_is_said_in_the_details(

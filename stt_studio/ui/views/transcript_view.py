@@ -115,9 +115,11 @@ class TranscriptHeader(QWidget):
 
 
 def details_line(result: TranscriptionResult, speaker_count: int, completed_at: datetime | None) -> str:
-    """e.g. "large-v3 · CUDA · en · 3:45 · processed in 27.0 s · RTF 0.12 · 2 speakers", and on a line of its own
-    why the number of speakers is uncertain, when it is."""
-    parts = [result.model, result.device.upper(), result.language, format_clock(result.duration)]
+    """e.g. "large-v3 · CUDA float16 · en · 3:45 · processed in 27.0 s · RTF 0.12 · 2 speakers", and on a line of
+    its own why the number of speakers is uncertain, when it is. (Results saved before the compute type was recorded
+    say the device alone.)"""
+    device = f"{result.device.upper()} {result.compute_type}" if result.compute_type else result.device.upper()
+    parts = [result.model, device, result.language, format_clock(result.duration)]
     processed = f"processed in {result.processing_time:.1f} s"
     if result.duration > 0:
         processed += f" · RTF {result.processing_time / result.duration:.2f}"

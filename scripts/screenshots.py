@@ -20,6 +20,10 @@ itself again in a private mount namespace where that library reads as empty (tes
 
 renders only the "New files" bar with "Translate to English" on (for base, and for tiny.en with its notice).
 
+    .venv/bin/python scripts/screenshots.py --settings
+
+renders only the Settings dialog, with a CPU worker's report and with a GeForce GTX 1080's (float16 saved).
+
     .venv/bin/python scripts/screenshots.py --find-speakers
 
 renders only the run-again dialogs, "Find speakers again" and "Transcribe again" (the full run renders them over the
@@ -66,10 +70,12 @@ from stt_studio.jobs.models import JobStatus, JobView, WorkerInfo  # noqa: E402
 from stt_studio.settings import Settings  # noqa: E402
 from stt_studio.ui.connections import Profile  # noqa: E402
 from stt_studio.ui.models.job_table import JOB_ID_ROLE  # noqa: E402
+from stt_studio.ui.preferences import Preferences  # noqa: E402
 from stt_studio.ui.service import ServiceStatus  # noqa: E402
-from stt_studio.ui.views.batch_options import BatchOptionsBar  # noqa: E402
+from stt_studio.ui.views.batch_options import MODEL_CHOICES, BatchOptionsBar  # noqa: E402
 from stt_studio.ui.views.find_speakers_dialog import FindSpeakersDialog  # noqa: E402
 from stt_studio.ui.views.main_window import MainWindow  # noqa: E402
+from stt_studio.ui.views.settings_dialog import SettingsDialog  # noqa: E402
 from stt_studio.ui.views.transcribe_again_dialog import TranscribeAgainDialog  # noqa: E402
 from stt_studio.ui.voices.dialog import VoiceLibraryDialog  # noqa: E402
 from stt_studio.ui.voices.save_dialog import SaveVoiceDialog, SpeakerChoice  # noqa: E402
@@ -735,6 +741,30 @@ def batch_options_only(out: Path) -> list[Path]:
     return shooter.written
 
 
+def settings_only(out: Path, root: Path) -> list[Path]:
+    """The settings dialog alone (seconds): with the report a tiny.en worker on this CPU gives (the same as the full
+    run's), and with a made-up GeForce GTX 1080 worker's report while float16, which that card lacks, is saved."""
+    import ctranslate2
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    shooter = Shooter(app, Themes(app), out)
+    token_location = f"file {root / 'config' / 'hf_token'}"
+    cpu = WorkerInfo(name="w", pid=0, model="tiny.en", device="cpu", compute_type="int8", requested_device="cpu",
+                     supported_compute_types=sorted(ctranslate2.get_supported_compute_types("cpu")))  # fmt: skip
+    pascal = WorkerInfo(name="w", pid=0, model="tiny.en", device="cuda", compute_type="int8_float32",
+                        requested_device="cuda", gpu_name="GeForce GTX 1080", torch_device="cpu",
+                        supported_compute_types=["float32", "int8", "int8_float32"])  # fmt: skip
+    shots = (("settings", Preferences(model="tiny.en", device="cpu"), cpu),
+             ("settings-compute-type-unavailable", Preferences(model="tiny.en", compute_type="float16"), pascal))
+    for name, preferences, report in shots:  # fmt: skip
+        dialog = SettingsDialog(preferences, None, MODEL_CHOICES, token_location=token_location, in_use=report)
+        dialog.show()
+        shooter.both(name, dialog_target(app, dialog))
+        dialog.reject()
+    return shooter.written
+
+
 def growing_only(out: Path, root: Path) -> list[Path]:
     """``growing_transcript`` on a job of its own: the window, its worker and one sparse clip (about a minute)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -793,6 +823,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--find-speakers", action="store_true", help="only the run-again dialogs")
     parser.add_argument("--growing", action="store_true", help="only a running job's transcript growing")
     parser.add_argument("--voices", action="store_true", help="only the Voice library and Save voice dialogs")
+    parser.add_argument("--settings", action="store_true", help="only the Settings dialog (made-up worker reports)")
     parser.add_argument("--hidden", action="store_true", help=argparse.SUPPRESS)  # already without libpulse.so.0
     args = parser.parse_args(argv)
     out: Path = args.out.resolve()
@@ -812,9 +843,9 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="stt-screenshots-"))
     print(f"data and config in {root}", flush=True)
     try:
-        if args.voices:
+        if args.voices or args.settings:
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-            written = voices_only(out, root)
+            written = voices_only(out, root) if args.voices else settings_only(out, root)
         else:
             written = growing_only(out, root) if args.growing else run(out, root)
     finally:

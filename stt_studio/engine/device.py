@@ -124,16 +124,23 @@ class ComputeChoice:
     notice: str | None = None
 
 
+def supported_compute_types(facts: DeviceFacts, device: Device, gpu_index: int = 0) -> frozenset[str]:
+    """What CTranslate2 can run on ``device``: the card's types on a GPU, the CPU's otherwise."""
+    if device == "cuda":
+        gpu = facts.gpu(gpu_index)
+        return gpu.compute_types if gpu is not None else frozenset()
+    return facts.cpu_compute_types
+
+
 def choose_compute_type(facts: DeviceFacts, device: Device, override: str | None, gpu_index: int = 0) -> ComputeChoice:
     """float16 on a card with it, else int8_float32, else float32; int8 on the CPU. An override (STT_COMPUTE_TYPE)
     is taken only if the device supports it: otherwise the automatic choice, and a notice that says why."""
+    supported = supported_compute_types(facts, device, gpu_index)
     if device == "cuda":
         gpu = facts.gpu(gpu_index)
-        supported = gpu.compute_types if gpu is not None else frozenset()
         automatic = next((t for t in COMPUTE_TYPE_PREFERENCE if t in supported), "float32")
         where = f"{gpu.name} (compute capability {gpu.capability[0]}.{gpu.capability[1]})" if gpu else "this GPU"
     else:
-        supported = facts.cpu_compute_types
         automatic = CPU_COMPUTE_TYPE if CPU_COMPUTE_TYPE in supported else "float32"
         where = "the CPU"
     if override is None or override == automatic:

@@ -16,6 +16,7 @@ from stt_studio.engine.device import (
     compiles_kernels_at_first_use,
     decide_devices,
     plan_memory,
+    supported_compute_types,
 )
 from stt_studio.settings import Settings, VadMethod
 
@@ -32,6 +33,8 @@ class EngineSetup:
     gpu: GpuFacts | None = None
     memory: MemoryPlan | None = None
     first_run_notice: str | None = None
+    supported_compute_types: frozenset[str] = frozenset()
+    """What the device the transcription runs on supports (the Settings dialog offers only these)."""
     notices: list[str] = field(default_factory=list)
     """For each job's result and the worker's report: a part moved to the CPU, a compute type refused, a plan that
     does not fit. (No GPU at all is said by the requested device beside the one used, as before.)"""
@@ -46,6 +49,7 @@ def plan_engine(
     notices = [n for n in (parts.notice if gpu is not None else None, choice.notice) if n]
     vad_method: VadMethod = vad or settings.vad or ("pyannote" if parts.vad == "cuda" else "silero")
     setup = EngineSetup(parts, choice.compute_type, settings.batch_size or CPU_BATCH_SIZE, vad_method, gpu)
+    setup.supported_compute_types = supported_compute_types(facts, parts.asr)
     if gpu is None:
         setup.notices = notices
         return setup

@@ -171,6 +171,11 @@ class WorkerModel(BaseModel):
     notices: list[str] = Field(
         default_factory=list, description="Why a part runs on the CPU, a compute type was refused, or memory is short"
     )
+    supported_compute_types: list[str] | None = Field(
+        default=None,
+        description="The compute types its device supports (CTranslate2's list for this GPU, or the CPU's); None "
+        "from a worker that does not say",
+    )
     gpu_name: str | None = None
     gpu_memory_used_mb: float | None = None
     gpu_memory_total_mb: float | None = None

@@ -104,6 +104,7 @@ class WorkerContext:
             torch_device=engine.parts.torch,
             gpu_index=engine.settings.worker_gpu if engine.device == "cuda" else None,
             notices=engine.notices,
+            supported_compute_types=sorted(engine.setup.supported_compute_types),
         )
         if engine.device == "cuda":
             gpu = engine.setup.gpu

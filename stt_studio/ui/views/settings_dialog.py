@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import platformdirs
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPen, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPen, QPixmap, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -35,6 +35,7 @@ from stt_studio.engine.model_catalog import cached_repos, model_names, model_sta
 from stt_studio.engine.options import known_languages
 from stt_studio.jobs.models import WorkerInfo
 from stt_studio.settings import APP_NAME, Settings
+from stt_studio.ui.compute_types import compute_type_choices, report_for_device
 from stt_studio.ui.model_in_use import ModelInUse, device_label
 from stt_studio.ui.preferences import MAX_WORKERS, Preferences
 from stt_studio.ui.secrets import masked
@@ -43,7 +44,6 @@ KNOWN_MODELS = tuple(model_names())
 CHOOSE_FOLDER = "Choose folder…"
 ON_THIS_MACHINE_ROLE = Qt.ItemDataRole.UserRole + 1
 """Model list items: whether the model is on this machine (bundled or downloaded)."""
-COMPUTE_TYPES = ("float16", "int8_float16", "int8", "float32")
 AUTO_LANGUAGE = "Auto"
 RESTART_NOTE = "Changing the model, device, compute type or workers\nrestarts the workers after the current job."
 
@@ -118,12 +118,13 @@ class SettingsDialog(QDialog):
         self.device_in_use_label = QLabel(f"In use now: {device_label(in_use)}" if in_use else "")
         if in_use is not None and in_use.device == "cpu" and in_use.requested_device == "cuda":
             self.device_combo.setItemText(self.device_combo.findData("cuda"), "GPU (CUDA) — none found")
+        self._in_use = in_use
         self.compute_combo = QComboBox()
-        self.compute_combo.addItem("auto", None)
-        for name in (*COMPUTE_TYPES, preferences.compute_type):
-            if name and self.compute_combo.findData(name) < 0:
-                self.compute_combo.addItem(name, name)
-        self.compute_combo.setCurrentIndex(self.compute_combo.findData(preferences.compute_type))
+        self.compute_note_label = QLabel()
+        self._offer_compute_types(preferences.compute_type)
+        self.device_combo.currentIndexChanged.connect(
+            lambda _index: self._offer_compute_types(self.compute_combo.currentData())
+        )
         self.language_combo = QComboBox()
         self.language_combo.setEditable(True)
         self.language_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
@@ -201,6 +202,7 @@ class SettingsDialog(QDialog):
         if self.device_in_use_label.text():
             transcription.addRow("", self.device_in_use_label)
         transcription.addRow("Compute type:", self.compute_combo)
+        transcription.addRow("", self.compute_note_label)
         transcription.addRow("Workers:", self.workers_spin)
         transcription.addRow("", note)
         transcription.addRow("Default language:", self._with_error(self.language_combo))
@@ -261,6 +263,22 @@ class SettingsDialog(QDialog):
         layout.addWidget(self._row(field, *buttons) if buttons else field)
         layout.addWidget(error)
         return box
+
+    def _offer_compute_types(self, current: str | None) -> None:
+        """Automatic and what the chosen device supports (a worker's report); a saved type it lacks stays chosen,
+        marked as not available and not offered to be chosen again."""
+        reports = [self._in_use] if self._in_use is not None else []
+        choices = compute_type_choices(report_for_device(self.device_combo.currentData(), reports), current)
+        self.compute_combo.clear()
+        model = self.compute_combo.model()
+        assert isinstance(model, QStandardItemModel)  # a QComboBox's own model
+        for item in choices.items:
+            self.compute_combo.addItem(item.label, item.value)
+            if not item.available:
+                model.item(self.compute_combo.count() - 1).setEnabled(False)
+        self.compute_combo.setCurrentIndex(max(0, self.compute_combo.findData(current)))
+        self.compute_note_label.setText(choices.note)
+        self.compute_note_label.setVisible(bool(choices.note))
 
     # --- reacting ------------------------------------------------------------------------------------------
     def _remember_model_text(self, text: str) -> None:

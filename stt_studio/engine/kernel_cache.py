@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from stt_studio.engine.device import FIRST_RUN_NOTICE
+
 MAX_CACHE_BYTES = 4 * 2**30
 """The largest CUDA_CACHE_MAXSIZE the driver accepts."""
 
@@ -23,3 +25,26 @@ def configure_kernel_cache(directory: Path) -> None:
             return  # the driver's default cache works too
         os.environ["CUDA_CACHE_PATH"] = str(directory)
     os.environ.setdefault("CUDA_CACHE_MAXSIZE", str(MAX_CACHE_BYTES))
+
+
+def kernel_cache_dir() -> Path:
+    """Where the driver keeps compiled kernels in this process: CUDA_CACHE_PATH, else its default."""
+    configured = os.environ.get("CUDA_CACHE_PATH")
+    return Path(configured) if configured else Path.home() / ".nv" / "ComputeCache"
+
+
+def cache_has_kernels(directory: Path) -> bool:
+    """The driver has kept something there (it writes an index and one file per compiled module)."""
+    try:
+        return any(path.is_file() for path in directory.rglob("*"))
+    except OSError:
+        return False
+
+
+def first_load_notice(*, compiles_at_first_use: bool, cache_has_kernels: bool, loaded_before: bool) -> str | None:
+    """Say that kernels are being prepared only when they really are: a card whose kernels the driver compiles
+    (``compiles_kernels_at_first_use``), an empty kernel cache, and no model loaded on the GPU in this process yet
+    (its kernels are compiled then, whichever model comes next)."""
+    if compiles_at_first_use and not cache_has_kernels and not loaded_before:
+        return FIRST_RUN_NOTICE
+    return None

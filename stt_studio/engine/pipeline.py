@@ -26,7 +26,12 @@ from stt_studio.engine.device import DeviceFacts, probe_device_facts
 from stt_studio.engine.diarization import FoundSpeakers, PyannoteDiarizer
 from stt_studio.engine.engine_setup import plan_engine
 from stt_studio.engine.errors import ModelLoadError
-from stt_studio.engine.kernel_cache import configure_kernel_cache
+from stt_studio.engine.kernel_cache import (
+    cache_has_kernels,
+    configure_kernel_cache,
+    first_load_notice,
+    kernel_cache_dir,
+)
 from stt_studio.engine.models import ResolvedModel, resolve_model
 from stt_studio.engine.options import TranscribeOptions, check_language, check_prompt, check_speaker_range
 from stt_studio.engine.progress import CancelCheck, ProgressCallback, ProgressTracker, Stage
@@ -66,6 +71,10 @@ class _LoadedModel:
     pipeline: BatchedInferencePipeline
     multilingual: bool
     aligners: dict[str, tuple[Any, dict[str, Any]] | None] = field(default_factory=dict)
+
+
+_GPU_LOADS_IN_THIS_PROCESS: set[int] = set()
+"""The GPUs (this worker's index) a Whisper model was loaded on in this process: their kernels are ready."""
 
 
 def cuda_available() -> bool:
@@ -112,6 +121,7 @@ class Engine:
                 log.warning("%s", notice)
         self._diarizer = PyannoteDiarizer(settings, self.parts.diarize)
         self._model: _LoadedModel | None = None
+        self._load_notices: list[str] = []
         self._detector: SpeechDetector | None = None
         self._lock = threading.Lock()
 
@@ -162,10 +172,13 @@ class Engine:
         from stt_studio.engine.whisper_loader import load_whisper
 
         log.info("Loading Whisper model %s on %s (%s)", resolved.name, self.device, self.compute_type)
-        if self.device == "cuda" and self.setup.first_run_notice:
-            log.warning("%s", self.setup.first_run_notice)
+        if self.device == "cuda":
+            self._say_if_kernels_are_prepared()
         try:
-            return load_whisper(str(resolved.path), self.device, self.compute_type, self.cpu_threads)
+            pipeline = load_whisper(str(resolved.path), self.device, self.compute_type, self.cpu_threads)
+            if self.device == "cuda":
+                _GPU_LOADS_IN_THIS_PROCESS.add(self.settings.worker_gpu or 0)
+            return pipeline
         except Exception as exc:
             if self.device != "cuda":
                 raise ModelLoadError(f"Could not load the Whisper model '{resolved.name}': {exc}") from exc
@@ -175,6 +188,23 @@ class Engine:
             return load_whisper(str(resolved.path), self.device, self.compute_type, self.cpu_threads)
         except Exception as exc:
             raise ModelLoadError(f"Could not load the Whisper model '{resolved.name}': {exc}") from exc
+
+    def _say_if_kernels_are_prepared(self) -> None:
+        """The first load on a card whose kernels the driver compiles, with an empty cache, takes minutes: said in
+        the log now, and once to the window (the next job's warnings, the worker's report until then)."""
+        notice = first_load_notice(
+            compiles_at_first_use=self.setup.first_run_notice is not None,
+            cache_has_kernels=cache_has_kernels(kernel_cache_dir()),
+            loaded_before=(self.settings.worker_gpu or 0) in _GPU_LOADS_IN_THIS_PROCESS,
+        )
+        if notice is not None:
+            log.warning("%s", notice)
+            self._load_notices.append(notice)
+
+    def take_load_notices(self) -> list[str]:
+        """What the loads since the last job said once (the first run's kernel compile), for this job's warnings."""
+        notices, self._load_notices = self._load_notices, []
+        return notices
 
     def _fall_back_to_cpu(self, notice: str) -> None:
         log.error("%s", notice)
@@ -188,8 +218,9 @@ class Engine:
 
     @property
     def notices(self) -> list[str]:
-        """What each job's result carries about the devices: a part on the CPU, a compute type refused, memory."""
-        return list(self.setup.notices)
+        """What each job's result carries about the devices: a part on the CPU, a compute type refused, memory; and
+        until a job has taken it, what the last load said once (the worker's report shows it meanwhile)."""
+        return [*self.setup.notices, *self._load_notices]
 
     def _aligner(self, model: _LoadedModel, language: str) -> tuple[Any, dict[str, Any]] | None:
         """WhisperX's wav2vec2 alignment model for ``language``, or None when it can't be had (offline, or no
@@ -293,7 +324,7 @@ class Engine:
             self._diarizer.load()  # here, not under "Finding speakers": a first load takes a while
         detector = self._detector
         assert detector is not None
-        warnings = [*model.resolved.warnings, *self.notices]
+        warnings = [*model.resolved.warnings, *self.setup.notices, *self.take_load_notices()]
 
         vad_fp = fingerprint(StageName.VAD, {"vad_method": self.vad_method}, {StageName.DECODING: audio_fp})
         with clock.stage(StageName.VAD) as run:

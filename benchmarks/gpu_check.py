@@ -24,6 +24,11 @@ from stt_studio.settings import DeviceName
 NO_GPU_EXIT = 2
 MANIFEST = "manifest.json"
 LONG_SECONDS = 600.0
+OTHER_MODEL = "tiny.en"
+"""Every other job of the memory row asks for it (bundled, so offline too)."""
+SWAP_MODEL = "small"
+"""The job with another model asks for it: the holder unloads the extra one it holds first (offline and not
+downloaded, the bundled base stands in; the swap is the same)."""
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -61,11 +66,21 @@ def _seconds(path: Path) -> float:
 
 
 # --- run (the GPU machine) ---------------------------------------------------------------------------------------
-class Table:
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, str]] = []
+ROW_KEYS = ("driver", "gpu", "compute-types", "torch-archs", "gpus", "first-load", "devices", "transcription",
+            "libraries", "alignment", "diarization", "memory", "out-of-memory", "two-workers", "another-model",
+            "large-v3")  # fmt: skip
+"""``--rows``: the rows to measure (default all)."""
 
-    def add(self, name: str, measure: Callable[[], str]) -> None:
+
+class Table:
+    def __init__(self, only: frozenset[str] | None = None) -> None:
+        self.rows: list[tuple[str, str]] = []
+        self._only = only
+
+    def add(self, key: str, name: str, measure: Callable[[], str]) -> None:
+        assert key in ROW_KEYS, key
+        if self._only is not None and key not in self._only:
+            return
         try:
             value = measure()
         except Exception as exc:  # a row that fails says why; the others still run
@@ -112,8 +127,17 @@ def _settings(**extra: Any) -> Any:
     return Settings(offline=True, diarization_backend="local", **extra)
 
 
-def run(directory: Path, model: str, device: DeviceName = "cuda") -> int:
-    """``device="cpu"``: a dry run of every row on the CPU, to test this script where there is no GPU."""
+def run(
+    directory: Path,
+    model: str,
+    device: DeviceName = "cuda",
+    align_model: str | None = None,
+    only: frozenset[str] | None = None,
+    memory_jobs: int = 10,
+) -> int:
+    """``device="cpu"``: a dry run of the rows on the CPU, to test this script where there is no GPU; ``only``: the
+    rows to measure (``ROW_KEYS``), all by default; ``memory_jobs``: the memory row's jobs (its figures: after jobs
+    1, 2, 3 and the last)."""
     from stt_studio.engine.device import choose_compute_type, probe_device_facts, torch_runs_on
 
     seen = probe_device_facts(with_torch=False)  # CTranslate2 alone: a second on a machine without a GPU
@@ -131,32 +155,37 @@ def run(directory: Path, model: str, device: DeviceName = "cuda") -> int:
     import ctranslate2
     import torch
 
+    from stt_studio.engine.model_holder import ModelHolder
     from stt_studio.engine.options import DiarizationOptions, TranscribeOptions
     from stt_studio.engine.pipeline import Engine
     from tests.speech import wer
 
-    table = Table()
-    table.add("driver", lambda: str(facts.driver_version))
+    table = Table(only)
+    table.add("driver", "driver", lambda: str(facts.driver_version))
     if gpu is not None:
-        table.add("GPU 0", lambda: f"{gpu.name}, compute capability {gpu.capability[0]}.{gpu.capability[1]}, "
+        table.add("gpu", "GPU 0", lambda: f"{gpu.name}, compute capability {gpu.capability[0]}.{gpu.capability[1]}, "
                                    f"{gpu.free_mb:.0f} of {gpu.total_mb:.0f} MiB free")  # fmt: skip
-        table.add("CTranslate2 compute types",
+        table.add("compute-types", "CTranslate2 compute types",
                   lambda: f"{ctranslate2.__version__}: {', '.join(sorted(gpu.compute_types))}")  # fmt: skip
-        table.add("torch archs", lambda: f"{torch.__version__}: {' '.join(facts.torch_arch_list)}; runs on this card: "
-                                         f"{torch_runs_on(facts, gpu)}")  # fmt: skip
-    table.add("GPUs", lambda: str(facts.ctranslate2_cuda_devices))
+        table.add("torch-archs", "torch archs",
+                  lambda: f"{torch.__version__}: {' '.join(facts.torch_arch_list)}; runs on this card: "
+                          f"{torch_runs_on(facts, gpu)}")  # fmt: skip
+    table.add("gpus", "GPUs", lambda: str(facts.ctranslate2_cuda_devices))
     compute_type = choose_compute_type(facts, device, None).compute_type
     with tempfile.TemporaryDirectory(prefix="stt-gpu-cache-") as tmp:
         cache = Path(tmp)
-        table.add("first load, cold kernel cache",
+        table.add("first-load", "first load, cold kernel cache",
                   lambda: f"{_load_seconds_in_fresh_process(model, device, compute_type, cache):.1f} s")  # fmt: skip
-        table.add("first load, warm kernel cache",
+        table.add("first-load", "first load, warm kernel cache",
                   lambda: f"{_load_seconds_in_fresh_process(model, device, compute_type, cache):.1f} s")  # fmt: skip
 
-    engine = Engine(_settings(), model=model, device=device)
+    settings = _settings(align_model=align_model)
+    engine = Engine(settings, model=model, device=device)
+    holder = ModelHolder(engine)
     parts = engine.parts
-    table.add("devices", lambda: f"asr {parts.asr}, vad {parts.vad}, align {parts.align}, diarize {parts.diarize}; "
-                                 f"{engine.compute_type}, batch {engine.batch_size}")  # fmt: skip
+    table.add("devices", "devices",
+              lambda: f"asr {parts.asr}, vad {parts.vad}, align {parts.align}, diarize {parts.diarize}; "
+                      f"{engine.compute_type}, batch {engine.batch_size}")  # fmt: skip
     speech = directory / manifest["speech"]["file"]
 
     def float16_job() -> str:
@@ -164,52 +193,130 @@ def run(directory: Path, model: str, device: DeviceName = "cuda") -> int:
         return (f"{result.compute_type} on {result.device}: WER {wer(manifest['speech']['text'], result.text):.1%}, "
                 f"{result.processing_time:.2f} s for {result.duration:.0f} s")  # fmt: skip
 
-    table.add("transcription", float16_job)
-    table.add("libraries loaded", _loaded_libraries)
+    table.add("transcription", "transcription", float16_job)
+    table.add("libraries", "libraries loaded", _loaded_libraries)
+    dialogue = directory / manifest["dialogue"]["file"]
+    table.add("alignment", "alignment", lambda: alignment_row(engine, speech, align_model))
 
     def diarized() -> str:
-        result = engine.transcribe(directory / manifest["dialogue"]["file"],
-                                   TranscribeOptions(diarization=DiarizationOptions()))  # fmt: skip
-        return (f"word times: {result.word_timestamps} on {engine.parts.align}; speakers {len(result.speakers or [])} "
-                f"of {manifest['dialogue']['speakers']} on {engine.parts.diarize}")  # fmt: skip
+        result = engine.transcribe(dialogue, TranscribeOptions(diarization=DiarizationOptions()))
+        return f"speakers {len(result.speakers or [])} of {manifest['dialogue']['speakers']} on {engine.parts.diarize}"
 
-    table.add("alignment and diarization", diarized)
-    used: dict[int, float] = {}
-
-    def memory_over_jobs() -> str:
-        for job in range(1, 11):
-            engine.transcribe(speech)
-            used[job] = _used_mb(torch)
-        return ", ".join(f"after job {j}: {used[j]:.0f} MiB" for j in (1, 3, 10))
-
-    table.add("device memory", memory_over_jobs)
-    table.add("job with ~256 MiB free", lambda: _starved_job(engine, speech, torch))
-    table.add("two workers on one GPU", lambda: _two_processes(model, speech, device))
-
-    def other_model() -> str:
-        other = Engine(_settings(), model="tiny.en" if model != "tiny.en" else "base", device=device)
-        result = other.transcribe(speech)
-        return f"{result.model}: {result.processing_time:.2f} s; device memory now {_used_mb(torch):.0f} MiB"
-
-    table.add("a job with another model", other_model)
-    table.add("large-v3 real-time factor", lambda: _large_v3(directory / manifest["long"]["file"], device))
+    table.add("diarization", "diarization", diarized)
+    other = OTHER_MODEL if model != OTHER_MODEL else "base"
+    measure = (lambda: _used_mb(torch)) if device == "cuda" else _rss_mb
+    table.add("memory", "device memory" if device == "cuda" else "worker RSS (CPU dry run)",
+              lambda: memory_row(holder, other, speech, measure, memory_jobs))  # fmt: skip
+    table.add("out-of-memory", "job with ~256 MiB free",
+              lambda: starved_job_row(engine, speech, holder.after_job, torch))  # fmt: skip
+    table.add("two-workers", "two workers on one GPU", lambda: _two_processes(model, speech, device))
+    table.add("another-model", "a job with another model", lambda: swap_row(holder, SWAP_MODEL, speech, measure))
+    table.add("large-v3", "large-v3 real-time factor", lambda: _large_v3(directory / manifest["long"]["file"], device))
     print("\n" + table.render())
     return 0
 
 
-def _starved_job(engine: Any, speech: Path, torch: Any) -> str:
+# --- the rows that go through the worker's own code ---------------------------------------------------------------
+def alignment_row(engine: Any, speech: Path, align_model: str | None) -> str:
+    """WhisperX's wav2vec2 alignment, where it ran; offline without an alignment model (as the tests run) it cannot
+    run, and the row says so rather than naming a device nothing ran on."""
+    if engine.settings.offline and align_model is None:
+        return ("not measured: offline there is no alignment model (the tests have none either), so word times are "
+                "Whisper's own; put a wav2vec2 model in the models folder's align/ and pass --align-model NAME")
+    result = engine.transcribe(speech)
+    if result.word_timestamps != "wav2vec2":
+        return f"not measured: {align_model} did not load (see the log); word times are Whisper's own"
+    return f"wav2vec2 ({align_model}) on {engine.parts.align}"
+
+
+def memory_row(holder: Any, other: str, speech: Path, measure: Callable[[], float], jobs: int = 10) -> str:
+    """A worker's jobs as ``transcribe_job`` runs them: the holder picks the engine (every other job asks for
+    ``other``), and after each job releases what it left (``ModelHolder.after_job``: gc, torch's CUDA cache)."""
+    used: dict[int, float] = {}
+    for job in range(1, jobs + 1):
+        holder.engine_for(other if job % 2 == 0 else None).transcribe(speech)
+        holder.after_job()
+        used[job] = measure()
+    shown = ", ".join(f"after job {j}: {used[j]:.0f} MiB" for j in (1, 2, 3, jobs))
+    return (f"{shown} (default {holder.default.model_spec}, every other job {other}); job {jobs} - job 2: "
+            f"{used[jobs] - used[2]:+.0f} MiB")  # fmt: skip
+
+
+class _CheckJob:
+    """What ``halving_batch_on_oom`` reads of an RQ job: its id and meta."""
+
+    id = "gpu-check"
+
+    def __init__(self) -> None:
+        self.meta: dict[str, Any] = {}
+
+
+def oom_outcome(engine: Any, run: Callable[[int | None], Any], release: Callable[[], None]) -> str:
+    """A job through the worker's out-of-memory handling: the half-batch retry, then the plain failure that names
+    the model and the free memory (``transcribe_job``'s own message)."""
+    from stt_studio.engine.cuda_faults import CudaFault, classify
+    from stt_studio.jobs.worker import halving_batch_on_oom, out_of_memory_failure
+
+    job = _CheckJob()
+    try:
+        halving_batch_on_oom(run, engine, job, release)  # type: ignore[arg-type]
+    except Exception as exc:
+        if classify(exc) is not CudaFault.OUT_OF_MEMORY:
+            raise
+        return f"failed plainly: {out_of_memory_failure(engine, job)}"  # type: ignore[arg-type]
+    sizes = job.meta.get("batch_sizes")
+    return f"completed at half the batch ({sizes[0]} → {sizes[1]})" if sizes else "completed at the full batch"
+
+
+def starved_job_row(engine: Any, speech: Path, release: Callable[[], None], torch: Any) -> str:
+    from stt_studio.engine.options import TranscribeOptions
+
+    def run(batch_size: int | None) -> Any:
+        return engine.transcribe(speech, TranscribeOptions(batch_size=batch_size))
+
+    if engine.device != "cuda":  # a dry run: the worker's path, with CTranslate2's out-of-memory error injected
+        attempts: list[int | None] = []
+
+        def short_of_memory(batch_size: int | None) -> Any:
+            attempts.append(batch_size)
+            if len(attempts) == 1:
+                raise RuntimeError("CUDA failed with error out of memory")
+            return run(batch_size)
+
+        def always_short(_batch_size: int | None) -> Any:
+            raise RuntimeError("CUDA failed with error out of memory")
+
+        once = oom_outcome(engine, short_of_memory, release)
+        twice = oom_outcome(engine, always_short, release)
+        return f"CPU dry run, CTranslate2's error injected: once, {once}; twice, {twice}"
     free, _total = torch.cuda.mem_get_info()
     hog = torch.empty(max(0, int(free - 256 * 2**20)), dtype=torch.uint8, device="cuda")
     try:
-        engine.transcribe(speech)
-        outcome = "completed"
-    except Exception as exc:  # the out-of-memory path is what this row is for
-        outcome = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        outcome = oom_outcome(engine, run, release)
     finally:
         del hog
-        torch.cuda.empty_cache()
+        release()
     again = engine.transcribe(speech)
     return f"{outcome}; the next job with memory back: {again.processing_time:.2f} s"
+
+
+def swap_row(holder: Any, wanted: str, speech: Path, measure: Callable[[], float]) -> str:
+    """A job asking for a model other than the default and the extra one held: the holder unloads the held one
+    (and releases its memory) before it loads the new one, never both at once."""
+    held = holder.extra.model_spec if holder.extra is not None else None
+    before = measure()
+    engine = holder.engine_for(wanted)
+    result = engine.transcribe(speech)
+    holder.after_job()
+    stand_in = f" ({result.model} stands in offline)" if result.model != wanted else ""
+    return (f"unloaded {held or 'nothing (none held)'}, loaded {wanted}{stand_in}: {result.processing_time:.2f} s; "
+            f"{before:.0f} → {measure():.0f} MiB; holding {holder.default.model_spec} and {holder.extra.model_spec}")
+
+
+def _rss_mb() -> float:
+    import psutil
+
+    return float(psutil.Process().memory_info().rss) / 2**20
 
 
 def _two_processes(model: str, speech: Path, device: DeviceName) -> str:
@@ -242,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="base", help="run: the model of the rows (default: the bundled base)")
     parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda",
                         help="run: cpu is a dry run of the rows, to test this script without a GPU")  # fmt: skip
+    parser.add_argument("--align-model", help="run: a wav2vec2 model (in the models folder's align/) to align with")
+    parser.add_argument("--rows", help=f"run: only these rows, comma-separated ({', '.join(ROW_KEYS)})")
+    parser.add_argument("--memory-jobs", type=int, default=10, help="run: the memory row's jobs (at least 4)")
     parser.add_argument("--long-seconds", type=float, default=LONG_SECONDS, help="prepare: the long file's length")
     args = parser.parse_args(argv)
     if args.step == "prepare":
@@ -249,7 +359,10 @@ def main(argv: list[str] | None = None) -> int:
         size = sum(p.stat().st_size for p in args.directory.iterdir()) / 2**20
         print(f"Prepared {args.directory} ({size:.1f} MiB)")
         return 0
-    return run(args.directory, args.model, args.device)
+    only = frozenset(args.rows.split(",")) if args.rows else None
+    if only is not None and not only <= set(ROW_KEYS):
+        parser.error(f"--rows: unknown {', '.join(sorted(only - set(ROW_KEYS)))} (known: {', '.join(ROW_KEYS)})")
+    return run(args.directory, args.model, args.device, args.align_model, only, args.memory_jobs)
 
 
 if __name__ == "__main__":

@@ -209,7 +209,7 @@ def transcribe_job(
 
     try:
         with progress.ticking():
-            result = _halving_batch_on_oom(run, engine, job, ctx.models.after_job)
+            result = halving_batch_on_oom(run, engine, job, ctx.models.after_job)
     except CancelledError as exc:
         finish_without_retry(JobStatus.CANCELED, str(exc))
         raise
@@ -218,8 +218,8 @@ def transcribe_job(
         raise JobFailedError(str(exc)) from exc
     except Exception as exc:
         fault = classify(exc)
-        if fault is CudaFault.OUT_OF_MEMORY:  # at half the batch too: _halving_batch_on_oom tried that
-            message = device_out_of_memory_message(engine, job.meta.get("batch_sizes", [engine.batch_size]))
+        if fault is CudaFault.OUT_OF_MEMORY:  # at half the batch too: halving_batch_on_oom tried that
+            message = out_of_memory_failure(engine, job)
             finish_without_retry(JobStatus.FAILED, message)
             raise JobFailedError(message) from exc
         if fault is CudaFault.STICKY:
@@ -259,7 +259,12 @@ def transcribe_job(
     return {"duration": result.duration, "segments": len(result.segments)}
 
 
-def _halving_batch_on_oom(
+def out_of_memory_failure(engine: Engine, job: Job) -> str:
+    """The job's plain failure once half the batch ran out of memory too: the model, the batch sizes, free memory."""
+    return device_out_of_memory_message(engine, job.meta.get("batch_sizes", [engine.batch_size]))
+
+
+def halving_batch_on_oom(
     run: Callable[[int | None], TranscriptionResult], engine: Engine, job: Job, release: Callable[[], None]
 ) -> TranscriptionResult:
     """Run the job; when the GPU runs out of memory, once more in this process with half the batch size. The CUDA

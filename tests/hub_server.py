@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ class FakeHub:
     """Gated repo id → the tokens whose accounts accepted its terms."""
     seen_tokens: list[str | None] = field(default_factory=list)
     url: str = ""
+    bytes_per_second: int | None = None
+    """Serve files' contents this slowly (a download that takes a while); None: at once."""
 
 
 def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
@@ -38,14 +41,23 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             auth = self.headers.get("Authorization", "")
             return auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
 
-        def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        def _send(
+            self, status: int, body: bytes = b"", headers: dict[str, str] | None = None, *, throttled: bool = False
+        ) -> None:
             self.send_response(status)
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            if self.command != "HEAD":
+            if self.command == "HEAD":
+                return
+            if not throttled or hub.bytes_per_second is None:
                 self.wfile.write(body)
+                return
+            piece = max(hub.bytes_per_second // 10, 1)
+            for start in range(0, len(body), piece):
+                self.wfile.write(body[start : start + piece])
+                time.sleep(0.1)
 
         def _json(self, status: int, data: object, headers: dict[str, str] | None = None) -> None:
             self._send(status, json.dumps(data).encode(), {"Content-Type": "application/json", **(headers or {})})
@@ -90,7 +102,7 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                     self._json(404, {"error": "no such file"}, {"X-Error-Code": "EntryNotFound"})
                     return
                 etag = hashlib.sha256(content).hexdigest()
-                self._send(200, content, {"X-Repo-Commit": COMMIT, "ETag": f'"{etag}"'})
+                self._send(200, content, {"X-Repo-Commit": COMMIT, "ETag": f'"{etag}"'}, throttled=True)
             else:
                 self._json(404, {"error": f"unknown path {path}"})
 

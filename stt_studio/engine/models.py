@@ -10,6 +10,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stt_studio.engine.download_progress import DownloadCallback, DownloadProgress, throttled_log, watching_download
 from stt_studio.engine.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
@@ -94,8 +95,11 @@ def bundled_model(name: str, models_dir: Path) -> Path | None:
     return finder(models_dir) if finder is not None else None
 
 
-def resolve_model(spec: str, models_dir: Path, *, hf_token: str | None, offline: bool) -> ResolvedModel:
-    """Turn ``WHISPER_MODEL_SIZE`` into a model directory. Never raises for an unreachable hub: falls back."""
+def resolve_model(
+    spec: str, models_dir: Path, *, hf_token: str | None, offline: bool, on_download: DownloadCallback | None = None
+) -> ResolvedModel:
+    """Turn ``WHISPER_MODEL_SIZE`` into a model directory. Never raises for an unreachable hub: falls back.
+    A download's progress is logged every few seconds and told to ``on_download``."""
     local = Path(spec).expanduser()
     if local.is_dir():
         if not (local / "model.bin").is_file():
@@ -107,9 +111,12 @@ def resolve_model(spec: str, models_dir: Path, *, hf_token: str | None, offline:
     try:
         from faster_whisper.utils import download_model
 
-        path = download_model(
-            spec, cache_dir=str(models_dir / "hub"), local_files_only=offline, use_auth_token=hf_token or None
-        )
+        cache = models_dir / "hub"
+        if offline:
+            path = download_model(spec, cache_dir=str(cache), local_files_only=True, use_auth_token=hf_token or None)
+        else:
+            with watching_download(spec, cache, hf_token, _logged(on_download)):
+                path = download_model(spec, cache_dir=str(cache), use_auth_token=hf_token or None)
         return ResolvedModel(spec, Path(path))
     except Exception as exc:  # hub errors come as many types (network, auth, not found, offline mode)
         reason = unavailable_reason(spec, exc, offline=offline)
@@ -120,6 +127,17 @@ def resolve_model(spec: str, models_dir: Path, *, hf_token: str | None, offline:
         log.warning("Could not get the Whisper model '%s' (%s); using the bundled '%s'", spec, exc, FALLBACK_MODEL)
         warning = f"{reason}, so the bundled {FALLBACK_MODEL} model was used instead."  # starts with a model name
         return ResolvedModel(FALLBACK_MODEL, fallback, [warning], requested=spec, unavailable_reason=reason)
+
+
+def _logged(on_download: DownloadCallback | None) -> DownloadCallback:
+    log_progress = throttled_log()
+
+    def tell(progress: DownloadProgress) -> None:
+        log_progress(progress)
+        if on_download is not None:
+            on_download(progress)
+
+    return tell
 
 
 def offline_reason(spec: str) -> str:

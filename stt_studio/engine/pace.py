@@ -17,6 +17,7 @@ from stt_studio.engine.progress import Stage
 
 DEFAULT_PACE: Mapping[Stage, float] = {
     Stage.DECODING: 0.01,
+    Stage.DOWNLOADING_MODEL: 60.0,
     Stage.LOADING_MODEL: 1.0,
     Stage.VAD: 0.03,
     Stage.TRANSCRIBING: 0.5,
@@ -24,9 +25,10 @@ DEFAULT_PACE: Mapping[Stage, float] = {
     Stage.DIARIZING: 0.3,
 }
 """Wall seconds per second of audio until this machine has measured its own (a CPU running a base-size model);
-for LOADING_MODEL, seconds (the models are usually loaded already)."""
+for LOADING_MODEL, seconds (the models are usually loaded already), and for DOWNLOADING_MODEL a guess (the
+download's own speed soon takes over)."""
 
-FIXED_COST = frozenset({Stage.LOADING_MODEL})
+FIXED_COST = frozenset({Stage.LOADING_MODEL, Stage.DOWNLOADING_MODEL})
 """Stages whose time does not grow with the audio's length."""
 
 NEWEST_WEIGHT = 0.5

@@ -24,6 +24,7 @@ from stt_studio.engine.coverage import merged, uncovered_speech
 from stt_studio.engine.cpu import configure_process_environment, cpu_count, limit_torch_threads
 from stt_studio.engine.device import DeviceFacts, probe_device_facts
 from stt_studio.engine.diarization import FoundSpeakers, PyannoteDiarizer
+from stt_studio.engine.download_progress import DownloadCallback, DownloadProgress
 from stt_studio.engine.engine_setup import plan_engine
 from stt_studio.engine.errors import ModelLoadError
 from stt_studio.engine.kernel_cache import (
@@ -32,6 +33,7 @@ from stt_studio.engine.kernel_cache import (
     first_load_notice,
     kernel_cache_dir,
 )
+from stt_studio.engine.model_catalog import model_status
 from stt_studio.engine.models import ResolvedModel, resolve_model
 from stt_studio.engine.options import TranscribeOptions, check_language, check_prompt, check_speaker_range
 from stt_studio.engine.progress import CancelCheck, ProgressCallback, ProgressTracker, Stage
@@ -124,6 +126,8 @@ class Engine:
         self._load_notices: list[str] = []
         self._detector: SpeechDetector | None = None
         self._lock = threading.Lock()
+        self.download_listener: DownloadCallback | None = None
+        """Also told of the model's download, if one is needed (the worker publishes it: ``GET /models``)."""
 
     def for_model(self, model: str) -> Engine:
         """An engine for another Whisper model on the same device that shares this one's VAD and diarization
@@ -132,6 +136,7 @@ class Engine:
         other.requested_device = self.requested_device
         other._diarizer = self._diarizer
         other._detector = self._detector
+        other.download_listener = self.download_listener
         return other
 
     def unload(self) -> None:
@@ -150,14 +155,32 @@ class Engine:
         with self._lock:
             return self._ensure_loaded().resolved
 
-    def _ensure_loaded(self) -> _LoadedModel:
+    def needs_download(self) -> bool:
+        """The model is not loaded and must come from the hub first: not on this machine, and not offline."""
+        if self._model is not None or self.settings.offline:
+            return False
+        status = model_status(self.model_spec, self.settings.resolved_models_dir)
+        return status.repo_id is not None and not status.available
+
+    def _ensure_loaded(self, tracker: ProgressTracker | None = None) -> _LoadedModel:
         if self._model is None:
+            downloading = tracker is not None and Stage.DOWNLOADING_MODEL in tracker.stages
+
+            def tell(progress: DownloadProgress) -> None:
+                if downloading and tracker is not None:
+                    tracker.report_download(progress)
+                if self.download_listener is not None:
+                    self.download_listener(progress)
+
             resolved = resolve_model(
                 self.model_spec,
                 self.settings.resolved_models_dir,
                 hf_token=self.settings.hf_token,
                 offline=self.settings.offline,
+                on_download=tell,
             )
+            if downloading and tracker is not None:
+                tracker.report(Stage.LOADING_MODEL)
             pipeline = self._load_whisper(resolved)
             if self.parts.torch == "cpu":
                 limit_torch_threads(self.cpu_threads)
@@ -273,6 +296,8 @@ class Engine:
         options = options or TranscribeOptions()
         self.validate(options)
         stages = [Stage.DECODING, Stage.LOADING_MODEL, Stage.VAD, Stage.TRANSCRIBING, Stage.ALIGNING]
+        if self.needs_download():
+            stages.insert(1, Stage.DOWNLOADING_MODEL)
         if options.diarization is not None:
             stages.append(Stage.DIARIZING)
         tracker = ProgressTracker(stages, on_progress, should_cancel, stage_weights)
@@ -316,9 +341,11 @@ class Engine:
             )
         tracker.audio_seconds = audio.duration
         needs_diarizer = options.diarization is not None and not self._diarizer.loaded
-        if self._model is None or self._detector is None or needs_diarizer:
+        if Stage.DOWNLOADING_MODEL in tracker.stages:
+            tracker.report(Stage.DOWNLOADING_MODEL)  # then loading_model, once downloaded (_ensure_loaded)
+        elif self._model is None or self._detector is None or needs_diarizer:
             tracker.report(Stage.LOADING_MODEL)  # only when something loads: a job never shows it for nothing
-        model = self._ensure_loaded()
+        model = self._ensure_loaded(tracker)
         check_task(options.task, model.resolved.name, multilingual=model.multilingual)  # a stand-in, or a folder
         if options.diarization is not None:
             self._diarizer.load()  # here, not under "Finding speakers": a first load takes a while

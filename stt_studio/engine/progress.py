@@ -6,11 +6,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from stt_studio.engine.download_progress import DownloadProgress
 from stt_studio.engine.errors import CancelledError
 
 
 class Stage(str, Enum):
     DECODING = "decoding"
+    DOWNLOADING_MODEL = "downloading_model"
+    """Only in a run whose model must be fetched from the hub first."""
     LOADING_MODEL = "loading_model"
     VAD = "vad"
     TRANSCRIBING = "transcribing"
@@ -24,6 +27,7 @@ class Stage(str, Enum):
 
 _LABELS = {
     Stage.DECODING: "Decoding audio",
+    Stage.DOWNLOADING_MODEL: "Downloading model",
     Stage.LOADING_MODEL: "Loading model",
     Stage.VAD: "Detecting speech",
     Stage.TRANSCRIBING: "Transcribing",
@@ -34,6 +38,7 @@ _LABELS = {
 # Rough share of a run's time on a CPU, until the caller knows this machine's (``stage_weights``).
 _WEIGHTS = {
     Stage.DECODING: 3.0,
+    Stage.DOWNLOADING_MODEL: 50.0,
     Stage.LOADING_MODEL: 2.0,
     Stage.VAD: 10.0,
     Stage.TRANSCRIBING: 70.0,
@@ -63,6 +68,8 @@ class ProgressUpdate:
     """The stages still to run after this one."""
     audio_seconds: float | None = None
     """Length of the audio, once decoded."""
+    download: DownloadProgress | None = None
+    """DOWNLOADING_MODEL: the download's bytes (``fraction`` is its share done)."""
 
     def percent_at(self, fraction: float) -> float:
         """The overall percentage at ``fraction`` of this stage."""
@@ -104,10 +111,24 @@ class ProgressTracker:
         """Set once the audio is decoded: updates carry it for the time-left estimate."""
         self._emitted: ProgressUpdate | None = None
 
+    @property
+    def stages(self) -> list[Stage]:
+        return list(self._ranges)
+
     def report(self, stage: Stage, fraction: float = 0.0, piece_end: float | None = None) -> None:
         """Record that ``stage`` is ``fraction`` (0..1) done, and when known that the work now starting takes it to
         ``piece_end`` with no report meanwhile; raises CancelledError when cancel was asked."""
         self.check_cancel()
+        self._report(stage, fraction, piece_end)
+
+    def report_download(self, download: DownloadProgress) -> None:
+        """The model's download has got this far. Called from the download's watcher thread, so it never raises:
+        a cancel is honoured at the next report after the download (the hub's client can't be stopped midway)."""
+        self._report(Stage.DOWNLOADING_MODEL, download.fraction, None, download)
+
+    def _report(
+        self, stage: Stage, fraction: float, piece_end: float | None, download: DownloadProgress | None = None
+    ) -> None:
         start, width = self._ranges[stage]
         fraction = min(max(fraction, 0.0), 1.0)
         self.stage = stage
@@ -115,7 +136,8 @@ class ProgressTracker:
         stages = list(self._ranges)
         later = tuple(stages[stages.index(stage) + 1 :])
         percent = round(self.percent, 1)
-        self._emit(ProgressUpdate(stage, percent, fraction, piece_end, (start, width), later, self.audio_seconds))
+        span = (start, width)
+        self._emit(ProgressUpdate(stage, percent, fraction, piece_end, span, later, self.audio_seconds, download))
 
     def quiet(self) -> ProgressTracker:
         """A tracker that checks for cancellation like this one but reports nothing (for extra work inside a
@@ -136,6 +158,7 @@ class ProgressTracker:
             and last.stage == update.stage
             and last.piece_end == update.piece_end
             and update.percent - last.percent < _MIN_STEP
+            and (update.download is None or last.download is None or update.fraction - last.fraction < 0.01)
         ):
             return
         self._emitted = update

@@ -14,7 +14,7 @@ import redis
 from pydantic import BaseModel, Field
 
 from stt_studio.engine.result import Segment
-from stt_studio.jobs.models import JobStatus, JobView
+from stt_studio.jobs.models import JobStatus, JobView, ModelDownload
 
 CHANNEL = "stt:job-events"
 SEGMENTS_CHANNEL = "stt:job-segments"
@@ -29,6 +29,8 @@ class JobEvent(BaseModel):
     progress: int = 0
     remaining_seconds: int | None = None
     """While processing: the estimated time left (``JobView.remaining_seconds``)."""
+    download: ModelDownload | None = None
+    """Stage downloading_model: how far the model's download has got (``JobView.download``)."""
     deleted: bool = False
     """The job is gone: DELETE /jobs/{id}, or a retry replaced it with a new job."""
 
@@ -40,6 +42,7 @@ class JobEvent(BaseModel):
             stage=view.stage,
             progress=view.progress,
             remaining_seconds=view.remaining_seconds,
+            download=view.download,
         )
 
     @classmethod
@@ -55,6 +58,8 @@ class JobEvent(BaseModel):
         fields = {"job_id", "status", "stage", "progress"}
         if self.remaining_seconds is not None:
             fields.add("remaining_seconds")
+        if self.download is not None:
+            fields.add("download")
         return self.model_dump_json(include=fields)
 
     @property

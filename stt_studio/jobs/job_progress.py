@@ -20,7 +20,7 @@ from rq.job import Job
 from stt_studio.engine.pace import Pace, StagePosition, estimate
 from stt_studio.engine.progress import ProgressUpdate
 from stt_studio.jobs.events import JobEvent, publish
-from stt_studio.jobs.models import JobStatus
+from stt_studio.jobs.models import JobStatus, ModelDownload
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class JobProgress:
         self._stage: str | None = None
         self._stage_started = clock()
         self.stage_seconds: dict[str, float] = {}
-        self._published: tuple[str, int] | None = None
+        self._published: tuple[str, int, int | None] | None = None
         self._write_failed = False
 
     def __call__(self, update: ProgressUpdate) -> None:
@@ -121,13 +121,15 @@ class JobProgress:
             percent = max(percent, min(update.percent_at(shown.fraction), 100.0))
             remaining = math.ceil(shown.remaining_seconds)
         self._percent = max(self._percent, percent)
-        state = (update.stage.value, int(self._percent))
+        download = ModelDownload.of(update.download) if update.download is not None else None
+        state = (update.stage.value, int(self._percent), int(download.fraction * 100) if download else None)
         self.job.meta["progress"] = state[1]
         self.job.meta["stage"] = state[0]
         self.job.meta["remaining_seconds"] = remaining
+        self.job.meta["download"] = download.model_dump() if download is not None else None
         try:
             self.job.save_meta()
-            if state != self._published:  # listeners hear of each stage and whole percent
+            if state != self._published:  # listeners hear of each stage and whole percent (of a download too)
                 self._published = state
                 event = JobEvent(
                     job_id=self.job.id,
@@ -135,6 +137,7 @@ class JobProgress:
                     stage=state[0],
                     progress=state[1],
                     remaining_seconds=remaining,
+                    download=download,
                 )
                 publish(self.job.connection, event)
         except redis.RedisError as exc:  # progress is news, not state: a full disk (MISCONF) must not end the job

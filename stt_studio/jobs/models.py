@@ -9,6 +9,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, Field
 
+from stt_studio.engine.download_progress import DownloadProgress
 from stt_studio.engine.model_catalog import public_name
 from stt_studio.engine.options import MAX_PROMPT_CHARS, Task
 from stt_studio.engine.result import Segment, TranscriptionResult
@@ -82,6 +83,26 @@ class PartialTranscript(BaseModel):
     )
 
 
+class ModelDownload(BaseModel):
+    """A Whisper model a worker is downloading from the Hugging Face hub, and how far it has got."""
+
+    model: str = Field(description="The model as asked for: a name such as large-v3, or a hub id")
+    fraction: float = Field(ge=0, le=1, description="Share downloaded, 0..1")
+    done_bytes: int
+    total_bytes: int
+    bytes_per_second: float = Field(default=0.0, description="Over the last few seconds")
+
+    @classmethod
+    def of(cls, progress: DownloadProgress) -> ModelDownload:
+        return cls(
+            model=progress.model,
+            fraction=round(progress.fraction, 4),
+            done_bytes=progress.done_bytes,
+            total_bytes=progress.total_bytes,
+            bytes_per_second=round(progress.bytes_per_second),
+        )
+
+
 class JobView(BaseModel):
     job_id: str
     status: JobStatus
@@ -92,6 +113,10 @@ class JobView(BaseModel):
         ge=1,
         description="While processing: the estimated time left in seconds, from this machine's measured speed per "
         "stage and how far the running stage has got; at least 1 until the job ends; null otherwise",
+    )
+    download: ModelDownload | None = Field(
+        default=None,
+        description="Stage downloading_model: the model the job waits for, and how far its download has got",
     )
     created_at: datetime | None = None
     started_at: datetime | None = None
@@ -191,6 +216,11 @@ class QueueStats(BaseModel):
     workers: int = 0
     worker_models: list[WorkerModel] = Field(
         default_factory=list, description="GET /queue/stats: what each worker runs (the model it loaded, its device)"
+    )
+    model_downloads: list[ModelDownload] = Field(
+        default_factory=list,
+        description="Models workers are downloading now (a worker's start-up model: jobs wait for it; a job's model: "
+        "that job's stage is downloading_model)",
     )
 
 

@@ -344,6 +344,7 @@ class JobStore:
             progress=100 if status == JobStatus.COMPLETED else 0 if queued else int(meta.get("progress", 0)),
             stage=None if queued or status.is_final else meta.get("stage"),
             remaining_seconds=_remaining_seconds(meta) if status == JobStatus.PROCESSING else None,
+            download=meta.get("download") if status == JobStatus.PROCESSING else None,
             created_at=job.created_at,
             started_at=None if queued else job.started_at,
             completed_at=job.ended_at if status.is_final else None,

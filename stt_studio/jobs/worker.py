@@ -39,6 +39,7 @@ from stt_studio.jobs.fault_injection import StageFaults
 from stt_studio.jobs.job_progress import JobProgress
 from stt_studio.jobs.kept_audio import keep_decoded_audio, kept_audio
 from stt_studio.jobs.metrics import JobMetricsRecorder
+from stt_studio.jobs.model_downloads import ModelDownloads
 from stt_studio.jobs.models import JobOptions, JobStatus, WorkerInfo
 from stt_studio.jobs.pace_store import PaceStore
 from stt_studio.jobs.resources import (
@@ -504,6 +505,7 @@ def run_worker(settings: Settings, *, burst: bool = False, engine: Engine | None
     apply_memory_limit(settings.worker_memory_limit_mb)
     store = JobStore(connect(settings, patient=True), settings.data_dir)
     engine = engine or Engine(settings)
+    engine.download_listener = ModelDownloads(store.redis).tell  # start-up's model, and any a job asks for
     resolved = engine.load()
     gpu = f" (GPU {settings.worker_gpu})" if engine.device == "cuda" and settings.worker_gpu is not None else ""
     log.info("Worker ready: model %s on %s%s, %s", resolved.name, engine.device, gpu, engine.compute_type)

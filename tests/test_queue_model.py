@@ -71,13 +71,25 @@ def test_stage_names_read_whole_at_the_default_window_width(qtbot: QtBot) -> Non
     view.show()
     qtbot.waitExposed(view)
     metrics = view.table.fontMetrics()
-    for column, texts in ((Column.STAGE, [s.label for s in Stage]), (Column.STATUS, list(STATUS_LABELS.values()))):
+    stage_texts = [*(s.label for s in Stage), "Downloading model 100 %"]
+    for column, texts in ((Column.STAGE, stage_texts), (Column.STATUS, list(STATUS_LABELS.values()))):
         room = view.cell_text_room(column)
         for text in texts:
             assert metrics.horizontalAdvance(text) <= room, (text, room)
             assert metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, room) == text
     shown = {view.proxy.index(row, Column.STAGE).data() for row in range(view.proxy.rowCount())}
     assert shown == {stage.label for stage in Stage}
+
+
+def test_a_job_waiting_for_its_model_shows_the_downloads_percentage(qtbot: QtBot) -> None:
+    from stt_studio.jobs.models import ModelDownload
+
+    model = QueueTableModel("tiny")
+    download = ModelDownload(model="large-v3", fraction=0.4512, done_bytes=1393, total_bytes=3087)
+    model.upsert([_job("a", JobStatus.PROCESSING, 20, stage="downloading_model", download=download)])
+    assert model.data(model.index(0, Column.STAGE)) == "Downloading model 45 %"
+    model.upsert([_job("a", JobStatus.PROCESSING, 80, stage="loading_model")])
+    assert model.data(model.index(0, Column.STAGE)) == "Loading model"
 
 
 def test_time_left_is_the_workers_estimate_counted_down_and_never_zero(

@@ -57,6 +57,20 @@ REMOTE_MARK = "⇄"
 """Before the name of a job another machine sent over the REST API (the tooltip says so)."""
 
 
+def stage_text(job: JobView) -> str:
+    """The stage's name, and while the job waits for its model's download, how far that has got."""
+    if job.stage not in Stage._value2member_map_:
+        return ""
+    label = Stage(job.stage).label
+    if job.stage == Stage.DOWNLOADING_MODEL.value and job.download is not None:
+        return f"{label} {job.download.fraction * 100:.0f} %"
+    return label
+
+
+STAGE_TEXTS = [*(stage.label for stage in Stage), f"{Stage.DOWNLOADING_MODEL.label} 100 %"]
+"""Every text the Stage column shows, at its widest."""
+
+
 class QueueTableModel(JobTableModel):
     headers = HEADERS
     right_aligned = frozenset({Column.DURATION, Column.ELAPSED, Column.REMAINING})
@@ -177,7 +191,7 @@ class QueueTableModel(JobTableModel):
         if column == Column.STATUS:
             return STATUS_LABELS[job.status]
         if column == Column.STAGE:
-            return Stage(job.stage).label if job.stage in Stage._value2member_map_ else ""
+            return stage_text(job)
         if column == Column.PROGRESS:
             return job.progress
         if column == Column.ELAPSED:

@@ -23,10 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stt_studio.engine.progress import Stage
 from stt_studio.jobs.models import JobStatus
 from stt_studio.ui.models.job_table import JOB_ID_ROLE, STATUS_LABELS
-from stt_studio.ui.models.queue_model import Column, QueueFilterProxy, QueueTableModel
+from stt_studio.ui.models.queue_model import STAGE_TEXTS, Column, QueueFilterProxy, QueueTableModel
 
 _FILTERS: list[tuple[str, set[JobStatus] | None]] = [
     ("All jobs", None),
@@ -110,7 +109,7 @@ class QueueView(QWidget):
             self.table.setColumnWidth(column, width)
         # Columns whose every value is known are as wide as the longest (at 104 px, "Finding speakers" read
         # "Findin…eakers"); the font decides, not a guess in pixels.
-        self._fit_column(Column.STAGE, [stage.label for stage in Stage])
+        self._fit_column(Column.STAGE, STAGE_TEXTS)
         self._fit_column(Column.STATUS, list(STATUS_LABELS.values()))
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._show_menu)

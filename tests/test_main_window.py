@@ -13,7 +13,7 @@ from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
 
 from stt_studio.exports import ExportItem, ExportOptions, ExportSummary, export_jobs
-from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, WorkerInfo
+from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, ModelDownload, WorkerInfo
 from stt_studio.settings import Settings
 from stt_studio.ui.app import build_window
 from stt_studio.ui.closing import KEEP_TEXT, QUIT_NOW_TEXT, STOP_TEXT
@@ -52,6 +52,18 @@ def test_cpu_notice_once_and_remembered(window: MainWindow, qapp: QApplication) 
     assert len(notices) == 1 and "real time" in notices[0].details[0]
     assert window.device_label.text() == "Device: CPU (int8)" and window.model_label.text() == "Model: large-v3"
     wait_until(qapp, lambda: Preferences.load(window.config_dir).cpu_notice_shown, 10, "the preference saved")
+
+
+def test_the_status_bar_says_while_a_worker_downloads_its_model(window: MainWindow) -> None:
+    """Jobs queued while the worker fetches its start-up model do not wait silently: no worker reports yet, the
+    download does."""
+    download = ModelDownload(model="large-v3", fraction=0.4512, done_bytes=1_393_000_000, total_bytes=3_087_000_000,
+                             bytes_per_second=52_000_000)  # fmt: skip
+    window._on_status(ServiceStatus(True, "embedded Valkey", 0, 3, 0, downloads=[download]))
+    assert window.model_label.text() == "Downloading large-v3 45 %"
+    assert window.model_label.toolTip() == "Downloading large-v3 from the Hugging Face hub: 1393 of 3087 MB, 52.0 MB/s"
+    window._on_status(_status(WorkerInfo(name="w", pid=1, model="large-v3", device="cpu", compute_type="int8")))
+    assert window.model_label.text() == "Model: large-v3" and window.model_label.toolTip() == ""
 
 
 def test_gpu_in_the_status_bar(window: MainWindow) -> None:

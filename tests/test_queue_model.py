@@ -71,7 +71,7 @@ def test_stage_names_read_whole_at_the_default_window_width(qtbot: QtBot) -> Non
     view.show()
     qtbot.waitExposed(view)
     metrics = view.table.fontMetrics()
-    stage_texts = [*(s.label for s in Stage), "Downloading model 100 %"]
+    stage_texts = [*(s.label for s in Stage), "Downloading 99 %"]
     for column, texts in ((Column.STAGE, stage_texts), (Column.STATUS, list(STATUS_LABELS.values()))):
         room = view.cell_text_room(column)
         for text in texts:
@@ -87,7 +87,7 @@ def test_a_job_waiting_for_its_model_shows_the_downloads_percentage(qtbot: QtBot
     model = QueueTableModel("tiny")
     download = ModelDownload(model="large-v3", fraction=0.4512, done_bytes=1393, total_bytes=3087)
     model.upsert([_job("a", JobStatus.PROCESSING, 20, stage="downloading_model", download=download)])
-    assert model.data(model.index(0, Column.STAGE)) == "Downloading model 45 %"
+    assert model.data(model.index(0, Column.STAGE)) == "Downloading 45 %"
     model.upsert([_job("a", JobStatus.PROCESSING, 80, stage="loading_model")])
     assert model.data(model.index(0, Column.STAGE)) == "Loading model"
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stt_studio.engine.model_catalog import offline_stand_in
-from stt_studio.jobs.models import WorkerInfo
+from stt_studio.jobs.models import ModelDownload, WorkerInfo
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,19 @@ class ModelInUse:
     @classmethod
     def of(cls, info: WorkerInfo) -> ModelInUse:
         return cls(info.model, info.unavailable_reason if info.requested_model else None)
+
+
+def downloads_label(downloads: list[ModelDownload]) -> tuple[str, str] | None:
+    """The status bar's model label while workers download a model, and its tooltip; None when none does."""
+    if not downloads:
+        return None
+    first = downloads[0]
+    mb = 1_000_000
+    tip = "\n".join(
+        f"Downloading {d.model} from the Hugging Face hub: {d.done_bytes / mb:.0f} of {d.total_bytes / mb:.0f} MB, "
+        f"{d.bytes_per_second / mb:.1f} MB/s" for d in downloads
+    )
+    return f"Downloading {first.model} {first.fraction * 100:.0f} %", tip
 
 
 def device_label(info: WorkerInfo) -> str:

@@ -153,6 +153,7 @@ class RemoteJobService(JobService):
                     queued=stats.queue_length,
                     processing=stats.processing,
                     worker_infos=reports,
+                    downloads=stats.model_downloads,
                 )
             except ClientError as exc:
                 self.status = ServiceStatus(False, f"{self.profile.url}: {exc}", 0, 0, 0)

@@ -27,7 +27,16 @@ from stt_studio.engine.result import TranscriptionResult
 from stt_studio.exports import ExportItem, ExportOptions, ExportSummary, export_jobs
 from stt_studio.jobs import events
 from stt_studio.jobs.connection import connect, embedded_server
-from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, PartialTranscript, WorkerInfo
+from stt_studio.jobs.model_downloads import ModelDownloads
+from stt_studio.jobs.models import (
+    JobOptions,
+    JobStatus,
+    JobView,
+    LibraryEntry,
+    ModelDownload,
+    PartialTranscript,
+    WorkerInfo,
+)
 from stt_studio.jobs.new_transcription import NewTranscription
 from stt_studio.jobs.rediarize import rediarize
 from stt_studio.jobs.redis_server import EmbeddedRedis
@@ -58,6 +67,8 @@ class ServiceStatus:
     queued: int
     processing: int
     worker_infos: list[WorkerInfo] = field(default_factory=list)
+    downloads: list[ModelDownload] = field(default_factory=list)
+    """Models the workers are downloading now (a worker's start-up model: no worker takes jobs until it has it)."""
     attached: bool = False
     """Using the workers of an STT Studio that was already running (this app started none)."""
 
@@ -398,6 +409,7 @@ class LocalJobService(JobService):
                         continue
             stats = store.stats()
             infos = store.worker_infos()
+            downloads = ModelDownloads(store.redis).current()
         except redis.RedisError:
             return [], ServiceStatus(False, self._redis_label(), 0, 0, 0, attached=self.attached)
         status = ServiceStatus(
@@ -407,6 +419,7 @@ class LocalJobService(JobService):
             queued=stats.queue_length,
             processing=stats.processing,
             worker_infos=infos,
+            downloads=downloads,
             attached=self.attached,
         )
         return active + ended, status

@@ -58,16 +58,20 @@ REMOTE_MARK = "⇄"
 
 
 def stage_text(job: JobView) -> str:
-    """The stage's name, and while the job waits for its model's download, how far that has got."""
+    """The stage's name; while the job waits for its model's download, how far that has got ("Downloading 45 %":
+    the column has no room for the whole label and the share)."""
     if job.stage not in Stage._value2member_map_:
         return ""
-    label = Stage(job.stage).label
     if job.stage == Stage.DOWNLOADING_MODEL.value and job.download is not None:
-        return f"{label} {job.download.fraction * 100:.0f} %"
-    return label
+        return _downloading(min(int(job.download.fraction * 100), 99))  # complete: the stage is loading_model
+    return Stage(job.stage).label
 
 
-STAGE_TEXTS = [*(stage.label for stage in Stage), f"{Stage.DOWNLOADING_MODEL.label} 100 %"]
+def _downloading(percent: int) -> str:
+    return f"Downloading {percent} %"
+
+
+STAGE_TEXTS = [*(stage.label for stage in Stage), _downloading(99)]
 """Every text the Stage column shows, at its widest."""
 
 

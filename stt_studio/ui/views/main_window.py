@@ -39,7 +39,7 @@ from stt_studio.ui.find_speakers_again import FindSpeakersAgain
 from stt_studio.ui.growing.controller import GrowingTranscript
 from stt_studio.ui.help_menu import HelpMenu
 from stt_studio.ui.intake import CheckedFile, IntakeReport
-from stt_studio.ui.model_in_use import ModelInUse, ModelsInUse, status_bar_device
+from stt_studio.ui.model_in_use import ModelInUse, ModelsInUse, downloads_label, status_bar_device
 from stt_studio.ui.models.queue_model import QueueTableModel
 from stt_studio.ui.new_files_memory import NewFilesMemory
 from stt_studio.ui.preferences import Preferences, restart_needed
@@ -471,6 +471,11 @@ class MainWindow(QMainWindow):
             if info.device != "cuda" and self.service is self._local:  # a server's CPU is the server's business
                 self._maybe_show_cpu_notice(requested=self.preferences.device)
             self.model_label.setText(f"Model: {ModelInUse.of(info).label}")
+            self.model_label.setToolTip("")
+        downloading = downloads_label(status.downloads)
+        if downloading is not None:  # until it is loaded, the model in use is not the news
+            self.model_label.setText(downloading[0])
+            self.model_label.setToolTip(downloading[1])
         if self.models_in_use.use_reports(infos):
             self.queue_model.models_changed()
             self.batch_options.show_model_in_use()

@@ -37,7 +37,7 @@ _FILTERS: list[tuple[str, set[JobStatus] | None]] = [
 ]
 
 _COLUMN_WIDTHS = {
-    Column.FILE: 136,
+    Column.FILE: 128,
     Column.DURATION: 64,
     Column.STATUS: 70,
     Column.STAGE: 104,

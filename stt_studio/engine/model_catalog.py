@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stt_studio.engine.models import FALLBACK_MODEL, bundled_files, offline_reason, unpacked_bundled_dir
+from stt_studio.user_paths import expand_home
 
 if TYPE_CHECKING:
     from huggingface_hub import CachedRepoInfo
@@ -80,19 +81,19 @@ def repo_id_for(spec: str) -> str | None:
 
 
 def is_repo_id(spec: str) -> bool:
-    return bool(_REPO_ID.match(spec)) and not spec.startswith((".", "~")) and not Path(spec).expanduser().is_dir()
+    return bool(_REPO_ID.match(spec)) and not spec.startswith((".", "~")) and not expand_home(spec).is_dir()
 
 
 def is_local_folder(spec: str) -> bool:
     """A folder path rather than a name: it exists as a directory, or it is written like a path."""
-    if Path(spec).expanduser().is_dir():
+    if expand_home(spec).is_dir():
         return True
     return spec.startswith(("~", ".", "/", "\\")) or "\\" in spec or os.path.isabs(spec) or spec.count("/") > 1
 
 
 def public_name(spec: str) -> str:
     """A model as others may see it: a local folder by its name, never by its path on this machine."""
-    return Path(spec).expanduser().name if is_local_folder(spec) else spec
+    return expand_home(spec).name if is_local_folder(spec) else spec
 
 
 def offline_stand_in(spec: str, models_dir: Path, *, offline: bool) -> tuple[str, str] | None:
@@ -191,7 +192,7 @@ def model_status(
     """Where ``spec`` (a name, alias, repository id or folder) is on this machine."""
     is_configured = configured is not None and same_model(spec, configured)
     if is_local_folder(spec):
-        folder = Path(spec).expanduser()
+        folder = expand_home(spec)
         if not folder.is_dir():
             problem = f"The model folder {folder} does not exist."
         elif not (folder / "model.bin").is_file():
@@ -245,7 +246,7 @@ def same_model(a: str, b: str) -> bool:
     """Whether two specs name one model: aliases and hub ids (``turbo``, ``large-v3-turbo`` and its repository)
     are one, local folders by their real path."""
     if is_local_folder(a) or is_local_folder(b):
-        return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+        return expand_home(a).resolve() == expand_home(b).resolve()
     return (repo_id_for(a) or a) == (repo_id_for(b) or b)
 
 

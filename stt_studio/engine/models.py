@@ -12,6 +12,7 @@ from pathlib import Path
 
 from stt_studio.engine.download_progress import DownloadCallback, DownloadProgress, throttled_log, watching_download
 from stt_studio.engine.errors import ModelLoadError
+from stt_studio.user_paths import expand_home
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def resolve_model(
 ) -> ResolvedModel:
     """Turn ``WHISPER_MODEL_SIZE`` into a model directory. Never raises for an unreachable hub: falls back.
     A download's progress is logged every few seconds and told to ``on_download``."""
-    local = Path(spec).expanduser()
+    local = expand_home(spec)
     if local.is_dir():
         if not (local / "model.bin").is_file():
             raise ModelLoadError(f"'{spec}' is a directory but not a CTranslate2 Whisper model (no model.bin)")

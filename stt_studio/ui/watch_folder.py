@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from stt_studio.atomic_files import write_text_atomically
+from stt_studio.user_paths import expand_home
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ def _ignored(name: str) -> bool:
 
 class FolderWatch:
     def __init__(self, folder: Path, state_file: Path, extensions: Iterable[str]) -> None:
-        self.folder = folder.expanduser()
+        self.folder = expand_home(folder)
         self.state_file = state_file
         self.extensions = frozenset(ext.lower() for ext in extensions)
         self._key = str(self._resolved_folder())

@@ -34,6 +34,7 @@ from stt_studio.exports import (
     ExportRequest,
 )
 from stt_studio.ui.views.subtitle_rules_box import SubtitleRulesBox, in_dialog_words
+from stt_studio.user_paths import expand_home
 
 NOT_DIARIZED_TIP = "None of the selected jobs was diarized, so there are no speaker turns to export"
 _FORMAT_COLUMNS = 2
@@ -205,5 +206,5 @@ class ExportDialog(QDialog):
     def chosen(self) -> ExportRequest:
         """What was chosen; raises ExportOptionsError when ``problem()`` says why not (Export is disabled then)."""
         options = self._options()
-        folder = Path(self.folder_edit.text().strip()).expanduser()
+        folder = expand_home(self.folder_edit.text().strip())
         return ExportRequest(folder=folder, formats=self.chosen_formats(), options=options)

@@ -39,6 +39,7 @@ from stt_studio.ui.compute_types import compute_type_choices, report_for_device
 from stt_studio.ui.model_in_use import ModelInUse, device_label
 from stt_studio.ui.preferences import MAX_WORKERS, Preferences
 from stt_studio.ui.secrets import masked
+from stt_studio.user_paths import expand_home
 
 KNOWN_MODELS = tuple(model_names())
 CHOOSE_FOLDER = "Choose folder…"
@@ -333,7 +334,7 @@ class SettingsDialog(QDialog):
     def _model_error(text: str) -> str | None:
         if not text or text == CHOOSE_FOLDER:
             return "Choose a model."
-        folder = Path(text).expanduser()
+        folder = expand_home(text)
         if folder.is_dir():
             return None if (folder / "model.bin").is_file() else "This folder has no Whisper model (no model.bin)."
         return "This folder does not exist." if looks_like_path(text) else None
@@ -347,7 +348,7 @@ class SettingsDialog(QDialog):
     def _folder_error(text: str) -> str | None:
         if not text:
             return None
-        folder = Path(text).expanduser()
+        folder = expand_home(text)
         if not folder.is_absolute():
             return "Use a full path."
         if folder.exists() and not folder.is_dir():
@@ -370,8 +371,8 @@ class SettingsDialog(QDialog):
                 "diarize_by_default": self.diarize_check.isChecked(),
                 "workers": self.workers_spin.value(),
                 "low_confidence_threshold": round(self.threshold_spin.value(), 2),
-                "data_dir": Path(data).expanduser() if data else None,
-                "watched_folder": Path(watched).expanduser() if watched else None,
+                "data_dir": expand_home(data) if data else None,
+                "watched_folder": expand_home(watched) if watched else None,
             }
         )
         return SettingsChoice(preferences, self._token_choice())

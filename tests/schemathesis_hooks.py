@@ -198,8 +198,13 @@ def _wire_can_tell(body: dict[str, Any]) -> bool:
     """A multipart form has parts, not types. An empty list is sent as no part at all, exactly like an optional
     field left out; and a list field (our list fields end in []) is its name repeated once per item, so one string
     in its place is one part, exactly a list of that one item. A "negative" case that makes a field an empty list,
-    or a list field a string, is on the wire a valid request (the string's value is still checked as an item)."""
+    or a list field a string, is on the wire a valid request (the string's value is still checked as an item).
+    A boolean is sent as its text, "true" or "false": a case that turns a field's string into a boolean (seen:
+    enable_diarization's string branch) is the same request as that string, so the wire cannot tell it either;
+    a boolean where a number belongs is still drawn as its text, a string, and checked."""
     for name, value in body.items():
+        if isinstance(value, bool):
+            return False
         if name.endswith("[]") and isinstance(value, str):
             return False
         if not name.endswith("[]") and value == []:

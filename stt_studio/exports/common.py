@@ -24,7 +24,7 @@ def shown_speaker(result: TranscriptionResult, segment: Segment, options: Export
 
 
 @dataclass
-class SpeakerTurn:
+class ReadTurn:
     """A run of consecutive segments of one speaker as people read it (``speaker`` None: a segment without one)."""
 
     speaker: str | None
@@ -35,14 +35,14 @@ class SpeakerTurn:
         return " ".join(text for segment in self.segments if (text := segment.text.strip()))
 
 
-def speaker_turns(result: TranscriptionResult, options: ExportOptions) -> list[SpeakerTurn]:
+def speaker_turns(result: TranscriptionResult, options: ExportOptions) -> list[ReadTurn]:
     """The transcript as turns of a conversation: consecutive segments of one shown speaker make one turn; a
     segment without a speaker (or every segment, with speakers left out) is a turn of its own."""
-    turns: list[SpeakerTurn] = []
+    turns: list[ReadTurn] = []
     for segment in result.segments:
         speaker = shown_speaker(result, segment, options)
         if turns and speaker is not None and turns[-1].speaker == speaker:
             turns[-1].segments.append(segment)
         else:
-            turns.append(SpeakerTurn(speaker, [segment]))
+            turns.append(ReadTurn(speaker, [segment]))
     return turns

@@ -39,4 +39,8 @@ fi
 # The desktop tests draw the real window without a display. Two test processes (pytest-xdist), each taking whole
 # files (their module fixtures, a server or a window, stay in one process): most of a test's time is spent waiting
 # on a server, a worker or a window, so a second process uses what the first leaves idle. STT_TEST_PROCESSES=0: one.
-QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest -n "${STT_TEST_PROCESSES:-2}" --dist loadfile "$@"
+# A test process that crashes (once seen: a segfault in Qt's event loop) is not replaced: a replacement once sat
+# idle while the run waited for CI's limit; without one the run ends there, failed, with the crash's traceback
+# (pytest's faulthandler prints it).
+QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest -n "${STT_TEST_PROCESSES:-2}" --dist loadfile \
+    --max-worker-restart=0 "$@"

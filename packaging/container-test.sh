@@ -5,6 +5,8 @@
 #
 #   packaging/container-test.sh      as root on Debian/Ubuntu, after scripts/setup.sh --test (or scripts/test.sh)
 #   packaging/container-test.sh --build-only    only the images (scripts/test.sh runs it beside the other tests)
+#   packaging/container-test.sh --base-only     only podman's set-up and the Debian base image (the pre-flight
+#                                               test builds its own image on it: tests/test_preflight_containers.py)
 #
 # Set-up as measured in ../shared/notes/containers.md: Debian's podman with runc and cgroupfs (a private
 # containers.conf, nothing in /etc changes), `--isolation=chroot` builds, base images made with debootstrap (no
@@ -14,7 +16,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_only=false
+base_only=false
 if [ "${1:-}" = --build-only ]; then build_only=true; shift; fi
+if [ "${1:-}" = --base-only ]; then base_only=true; shift; fi
 repo=$(pwd)
 work=${STT_CONTAINER_WORK:-/var/tmp/stt-container-test}
 base=localhost/debian:bookworm
@@ -57,10 +61,9 @@ podman info --format 'podman {{.Version.Version}}, {{.Store.GraphDriverName}} st
 echo "$("$compose" --version 2>/dev/null | head -1)"
 
 # --- base images -----------------------------------------------------------------------------------------------
-# One build at a time: the test's own run waits here for a --build-only run still going, then finds every layer
-# cached.
-exec 9> "$work/build.lock"
-flock 9
+# The base under a lock of its own (a --base-only run waits only for the base, never for the images' build).
+exec 8> "$work/base.lock"
+flock 8
 t=$(stamp)
 if ! podman image exists "$base"; then
     echo "Making $base with debootstrap"
@@ -70,6 +73,12 @@ if ! podman image exists "$base"; then
     rm -rf "$work/rootfs"
 fi
 echo "base image: $(took "$t") s"
+flock -u 8
+if $base_only; then exit 0; fi
+# One build at a time: the test's own run waits here for a --build-only run still going, then finds every layer
+# cached.
+exec 9> "$work/build.lock"
+flock 9
 
 # --- pip's downloads, kept for rebuilds --------------------------------------------------------------------------
 # The Dockerfile keeps pip's cache in a build cache mount. Behind this machine's HTTPS proxy pip's HTTP cache

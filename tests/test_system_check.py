@@ -176,11 +176,12 @@ def test_every_library_qt_links_is_in_the_catalog() -> None:
     qt = Path(PySide6.__file__ or "").parent / "Qt"
     bundled = {path.name for path in (qt / "lib").iterdir()}
     base = {"libc.so.6", "libm.so.6", "libstdc++.so.6", "libgcc_s.so.1", "ld-linux-x86-64.so.2", "libz.so.1",
-            "libzstd.so.1", "libdl.so.2", "libpthread.so.0", "librt.so.1"}  # fmt: skip
+            "libzstd.so.1", "libdl.so.2", "libpthread.so.0", "librt.so.1", "libresolv.so.2"}  # fmt: skip
     catalog = {lib.soname for lib in (*CORE, *XCB, *WAYLAND, *AUDIO)}
     for binary in ("lib/libQt6Gui.so.6", "lib/libQt6Widgets.so.6", "lib/libQt6DBus.so.6", "lib/libQt6Core.so.6",
                    "plugins/platforms/libqxcb.so", "lib/libQt6XcbQpa.so.6", "plugins/platforms/libqwayland.so",
-                   "lib/libQt6Multimedia.so.6"):  # fmt: skip
+                   "lib/libQt6Multimedia.so.6", "lib/libQt6MultimediaWidgets.so.6",
+                   "lib/libQt6Network.so.6"):  # fmt: skip
         dynamic = subprocess.run(["readelf", "-d", str(qt / binary)], capture_output=True, text=True, check=True)
         needed = set(re.findall(r"\(NEEDED\).*\[(.+)\]", dynamic.stdout))
         assert needed - bundled - base <= catalog, (binary, needed - bundled - base - catalog)

@@ -1,6 +1,7 @@
 """The system libraries the desktop window loads, and the package that brings each on each kind of Linux.
 
-The lists come from the installed PySide6 (``readelf -d``): ``libQt6Gui``/``libQt6Widgets``/``libQt6DBus`` need
+The lists come from the installed PySide6 (``readelf -d``): ``libQt6Gui``/``libQt6Widgets``/``libQt6DBus`` and
+``libQt6Network`` (the window's single-instance socket; Kerberos and Brotli, which a minimal Debian lacks) need
 CORE on any platform (offscreen too), the X11 plugin ``platforms/libqxcb.so`` (with ``libQt6XcbQpa``) needs XCB,
 the Wayland plugin ``platforms/libqwayland.so`` needs WAYLAND, and ``libQt6Multimedia`` (the player) needs AUDIO.
 Libraries every Linux system has (libc, libstdc++, zlib) and those PySide6 ships (ICU) are left out.
@@ -47,6 +48,9 @@ CORE = _table("""
     libgthread-2.0.so.0      libglib2.0-0         glib2                glib2                libgthread-2_0-0
     libdbus-1.so.3           libdbus-1-3          dbus-libs            dbus                 libdbus-1-3
     libX11.so.6              libx11-6             libX11               libx11               libX11-6
+    libgssapi_krb5.so.2      libgssapi-krb5-2     krb5-libs            krb5                 krb5
+    libbrotlidec.so.1        libbrotli1           libbrotli            brotli               libbrotlidec1
+    libbrotlicommon.so.1     libbrotli1           libbrotli            brotli               libbrotlicommon1
 """)
 
 # libxcb-cursor: Qt 6.5 and later need it and many desktop installs lack it (Qt then aborts: "Could not load the

@@ -10,7 +10,7 @@ the lower threshold) or left ``unknown``. The thresholds come from a calibration
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -88,9 +88,12 @@ def match_speakers(
     voices: Sequence[KnownVoice],
     thresholds: MatchThresholds = DEFAULT_THRESHOLDS,
     rejected: Collection[tuple[str, str]] = (),
+    pinned: Mapping[str, str] | None = None,
 ) -> list[SpeakerMatch]:
     """A decision per speaker of ``prints`` (in their order). ``rejected``: (speaker label, voice id) pairs a user
-    said are not the same person; they are never paired again. Raises ``MatchingError`` when the vectors come from
+    said are not the same person; they are never paired again. ``pinned``: speaker label -> voice id pairs a user
+    accepted: they stay paired (whatever their score now, marked as the thresholds say) and no other speaker gets
+    that voice, though one may be told it also sounds like it. Raises ``MatchingError`` when the vectors come from
     another model than the library's or are of another size."""
     if prints.model != library_model:
         raise MatchingError(
@@ -113,7 +116,8 @@ def match_speakers(
             compared.append((speaker.label, vector))
     if compared and usable_voices:
         scores = np.stack([v for _, v in compared]) @ np.stack([c for _, c in usable_voices]).T
-        matches.update(_decide(compared, [v for v, _ in usable_voices], scores, thresholds, set(rejected)))
+        voices_compared = [v for v, _ in usable_voices]
+        matches.update(_decide(compared, voices_compared, scores, thresholds, set(rejected), dict(pinned or {})))
     else:
         matches.update({label: SpeakerMatch(label, "unknown") for label, _ in compared})
     return [matches[s.label] for s in prints.speakers]
@@ -125,14 +129,20 @@ def _decide(
     scores: npt.NDArray[np.float64],
     thresholds: MatchThresholds,
     rejected: set[tuple[str, str]],
+    pinned: dict[str, str],
 ) -> dict[str, SpeakerMatch]:
     from scipy.optimize import linear_sum_assignment
 
     labels = [label for label, _ in compared]
     allowed = np.array([[(label, v.id) not in rejected for v in voices] for label in labels])
+    pinned_voices = set(pinned.values())
+    # a pinned speaker may only have its voice, and nobody else may have a pinned voice
+    assignable = allowed & np.array(
+        [[pinned[label] == v.id if label in pinned else v.id not in pinned_voices for v in voices] for label in labels]
+    )
     # a rejected pair must never be chosen: far below any real cosine, yet finite (the solver refuses infinities)
-    rows, cols = linear_sum_assignment(np.where(allowed, scores, -10.0), maximize=True)
-    paired = {int(r): int(c) for r, c in zip(rows, cols, strict=True) if allowed[r, c]}
+    rows, cols = linear_sum_assignment(np.where(assignable, scores, -10.0), maximize=True)
+    paired = {int(r): int(c) for r, c in zip(rows, cols, strict=True) if assignable[r, c]}
     decided: dict[str, SpeakerMatch] = {}
     named: dict[int, int] = {}  # voice column -> speaker row, for the pairs that got a name
     for row, label in enumerate(labels):
@@ -146,7 +156,7 @@ def _decide(
         margin = score - float(others.max()) if len(others) else None
         if score >= thresholds.auto - _ROUNDING and (margin is None or margin >= thresholds.margin - _ROUNDING):
             status: MatchStatus = "auto"
-        elif score >= thresholds.suggest - _ROUNDING:
+        elif score >= thresholds.suggest - _ROUNDING or label in pinned:
             status = "suggested"
         else:
             decided[label] = SpeakerMatch(label, "unknown", candidates=candidates)

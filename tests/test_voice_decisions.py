@@ -229,3 +229,17 @@ def test_an_accepted_voice_is_nobody_elses_on_identify_again(tmp_path: Path) -> 
 def test_name_automatically_off_makes_a_clear_match_a_suggestion(tmp_path: Path) -> None:
     speakers, _ = identify_speakers(_speakers(), PRINTS, _library(tmp_path), name_automatically=False)
     assert [s.match for s in speakers] == ["suggested", "suggested"]
+
+
+def test_a_rejection_does_not_push_the_good_pair_apart() -> None:
+    """Seen on pyannote's sample: with speaker B's voice rejected for B, a full assignment paired A with B's voice
+    and B with A's (two weak pairs, 0.63 + 0.60, outweigh one good one, 0.85): both unknown. A pair must clear the
+    suggestion threshold to be worth making."""
+    from stt_studio.voices.matching import KnownVoice, match_speakers
+
+    a, b = (1.0, 0.0, 0.0), (0.0, 1.0, 0.0)
+    voice_a = KnownVoice("v-a", "A", ((0.85, 0.53, 0.0),))  # 0.85 with speaker A, 0.53 with B
+    voice_b = KnownVoice("v-b", "B", ((0.63, 0.78, 0.0),))  # 0.63 with A, 0.78 with B
+    prints = JobVoicePrints(MODEL, (SpeakerPrint("A", a, 10.0), SpeakerPrint("B", b, 10.0)))
+    matches = match_speakers(prints, MODEL, [voice_a, voice_b], rejected={("B", "v-b")})
+    assert [(m.label, m.name, m.match) for m in matches] == [("A", "A", "auto"), ("B", None, "unknown")]

@@ -24,6 +24,9 @@ MatchStatus = Literal["auto", "suggested", "unknown"]
 _ROUNDING = 1e-9
 """A score or margin this close to a threshold clears it: 0.6 - 0.5 is 0.0999… in floating point."""
 
+_FORBIDDEN = -10.0
+"""The score of a pair that must not be made (see ``_decide``)."""
+
 CANDIDATES = 3
 """How many of the closest voices each speaker lists."""
 
@@ -140,9 +143,15 @@ def _decide(
     assignable = allowed & np.array(
         [[pinned[label] == v.id if label in pinned else v.id not in pinned_voices for v in voices] for label in labels]
     )
-    # a rejected pair must never be chosen: far below any real cosine, yet finite (the solver refuses infinities)
-    rows, cols = linear_sum_assignment(np.where(assignable, scores, -10.0), maximize=True)
-    paired = {int(r): int(c) for r, c in zip(rows, cols, strict=True) if assignable[r, c]}
+    # A rejected pair must never be chosen: far below any real cosine, yet finite (the solver refuses infinities).
+    # Each speaker also has a column of its own meaning "no voice", worth the suggestion threshold: a pair pays only
+    # by how far it clears that, so two weak pairs never outweigh one good pair (which a full assignment would do
+    # when a rejection leaves a speaker only a poor voice). A pinned speaker may not stay without its voice.
+    stay_unpaired = np.full((len(labels), len(labels)), _FORBIDDEN)
+    np.fill_diagonal(stay_unpaired, [_FORBIDDEN if label in pinned else thresholds.suggest for label in labels])
+    costs = np.hstack([np.where(assignable, scores, _FORBIDDEN), stay_unpaired])
+    rows, cols = linear_sum_assignment(costs, maximize=True)
+    paired = {int(r): int(c) for r, c in zip(rows, cols, strict=True) if c < len(voices) and assignable[r, c]}
     decided: dict[str, SpeakerMatch] = {}
     named: dict[int, int] = {}  # voice column -> speaker row, for the pairs that got a name
     for row, label in enumerate(labels):

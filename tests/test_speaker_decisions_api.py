@@ -5,6 +5,7 @@ library a real folder. The same on a job diarized for real: tests/test_diarizati
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -42,8 +43,8 @@ def enroll(library: VoiceLibrary, tmp_path: Path, name: str, vector: tuple[float
     return library.add_voice(name, NewSample(vector, MODEL, clip, 10.0, "test", "agreed")).id
 
 
-def speakers(answer: object) -> dict[str, dict[str, object]]:
-    result = TranscriptionResult.model_validate_json(answer.content)  # type: ignore[attr-defined]
+def speakers(answer: Any) -> dict[str, dict[str, Any]]:
+    result = TranscriptionResult.model_validate_json(answer.content)
     return {s.speaker: s.model_dump() for s in result.speakers or ()}
 
 
@@ -83,13 +84,13 @@ def test_identify_again_then_accept_reject_and_merge(
     # identify again: the rejection holds, the accepted name stays
     again = speakers(client.post(f"/jobs/{job_id}/identify"))
     assert again["SPEAKER_01"]["match"] == "unknown" and again["SPEAKER_01"]["rejected_voices"] == [bob]
-    assert bob not in [c["voice_id"] for c in again["SPEAKER_01"]["candidates"]]  # type: ignore[union-attr]
+    assert bob not in [c["voice_id"] for c in again["SPEAKER_01"]["candidates"]]
     assert (again["SPEAKER_00"]["match"], again["SPEAKER_00"]["voice_id"]) == ("accepted", diane)
 
     # SPEAKER_02 now also sounds like Diane (another sample close to it): merge it into SPEAKER_00
     library.add_sample(diane, NewSample((0.3, 0.0, 0.95), MODEL, tmp_path / "Diane.wav", 10.0, "test", "agreed"))
     hinted = speakers(client.post(f"/jobs/{job_id}/identify"))
-    assert hinted["SPEAKER_02"]["also_sounds_like"]["name"] == "Diane"  # type: ignore[index]
+    assert hinted["SPEAKER_02"]["also_sounds_like"]["name"] == "Diane"
     merged = client.post(f"/jobs/{job_id}/speakers/SPEAKER_02/decision", json={"decision": "merge"})
     assert merged.status_code == 200, merged.text
     assert sorted(speakers(merged)) == ["SPEAKER_00", "SPEAKER_01"]

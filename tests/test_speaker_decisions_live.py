@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +20,7 @@ from tests.test_diarization import ENROLLED_TURNS, SAMPLE_DIR, enroll_sample_spe
 pytestmark = pytest.mark.slow
 
 
-def _speakers(answer: httpx.Response) -> dict[str, dict[str, object]]:
+def _speakers(answer: httpx.Response) -> dict[str, dict[str, Any]]:
     assert answer.status_code == 200, answer.text
     result = TranscriptionResult.model_validate_json(answer.content)
     return {s.speaker: s.model_dump() for s in result.speakers or ()}
@@ -60,8 +61,8 @@ def test_reject_identify_again_after_enrolling_then_accept(
         monkeypatch.setattr("tests.test_diarization.ENROLLED_TURNS", {"speaker90": ENROLLED_TURNS["speaker90"]})
         enroll_sample_speakers(library, tmp_path)
         again = _speakers(httpx.post(f"{url}/identify", timeout=30))
-        for label, s in again.items():
-            print(f"identify again: {label} ({who[label]}): {s['match']} {s['name']} score {s['score']}")
+        for label, fields in again.items():
+            print(f"identify again: {label} ({who[label]}): {fields['match']} {fields['name']} score {fields['score']}")
         assert (again[label_90]["name"], again[label_90]["match"]) == ("speaker90", "suggested")
         assert again[label_91]["match"] == "unknown" and again[label_91]["rejected_voices"] == [voice_91]
 

@@ -46,19 +46,28 @@ class SpeakerDecisions:
         return self._change(job_id, lambda result: decide(result, label, decision))
 
     def identify_again(self, job_id: str) -> TranscriptSnapshot:
-        """The job's speakers matched again against the library as it is now: the voice prints kept with the job,
-        no model runs. Accepted names, rejected voices and typed names stay as the user left them."""
+        """The job's speakers matched again against the library as it is now, saved: the voice prints kept with the
+        job, no model runs. Accepted names, rejected voices and typed names stay as the user left them."""
+        identify = self._identifier(job_id)
+        return self._change(job_id, identify)
+
+    def identified(self, job_id: str, result: TranscriptionResult | None = None) -> TranscriptionResult:
+        """``result`` (default: the job's current transcript) with its speakers identified again, not saved: for a
+        review that keeps its own history (the desktop's undo)."""
+        identify = self._identifier(job_id)
+        return identify(result if result is not None else self._store.transcript(job_id).result)
+
+    def _identifier(self, job_id: str) -> Callable[[TranscriptionResult], TranscriptionResult]:
         options = self._store.get(job_id, with_result=False).options
         name_automatically = options.name_speakers_automatically if options is not None else True
         prints = self._prints(job_id)
-        voices = self._library.known_voices(prints.model)
-        if not voices:
+        if not self._library.known_voices(prints.model):
             raise CannotIdentifyError(
                 f"The voice library has no voices of this job's speaker model ({prints.model}): there is nobody to "
                 "identify (save a voice to the library first)"
             )
 
-        def identified(result: TranscriptionResult) -> TranscriptionResult:
+        def identify(result: TranscriptionResult) -> TranscriptionResult:
             if not result.speakers:
                 raise CannotIdentifyError(f"Job {job_id} has no speakers to identify (it was not diarized)")
             speakers, warnings = identify_speakers(
@@ -68,7 +77,7 @@ class SpeakerDecisions:
                 raise CannotIdentifyError(problem)
             return result.model_copy(update={"speakers": speakers})
 
-        return self._change(job_id, identified)
+        return identify
 
     def _prints(self, job_id: str) -> JobVoicePrints:
         path = JobCheckpoints.of_job(self._store.job_dir(job_id)).folder / f"{VOICE_PRINTS_KEY}.json"

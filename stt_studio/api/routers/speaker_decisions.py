@@ -5,9 +5,9 @@ Additions to the contract. Both answer the transcript as saved, with its version
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,6 +43,15 @@ _BUSY: dict[int | str, dict[str, Any]] = {
     503: error("Another writer has held the transcript's or the voice library's lock for too long; try again"),
 }
 _Label = Path(min_length=1, max_length=100, description="The speaker's label: speakers[].speaker, SPEAKER_00")
+
+
+_Save = Annotated[
+    bool,
+    Query(
+        description="false: answer the transcript with its speakers identified again without saving it (no ETag): "
+        "for a client that applies the change to its own copy, with its own undo"
+    ),
+]
 
 
 def _answer(saved: TranscriptSnapshot) -> Response:
@@ -93,7 +102,7 @@ def decide(
     description="Matches the voice prints kept with the job against the library's voices (after saving a voice, "
     "say), in well under a second: no model runs. Accepted names stay, a voice rejected for a speaker is not "
     "proposed again, names typed in review are not changed; the job's name_speakers_automatically holds. Saved as "
-    "the reviewed transcript.",
+    "the reviewed transcript (save=false: only answered).",
     response_class=Response,
     responses={
         **_TRANSCRIPT,
@@ -105,9 +114,13 @@ def decide(
         **_BUSY,
     },
 )
-def identify_again(job_id: str, store: StoreDep, settings: SettingsDep) -> Response:
+def identify_again(job_id: str, store: StoreDep, settings: SettingsDep, save: _Save = True) -> Response:
+    decisions = _decisions(store, settings)
     try:
-        return _answer(_decisions(store, settings).identify_again(job_id))
+        if not save:
+            result = decisions.identified(job_id)
+            return Response(result.model_dump_json(), media_type="application/json")
+        return _answer(decisions.identify_again(job_id))
     except TranscriptInvalidError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     except (TranscriptBusyError, LibraryBusyError) as exc:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QSizePolicy, QToolButton, QWidget
 
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.ui.speakers import SpeakerPalette
@@ -30,6 +30,8 @@ class Chip:
     """The voice's name the chip is about (the suggestion, the name, or the one it also sounds like)."""
     merge_into: str | None = None
     """The speaker a merge would join this one to (its label), when there is one."""
+    heading: str = ""
+    """The first line of the chip's menu."""
 
 
 def chips_of(result: TranscriptionResult | None) -> list[Chip]:
@@ -43,16 +45,19 @@ def chips_of(result: TranscriptionResult | None) -> list[Chip]:
         if typed := result.speaker_names.get(label):
             chips.append(Chip(label, "typed", typed, "Named in review; the voice library does not change it"))
         elif summary.match in ("auto", "accepted") and summary.name:
-            how = "accepted" if summary.match == "accepted" else f"recognised ({_percent(summary.score)})"
-            chips.append(Chip(label, "named", f"{summary.name} ✓", f"{summary.name}: {how}", summary.name))
+            how = "Accepted" if summary.match == "accepted" else f"Recognised ({_percent(summary.score)})"
+            tip = f"{how} as {summary.name} from the voice library"
+            chips.append(Chip(label, "named", f"{summary.name} ✓", tip, summary.name, heading=tip))
         elif summary.match == "suggested" and summary.name:
             text = f"{summary.name}? {_percent(summary.score)}"
-            tip = f"{shown} sounds like {summary.name} ({_percent(summary.score)}): accept, or say it is not"
-            chips.append(Chip(label, "suggested", text, tip, summary.name, target))
+            heading = f"{shown} sounds like {summary.name} ({_percent(summary.score)})"
+            tip = f"{heading}: accept, or say it is not"
+            chips.append(Chip(label, "suggested", text, tip, summary.name, target, heading))
         elif summary.also_sounds_like is not None:
             name = summary.also_sounds_like.name
-            tip = f"{shown} also sounds like {name} ({_percent(summary.also_sounds_like.score)}): merge them?"
-            chips.append(Chip(label, "sounds_like", f"{shown} · sounds like {name}?", tip, name, target))
+            heading = f"{shown} also sounds like {name} ({_percent(summary.also_sounds_like.score)})"
+            tip = f"{heading}: merge them?"
+            chips.append(Chip(label, "sounds_like", f"{shown} · sounds like {name}?", tip, name, target, heading))
         else:
             tip = "No voice in the library is close enough: save this voice to name it in other recordings"
             chips.append(Chip(label, "unknown", f"{shown} · Save voice…", tip))
@@ -91,9 +96,15 @@ class SpeakerChips(QWidget):
         for chip in chips_of(result):
             button = QToolButton(self)
             button.setText(chip.text)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             button.setToolTip(chip.tooltip)
             button.setIcon(_swatch(palette.color(chip.label)))
             button.setAutoRaise(chip.kind == "typed")
+            button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+            if chip.kind == "suggested":  # the one waiting for the user
+                font = button.font()
+                font.setBold(True)
+                button.setFont(font)
             button.setProperty("chipKind", chip.kind)
             button.clicked.connect(lambda _checked=False, c=chip: self.open_chip(c.label))
             self._layout.insertWidget(self._layout.count() - 1, button)
@@ -108,7 +119,7 @@ class SpeakerChips(QWidget):
             self.save_voice_requested.emit(label)
             return None
         menu = QMenu(self)
-        menu.addSection(chip.tooltip)
+        menu.addSection(chip.heading)
         if chip.kind == "suggested":
             menu.addAction(f"Accept “{chip.voice}”", lambda: self.decision_requested.emit(label, "accept"))
         if chip.merge_into is not None:

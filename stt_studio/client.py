@@ -301,16 +301,6 @@ class StudioClient:
         response = self._request("POST", f"/jobs/{job_id}/identify", params={"save": "false"})
         return TranscriptionResult.model_validate_json(response.content)
 
-    def decide_speaker(self, job_id: str, label: str, decision: str) -> RemoteTranscript:
-        """Accept, reject or merge the library's verdict on a speaker, saved on the server
-        (POST /jobs/{id}/speakers/{label}/decision)."""
-        response = self._request("POST", f"/jobs/{job_id}/speakers/{label}/decision", json={"decision": decision})
-        return RemoteTranscript(
-            TranscriptionResult.model_validate_json(response.content),
-            response.headers.get("etag"),
-            response.headers.get("x-transcript-reviewed", "").lower() == "true",
-        )
-
     def retranscribe(self, job_id: str, change: NewTranscription, *, discard_review: bool = False) -> None:
         """Transcribe a completed job again with another model, language or task (POST /jobs/{id}/retranscribe);
         ApiError 409 when nothing would change, while it runs, when it kept no audio, or when its transcript was

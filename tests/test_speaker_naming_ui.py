@@ -119,6 +119,12 @@ def test_suggest_reject_undo_accept_export_identify_again(
             action.trigger()
             menu.close()
 
+        wait_until(app, view.player.is_loaded, 60, "the recording to load")
+        choose(label_91, "Play this speaker")
+        wait_until(app, view.player.is_playing, 30, "the speaker's turn to play")
+        view.player.pause()
+        assert view.player.position_seconds() >= 14.0, "speaker91's longest clean turn starts after 14 s"
+
         choose(label_91, "Not speaker91")
         assert chips.chips[label_91].kind == "unknown"
         if QApplication.activeWindow() is not window:  # the review's shortcuts are the active window's

@@ -45,12 +45,21 @@ def test_the_menus_ask_for_decisions_and_each_is_an_undo_step(qapp: QApplication
 
     menu = widget.open_chip("SPEAKER_00")
     assert menu is not None
-    assert [a.text() for a in menu.actions()][1:] == ["Accept “Diane”", "Not Diane"]
+    assert [a.text() for a in menu.actions()][1:] == ["Play this speaker", "Accept “Diane”", "Not Diane"]
+    played: list[str] = []
+    widget.play_requested.connect(played.append)
     menu.actions()[1].trigger()
+    assert played == ["SPEAKER_00"]
+    menu.actions()[2].trigger()
     menu = widget.open_chip("SPEAKER_02")
     assert menu is not None
-    assert [a.text() for a in menu.actions()][1:] == ["Merge into Bob", "Not Bob", "Save voice to library…"]
-    menu.actions()[1].trigger()
+    assert [a.text() for a in menu.actions()][1:] == [
+        "Play this speaker",
+        "Merge into Bob",
+        "Not Bob",
+        "Save voice to library…",
+    ]
+    menu.actions()[2].trigger()
     assert asked == [("SPEAKER_00", "accept"), ("SPEAKER_02", "merge")]
 
     for label, decision in asked:

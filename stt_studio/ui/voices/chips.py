@@ -1,8 +1,8 @@
 """Speaker chips under the transcript's header: what the voice library says of each speaker, and the choices it
 leaves the user. "Diane ✓" (named: automatically or accepted), "Diane? 72 %" (a suggestion), "Speaker 3 · sounds
-like Diane?" (merge?), "Speaker 2 · Save voice…" (unknown). Clicking one opens a small menu (Accept / Not Diane /
-Merge) or, for an unknown speaker, the Save voice dialog. The chips only ask: ``decision_requested`` and
-``save_voice_requested`` say what the user chose."""
+like Diane?" (merge?), "Speaker 2 · Save voice…" (unknown). Clicking one opens a small menu (Play this speaker,
+Accept, Not Diane, Merge) or, for an unknown speaker, the Save voice dialog. The chips only ask:
+``decision_requested``, ``play_requested`` and ``save_voice_requested`` say what the user chose."""
 
 from __future__ import annotations
 
@@ -73,6 +73,8 @@ class SpeakerChips(QWidget):
     """A speaker label and a decision: accept, reject or merge."""
     save_voice_requested = Signal(str)
     """A speaker label: open Save voice to library… on it."""
+    play_requested = Signal(str)
+    """A speaker label: play its longest clean turn."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -120,6 +122,7 @@ class SpeakerChips(QWidget):
             return None
         menu = QMenu(self)
         menu.addSection(chip.heading)
+        menu.addAction("Play this speaker", lambda: self.play_requested.emit(label))
         if chip.kind == "suggested":
             menu.addAction(f"Accept “{chip.voice}”", lambda: self.decision_requested.emit(label, "accept"))
         if chip.merge_into is not None:

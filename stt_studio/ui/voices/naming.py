@@ -17,6 +17,7 @@ from stt_studio.ui.voices.chips import SpeakerChips
 from stt_studio.ui.voices.decision_commands import AcceptAllSuggestions, DecideSpeaker, IdentifyAgain
 from stt_studio.ui.voices.save_voice import SaveVoiceToLibrary
 from stt_studio.voices.decisions import suggested
+from stt_studio.voices.enroll import clean_turns
 
 if TYPE_CHECKING:
     from stt_studio.ui.views.main_window import MainWindow
@@ -34,6 +35,7 @@ class SpeakerNaming(QObject):
         header_layout.addWidget(self.chips)
         self.chips.decision_requested.connect(self.decide)
         self.chips.save_voice_requested.connect(lambda label: save_voice.open(label))
+        self.chips.play_requested.connect(self.play)
         self.accept_all_action = QAction("Accept all suggested names", window)
         self.accept_all_action.setToolTip("Every name the voice library suggests becomes the speaker's name")
         self.accept_all_action.triggered.connect(self.accept_all)
@@ -61,6 +63,17 @@ class SpeakerNaming(QObject):
         self.accept_all_action.setEnabled(finished and result is not None and bool(suggested(result)))
         self.identify_action.setEnabled(finished and result is not None and bool(result.speakers))
 
+    def play(self, label: str) -> bool:
+        """Play the speaker's longest clean turn (no one else talking) in the transcript's player."""
+        view = self.window.transcript_view
+        result = view.document.result
+        turns = clean_turns(result.speaker_turns or [], label).turns if result is not None else ()
+        if not turns:
+            view.review_bar.show_message(f"{view.speakers.display_name(label)} never speaks alone for long enough")
+            return False
+        view.player.play_from(turns[0][0])
+        return True
+
     def decide(self, label: str, decision: str) -> bool:
         return self.window.transcript_view.review.edit(DecideSpeaker, label, decision)
 
@@ -77,6 +90,12 @@ class SpeakerNaming(QObject):
 
         async def identify() -> None:
             message = self.window.transcript_view.review_bar.show_message
+            saver = review.saver
+            if saver is not None:  # a server identifies its stored transcript: the review's decisions saved first
+                await saver.flush()
+                if saver.unsaved:
+                    message("Speakers not identified again: the review's edits are not saved yet")
+                    return
             try:
                 after = await service.identified_speakers(job_id, before)
             except IdentifyRefusedError as exc:

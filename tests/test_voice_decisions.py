@@ -149,6 +149,8 @@ def test_nothing_to_decide_and_unknown_speakers_are_refused_saying_why() -> None
     # the voice the hint names was rejected on its speaker: no merge target left
     with pytest.raises(NothingToDecideError, match="no speaker is named Bob"):
         merge(reject(result, "SPEAKER_01"), "SPEAKER_02")
+    with pytest.raises(ValueError, match="one of accept, reject, merge"):
+        decide(result, "SPEAKER_00", "maybe")  # type: ignore[arg-type]
     with pytest.raises(UnknownSpeakerError, match="SPEAKER_09"):
         decide(result, "SPEAKER_09", "accept")
     with pytest.raises(NothingToDecideError, match="not compared"):

@@ -36,7 +36,9 @@ def decide(result: TranscriptionResult, label: str, decision: Decision) -> Trans
         return accept(result, label)
     if decision == "reject":
         return reject(result, label)
-    return merge(result, label)
+    if decision == "merge":
+        return merge(result, label)
+    raise ValueError(f"Unknown decision {decision!r}: one of {', '.join(DECISIONS)}")
 
 
 def summary_of(result: TranscriptionResult, label: str) -> SpeakerSummary:

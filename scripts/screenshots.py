@@ -40,7 +40,8 @@ transcript-growing-aligned).
 
 renders only the Voice library dialog on a library of three voices, one of them enrolled under an older speaker
 model (the full run opens it from the window's Review menu on the same three), and the Save voice to library dialog
-after a speaker of an interview was added to a voice already there.
+after a speaker of an interview was added to a voice already there, and the speaker chips under a transcript's
+header with the menu of a suggested name (voice-chips, voice-chip-menu).
 """
 
 from __future__ import annotations
@@ -700,6 +701,63 @@ def save_voice_dialog(app: QApplication, shooter: Shooter, parent: QWidget | Non
     dialog.reject()
 
 
+def voice_chips(app: QApplication, shooter: Shooter) -> None:
+    """The speaker chips under a transcript's header (named ✓, a suggestion, sounds like — merge?, unknown), and the
+    menu of the suggested one (Accept / Not Bob)."""
+    from stt_studio.engine.result import Segment, SpeakerSummary, TranscriptionResult, VoiceCandidate
+    from stt_studio.ui.speakers import SpeakerPalette
+    from stt_studio.ui.views.transcript_view import TranscriptHeader
+    from stt_studio.ui.voices.chips import SpeakerChips
+
+    diane = VoiceCandidate(voice_id="v_1", name="Diane Keaton", score=0.91)
+    summaries = [
+        SpeakerSummary(speaker="SPEAKER_00", speaking_time=312.0, name="Diane Keaton", voice_id="v_1", match="auto",
+                       score=0.91, margin=0.3, candidates=[diane]),
+        SpeakerSummary(speaker="SPEAKER_01", speaking_time=280.0, name="Bob Marley", voice_id="v_2",
+                       match="suggested", score=0.72, margin=0.1),
+        SpeakerSummary(speaker="SPEAKER_02", speaking_time=41.0, match="unknown",
+                       also_sounds_like=diane.model_copy(update={"score": 0.74})),
+        SpeakerSummary(speaker="SPEAKER_03", speaking_time=12.0, match="unknown"),
+    ]  # fmt: skip
+    segments = [Segment(id=i, start=i * 5.0, end=i * 5.0 + 4.0, text="…", speaker=s.speaker)
+                for i, s in enumerate(summaries)]  # fmt: skip
+    result = TranscriptionResult(text="…", language="en", duration=645.0, segments=segments, processing_time=61.2,
+                                 model="large-v3", device="cuda", compute_type="float16", word_timestamps="wav2vec2",
+                                 speakers=summaries)  # fmt: skip
+    job = JobView(job_id="j", status=JobStatus.COMPLETED, filename="interview-four-speakers.wav",
+                  completed_at=datetime.now(timezone.utc))  # fmt: skip
+    header = TranscriptHeader()
+    header.show_job(job, result, 4)
+    chips = SpeakerChips(header)
+    layout = header.layout()
+    assert layout is not None
+    layout.addWidget(chips)
+    chips.show_result(result, SpeakerPalette.for_result(result))
+    header.resize(900, header.sizeHint().height())
+    header.show()
+    settle(app)
+
+    def grab_header() -> QWidget:
+        header.apply_colors()
+        header.resize(900, header.sizeHint().height())
+        settle(app, 0.2)
+        return header
+
+    shooter.both("voice-chips", grab_header)
+    menu = chips.open_chip("SPEAKER_01")
+    assert menu is not None
+
+    def grab_menu() -> QWidget:
+        menu.ensurePolished()
+        menu.adjustSize()
+        settle(app, 0.2)
+        return menu
+
+    shooter.both("voice-chip-menu", grab_menu)
+    menu.close()
+    header.close()
+
+
 def voices_only(out: Path, root: Path) -> list[Path]:
     """The Voice library dialog alone, on a library folder of ``VOICES`` (no window, no worker: seconds)."""
     base = private_environment(root)
@@ -716,6 +774,7 @@ def voices_only(out: Path, root: Path) -> list[Path]:
     shooter.both("voice-library", voice_library_target(app, dialog))
     dialog.reject()
     save_voice_dialog(app, shooter, None)
+    voice_chips(app, shooter)
     return shooter.written
 
 
@@ -822,7 +881,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-options", action="store_true", help="only the New files bar with translation on")
     parser.add_argument("--find-speakers", action="store_true", help="only the run-again dialogs")
     parser.add_argument("--growing", action="store_true", help="only a running job's transcript growing")
-    parser.add_argument("--voices", action="store_true", help="only the Voice library and Save voice dialogs")
+    parser.add_argument("--voices", action="store_true", help="only the voice dialogs and speaker chips")
     parser.add_argument("--settings", action="store_true", help="only the Settings dialog (made-up worker reports)")
     parser.add_argument("--hidden", action="store_true", help=argparse.SUPPRESS)  # already without libpulse.so.0
     args = parser.parse_args(argv)

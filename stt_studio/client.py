@@ -233,6 +233,9 @@ class StudioClient:
                 form[name] = str(value)
         if options.task != "transcribe":
             form["task"] = options.task
+        for name in ("identify_speakers", "name_speakers_automatically"):  # sent only when not the default
+            if not getattr(options, name):
+                form[name] = "false"
         headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         with path.open("rb") as file:
@@ -290,6 +293,13 @@ class StudioClient:
         kept nothing, or when its transcript was reviewed and ``keep_review`` is False."""
         form = {k: str(v) for k, v in vars(counts).items() if v is not None}
         self._request("POST", f"/jobs/{job_id}/rediarize", data={**form, "keep_review": str(keep_review).lower()})
+
+    def identified_speakers(self, job_id: str) -> TranscriptionResult:
+        """The job's current transcript with its speakers identified again against the server's voice library, not
+        saved (POST /jobs/{id}/identify?save=false); ApiError 409 when it was not diarized, kept no voice prints or
+        the library has no voices of its speaker model."""
+        response = self._request("POST", f"/jobs/{job_id}/identify", params={"save": "false"})
+        return TranscriptionResult.model_validate_json(response.content)
 
     def retranscribe(self, job_id: str, change: NewTranscription, *, discard_review: bool = False) -> None:
         """Transcribe a completed job again with another model, language or task (POST /jobs/{id}/retranscribe);

@@ -8,6 +8,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QLabel, QLineEdit, QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 
+from stt_studio.jobs.models import JobOptions
 from stt_studio.ui.preferences import Preferences
 from stt_studio.ui.views.settings_dialog import (
     CHOOSE_FOLDER,
@@ -217,3 +218,17 @@ def test_models_on_this_machine_are_checked_in_the_list_and_the_text_field_has_n
         assert option.features & QStyleOptionViewItem.ViewItemFeature.HasDecoration  # the same indent for both
         marks.append(_drawn(option.icon.pixmap(option.decorationSize).toImage()))
     assert marks == [True, False]
+
+
+def test_the_voice_library_choices_reach_every_job(qtbot: QtBot) -> None:
+    dialog = _dialog(qtbot)
+    assert dialog.identify_check.isChecked() and dialog.name_automatically_check.isChecked()
+    dialog.name_automatically_check.setChecked(False)
+    prefs = dialog.chosen().preferences
+    assert (prefs.identify_known_voices, prefs.name_automatically) == (True, False)
+    options = prefs.with_voice_choices(JobOptions(enable_diarization=True))
+    assert (options.identify_speakers, options.name_speakers_automatically) == (True, False)
+    assert prefs.job_options().name_speakers_automatically is False  # the watched folder's jobs too
+    dialog.identify_check.setChecked(False)
+    assert not dialog.name_automatically_check.isEnabled(), "naming needs identifying"
+    assert dialog.chosen().preferences.job_options().identify_speakers is False

@@ -102,6 +102,19 @@ class SubmitForm(BaseModel):
         "configured model or another it has (GET /v1/models lists them); default: the server's. Never a path (400)",
     )
 
+    identify_speakers: bool = Field(
+        True,
+        description="Addition: name the speakers found (enable_diarization) from the server's voice library "
+        "(GET /voices): `speakers[].name`, `match`, `score`, … in the result. Has an effect only when the library "
+        "has voices; false: the speakers stay unnamed",
+    )
+    name_speakers_automatically: bool = Field(
+        True,
+        description="Addition: a clear match names the speaker at once (`match` auto, the name in every export); "
+        "false: every match is a suggestion (`match` suggested) until accepted with "
+        "POST /jobs/{job_id}/speakers/{label}/decision",
+    )
+
     def requested_model(self) -> str | None:
         """The model this form asks for by name, to be checked against the server's (None: the server's own)."""
         return (self.model or "").strip() or None
@@ -116,6 +129,8 @@ class SubmitForm(BaseModel):
             max_speakers=self.max_speakers,
             prompt=(self.prompt or "").strip() or None,
             task=self.task,
+            identify_speakers=self.identify_speakers,
+            name_speakers_automatically=self.name_speakers_automatically,
         )
         try:
             check_language(options.language)

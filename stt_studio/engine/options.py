@@ -40,6 +40,10 @@ class TranscribeOptions:
     """Chunks decoded together; None: the engine's own (a retry after running out of memory halves it)."""
     task: Task = "transcribe"
     """translate: Whisper writes English text whatever the language spoken (``language`` is then the source's)."""
+    identify_speakers: bool = True
+    """Match diarized speakers against the voice library (``engine.speaker_identity``)."""
+    name_speakers_automatically: bool = True
+    """A clear match names the speaker (auto); False: it is only suggested."""
 
 
 def known_languages() -> frozenset[str]:

@@ -480,8 +480,11 @@ class Engine:
                 )
                 if prints is not None:
                     kept.save(VOICE_PRINTS_KEY, prints.model, prints.to_json())
+                if prints is not None and options.identify_speakers:
                     library = VoiceLibrary.in_data_dir(self.settings.data_dir)
-                    speakers, identity_notes = identify_speakers(speakers, prints, library)
+                    speakers, identity_notes = identify_speakers(
+                        speakers, prints, library, name_automatically=options.name_speakers_automatically
+                    )
                     warnings += identity_notes
         tracker.finish()
         return TranscriptionResult(

@@ -39,7 +39,9 @@ class Segment(BaseModel):
     speaker: str | None = None
 
 
-MatchStatus = Literal["auto", "suggested", "unknown"]
+MatchStatus = Literal["auto", "suggested", "unknown", "accepted"]
+NAMED_MATCHES: frozenset[str] = frozenset({"auto", "accepted"})
+"""Matches whose voice name is the speaker's name (view and exports); a suggestion waits for the user."""
 
 
 class VoiceCandidate(BaseModel):
@@ -48,7 +50,16 @@ class VoiceCandidate(BaseModel):
     score: float = Field(description="Cosine similarity of the speaker's voice with this library voice, -1..1")
 
 
-IDENTITY_FIELDS = ("name", "voice_id", "match", "score", "margin", "candidates", "also_sounds_like")
+IDENTITY_FIELDS = (
+    "name",
+    "voice_id",
+    "match",
+    "score",
+    "margin",
+    "candidates",
+    "also_sounds_like",
+    "rejected_voices",
+)
 """What the voice library says of a speaker: kept as speaking times are counted again."""
 
 
@@ -61,14 +72,19 @@ class SpeakerSummary(BaseModel):
     voice_id: str | None = Field(default=None, description="The library voice behind `name`")
     match: MatchStatus | None = Field(
         default=None,
-        description="auto: named, the match is clear; suggested: a name to confirm; unknown: no voice close enough "
-        "(or too little speech); null: not compared (no voice library)",
+        description="auto: named, the match is clear; suggested: a name to confirm; accepted: a suggestion the user "
+        "accepted; unknown: no voice close enough (or too little speech, or the user rejected it); null: not "
+        "compared (no voice library)",
     )
     score: float | None = Field(default=None, description="Cosine similarity with the named voice")
     margin: float | None = Field(default=None, description="`score` minus the next closest voice's")
     candidates: list[VoiceCandidate] | None = Field(default=None, description="The closest library voices, best first")
     also_sounds_like: VoiceCandidate | None = Field(
         default=None, description="A voice named on another speaker that this one resembles too (merge them?)"
+    )
+    rejected_voices: list[str] = Field(
+        default_factory=list,
+        description="Library voices (ids) the user said this speaker is not: never proposed for it again",
     )
 
 
@@ -124,11 +140,22 @@ class TranscriptionResult(BaseModel):
         default_factory=dict, description="Names given in review, by speaker label (SPEAKER_00 → 'Dr. Chen')"
     )
 
+    def given_name(self, label: str) -> str | None:
+        """The speaker's name, if it has one: the name typed in review, else the voice library's when its match is
+        automatic or accepted (a pending suggestion is no name yet)."""
+        if name := self.speaker_names.get(label):
+            return name
+        for summary in self.speakers or ():
+            if summary.speaker == label and summary.match in NAMED_MATCHES and summary.name:
+                return summary.name
+        return None
+
     def speaker_name(self, label: str | None) -> str:
-        """What people read: the reviewed name, else "Speaker 1" for SPEAKER_00, other labels as they are."""
+        """What people read: the name given in review or accepted from the voice library (``given_name``), else
+        "Speaker 1" for SPEAKER_00, other labels as they are."""
         if label is None:
             return ""
-        if name := self.speaker_names.get(label):
+        if name := self.given_name(label):
             return name
         match = _SPEAKER_LABEL.match(label)
         return f"Speaker {int(match.group(1)) + 1}" if match else label

@@ -11,9 +11,10 @@ width counts the speaker label, every cue is shown for a positive time). ``json`
 ``tsv``/``rttm`` have fixed layouts, so ``ExportOptions`` changes txt, srt, vtt, docx and (speakers only) the
 transcript formats.
 
-Speakers appear as people read them (``TranscriptionResult.speaker_name``): the name given in review ("Dr. Chen"),
-else "Speaker 1" for SPEAKER_00. json keeps the labels and carries ``speaker_names``; rttm, read by tools, has the
-reviewed name where there is one and the label otherwise (see ``rttm_speakers``).
+Speakers appear as people read them (``TranscriptionResult.speaker_name``): the name given in review ("Dr. Chen")
+or the voice library's name when its match is automatic or accepted, else "Speaker 1" for SPEAKER_00 (a pending
+suggestion too). json keeps the labels and carries ``speaker_names`` and each speaker's match; rttm, read by tools,
+has that name where there is one and the label otherwise (see ``rttm_speakers``).
 """
 
 from __future__ import annotations
@@ -236,11 +237,11 @@ def _json(result: TranscriptionResult, _options: ExportOptions) -> str:
 
 
 def rttm_speakers(result: TranscriptionResult) -> dict[str, str]:
-    """The speaker field of each label in RTTM: the reviewed name with its whitespace made ``_`` (fields are
+    """The speaker field of each label in RTTM: its name (``given_name``) with its whitespace made ``_`` (fields are
     separated by spaces), else the label. Two speakers whose fields would read the same get their label appended,
     so that a tool never takes them for one."""
     labels = sorted({t.speaker for t in result.speaker_turns or []})
-    fields = {label: re.sub(r"\s+", "_", result.speaker_names.get(label, "").strip()) or label for label in labels}
+    fields = {label: re.sub(r"\s+", "_", (result.given_name(label) or "").strip()) or label for label in labels}
     taken = list(fields.values())
     return {
         label: f"{field}_{label}" if field != label and taken.count(field) > 1 else field

@@ -45,6 +45,15 @@ class JobOptions(BaseModel):
         description="transcribe, or translate: English text whatever the language spoken (the result's `language` "
         "is the language spoken)",
     )
+    identify_speakers: bool = Field(
+        default=True,
+        description="Match the speakers found against the voice library (only with diarization, and only when the "
+        "library has voices); false: leave them unnamed",
+    )
+    name_speakers_automatically: bool = Field(
+        default=True,
+        description="A clear match names the speaker at once (match auto); false: every match is a suggestion",
+    )
 
 
 WebhookState = Literal["pending", "retrying", "delivered", "failed"]

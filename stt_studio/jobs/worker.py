@@ -197,6 +197,8 @@ def transcribe_job(
                 prompt=opts.prompt,
                 batch_size=batch_size,
                 task=opts.task,
+                identify_speakers=opts.identify_speakers,
+                name_speakers_automatically=opts.name_speakers_automatically,
             ),
             on_progress=progress,
             should_cancel=_cancel_poller(ctx.store, job.id),

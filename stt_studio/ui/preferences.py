@@ -76,6 +76,10 @@ class Preferences(BaseModel):
     the defaults."""
     new_files: NewFilesChoice | None = None
     """The "New files" bar as last set; None: the defaults above (model, diarize_by_default)."""
+    identify_known_voices: bool = True
+    """Name the speakers a job finds from the voice library (it does something once the library has a voice)."""
+    name_automatically: bool = True
+    """A clear match names the speaker at once; off: every match is a suggestion to accept."""
 
     # --- persistence -----------------------------------------------------------------------------------------
     @classmethod
@@ -127,7 +131,17 @@ class Preferences(BaseModel):
 
     def job_options(self) -> JobOptions:
         """The options of jobs queued without asking (the watched folder)."""
-        return JobOptions(language=self.default_language, enable_diarization=self.diarize_by_default)
+        return self.with_voice_choices(
+            JobOptions(language=self.default_language, enable_diarization=self.diarize_by_default)
+        )
+
+    def with_voice_choices(self, options: JobOptions) -> JobOptions:
+        """``options`` with what these preferences say of naming speakers from the voice library."""
+        update = {
+            "identify_speakers": self.identify_known_voices,
+            "name_speakers_automatically": self.name_automatically,
+        }
+        return options.model_copy(update=update)
 
     def worker_env(self, token: str | None) -> dict[str, str]:
         """The environment variables a worker process needs on top of the app's own environment."""

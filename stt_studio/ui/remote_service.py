@@ -31,7 +31,7 @@ from stt_studio.client import (
     StudioClient,
     TranscriptVersionConflictError,
 )
-from stt_studio.engine.result import TranscriptionResult
+from stt_studio.engine.result import TranscriptionResult, with_identities
 from stt_studio.exports import ExportItem, ExportOptions, ExportSummary, export_jobs
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, LibraryEntry, PartialTranscript, WorkerInfo
 from stt_studio.jobs.new_transcription import NewTranscription
@@ -40,7 +40,13 @@ from stt_studio.jobs.speaker_counts import SpeakerCounts
 from stt_studio.jobs.store import JobNotFoundError
 from stt_studio.ui import intake
 from stt_studio.ui.intake import CheckedFile, IntakeReport
-from stt_studio.ui.service import JobService, RediarizeRefusedError, RetranscribeRefusedError, ServiceStatus
+from stt_studio.ui.service import (
+    IdentifyRefusedError,
+    JobService,
+    RediarizeRefusedError,
+    RetranscribeRefusedError,
+    ServiceStatus,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -319,6 +325,19 @@ class RemoteJobService(JobService):
         view = await self._run(ask)
         self._absorb([view])
         return view
+
+    async def identified_speakers(self, job_id: str, result: TranscriptionResult) -> TranscriptionResult:
+        """The server identifies the speakers of its stored transcript (the review's, once saved); its verdicts are
+        put on ``result``'s speakers, whose own decisions (accepted, rejected) the server's copy holds once saved."""
+
+        def ask() -> TranscriptionResult:
+            try:
+                return self.client.identified_speakers(job_id)
+            except ApiError as exc:
+                raise IdentifyRefusedError(str(exc)) from exc
+
+        identified = await self._run(ask)
+        return result.model_copy(update={"speakers": with_identities(list(result.speakers or ()), identified.speakers)})
 
     async def retranscribe(self, job_id: str, change: NewTranscription, *, discard_review: bool) -> JobView:
         def ask() -> JobView:

@@ -43,12 +43,14 @@ from stt_studio.jobs.redis_server import EmbeddedRedis
 from stt_studio.jobs.retranscribe import RetranscribeRequestError, retranscribe
 from stt_studio.jobs.review import StoredTranscript
 from stt_studio.jobs.speaker_counts import SpeakerCounts
+from stt_studio.jobs.speaker_decisions import SpeakerDecisions
 from stt_studio.jobs.store import JobConflictError, JobNotFoundError, JobStore
 from stt_studio.settings import Settings
 from stt_studio.supervisor import WorkerSupervisor
 from stt_studio.ui import intake
 from stt_studio.ui.intake import CheckedFile, IntakeReport
 from stt_studio.ui.watch_folder import FolderWatch
+from stt_studio.voices.library import VoiceLibrary, VoiceLibraryError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -75,6 +77,10 @@ class ServiceStatus:
 
 class RediarizeRefusedError(Exception):
     """Finding speakers again was refused: the job runs, kept nothing, or is gone (the message says which)."""
+
+
+class IdentifyRefusedError(Exception):
+    """A job's speakers cannot be identified again; the message says why (a sentence for the window)."""
 
 
 class RetranscribeRefusedError(Exception):
@@ -168,6 +174,12 @@ class JobService(QObject):
     async def retranscribe(self, job_id: str, change: NewTranscription, *, discard_review: bool) -> JobView:
         """Transcribe a completed job again with another model, language or task (``jobs.retranscribe``);
         RetranscribeRefusedError says why not."""
+        raise NotImplementedError
+
+    async def identified_speakers(self, job_id: str, result: TranscriptionResult) -> TranscriptionResult:
+        """``result`` (the review's transcript of job ``job_id``) with its speakers identified again against the
+        voice library beside the queue, from the voice prints kept with the job: not saved, so that the review
+        can make it one step of its undo history. IdentifyRefusedError says why not."""
         raise NotImplementedError
 
     async def result(self, job_id: str) -> TranscriptionResult | None:
@@ -502,6 +514,15 @@ class LocalJobService(JobService):
             raise RediarizeRefusedError(str(exc)) from exc
         self._absorb([view])
         return view
+
+    async def identified_speakers(self, job_id: str, result: TranscriptionResult) -> TranscriptionResult:
+        decisions = SpeakerDecisions(self.store, VoiceLibrary.in_data_dir(self.settings.data_dir))
+        try:
+            return await self._run(lambda: decisions.identified(job_id, result))
+        except JobNotFoundError as exc:
+            raise IdentifyRefusedError(exc.message) from exc
+        except (JobConflictError, VoiceLibraryError) as exc:
+            raise IdentifyRefusedError(str(exc)) from exc
 
     async def retranscribe(self, job_id: str, change: NewTranscription, *, discard_review: bool) -> JobView:
         worker_model = self.settings.whisper_model_size

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from PySide6.QtGui import QColor
 
-from stt_studio.engine.result import TranscriptionResult
+from stt_studio.engine.result import SpeakerSummary, TranscriptionResult
 
 # Mid-lightness hues (Tableau 10 without its gray): distinct from each other, visible as fills on a light or a
 # dark background; as text they are darkened or lightened until they contrast with the background.
@@ -67,24 +67,29 @@ class SpeakerPalette:
     beforehand gets the next color the first time it is asked for. ``None`` (no speaker) is neutral gray.
     """
 
-    def __init__(self, labels: Iterable[str] = (), names: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        labels: Iterable[str] = (),
+        names: dict[str, str] | None = None,
+        identities: list[SpeakerSummary] | None = None,
+    ) -> None:
         self._index: dict[str, int] = {}
         self._text_colors: dict[tuple[str | None, int], QColor] = {}
         self._names = dict(names or {})
         # The one definition of a speaker's name is TranscriptionResult.speaker_name: asked of a result holding
-        # only these names (unvalidated: nothing else of it is read).
-        self._namer = TranscriptionResult.model_construct(speaker_names=self._names)
+        # only these names and the voice library's verdicts (unvalidated: nothing else of it is read).
+        self._namer = TranscriptionResult.model_construct(speaker_names=self._names, speakers=identities)
         for label in labels:
             self._index.setdefault(label, len(self._index))
 
     @classmethod
     def for_result(cls, result: TranscriptionResult) -> SpeakerPalette:
-        return cls(_labels_of(result), result.speaker_names)
+        return cls(_labels_of(result), result.speaker_names, result.speakers)
 
     def updated(self, result: TranscriptionResult) -> SpeakerPalette:
         """The palette for an edit of the result this one was made for: the speakers known keep their colors
         (one merged away leaves its color unused), new ones take the next; the names are the result's."""
-        palette = SpeakerPalette([*self._index, *_labels_of(result)], result.speaker_names)
+        palette = SpeakerPalette([*self._index, *_labels_of(result)], result.speaker_names, result.speakers)
         palette._text_colors = self._text_colors
         return palette
 
@@ -122,8 +127,9 @@ class SpeakerPalette:
         return blend(base, self.color(speaker), DARK_TINT if is_dark(base) else LIGHT_TINT)
 
     def display_name(self, speaker: str | None) -> str:
-        """What the user reads: the name given in review ("Dr. Chen"), else "Speaker 1" for SPEAKER_00, other
-        labels as they are; "" for no speaker. The same as ``TranscriptionResult.speaker_name``."""
+        """What the user reads: the name given in review ("Dr. Chen") or accepted from the voice library, else
+        "Speaker 1" for SPEAKER_00, other labels as they are; "" for no speaker. The same as
+        ``TranscriptionResult.speaker_name``."""
         return self._namer.speaker_name(speaker)
 
 

@@ -10,7 +10,7 @@ the lower threshold) or left ``unknown``. The thresholds come from a calibration
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -23,6 +23,9 @@ MatchStatus = Literal["auto", "suggested", "unknown"]
 
 _ROUNDING = 1e-9
 """A score or margin this close to a threshold clears it: 0.6 - 0.5 is 0.0999… in floating point."""
+
+_FORBIDDEN = -10.0
+"""The score of a pair that must not be made (see ``_decide``)."""
 
 CANDIDATES = 3
 """How many of the closest voices each speaker lists."""
@@ -88,9 +91,12 @@ def match_speakers(
     voices: Sequence[KnownVoice],
     thresholds: MatchThresholds = DEFAULT_THRESHOLDS,
     rejected: Collection[tuple[str, str]] = (),
+    pinned: Mapping[str, str] | None = None,
 ) -> list[SpeakerMatch]:
     """A decision per speaker of ``prints`` (in their order). ``rejected``: (speaker label, voice id) pairs a user
-    said are not the same person; they are never paired again. Raises ``MatchingError`` when the vectors come from
+    said are not the same person; they are never paired again. ``pinned``: speaker label -> voice id pairs a user
+    accepted: they stay paired (whatever their score now, marked as the thresholds say) and no other speaker gets
+    that voice, though one may be told it also sounds like it. Raises ``MatchingError`` when the vectors come from
     another model than the library's or are of another size."""
     if prints.model != library_model:
         raise MatchingError(
@@ -113,7 +119,8 @@ def match_speakers(
             compared.append((speaker.label, vector))
     if compared and usable_voices:
         scores = np.stack([v for _, v in compared]) @ np.stack([c for _, c in usable_voices]).T
-        matches.update(_decide(compared, [v for v, _ in usable_voices], scores, thresholds, set(rejected)))
+        voices_compared = [v for v, _ in usable_voices]
+        matches.update(_decide(compared, voices_compared, scores, thresholds, set(rejected), dict(pinned or {})))
     else:
         matches.update({label: SpeakerMatch(label, "unknown") for label, _ in compared})
     return [matches[s.label] for s in prints.speakers]
@@ -125,14 +132,26 @@ def _decide(
     scores: npt.NDArray[np.float64],
     thresholds: MatchThresholds,
     rejected: set[tuple[str, str]],
+    pinned: dict[str, str],
 ) -> dict[str, SpeakerMatch]:
     from scipy.optimize import linear_sum_assignment
 
     labels = [label for label, _ in compared]
     allowed = np.array([[(label, v.id) not in rejected for v in voices] for label in labels])
-    # a rejected pair must never be chosen: far below any real cosine, yet finite (the solver refuses infinities)
-    rows, cols = linear_sum_assignment(np.where(allowed, scores, -10.0), maximize=True)
-    paired = {int(r): int(c) for r, c in zip(rows, cols, strict=True) if allowed[r, c]}
+    pinned_voices = set(pinned.values())
+    # a pinned speaker may only have its voice, and nobody else may have a pinned voice
+    assignable = allowed & np.array(
+        [[pinned[label] == v.id if label in pinned else v.id not in pinned_voices for v in voices] for label in labels]
+    )
+    # A rejected pair must never be chosen: far below any real cosine, yet finite (the solver refuses infinities).
+    # Each speaker also has a column of its own meaning "no voice", worth the suggestion threshold: a pair pays only
+    # by how far it clears that, so two weak pairs never outweigh one good pair (which a full assignment would do
+    # when a rejection leaves a speaker only a poor voice). A pinned speaker may not stay without its voice.
+    stay_unpaired = np.full((len(labels), len(labels)), _FORBIDDEN)
+    np.fill_diagonal(stay_unpaired, [_FORBIDDEN if label in pinned else thresholds.suggest for label in labels])
+    costs = np.hstack([np.where(assignable, scores, _FORBIDDEN), stay_unpaired])
+    rows, cols = linear_sum_assignment(costs, maximize=True)
+    paired = {int(r): int(c) for r, c in zip(rows, cols, strict=True) if c < len(voices) and assignable[r, c]}
     decided: dict[str, SpeakerMatch] = {}
     named: dict[int, int] = {}  # voice column -> speaker row, for the pairs that got a name
     for row, label in enumerate(labels):
@@ -146,7 +165,7 @@ def _decide(
         margin = score - float(others.max()) if len(others) else None
         if score >= thresholds.auto - _ROUNDING and (margin is None or margin >= thresholds.margin - _ROUNDING):
             status: MatchStatus = "auto"
-        elif score >= thresholds.suggest - _ROUNDING:
+        elif score >= thresholds.suggest - _ROUNDING or label in pinned:
             status = "suggested"
         else:
             decided[label] = SpeakerMatch(label, "unknown", candidates=candidates)

@@ -201,6 +201,11 @@ class ReviewController(QObject):
             self._view.review_bar.show_message(str(error))
             return False
 
+    def edit(self, make: Any, *args: Any) -> bool:
+        """An edit asked for outside the transcript (the voice library's speaker chips): one undo step like the
+        others; one that does not apply is said in the review line."""
+        return self._push(make, *args)
+
     def edit_text(self, row: int, text: str) -> None:
         if text.split():
             self._push(commands.EditText, row, text)

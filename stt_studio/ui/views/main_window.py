@@ -404,7 +404,7 @@ class MainWindow(QMainWindow):
 
     async def _queue(self, files: list[CheckedFile], options: JobOptions) -> None:
         service = self.service
-        views = await service.submit(files, options)
+        views = await service.submit(files, self.preferences.with_voice_choices(options))
         if service is not self.service:  # the window moved to another queue during the uploads
             return
         self._batch.update(view.job_id for view in views)

@@ -133,6 +133,16 @@ class SettingsDialog(QDialog):
         self.language_combo.setCurrentText(preferences.default_language or AUTO_LANGUAGE)
         self.diarize_check = QCheckBox("Detect speakers by default")
         self.diarize_check.setChecked(preferences.diarize_by_default)
+        self.identify_check = QCheckBox("Identify known voices")
+        self.identify_check.setToolTip("Name the speakers found from the voice library (Review → Voice library…)")
+        self.identify_check.setChecked(preferences.identify_known_voices)
+        self.name_automatically_check = QCheckBox("Name automatically when sure")
+        self.name_automatically_check.setToolTip(
+            "A clear match names the speaker at once; off: every match is a suggestion to accept"
+        )
+        self.name_automatically_check.setChecked(preferences.name_automatically)
+        self.identify_check.toggled.connect(self.name_automatically_check.setEnabled)
+        self.name_automatically_check.setEnabled(preferences.identify_known_voices)
         self.workers_spin = QSpinBox()
         self.workers_spin.setRange(1, MAX_WORKERS)
         self.workers_spin.setValue(preferences.workers)
@@ -233,6 +243,8 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         review = QFormLayout()
         review.addRow("Check words scored under:", self.threshold_spin)
+        review.addRow("Voice library:", self.identify_check)
+        review.addRow("", self.name_automatically_check)
         groups = (("Transcription", transcription), ("Folders", folders), ("Hugging Face", hub), ("Review", review))
         for title, form in groups:
             box = QGroupBox(title)
@@ -369,6 +381,8 @@ class SettingsDialog(QDialog):
                 "compute_type": self.compute_combo.currentData(),
                 "default_language": None if language.casefold() in ("", AUTO_LANGUAGE.casefold()) else language,
                 "diarize_by_default": self.diarize_check.isChecked(),
+                "identify_known_voices": self.identify_check.isChecked(),
+                "name_automatically": self.name_automatically_check.isChecked(),
                 "workers": self.workers_spin.value(),
                 "low_confidence_threshold": round(self.threshold_spin.value(), 2),
                 "data_dir": expand_home(data) if data else None,

@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction
 
 from stt_studio.ui.voices.controller import VoiceLibraryController
 from stt_studio.ui.voices.dialog import VoiceLibraryDialog
+from stt_studio.ui.voices.naming import SpeakerNaming
 from stt_studio.ui.voices.save_voice import SaveVoiceToLibrary
 from stt_studio.ui.voices.window_service import voice_service_of
 
@@ -29,6 +30,7 @@ class VoiceLibraryMenu(QObject):
         window.review_menu.addSeparator()
         window.review_menu.addAction(self.action)
         self.save_voice = SaveVoiceToLibrary(window)
+        self.naming = SpeakerNaming(window, self.save_voice)
 
     def open(self) -> VoiceLibraryController:
         if self.controller is not None and self.controller.idle():

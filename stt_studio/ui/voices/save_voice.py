@@ -27,7 +27,7 @@ class SaveVoiceToLibrary(QObject):
         self.window = window
         self.action = QAction("Save voice to library…", window)
         self.action.setToolTip("Keep a speaker's voice, so that their name comes up in other recordings")
-        self.action.triggered.connect(self.open)
+        self.action.triggered.connect(lambda: self.open())
         self.dialog: SaveVoiceDialog | None = None
         self.last_task: asyncio.Future[Any] | None = None
         """The save in flight or done last (tests wait for it)."""
@@ -63,14 +63,15 @@ class SaveVoiceToLibrary(QObject):
             if label in found
         ]
 
-    def open(self) -> SaveVoiceDialog | None:
+    def open(self, speaker: str | None = None) -> SaveVoiceDialog | None:
+        """The dialog on ``speaker`` (a label), else the selected segment's."""
         shown = self._shown()
         if shown is None:
             return None
         job_id, result = shown
         view = self.window.transcript_view
         row = view.current_row()
-        current = view.segments_model.segment(row).speaker if row is not None else None
+        current = speaker or (view.segments_model.segment(row).speaker if row is not None else None)
         service, where = voice_service_of(self.window)
         job = view.job()
         source = job.filename if job is not None and job.filename else job_id

@@ -201,7 +201,7 @@ def test_help_shortcuts_are_read_from_the_actions(window: MainWindow) -> None:
     help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
     assert isinstance(help_menu, QMenu)
     names = [a.text() for a in help_menu.actions() if not a.isSeparator()]
-    assert names == ["&Keyboard shortcuts", "&Documentation", "Copy &diagnostics", "&About STT Studio"]
+    assert names == ["&Welcome and models…", "&Keyboard shortcuts", "&Documentation", "Copy &diagnostics", "&About STT Studio"]
     window.help.shortcuts_action.trigger()
     dialog = window.help.shortcuts_dialog
     assert dialog is not None and dialog.isVisible()

@@ -126,7 +126,10 @@ class ModelDownloader(QObject):
         self.progressed.emit(running.plan.name, progress)
 
     def _ended(self, name: str, exit_code: int) -> None:
-        self._read(name)
+        try:
+            self._read(name)
+        except RuntimeError:  # the downloader and its processes are being destroyed (the window went)
+            return
         running = self._running.pop(name, None)
         if running is None:
             return

@@ -1,0 +1,149 @@
+"""The first-run welcome step: the real dialog, the real speed probe (the bundled tiny.en on pyannote's real speech
+sample, in a child process), the real download child against the stand-in hub serving the real tiny weights, and the
+window's first start (shown once, remembered, reachable again from Help)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from stt_studio.engine.cpu import cpu_count
+from stt_studio.engine.model_catalog import model_status
+from stt_studio.engine.models import bundled_files
+from stt_studio.engine.speed_probe import MachineReport, expected_real_time_factor, report_from_json
+from stt_studio.settings import Settings
+from stt_studio.ui.app import build_window, load_preferences
+from stt_studio.ui.model_downloads.downloader import ModelDownloader
+from stt_studio.ui.preferences import PREFERENCES_FILE, Preferences
+from stt_studio.ui.welcome.dialog import WelcomeDialog
+from stt_studio.ui.welcome.recommendation import WELCOME_MODELS, Hardware, recommend
+from tests.desktop import desktop_app, desktop_env, qasync_loop, release_loop, wait_until
+from tests.hub_server import FakeHub, running
+
+PROBE_TIMEOUT_MS = 300_000
+
+
+@pytest.fixture(scope="module")
+def machine() -> MachineReport:
+    """This machine, measured once by the same child process the dialog runs."""
+    out = subprocess.run([sys.executable, "-m", "stt_studio.engine.speed_probe"], capture_output=True, text=True,
+                         timeout=300, check=True).stdout  # fmt: skip
+    return report_from_json(json.loads(out.splitlines()[-1]))
+
+
+def test_it_measures_this_machine_and_recommends_a_model(qtbot: QtBot, tmp_path: Path) -> None:
+    dialog = WelcomeDialog(ModelDownloader(tmp_path, offline=True))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.measuring and dialog.hardware_label.text().startswith("Looking at this machine")
+    qtbot.waitUntil(lambda: not dialog.measuring, timeout=PROBE_TIMEOUT_MS)
+    report = dialog.report
+    assert report is not None and report.probe is not None, report
+    probe = report.probe
+    assert probe.device == "cpu" and probe.audio_seconds == 10.0 and 0 < probe.seconds < 60
+    cores = cpu_count()
+    assert dialog.hardware_label.text() == f"No NVIDIA GPU found: models run on the CPU ({cores} CPU cores)."
+    assert dialog.probe_label.text().startswith("Measured: the bundled tiny.en model transcribed 10 s of speech in ")
+    speeds = {name: dialog.speed_labels[name].text() for name in WELCOME_MODELS}
+    assert all("real time" in text and "1 h of audio" in text for text in speeds.values()), speeds
+    factors = [expected_real_time_factor(name, probe) for name in WELCOME_MODELS]
+    assert factors == sorted(factors)  # each bigger model slower here
+    expected = recommend(Hardware.of(report.facts, cores), probe)
+    assert dialog.recommended == expected and dialog.selected() == expected
+    assert dialog.radios[expected].text() == f"{expected} (recommended)"
+
+
+def test_the_bundled_model_works_at_once_offline(qtbot: QtBot, tmp_path: Path, machine: MachineReport) -> None:
+    dialog = WelcomeDialog(ModelDownloader(tmp_path, offline=True), report=machine)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    with qtbot.waitSignal(dialog.model_chosen) as chosen:
+        dialog.bundled_button.click()
+    assert chosen.args == ["base"] and dialog.chosen == "base" and dialog.result() == WelcomeDialog.DialogCode.Accepted
+    assert not (tmp_path / "hub").exists()  # nothing downloaded
+
+
+def test_offline_another_model_is_refused_in_a_plain_sentence(
+    qtbot: QtBot, tmp_path: Path, machine: MachineReport
+) -> None:
+    dialog = WelcomeDialog(ModelDownloader(tmp_path, offline=True), report=machine)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.radios["small"].setChecked(True)
+    assert dialog.choose_button.text() == "Download and use small"
+    dialog.choose_button.click()
+    assert dialog.progress_box is not None
+    assert dialog.progress_box.text_label.text().startswith("Offline mode is on (HF_HUB_OFFLINE or STT_OFFLINE)")
+    assert dialog.isVisible() and dialog.chosen is None
+
+
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
+    """The real tiny.en weights served as 'small' (slowly), so the welcome step's choice downloads real weights."""
+    weights = {p.name: p.read_bytes() for p in bundled_files("tiny.en")}
+    with running(FakeHub({"Systran/faster-whisper-small": weights}, bytes_per_second=6_000_000)) as stand_in:
+        monkeypatch.setenv("HF_ENDPOINT", stand_in.url)
+        monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+        yield stand_in
+
+
+def test_choosing_another_model_downloads_it_with_progress_then_uses_it(
+    qtbot: QtBot, tmp_path: Path, machine: MachineReport, hub: FakeHub
+) -> None:
+    downloader = ModelDownloader(tmp_path, offline=False)
+    dialog = WelcomeDialog(downloader, report=machine)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.radios["small"].setChecked(True)
+    fractions: list[float] = []
+    downloader.progressed.connect(lambda _name, progress: fractions.append(progress.fraction))
+    with qtbot.waitSignal(dialog.model_chosen, timeout=120_000) as chosen:
+        dialog.choose_button.click()
+        assert dialog.progress_box is not None and dialog.progress_box.bar.isVisible()
+        assert not dialog.choose_button.isEnabled()  # one download at a time
+        qtbot.waitUntil(lambda: len({f for f in fractions if 0 < f < 1}) >= 2, timeout=60_000)
+        assert " of 78 MB · " in dialog.progress_box.text_label.text()
+    assert chosen.args == ["small"] and fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert model_status("small", tmp_path).available
+
+
+@pytest.fixture
+def first_start(qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Settings:
+    return desktop_env(monkeypatch, tmp_path, settings.resolved_models_dir)
+
+
+def test_shown_once_on_a_first_start_then_from_help(qapp: QApplication, first_start: Settings) -> None:
+    loop = qasync_loop(desktop_app(qapp))
+    try:
+        assert not load_preferences(first_start).welcome_shown  # no preferences file yet
+        window = build_window(Settings())
+        window.models.welcome_if_first_start()
+        dialog = window.models.welcome_dialog
+        assert dialog is not None and dialog.isVisible()
+        dialog.bundled_button.click()
+        saved_file = window.config_dir / PREFERENCES_FILE
+        # (no file before: Preferences.load would say "shown" by default)
+        wait_until(qapp, lambda: saved_file.exists() and window.preferences.model == "base", 30, "the choice applied")
+        saved = Preferences.load(window.config_dir)
+        assert saved.welcome_shown and saved.model == "base" and window.preferences.model == "base"
+        window.deleteLater()
+
+        again = build_window(Settings())  # the next start
+        again.models.welcome_if_first_start()
+        assert again.models.welcome_dialog is None
+        again.help.welcome_action.trigger()
+        reopened = again.models.welcome_dialog
+        assert reopened is not None and reopened.isVisible()
+        reopened.skip_button.click()  # Skip keeps the model
+        qapp.processEvents()
+        assert again.preferences.model == "base"
+        again.deleteLater()
+    finally:
+        release_loop(loop)

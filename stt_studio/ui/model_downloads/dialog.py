@@ -31,7 +31,7 @@ from stt_studio.ui.model_downloads.downloader import ModelDownloader
 from stt_studio.ui.model_downloads.progress_box import DownloadProgressBox
 
 Confirm = Callable[[QWidget, str], bool]
-HEADERS = ("Model", "Download", "On this machine", "", "")
+HEADERS = ("Model", "Download size", "On this machine", "", "")
 
 
 def ask(parent: QWidget, question: str) -> bool:
@@ -65,7 +65,7 @@ class ModelRow:
         self.name_label.setText(f"<b>{self.name}</b>" if status.name == configured else self.name)
         self.name_label.setToolTip("The model in use" if status.name == configured else "")
         self.size_label.setText(human_size(status.download_mb * 1_000_000) if status.download_mb else "—")
-        self.on_disk_label.setText(on_disk_text(status, partial))
+        self.on_disk_label.setText("Downloading…" if running else on_disk_text(status, partial))
         resumable = partial > 0 or (status.cached and not status.available)
         self.download_button.setText("Resume" if resumable else "Download")
         self.download_button.setVisible(not status.available and not status.bundled and not running)
@@ -106,6 +106,7 @@ class ModelsDialog(QDialog):
         grid_widget = QWidget()
         grid = QGridLayout(grid_widget)
         grid.setColumnStretch(3, 1)
+        grid.setHorizontalSpacing(18)
         for column, title in enumerate(HEADERS):
             grid.addWidget(QLabel(f"<b>{title}</b>"), 0, column)
         self.rows: dict[str, ModelRow] = {}

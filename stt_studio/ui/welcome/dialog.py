@@ -63,7 +63,6 @@ class WelcomeDialog(QDialog):
         self.hardware_label.setWordWrap(True)
         self.probe_label = QLabel()
         self.probe_label.setWordWrap(True)
-        self.probe_label.setEnabled(False)
 
         self.group = QButtonGroup(self)
         self.radios: dict[str, QRadioButton] = {}
@@ -177,6 +176,9 @@ class WelcomeDialog(QDialog):
         on_machine = name == BUNDLED_MODEL or model_status(name, self.downloader.models_dir).available
         self.choose_button.setText(f"Use {name}" if on_machine else f"Download and use {name}")
         self.choose_button.setEnabled(not downloading)
+        self.choose_button.setVisible(name != BUNDLED_MODEL)  # the bundled model has its own button
+        self.bundled_button.setDefault(name == BUNDLED_MODEL)
+        self.choose_button.setDefault(name != BUNDLED_MODEL)
         for radio in self.radios.values():
             radio.setEnabled(not downloading)
 

@@ -73,7 +73,9 @@ def speed_text(real_time_factor: float) -> str:
     minutes = 60 * real_time_factor
     took = f"{minutes:.0f} min" if minutes < 90 else f"{minutes / 60:.1f} h"
     if real_time_factor < 1:
-        return f"about {1 / real_time_factor:.0f}× real time: 1 h of audio in about {took}"
+        times = 1 / real_time_factor
+        rate = f"{times:.1f}" if times < 10 else f"{times:.0f}"
+        return f"about {rate}× real time: 1 h of audio in about {took}"
     return f"slower than real time: 1 h of audio takes about {took}"
 
 

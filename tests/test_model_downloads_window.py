@@ -186,3 +186,36 @@ def test_remove_asks_first_then_deletes(qtbot: QtBot, tmp_path: Path, hub: FakeH
     assert not model_status("tiny", tmp_path).cached
     assert dialog.message_label.text() == "Removed tiny (78 MB freed)."
     assert row.on_disk_label.text() == "—" and row.download_button.text() == "Download"
+
+
+def test_settings_opens_models_and_shows_the_download_when_it_closes(
+    qtbot: QtBot, tmp_path: Path, hub: FakeHub
+) -> None:
+    from PySide6.QtCore import Qt
+
+    from stt_studio.ui.preferences import Preferences
+    from stt_studio.ui.views.settings_dialog import ON_THIS_MACHINE_ROLE, SettingsDialog
+
+    hub.bytes_per_second = None
+    downloader = new_downloader(tmp_path)
+    opened: list[ModelsDialog] = []
+
+    def open_models(parent: object) -> ModelsDialog:
+        dialog = ModelsDialog(downloader, "tiny.en", parent=parent)  # type: ignore[arg-type]
+        dialog.open()
+        opened.append(dialog)
+        return dialog
+
+    settings = SettingsDialog(Preferences(model="tiny.en"), None, models_dir=tmp_path, open_models=open_models)
+    qtbot.addWidget(settings)
+    settings.show()
+    combo = settings.model_combo
+    tiny = combo.findText("tiny")
+    assert not combo.itemData(tiny, ON_THIS_MACHINE_ROLE)
+    settings.models_button.click()
+    assert opened and opened[0].isVisible()
+    with qtbot.waitSignal(downloader.finished, timeout=120_000):
+        opened[0].rows["tiny"].download_button.click()
+    opened[0].reject()
+    assert combo.itemData(tiny, ON_THIS_MACHINE_ROLE)  # the check mark, without reopening Settings
+    assert str(combo.itemData(tiny, Qt.ItemDataRole.ToolTipRole)).startswith("Downloaded (78 MB)")

@@ -152,3 +152,23 @@ def test_shown_once_on_a_first_start_then_from_help(qapp: QApplication, first_st
         again.deleteLater()
     finally:
         release_loop(loop)
+
+
+def test_settings_models_in_remote_mode_says_whose_models_it_lists(
+    qapp: QApplication, first_start: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop = qasync_loop(desktop_app(qapp))
+    try:
+        window = build_window(Settings())
+        local = window.models.open_models()
+        assert local.remote_label.isHidden()
+        local.reject()
+        monkeypatch.setattr(window, "service", object())  # what use_service sets while on a server's queue
+        remote = window.models.open_models()
+        assert not remote.remote_label.isHidden()
+        assert remote.remote_label.text().startswith("The window shows another machine's queue now")
+        assert "GET /models" in remote.remote_label.text()
+        remote.reject()
+        window.deleteLater()
+    finally:
+        release_loop(loop)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -219,3 +220,35 @@ def test_settings_opens_models_and_shows_the_download_when_it_closes(
     opened[0].reject()
     assert combo.itemData(tiny, ON_THIS_MACHINE_ROLE)  # the check mark, without reopening Settings
     assert str(combo.itemData(tiny, Qt.ItemDataRole.ToolTipRole)).startswith("Downloaded (78 MB)")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 100 MB file system (tmpfs), for a disk that fills up during a download; root only."""
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=100m", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_a_disk_that_fills_up_during_the_download_is_one_plain_sentence(
+    qtbot: QtBot, small_disk: Path, hub: FakeHub
+) -> None:
+    downloader = new_downloader(small_disk)  # 100 MB free: enough for tiny's 82 MB when it starts
+    row = open_dialog(qtbot, downloader).rows["tiny"]
+    row.download_button.click()
+    assert downloader.is_running("tiny")
+    qtbot.waitUntil(lambda: fraction(downloader, "tiny") > 0.1, timeout=60_000)
+    with qtbot.waitSignal(downloader.failed, timeout=120_000) as failed:
+        (small_disk / "another program's file").write_bytes(b"\0" * 40_000_000)  # then the disk is full
+    assert failed.args is not None
+    text = row.progress.text_label.text()
+    assert text.startswith(f"The disk filled up while downloading 'Systran/faster-whisper-tiny' into {small_disk}/hub:")
+    assert text.endswith("free some space and download again (it resumes where it stopped), or move the models "
+                         "folder (STT_MODELS_DIR).")  # fmt: skip
+    assert not model_status("tiny", small_disk).available

@@ -15,6 +15,8 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from stt_studio.engine.cpu import cpu_count
+from stt_studio.engine.download_plan import partial_bytes
+from stt_studio.engine.download_progress import DownloadProgress
 from stt_studio.engine.model_catalog import model_status
 from stt_studio.engine.models import bundled_files
 from stt_studio.engine.speed_probe import MachineReport, expected_real_time_factor, report_from_json
@@ -120,8 +122,10 @@ def test_choosing_another_model_downloads_it_with_progress_then_uses_it(
 
 
 @pytest.fixture
-def first_start(qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Settings:
-    return desktop_env(monkeypatch, tmp_path, settings.resolved_models_dir)
+def first_start(qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A first start on private folders, its models folder too (these windows start no worker; a download here
+    must not reach the models the other tests share)."""
+    return desktop_env(monkeypatch, tmp_path, tmp_path / "models")
 
 
 def test_shown_once_on_a_first_start_then_from_help(qapp: QApplication, first_start: Settings) -> None:
@@ -172,3 +176,26 @@ def test_settings_models_in_remote_mode_says_whose_models_it_lists(
         window.deleteLater()
     finally:
         release_loop(loop)
+
+
+def test_quitting_ends_a_download_that_the_next_start_resumes(
+    qapp: QApplication, first_start: Settings, hub: FakeHub
+) -> None:
+    loop = qasync_loop(desktop_app(qapp))
+    try:
+        window = build_window(Settings())
+        downloader = window.models.downloader
+        assert downloader.start("small")
+        wait_until(qapp, lambda: (downloader.last_progress("small") or _none()).fraction > 0.1, 60, "progress")
+        process = downloader._running["small"].process
+        window.quit_finished.emit()  # the end of quit_now, once the workers and the queue are down
+        assert not downloader.is_running("small") and process.state() == process.ProcessState.NotRunning
+        assert downloader.models_dir == first_start.resolved_models_dir
+        assert partial_bytes("Systran/faster-whisper-small", downloader.models_dir) > 0
+        window.deleteLater()
+    finally:
+        release_loop(loop)
+
+
+def _none() -> DownloadProgress:
+    return DownloadProgress("", 0, 1)

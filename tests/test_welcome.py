@@ -5,6 +5,7 @@ window's first start (shown once, remembered, reachable again from Help)."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,12 +21,14 @@ from stt_studio.engine.download_progress import DownloadProgress
 from stt_studio.engine.model_catalog import model_status
 from stt_studio.engine.models import bundled_files
 from stt_studio.engine.speed_probe import MachineReport, expected_real_time_factor, report_from_json
+from stt_studio.processes import HELPER_PARENT_PID_ENV
 from stt_studio.settings import Settings
 from stt_studio.ui.app import build_window, load_preferences
 from stt_studio.ui.model_downloads.downloader import ModelDownloader
 from stt_studio.ui.preferences import PREFERENCES_FILE, Preferences
 from stt_studio.ui.welcome.dialog import WelcomeDialog
 from stt_studio.ui.welcome.recommendation import QUALITY_ORDER, WELCOME_MODELS, Hardware, recommend
+from tests import live
 from tests.desktop import desktop_app, desktop_env, qasync_loop, release_loop, wait_until
 from tests.hub_server import FakeHub, running
 
@@ -199,3 +202,50 @@ def test_quitting_ends_a_download_that_the_next_start_resumes(
 
 def _none() -> DownloadProgress:
     return DownloadProgress("", 0, 1)
+
+
+def _helpers_of(parent: int) -> list[int]:
+    """The window's helper processes (speed probe, downloads): they carry its pid in STT_HELPER_PARENT_PID."""
+    marker = f"{HELPER_PARENT_PID_ENV}={parent}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_killed_window_leaves_no_probe_or_download_running(tmp_path: Path, settings: Settings, hub: FakeHub) -> None:
+    """The real app on a first start opens the welcome step, whose speed probe runs in a child; SIGKILL the app:
+    the child goes at once (the probe itself takes far longer here). A download child (from the stand-in hub,
+    slowly) started by a process that is then killed goes the same way."""
+    env = live.service_env(tmp_path / "data", settings.resolved_models_dir, QT_QPA_PLATFORM="offscreen",
+                           STT_CONFIG_DIR=str(tmp_path / "config"))  # fmt: skip
+    app = live.start(["gui"], env, tmp_path / "app.log")
+    try:
+        probe = live.wait_for(lambda: _helpers_of(app.pid), 120, "the welcome step's speed probe")
+        assert b"stt_studio.engine.speed_probe" in Path(f"/proc/{probe[0]}/cmdline").read_bytes()
+    finally:
+        app.send_signal(signal.SIGKILL)
+        app.wait(30)
+    live.wait_for(lambda: not any(_alive(p) for p in probe), 5, "the probe to end with the window")
+
+    hub.bytes_per_second = 500_000  # minutes for the whole model
+    starter = subprocess.Popen(  # a stand-in for the window: starts a download child as QProcess does, then dies
+        [sys.executable, "-c", "import os, subprocess, sys, time; subprocess.Popen([sys.executable, '-m', "
+         "'stt_studio.engine.download_child', 'small', sys.argv[1]], env={**os.environ, "
+         f"'{HELPER_PARENT_PID_ENV}': str(os.getpid())}}); time.sleep(600)", str(tmp_path / "models")])  # fmt: skip
+    child = live.wait_for(lambda: _helpers_of(starter.pid), 30, "the download child")
+    live.wait_for(lambda: partial_bytes("Systran/faster-whisper-small", tmp_path / "models") > 0, 60, "downloading")
+    starter.kill()
+    starter.wait(30)
+    live.wait_for(lambda: not any(_alive(p) for p in child), 5, "the download child to end with its starter")

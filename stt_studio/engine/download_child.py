@@ -50,5 +50,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    from stt_studio.processes import tie_to_parent_from_env
+
+    tie_to_parent_from_env()  # a window killed or crashed does not leave its downloads running
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     raise SystemExit(main(sys.argv[1:]))

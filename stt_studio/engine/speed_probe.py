@@ -132,6 +132,8 @@ def main() -> int:
 
 if __name__ == "__main__":
     from stt_studio.engine.cpu import configure_process_environment
+    from stt_studio.processes import tie_to_parent_from_env
 
+    tie_to_parent_from_env()
     configure_process_environment()
     raise SystemExit(main())

@@ -5,6 +5,7 @@ so nothing blocks the GUI thread and Cancel ends the download at once (the child
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 from stt_studio.engine.download_plan import DiskFree, DownloadPlan, plan_download
 from stt_studio.engine.download_progress import DownloadProgress
 from stt_studio.engine.model_catalog import ModelCatalogError, free_space
+from stt_studio.processes import HELPER_PARENT_PID_ENV
 
 
 @dataclass
@@ -74,6 +76,7 @@ class ModelDownloader(QObject):
         process = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
         env.insert("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        env.insert(HELPER_PARENT_PID_ENV, str(os.getpid()))  # the child ends when the window's process does
         env.remove("HF_TOKEN")
         if self.token:
             env.insert("HF_TOKEN", self.token)

@@ -6,9 +6,10 @@ progress, or Skip. Help → Welcome and models… opens it again."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 
-from PySide6.QtCore import QProcess, Qt, Signal
+from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 from stt_studio.engine.cpu import cpu_count
 from stt_studio.engine.model_catalog import model_status
 from stt_studio.engine.speed_probe import MachineReport, report_from_json
+from stt_studio.processes import HELPER_PARENT_PID_ENV
 from stt_studio.ui.model_downloads.downloader import ModelDownloader
 from stt_studio.ui.model_downloads.progress_box import DownloadProgressBox
 from stt_studio.ui.welcome.recommendation import BUNDLED_MODEL, WELCOME_MODELS, Hardware, offers, recommend
@@ -134,6 +136,9 @@ class WelcomeDialog(QDialog):
     # --- the probe ---------------------------------------------------------------------------------------------
     def _start_probe(self) -> None:
         process = QProcess(self)
+        env = QProcessEnvironment.systemEnvironment()
+        env.insert(HELPER_PARENT_PID_ENV, str(os.getpid()))  # the probe ends when the window's process does
+        process.setProcessEnvironment(env)
         process.finished.connect(lambda _code, _status: self._probe_done(process))
         process.start(sys.executable, ["-m", "stt_studio.engine.speed_probe"])
         self._probe = process

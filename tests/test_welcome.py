@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -26,6 +27,7 @@ from stt_studio.settings import Settings
 from stt_studio.ui.app import build_window, load_preferences
 from stt_studio.ui.model_downloads.downloader import ModelDownloader
 from stt_studio.ui.preferences import PREFERENCES_FILE, Preferences
+from stt_studio.ui.views.main_window import MainWindow
 from stt_studio.ui.welcome.dialog import WelcomeDialog
 from stt_studio.ui.welcome.recommendation import QUALITY_ORDER, WELCOME_MODELS, Hardware, recommend
 from tests import live
@@ -124,6 +126,15 @@ def test_choosing_another_model_downloads_it_with_progress_then_uses_it(
     assert model_status("small", tmp_path).available
 
 
+def close_window(qapp: QApplication, window: MainWindow) -> None:
+    """Let the window finish what it started (the New files bar saves its choice a moment after a change: the
+    welcome's model changes it), then delete it before the test's event loop goes."""
+    wait_until(qapp, lambda: not window.new_files_memory._timer.isActive(), 10, "the New files bar's save")
+    wait_until(qapp, lambda: not window._tasks, 30, "the window's tasks")
+    window.deleteLater()
+    qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
 @pytest.fixture
 def first_start(qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """A first start on private folders, its models folder too (these windows start no worker; a download here
@@ -145,7 +156,7 @@ def test_shown_once_on_a_first_start_then_from_help(qapp: QApplication, first_st
         wait_until(qapp, lambda: saved_file.exists() and window.preferences.model == "base", 30, "the choice applied")
         saved = Preferences.load(window.config_dir)
         assert saved.welcome_shown and saved.model == "base" and window.preferences.model == "base"
-        window.deleteLater()
+        close_window(qapp, window)
 
         again = build_window(Settings())  # the next start
         again.models.welcome_if_first_start()
@@ -156,7 +167,7 @@ def test_shown_once_on_a_first_start_then_from_help(qapp: QApplication, first_st
         reopened.skip_button.click()  # Skip keeps the model
         qapp.processEvents()
         assert again.preferences.model == "base"
-        again.deleteLater()
+        close_window(qapp, again)
     finally:
         release_loop(loop)
 
@@ -176,7 +187,7 @@ def test_settings_models_in_remote_mode_says_whose_models_it_lists(
         assert remote.remote_label.text().startswith("The window shows another machine's queue now")
         assert "GET /models" in remote.remote_label.text()
         remote.reject()
-        window.deleteLater()
+        close_window(qapp, window)
     finally:
         release_loop(loop)
 
@@ -195,7 +206,7 @@ def test_quitting_ends_a_download_that_the_next_start_resumes(
         assert not downloader.is_running("small") and process.state() == process.ProcessState.NotRunning
         assert downloader.models_dir == first_start.resolved_models_dir
         assert partial_bytes("Systran/faster-whisper-small", downloader.models_dir) > 0
-        window.deleteLater()
+        close_window(qapp, window)
     finally:
         release_loop(loop)
 

@@ -4,6 +4,7 @@ so nothing blocks the GUI thread and Cancel ends the download at once (the child
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -83,7 +84,7 @@ class ModelDownloader(QObject):
         process.setProcessEnvironment(env)
         running = _Running(plan, process)
         self._running[plan.name] = running
-        process.readyReadStandardOutput.connect(lambda: self._read(plan.name))
+        process.readyReadStandardOutput.connect(lambda: self._read_safely(plan.name))
         process.finished.connect(lambda code, _status: self._ended(plan.name, code))
         process.errorOccurred.connect(lambda error: self._not_started(plan.name, error))
         process.start(sys.executable, ["-m", "stt_studio.engine.download_child", plan.name, str(self.models_dir)])
@@ -107,6 +108,10 @@ class ModelDownloader(QObject):
             running.process.waitForFinished(5000)
 
     # --- the child's reports ---------------------------------------------------------------------------------
+    def _read_safely(self, name: str) -> None:
+        with contextlib.suppress(RuntimeError):  # as in _ended: the process object is being destroyed
+            self._read(name)
+
     def _read(self, name: str) -> None:
         running = self._running.get(name)
         if running is None:
@@ -132,6 +137,7 @@ class ModelDownloader(QObject):
         try:
             self._read(name)
         except RuntimeError:  # the downloader and its processes are being destroyed (the window went)
+            self._running.pop(name, None)
             return
         running = self._running.pop(name, None)
         if running is None:

@@ -139,12 +139,17 @@ class WelcomeDialog(QDialog):
         env = QProcessEnvironment.systemEnvironment()
         env.insert(HELPER_PARENT_PID_ENV, str(os.getpid()))  # the probe ends when the window's process does
         process.setProcessEnvironment(env)
-        process.finished.connect(lambda _code, _status: self._probe_done(process))
+        process.finished.connect(self._probe_done)  # a bound method: Qt drops it with the dialog
         process.start(sys.executable, ["-m", "stt_studio.engine.speed_probe"])
         self._probe = process
 
-    def _probe_done(self, process: QProcess) -> None:
+    def _probe_done(self, *_outcome: object) -> None:
+        process = self._probe
+        if process is None:
+            return
+        self._probe = None
         output = bytes(process.readAllStandardOutput().data()).decode(errors="replace").strip()
+        process.deleteLater()
         try:
             report = report_from_json(json.loads(output.splitlines()[-1]))
         except (ValueError, IndexError, KeyError, TypeError):
@@ -154,7 +159,8 @@ class WelcomeDialog(QDialog):
 
     @property
     def measuring(self) -> bool:
-        return self.report is None
+        """The probe runs still (when it ended without a report, the dialog says so and offers the choice)."""
+        return self._probe is not None
 
     def show_report(self, report: MachineReport) -> None:
         self.report = report
@@ -210,7 +216,8 @@ class WelcomeDialog(QDialog):
         self.accept()
 
     def done(self, result: int) -> None:
-        if self._probe is not None and self._probe.state() != QProcess.ProcessState.NotRunning:
-            self._probe.kill()
-            self._probe.waitForFinished(5000)
+        probe, self._probe = self._probe, None  # closed before the probe ended: its result is not wanted
+        if probe is not None and probe.state() != QProcess.ProcessState.NotRunning:
+            probe.kill()
+            probe.waitForFinished(5000)
         super().done(result)

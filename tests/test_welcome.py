@@ -260,3 +260,22 @@ def test_a_killed_window_leaves_no_probe_or_download_running(tmp_path: Path, set
     starter.kill()
     starter.wait(30)
     live.wait_for(lambda: not any(_alive(p) for p in child), 5, "the download child to end with its starter")
+
+
+def test_on_a_gpu_the_recommendation_fits_its_free_memory() -> None:
+    """Plain logic over device facts as data (no GPU here): the most accurate quick model whose float16 weights and
+    overhead fit the free memory; the hardware line names the card."""
+    from stt_studio.engine.device import DeviceFacts, GpuFacts
+    from stt_studio.engine.speed_probe import SpeedProbe
+
+    def on(free_mb: float) -> Hardware:
+        gpu = GpuFacts(0, "NVIDIA H100 80GB HBM3", (9, 0), free_mb, 81_559.0, frozenset({"float16"}))
+        return Hardware.of(DeviceFacts(1, True, "12.8", ("sm_90",), (gpu,)), 16)
+
+    fast = SpeedProbe("cuda", "float16", 10.0, 0.05)  # tiny.en at 200× real time
+    assert on(79_000).describe() == "GPU: NVIDIA H100 80GB HBM3, 77.1 GB of its memory free."
+    assert recommend(on(79_000), fast) == "large-v3"
+    assert recommend(on(3_000), fast) == "large-v3-turbo"  # large-v3 needs 3.1 GB of weights + 1.4 GB
+    assert recommend(on(1_500), fast) == "small"
+    slow_cpu = SpeedProbe("cpu", "int8", 10.0, 1.5)
+    assert recommend(Hardware(None, 0.0, 2), slow_cpu) == "base" and recommend(Hardware(None, 0.0, 2), None) == "base"

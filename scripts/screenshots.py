@@ -873,6 +873,47 @@ def playback_off_in_namespace(out: Path) -> None:
     subprocess.run(without(["libpulse.so.0"], command), check=True)
 
 
+def welcome_only(out: Path, root: Path) -> list[Path]:
+    """The first-run welcome step with this machine's real speed probe, then its download of a model in progress,
+    and Settings → Models during that download: the real download child against the stand-in hub (tests/hub_server)
+    serving the real tiny weights as 'small', slowly (about a minute in all)."""
+    import json
+
+    from stt_studio.engine.models import bundled_files
+    from stt_studio.engine.speed_probe import report_from_json
+    from stt_studio.ui.model_downloads.dialog import ModelsDialog
+    from stt_studio.ui.model_downloads.downloader import ModelDownloader
+    from stt_studio.ui.welcome.dialog import WelcomeDialog
+    from tests.hub_server import FakeHub, running
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    shooter = Shooter(app, Themes(app), out)
+    probe = subprocess.run([sys.executable, "-m", "stt_studio.engine.speed_probe"], capture_output=True, text=True,
+                           check=True, timeout=300).stdout  # fmt: skip
+    report = report_from_json(json.loads(probe.splitlines()[-1]))
+    weights = {p.name: p.read_bytes() for p in bundled_files("tiny.en")}
+    with running(FakeHub({"Systran/faster-whisper-small": weights}, bytes_per_second=2_000_000)) as hub:
+        os.environ.update(HF_ENDPOINT=hub.url, HF_HUB_OFFLINE="0")  # the download child inherits them
+        downloader = ModelDownloader(root / "models", offline=False)
+        welcome = WelcomeDialog(downloader, report=report)
+        welcome.show()
+        shooter.both("welcome", dialog_target(app, welcome))
+        welcome.radios["small"].setChecked(True)
+        welcome.choose_button.click()
+        box = welcome.progress_box
+        assert box is not None
+        wait_until(app, lambda: 0.25 < box.fraction < 0.6 and "left" in box.text_label.text(), 120, "the download")
+        shooter.both("welcome-download", dialog_target(app, welcome))
+        models = ModelsDialog(downloader, "base")
+        models.show()
+        shooter.both("models-download", lambda: models)
+        downloader.cancel_all()
+        welcome.reject()
+        models.reject()
+    return shooter.written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="where the PNGs go")
@@ -883,6 +924,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--growing", action="store_true", help="only a running job's transcript growing")
     parser.add_argument("--voices", action="store_true", help="only the voice dialogs and speaker chips")
     parser.add_argument("--settings", action="store_true", help="only the Settings dialog (made-up worker reports)")
+    parser.add_argument("--welcome", action="store_true", help="only the welcome step and a download")
     parser.add_argument("--hidden", action="store_true", help=argparse.SUPPRESS)  # already without libpulse.so.0
     args = parser.parse_args(argv)
     out: Path = args.out.resolve()
@@ -902,7 +944,10 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="stt-screenshots-"))
     print(f"data and config in {root}", flush=True)
     try:
-        if args.voices or args.settings:
+        if args.welcome:
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+            written = welcome_only(out, root)
+        elif args.voices or args.settings:
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
             written = voices_only(out, root) if args.voices else settings_only(out, root)
         else:

@@ -79,6 +79,23 @@ def watch_parent(expected_parent: int, interval: float = 1.0) -> threading.Threa
     return thread
 
 
+HELPER_PARENT_PID_ENV = "STT_HELPER_PARENT_PID"
+"""Set by the window for its short-lived helpers (a model download, the speed probe): not workers, so not
+``PARENT_PID_ENV``, which marks workers."""
+
+
+def tie_to_parent_from_env() -> None:
+    """For a helper started by a library that takes no ``preexec_fn`` (Qt's ``QProcess``): ask for SIGKILL when the
+    parent goes, from inside, and watch ``STT_HELPER_PARENT_PID`` for the moments before that (or where prctl is
+    missing)."""
+    preexec = die_with_parent()
+    if preexec is not None:
+        preexec()
+    value = os.environ.get(HELPER_PARENT_PID_ENV)
+    if value and value.isdigit():
+        watch_parent(int(value))
+
+
 def watch_parent_from_env() -> None:
     value = os.environ.get(PARENT_PID_ENV)
     if value and value.isdigit():

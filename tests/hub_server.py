@@ -30,6 +30,8 @@ class FakeHub:
     url: str = ""
     bytes_per_second: int | None = None
     """Serve files' contents this slowly (a download that takes a while); None: at once."""
+    ranges_seen: list[str] = field(default_factory=list)
+    """The ``Range`` headers of file requests (a resumed download asks for ``bytes=<offset>-``)."""
 
 
 def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
@@ -55,9 +57,12 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(body)
                 return
             piece = max(hub.bytes_per_second // 10, 1)
-            for start in range(0, len(body), piece):
-                self.wfile.write(body[start : start + piece])
-                time.sleep(0.1)
+            try:
+                for start in range(0, len(body), piece):
+                    self.wfile.write(body[start : start + piece])
+                    time.sleep(0.1)
+            except (BrokenPipeError, ConnectionResetError):  # the client went away (a cancelled download)
+                return
 
         def _json(self, status: int, data: object, headers: dict[str, str] | None = None) -> None:
             self._send(status, json.dumps(data).encode(), {"Content-Type": "application/json", **(headers or {})})
@@ -102,11 +107,30 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                     self._json(404, {"error": "no such file"}, {"X-Error-Code": "EntryNotFound"})
                     return
                 etag = hashlib.sha256(content).hexdigest()
-                self._send(200, content, {"X-Repo-Commit": COMMIT, "ETag": f'"{etag}"'}, throttled=True)
+                headers = {"X-Repo-Commit": COMMIT, "ETag": f'"{etag}"'}
+                wanted = self.headers.get("Range", "")
+                if self.command == "GET" and wanted:
+                    hub.ranges_seen.append(wanted)
+                start = _range_start(wanted)
+                if start is None or self.command == "HEAD" or start >= len(content):
+                    self._send(200, content, headers, throttled=True)
+                else:  # a resumed download: the rest of the file, as the real hub's CDN answers
+                    headers["Content-Range"] = f"bytes {start}-{len(content) - 1}/{len(content)}"
+                    self._send(206, content[start:], headers, throttled=True)
             else:
                 self._json(404, {"error": f"unknown path {path}"})
 
     return Handler
+
+
+def _range_start(header: str) -> int | None:
+    """The offset of ``Range: bytes=<offset>-`` (the only form huggingface_hub sends to resume); None: none."""
+    if not header.startswith("bytes=") or not header.endswith("-"):
+        return None
+    try:
+        return int(header.removeprefix("bytes=").removesuffix("-"))
+    except ValueError:
+        return None
 
 
 @contextmanager

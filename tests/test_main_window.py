@@ -201,7 +201,13 @@ def test_help_shortcuts_are_read_from_the_actions(window: MainWindow) -> None:
     help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
     assert isinstance(help_menu, QMenu)
     names = [a.text() for a in help_menu.actions() if not a.isSeparator()]
-    assert names == ["&Keyboard shortcuts", "&Documentation", "Copy &diagnostics", "&About STT Studio"]
+    assert names == [
+        "&Welcome and models…",
+        "&Keyboard shortcuts",
+        "&Documentation",
+        "Copy &diagnostics",
+        "&About STT Studio",
+    ]
     window.help.shortcuts_action.trigger()
     dialog = window.help.shortcuts_dialog
     assert dialog is not None and dialog.isVisible()
@@ -311,7 +317,8 @@ def test_one_notice_shows_at_a_time_and_the_same_notice_again_is_not_added(
     # the same title about other files is another notice: it waits behind, neither is lost
     area.show_notice("2 files could not be added", ["b1.mp3: not an audio or video file"])
     assert [n.details for n in area.notices if n.title == "2 files could not be added"] == [
-        ["notes.txt: not an audio or video file"], ["b1.mp3: not an audio or video file"]
+        ["notes.txt: not an audio or video file"],
+        ["b1.mp3: not an audio or video file"],
     ]
 
 

@@ -8,6 +8,7 @@ faster-whisper's own ``download_model``, the function the engine calls, so they 
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -302,10 +303,12 @@ def download(spec: str, models_dir: Path, *, token: str | None, offline: bool) -
         cache.mkdir(parents=True, exist_ok=True)
         return Path(download_model(status.repo_id, cache_dir=str(cache), use_auth_token=token or None))
     except Exception as exc:  # huggingface_hub raises many types; each becomes one plain line
-        raise ModelCatalogError(explain_download_error(exc, status.repo_id)) from exc
+        raise ModelCatalogError(explain_download_error(exc, status.repo_id, cache)) from exc
 
 
-def explain_download_error(exc: BaseException, repo_id: str) -> str:
+def explain_download_error(exc: BaseException, repo_id: str, folder: Path | None = None) -> str:
+    """One plain sentence for a failed download; ``folder``: where it was being written (named when the disk is
+    full)."""
     from huggingface_hub import constants
     from huggingface_hub.errors import (
         GatedRepoError,
@@ -337,6 +340,12 @@ def explain_download_error(exc: BaseException, repo_id: str) -> str:
         )
     if isinstance(exc, HfHubHTTPError):
         return f"The Hugging Face hub answered HTTP {status} for '{repo_id}': {str(exc).splitlines()[0]}"
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        where = f" into {folder}" if folder else ""
+        return (
+            f"The disk filled up while downloading '{repo_id}'{where}: free some space and download again (it "
+            "resumes where it stopped), or move the models folder (STT_MODELS_DIR)."
+        )
     if isinstance(exc, OSError):
         return f"Could not write the model '{repo_id}': {exc}"
     return f"Could not download '{repo_id}': {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"

@@ -65,6 +65,7 @@ def run_desktop(base: Settings, files: list[Path] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: window.quit_now())
     window.show()
+    window.models.welcome_if_first_start()
     with loop:
         window.spawn(window.start(files or []))
         loop.run_forever()
@@ -76,4 +77,6 @@ def load_preferences(base: Settings) -> Preferences:
     defaults."""
     if (base.config_dir / PREFERENCES_FILE).exists():
         return Preferences.load(base.config_dir)
-    return Preferences(model=base.whisper_model_size, device=base.whisper_device, compute_type=base.compute_type)
+    return Preferences(
+        model=base.whisper_model_size, device=base.whisper_device, compute_type=base.compute_type, welcome_shown=False
+    )

@@ -57,10 +57,14 @@ class HelpMenu(QObject):
         self.diagnostics_action = QAction("Copy &diagnostics", window)
         self.diagnostics_action.setToolTip("What stt-studio doctor reports, and the app's versions: for a bug report")
         self.diagnostics_action.triggered.connect(self.copy_diagnostics)
+        self.welcome_action = QAction("&Welcome and models…", window)
+        self.welcome_action.setToolTip("This machine's hardware, the speed of each model here, and a model to download")
+        self.welcome_action.triggered.connect(lambda: window.models.open_welcome())
         self.about_action = QAction("&About STT Studio", window)
         self.about_action.triggered.connect(self.show_about)
 
     def fill_menu(self, menu: QMenu) -> None:
+        menu.addAction(self.welcome_action)
         menu.addAction(self.shortcuts_action)
         menu.addAction(self.docs_action)
         menu.addSeparator()

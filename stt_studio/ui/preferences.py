@@ -60,6 +60,9 @@ class Preferences(BaseModel):
     """None: the default platformdirs data dir (or ``STT_DATA_DIR``)."""
     watched_folder: Path | None = None
     cpu_notice_shown: bool = False
+    welcome_shown: bool = True
+    """Whether the welcome step (hardware, a recommended model, its download) was seen. A first start sets it to
+    False (``app.load_preferences``); a file from a version without it means the app was set up before: True."""
     low_confidence_threshold: float = Field(default=DEFAULT_LOW_CONFIDENCE, ge=0.0, le=1.0)
     """Words the engine scored under this are marked for checking in the transcript."""
     share_at_start: bool = False

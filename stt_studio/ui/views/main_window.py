@@ -39,6 +39,7 @@ from stt_studio.ui.find_speakers_again import FindSpeakersAgain
 from stt_studio.ui.growing.controller import GrowingTranscript
 from stt_studio.ui.help_menu import HelpMenu
 from stt_studio.ui.intake import CheckedFile, IntakeReport
+from stt_studio.ui.model_downloads.window_models import WindowModels
 from stt_studio.ui.model_in_use import ModelInUse, ModelsInUse, downloads_label, status_bar_device
 from stt_studio.ui.models.queue_model import QueueTableModel
 from stt_studio.ui.new_files_memory import NewFilesMemory
@@ -53,7 +54,7 @@ from stt_studio.ui.views.confirmations import Confirmations
 from stt_studio.ui.views.library_view import LibraryView
 from stt_studio.ui.views.notices import NoticeArea, Tone
 from stt_studio.ui.views.queue_view import QueueView
-from stt_studio.ui.views.settings_dialog import SettingsDialog
+from stt_studio.ui.views.settings_dialog import SettingsChoice, SettingsDialog
 from stt_studio.ui.views.transcript_view import TranscriptView
 from stt_studio.ui.voices.menu import VoiceLibraryMenu
 
@@ -145,6 +146,7 @@ class MainWindow(QMainWindow):
         self.tray = self._make_tray()
         self.closing = QuitController(self)
         self.new_files_memory = NewFilesMemory(self)
+        self.models = WindowModels(self)  # Settings → Models and the welcome step
         self._connect()
         self._clock = QTimer(self)
         self._clock.timeout.connect(self.queue_model.tick)
@@ -669,15 +671,15 @@ class MainWindow(QMainWindow):
             token_location=self.tokens.where(),
             in_use=next(iter(self._local.status.worker_infos), None),
             offline=self._local.settings.offline,
+            open_models=self.models.open_models,
             parent=self,
         )
-        dialog.accepted.connect(lambda: self.spawn(self._apply_settings(dialog)))
+        dialog.accepted.connect(lambda: self.spawn(self.apply_choice(dialog.chosen())))
         dialog.open()
         self.settings_dialog = dialog
 
-    async def _apply_settings(self, dialog: SettingsDialog) -> None:
+    async def apply_choice(self, choice: SettingsChoice) -> None:
         old = self.preferences
-        choice = dialog.chosen()
         new = choice.preferences
         run = self._local.run_blocking
         if choice.token_changed:

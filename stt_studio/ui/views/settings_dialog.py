@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import NamedTuple
@@ -90,12 +90,14 @@ class SettingsDialog(QDialog):
         models_dir: Path | None = None,
         in_use: WorkerInfo | None = None,
         offline: bool = False,
+        open_models: Callable[[QWidget], QDialog] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         """``token``: only its masked form is shown; ``token_location``: where it is kept (``TokenStore.where``);
         ``models_dir``: where downloaded models are (default: the settings' models folder); ``in_use``: a worker's
         report of the model and device it really runs, shown beside what is asked for; ``offline``: models are not
-        downloaded (the bundled base stands in for those not on this machine)."""
+        downloaded (the bundled base stands in for those not on this machine); ``open_models``: opens Settings → Models
+        (download, remove) from the Models… button."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(600)
@@ -107,6 +109,11 @@ class SettingsDialog(QDialog):
         self._models_dir = models_dir or Settings().resolved_models_dir
         self._cached_repos = cached_repos(self._models_dir)
         self._offline = offline
+        self.models_button = QPushButton("Models…")
+        self.models_button.setToolTip("Download and remove models: sizes, what is on this machine")
+        self.models_button.setVisible(open_models is not None)
+        if open_models is not None:
+            self.models_button.clicked.connect(lambda: self._open_models(open_models))
 
         self.model_status_label = QLabel()  # what `stt-studio models list` says about the chosen model
         self.model_combo = self._model_combo(models, preferences.model)
@@ -206,7 +213,7 @@ class SettingsDialog(QDialog):
         note = QLabel(RESTART_NOTE)  # explicit line breaks: a wrapped label in a form layout gets clipped
         transcription = QFormLayout()
         transcription.addRow("Model:", self._with_error(self.model_combo))
-        transcription.addRow("", self.model_status_label)
+        transcription.addRow("", self._row(self.model_status_label, self.models_button))
         if self.model_in_use_label.text():
             transcription.addRow("", self.model_in_use_label)
         transcription.addRow("Device:", self.device_combo)
@@ -304,6 +311,21 @@ class SettingsDialog(QDialog):
         valid = bool(spec) and spec != CHOOSE_FOLDER and self._model_error(spec) is None
         status = model_status(spec, self._models_dir, repos=self._cached_repos) if valid else None
         self.model_status_label.setText(status.summary(offline=self._offline) if status else "")
+
+    def _open_models(self, open_models: Callable[[QWidget], QDialog]) -> None:
+        """Settings → Models; what it downloads or removes shows in the model list once it closes."""
+        open_models(self).finished.connect(self.refresh_models)
+
+    def refresh_models(self, *_news: object) -> None:
+        self._cached_repos = cached_repos(self._models_dir)
+        combo = self.model_combo
+        for index in range(combo.count()):
+            name = combo.itemText(index)
+            if name in KNOWN_MODELS:
+                status = model_status(name, self._models_dir, repos=self._cached_repos)
+                combo.setItemData(index, status.summary(offline=self._offline), Qt.ItemDataRole.ToolTipRole)
+                combo.setItemData(index, status.available, ON_THIS_MACHINE_ROLE)
+        self._show_model_status(combo.currentText())
 
     def _model_activated(self, index: int) -> None:
         if self.model_combo.itemText(index) != CHOOSE_FOLDER:

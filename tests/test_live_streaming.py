@@ -75,14 +75,18 @@ def test_without_a_sentence_end_the_buffer_is_trimmed_at_the_last_final_word_pas
     assert policy.buffer_start == words[7].end
 
 
-def test_the_prompt_is_the_vocabulary_then_the_end_of_the_final_text() -> None:
-    policy = LocalAgreement(StreamingConfig(prompt_chars=12))
+def test_the_prompt_is_the_vocabulary_then_the_final_text_before_the_buffer() -> None:
+    policy = LocalAgreement(StreamingConfig(prompt_chars=12, trim_seconds=2.0))
     assert policy.prompt() is None
     assert policy.prompt(" Kowalczyk ") == "Kowalczyk"
     policy.update(heard(3.0, 0.0), 3.0)
     policy.update(heard(3.0, 0.0), 3.0)
-    assert policy.prompt() == "mps over the"
-    assert policy.prompt("Kowalczyk") == "Kowalczyk mps over the"
+    assert policy.prompt() is None  # final, but still in the buffer: Whisper hears it there
+    policy.update(heard(4.0, 0.0), 4.0)
+    update = policy.update(heard(4.0, 0.0), 4.0)
+    assert update.trim_at == TRUTH[8].end  # "dog."
+    assert policy.prompt() == "he lazy dog."  # the last 12 characters
+    assert policy.prompt("Kowalczyk") == "Kowalczyk he lazy dog."
 
 
 def test_sentences_split_final_words_into_lines() -> None:

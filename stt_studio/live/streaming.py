@@ -6,8 +6,8 @@ its mind about the last words of a buffer, rarely about words it has heard twice
 idea of whisper_streaming's LocalAgreement-2, Macháček et al. 2023; the code here is our own).
 
 The buffer is trimmed after a final sentence end once it is longer than ``trim_seconds`` (or at the last final
-word past ``max_buffer_seconds``): the decoding cost stays bounded, and Whisper starts again at a sentence. What is
-final goes into the next decodings as Whisper's prompt, after the user's vocabulary.
+word past ``max_buffer_seconds``): the decoding cost stays bounded, and Whisper starts again at a sentence. What was
+final before the buffer goes into the next decodings as Whisper's prompt, after the user's vocabulary.
 
 Pure: no audio, no model. Guarantees (tests/test_live_streaming.py): text once final never changes (the policy only
 appends), no word is made final twice (words already final are dropped from a hypothesis by their time and by the
@@ -79,9 +79,17 @@ class LocalAgreement:
     def final_end(self) -> float:
         return self.final_words[-1].end if self.final_words else 0.0
 
+    @property
+    def pending(self) -> list[Word]:
+        """The last hypothesis' words not final yet."""
+        return list(self._previous)
+
     def prompt(self, vocabulary: str | None = None) -> str | None:
-        """Whisper's prompt for the next decoding: the vocabulary, then the end of the final text."""
-        tail = "".join(word.text for word in self.final_words)[-self.config.prompt_chars :].strip()
+        """Whisper's prompt for the next decoding: the vocabulary, then the end of the final text that came before
+        the buffer. (Final words still in the buffer stay out of it: given them as the prompt, Whisper goes on
+        after them and leaves out what it heard next to them.)"""
+        before = [word for word in self.final_words if word.end <= self.buffer_start + self.config.time_tolerance]
+        tail = "".join(word.text for word in before)[-self.config.prompt_chars :].strip()
         text = " ".join(part for part in (vocabulary and vocabulary.strip(), tail) if part)
         return text or None
 

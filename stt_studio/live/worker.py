@@ -145,12 +145,19 @@ class LiveTranscriber:
         """Decode the buffer once: (words made final, provisional words)."""
         if not self.policy.pending:  # nothing provisional: silence before the speech can go
             self._drop(leading_silence(self.buffer))
-        if self.buffer.size == 0 or float(np.max(np.abs(self.buffer))) < SILENCE_PEAK:
+        if self._unconfirmed_is_silent():
+            self.policy.update([], self.buffer_end)  # whatever was provisional was silence heard as words
             return [], []
         update = self.policy.update(self._decode(), self.buffer_end)
         if update.trim_at is not None:
             self._drop_until(update.trim_at)
         return update.final, update.provisional
+
+    def _unconfirmed_is_silent(self) -> bool:
+        """Nothing loud after the last final word: Whisper would only invent words ("Thanks for watching.")."""
+        start = self.buffer_end - len(self.buffer) / SAMPLE_RATE
+        tail = self.buffer[max(0, int((self.policy.final_end - start) * SAMPLE_RATE)) :]
+        return tail.size == 0 or float(np.max(np.abs(tail))) < SILENCE_PEAK
 
     def finish(self) -> list[Word]:
         final, _ = self.step()

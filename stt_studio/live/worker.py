@@ -9,6 +9,7 @@ while the model decodes, so the recording process never waits on the model.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -230,6 +231,11 @@ def run_live_worker(audio: Connection, events: Connection, config: LiveWorkerCon
 
     configure_process_environment()
     inbox = _Inbox(audio)  # before the load: the pipe is emptied from the start, the caller never blocks
+    with contextlib.suppress(BrokenPipeError, EOFError, OSError):  # the caller is gone (killed): nobody to tell
+        _load_and_decode(inbox, events, config)
+
+
+def _load_and_decode(inbox: _Inbox, events: Connection, config: LiveWorkerConfig) -> None:
     try:
         model, name, device = load_live_model(config)
     except Exception as exc:
@@ -257,6 +263,8 @@ def _decode_until_the_end(inbox: _Inbox, transcriber: LiveTranscriber, events: C
             final, provisional = transcriber.step()
             _send(events, "final", final)
             events.send(("partial", words_to_wire(provisional)))
+    except (BrokenPipeError, EOFError):
+        raise
     except Exception as exc:
         log.exception("Live transcription failed")
         events.send(("error", f"Live transcription failed: {exc}"))

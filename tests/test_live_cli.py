@@ -160,6 +160,17 @@ def test_listing_names_microphones_and_monitors_with_the_default_marked(live_env
     ]
 
 
+def test_a_recording_that_cannot_be_written_is_refused_before_it_starts(
+    live_env: dict[str, str], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    done = stt("live", "--source", MONITOR, "--duration", "1", "--save", str(blocker / "x.wav"), env=live_env)
+    assert done.returncode == 2
+    assert f"Cannot write the recording to {blocker / 'x.wav'}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 @pytest.mark.parametrize("duration", ["0", "-3", "soon"])
 def test_a_bad_duration_is_a_usage_error(live_env: dict[str, str], duration: str) -> None:
     done = stt("live", "--duration", duration, env=live_env)

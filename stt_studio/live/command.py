@@ -127,7 +127,12 @@ def run_live(settings: Settings, request: LiveRequest, say: Say, say_out: Say) -
     worker = None
     try:
         capture = Capture(sources)
-        recording = Recording(settings.data_dir, capture.name, request.save)
+        try:
+            recording = Recording(settings.data_dir, capture.name, request.save)
+        except OSError as exc:
+            capture.close()
+            say(f"Cannot write the recording to {request.save or settings.data_dir}: {exc.strerror or exc}")
+            return EXIT_USAGE
         if request.transcribe:
             config = worker_config(settings, model=request.model, language=request.language, prompt=request.prompt)
             worker = LiveWorkerProcess(config)

@@ -22,7 +22,7 @@ from stt_studio import __version__
 from stt_studio.api.auth import ALWAYS_OPEN, ApiKeyAuth, keys_required, log_key_policy
 from stt_studio.api.event_hub import EventHub
 from stt_studio.api.responses import allowed_methods, describe_validation_errors, truthful_openapi
-from stt_studio.api.routers import events, jobs, media, openai_compat, system, transcribe, transcript, voices
+from stt_studio.api.routers import events, jobs, live, media, openai_compat, system, transcribe, transcript, voices
 from stt_studio.api.served_models import WHISPER_1, served_models
 from stt_studio.api.uploads import note_redis_trouble, upload_too_large
 from stt_studio.api_keys import ApiKeyChecker, keys_file
@@ -134,6 +134,7 @@ def create_app(settings: Settings, store: JobStore | None = None, *, host: str =
     app.include_router(media.router)
     app.include_router(openai_compat.router_for(settings))
     app.include_router(voices.router)
+    app.include_router(live.router)
     # Outermost last: metrics see every answer; CORS answers preflights and labels 401s; auth runs before uploads.
     app.add_middleware(_UploadSizeGuard, limit_mb=settings.max_upload_mb)
     log_key_policy(settings, host)

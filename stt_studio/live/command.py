@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from stt_studio.jobs.models import JobOptions
 from stt_studio.live.capture import Capture, CaptureError, NoInputDeviceError, choose_source, list_sources
+from stt_studio.live.jobs import submit_recording
 from stt_studio.live.recording import (
     InterruptedRecording,
     Recording,
@@ -71,22 +73,11 @@ def recover_all(settings: Settings, queue: bool, say: Say, say_out: Say) -> int:
 
 def queue_recording(settings: Settings, info: RecordingInfo, language: str | None, prompt: str | None) -> str:
     """Submit the recording as an ordinary job (the path the desktop's own files take); its id."""
-    from stt_studio.engine.audio import probe_audio
     from stt_studio.jobs.connection import connect
-    from stt_studio.jobs.models import JobOptions
     from stt_studio.jobs.store import JobStore
 
     store = JobStore(connect(settings), settings.data_dir)
-    job_id, _ = store.new_job_dir()
-    view = store.submit(
-        job_id,
-        info.path,
-        JobOptions(language=language, prompt=prompt),
-        filename=info.path.name,
-        delete_audio_after=False,
-        audio_seconds=probe_audio(info.path, settings.max_audio_seconds),
-    )
-    return view.job_id
+    return submit_recording(store, info, JobOptions(language=language, prompt=prompt), settings.max_audio_seconds)
 
 
 class _LinePrinter:

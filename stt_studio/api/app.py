@@ -120,7 +120,9 @@ def create_app(settings: Settings, store: JobStore | None = None, *, host: str =
         title="STT Studio",
         version=__version__,
         description="WhisperX transcription, alignment and diarization behind a job queue. "
-        "Contract: ASYNC_API.md (endpoints, fields and statuses); additions are marked in their descriptions.",
+        "Contract: ASYNC_API.md (endpoints, fields and statuses); additions are marked in their descriptions. "
+        "Live transcription is the WebSocket /live (16 kHz mono PCM in, JSON events out; docs/remote-api.md), "
+        "which is not an operation of this document.",
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -124,14 +124,30 @@ def test_a_killed_recording_is_on_disk_all_but_the_last_second_and_offered_next_
     _, alive = psutil.wait_procs(children, timeout=60)  # the live worker and parec end without their parent
     assert alive == []
 
-    offered = stt("live", "--source", MONITOR, "--duration", "0.5", env=live_env)  # the next start offers it
-    assert offered.returncode == 0
-    assert "An interrupted recording: " in offered.stderr and str(saved) in offered.stderr
+    # The next start offers it; that one is stopped with Ctrl+C: cleanly, its recording kept and not interrupted.
+    after_ctrl_c = tmp_path / "stopped.wav"
+    offered = subprocess.Popen(
+        [sys.executable, "-m", "stt_studio", "live", "--source", MONITOR, "--save", str(after_ctrl_c)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=live_env,
+    )  # fmt: skip
+    assert offered.stderr is not None
+    said = []
+    for line in offered.stderr:
+        said.append(line)
+        if line.startswith("Recording "):
+            break
+    assert any(line.startswith("An interrupted recording: ") and str(saved) in line for line in said)
+    time.sleep(1.0)
+    offered.send_signal(signal.SIGINT)
+    _, rest = offered.communicate(timeout=300)
+    assert offered.returncode == 0, rest
+    assert f"Saved {after_ctrl_c}" in rest and "Traceback" not in rest
+    assert soundfile.info(str(after_ctrl_c)).frames > 0
     recovered = stt("live", "--recover", env=live_env)
     assert recovered.returncode == 0
     assert f"{saved}" in recovered.stderr
     assert soundfile.info(str(saved)).frames / 16_000 >= on_disk
-    assert "interrupted" not in stt("live", "--recover", env=live_env).stderr.replace("No interrupted", "")
+    assert stt("live", "--recover", env=live_env).stderr.strip() == "No interrupted recording"  # Ctrl+C's neither
 
 
 def test_an_unknown_source_is_named_with_the_sources_there_are(live_env: dict[str, str]) -> None:

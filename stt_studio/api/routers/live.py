@@ -26,7 +26,7 @@ from stt_studio.jobs.store import JobStore
 from stt_studio.live.jobs import submit_recording
 from stt_studio.live.recording import Recording
 from stt_studio.live.session import LiveWorkerProcess, worker_config
-from stt_studio.live.worker import words_from_wire
+from stt_studio.live.worker import LiveWorkerConfig, words_from_wire
 from stt_studio.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,30 @@ CLOSE_TOO_BIG = 1009
 
 class _TooSlow(Exception):
     pass
+
+
+class _LazyWorker:
+    """The connection's live worker, started with its first audio frame: a client that sends garbage first costs
+    no process and no model load."""
+
+    def __init__(self, config: LiveWorkerConfig) -> None:
+        self.config = config
+        self.process: LiveWorkerProcess | None = None
+        self.started = asyncio.Event()
+
+    def send(self, samples: np.ndarray) -> None:
+        if self.process is None:
+            self.process = LiveWorkerProcess(self.config)
+            self.started.set()
+        self.process.send(samples)
+
+    def end_of_audio(self) -> None:
+        if self.process is not None:
+            self.process.end_of_audio()
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.close()
 
 
 def _words(payload: list[tuple[float, float, str]]) -> dict[str, Any]:
@@ -67,7 +91,7 @@ async def live(
     await websocket.accept()
     outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=MAX_PENDING_EVENTS)
     recording = Recording(settings.data_dir, "websocket")
-    worker = LiveWorkerProcess(worker_config(settings, model=model, language=language, prompt=prompt))
+    worker = _LazyWorker(worker_config(settings, model=model, language=language, prompt=prompt))
     sender = asyncio.create_task(_send_events(websocket, outbox))
     relay_done = asyncio.Event()
     relay = asyncio.create_task(_relay_worker_events(worker, outbox, relay_done))
@@ -81,7 +105,8 @@ async def live(
         worker.end_of_audio()
     try:
         if close_code == 1000:
-            await asyncio.wait_for(relay_done.wait(), FINISH_TIMEOUT_SECONDS)
+            if worker.process is not None:
+                await asyncio.wait_for(relay_done.wait(), FINISH_TIMEOUT_SECONDS)
             job_id = None
             if queue:
                 store: JobStore = websocket.app.state.store
@@ -111,7 +136,7 @@ def _put(outbox: asyncio.Queue[dict[str, Any] | None], event: dict[str, Any]) ->
 
 
 async def _receive_audio(
-    websocket: WebSocket, recording: Recording, worker: LiveWorkerProcess, outbox: asyncio.Queue[Any]
+    websocket: WebSocket, recording: Recording, worker: _LazyWorker, outbox: asyncio.Queue[Any]
 ) -> tuple[int, str]:
     """Until the stop message: (1000, "") — or the close code and reason of what the client did wrong."""
     while True:
@@ -140,8 +165,11 @@ async def _receive_audio(
 
 
 async def _relay_worker_events(
-    worker: LiveWorkerProcess, outbox: asyncio.Queue[dict[str, Any] | None], done: asyncio.Event
+    lazy: _LazyWorker, outbox: asyncio.Queue[dict[str, Any] | None], done: asyncio.Event
 ) -> None:
+    await lazy.started.wait()
+    worker = lazy.process
+    assert worker is not None
     while True:
         events = await asyncio.to_thread(worker.events, 0.2)
         for kind, payload in events:

@@ -6,10 +6,12 @@ cd "$(dirname "$0")/.."
 
 # Test speech (espeak-ng, sox, ffmpeg) and the system libraries Qt needs to draw the real window offscreen and
 # to load QtMultimedia (EGL/GL, xkbcommon, fontconfig + a font, D-Bus, PulseAudio's client library); the pre-flight's
-# tests also open the window on a real X server (Xvfb), which needs Qt's xcb plugin's libraries.
+# tests also open the window on a real X server (Xvfb), which needs Qt's xcb plugin's libraries; the live-recording
+# tests run a private PulseAudio and its tools (pactl, paplay, parec).
 packages=(espeak-ng sox libsox-fmt-mp3 ffmpeg desktop-file-utils libegl1 libgl1 libxkbcommon0 libfontconfig1 fonts-dejavu-core
           libdbus-1-3 libpulse0 xvfb libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
-          libxcb-render-util0 libxcb-shape0 libxcb-sync1 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0)
+          libxcb-render-util0 libxcb-shape0 libxcb-sync1 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0
+          pulseaudio pulseaudio-utils)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -699,6 +699,55 @@ def retranscribe(
     stderr.print(f"Transcribing job {job_id} again (stt-studio export {job_id} once it has finished)")
 
 
+@app.command()
+def live(
+    list_sources: Annotated[bool, typer.Option("--list-sources", help="List the sources (* default), exit")] = False,
+    source: Annotated[
+        str | None,
+        typer.Option(help="A source's name (see --list-sources), A+B to mix two (a call); default: the default input"),
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Live model; default: STT_LIVE_MODEL, else by device")] = None,
+    language: Annotated[str | None, typer.Option(help="Language code; detected when omitted")] = None,
+    prompt: Annotated[str | None, typer.Option(help="Vocabulary: names and terms spelled as they should be")] = None,
+    save: Annotated[
+        Path | None, typer.Option(help="Write the recording (WAV) here; default: the data folder's recordings")
+    ] = None,
+    duration: Annotated[float | None, typer.Option(min=0.1, help="Stop after this many seconds")] = None,
+    queue: Annotated[bool, typer.Option("--queue", help="Queue the recording as a job at the end")] = False,
+    recover: Annotated[
+        bool, typer.Option("--recover", help="Keep the interrupted recordings (with --queue: queue them) and exit")
+    ] = False,
+) -> None:
+    """Record a microphone or this computer's sound: final text on stdout as it is decided, the recording kept."""
+    from stt_studio.engine.errors import EngineError
+    from stt_studio.engine.options import check_language, check_prompt
+    from stt_studio.live import command
+
+    settings = Settings()
+    _require_writable(settings.data_dir)
+    try:
+        check_language(language)
+        check_prompt(prompt)
+    except EngineError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    if save is not None and save.is_dir():
+        raise typer.BadParameter(f"{save} is a folder: give a file name", param_hint="--save")
+    from stt_studio.live.capture import CaptureError
+
+    try:
+        if list_sources:
+            command.print_sources(command.say_to_stdout)
+            return
+        if recover:
+            raise typer.Exit(command.recover_all(settings, queue, command.say_to_stderr, command.say_to_stdout))
+        request = command.LiveRequest(source, model, language, prompt, save, duration, queue)
+        code = command.run_live(settings, request, command.say_to_stderr, command.say_to_stdout)
+    except CaptureError as exc:
+        stderr.print(f"[red]{escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(command.EXIT_NO_DEVICE) from None
+    raise typer.Exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     configure_process_environment()
     app(args=files_mean_gui(sys.argv[1:] if argv is None else argv))

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     containers the models volume (docker-compose.yml)."""
     cpu_threads: PositiveInt | None = None
     """Threads for the ASR model on the CPU; default: all cores."""
+    live_model: str | None = None
+    """The model of live transcription (``stt-studio live``); default: the main model on a GPU, tiny.en on the CPU
+    (base when a language other than English is asked for): it decodes the last seconds again every second."""
     vad: VadMethod | None = None
     """Voice activity detection: WhisperX's pyannote model or the silero-vad package (default on CPU)."""
     align_model: str | None = None

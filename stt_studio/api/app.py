@@ -25,6 +25,7 @@ from stt_studio.api.responses import allowed_methods, describe_validation_errors
 from stt_studio.api.routers import (
     events,
     jobs,
+    live,
     media,
     openai_compat,
     speaker_decisions,
@@ -130,7 +131,9 @@ def create_app(settings: Settings, store: JobStore | None = None, *, host: str =
         title="STT Studio",
         version=__version__,
         description="WhisperX transcription, alignment and diarization behind a job queue. "
-        "Contract: ASYNC_API.md (endpoints, fields and statuses); additions are marked in their descriptions.",
+        "Contract: ASYNC_API.md (endpoints, fields and statuses); additions are marked in their descriptions. "
+        "Live transcription is the WebSocket /live (16 kHz mono PCM in, JSON events out; docs/remote-api.md), "
+        "which is not an operation of this document.",
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -145,6 +148,7 @@ def create_app(settings: Settings, store: JobStore | None = None, *, host: str =
     app.include_router(openai_compat.router_for(settings))
     app.include_router(voices.router)
     app.include_router(speaker_decisions.router)
+    app.include_router(live.router)
     # Outermost last: metrics see every answer; CORS answers preflights and labels 401s; auth runs before uploads.
     app.add_middleware(_UploadSizeGuard, limit_mb=settings.max_upload_mb)
     log_key_policy(settings, host)

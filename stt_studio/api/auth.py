@@ -7,6 +7,7 @@ import logging
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocketClose
 
 from stt_studio.api_keys import ApiKeyChecker, ApiKeyStore, keys_file
 from stt_studio.settings import RequireApiKey, Settings
@@ -71,6 +72,9 @@ class ApiKeyAuth:
         self.open_paths = (ALWAYS_OPEN | {"/metrics"}) if metrics_public else ALWAYS_OPEN
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and not self._authorized(scope):
+            await WebSocketClose(code=1008, reason=UNAUTHORIZED[:120])(scope, receive, send)
+            return
         if scope["type"] != "http" or scope["path"] in self.open_paths or self._authorized(scope):
             await self.app(scope, receive, send)
             return

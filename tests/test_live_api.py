@@ -1,0 +1,94 @@
+"""WebSocket /live: speech streamed as PCM comes back as final text; the recording is queued as a job; bad frames
+and a missing key are closed with their codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from stt_studio.api.app import create_app
+from stt_studio.api.routers.live import MAX_FRAME_BYTES
+from stt_studio.engine.audio import decode_audio
+from stt_studio.jobs.store import JobStore
+from stt_studio.settings import Settings
+from tests.speech import SENTENCES, wer
+from tests.test_live_cli import LIVE_WER_BOUND
+
+
+def live_settings(tmp_path: Path, **extra: Any) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data", models_dir=tmp_path / "models", offline=True, whisper_device="cpu",
+        whisper_model_size="tiny.en", **extra,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def client(store: JobStore, tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(live_settings(tmp_path), store)) as test_client:
+        yield test_client
+
+
+def events_until_closed(ws: Any) -> list[dict[str, Any]]:
+    events = []
+    while True:
+        event = ws.receive_json()
+        events.append(event)
+        if event["type"] in ("closed", "error"):
+            return events
+
+
+@pytest.mark.slow
+def test_streamed_speech_comes_back_as_final_text_and_its_recording_is_queued(
+    client: TestClient, store: JobStore, short_wav: Path
+) -> None:
+    samples = decode_audio(short_wav).samples
+    pcm = (np.concatenate([samples, np.zeros(16_000, np.float32)]) * 32767).astype("<i2").tobytes()
+    with client.websocket_connect("/live?queue=true") as ws:
+        for i in range(0, len(pcm), 6400):
+            ws.send_bytes(pcm[i : i + 6400])
+        ws.send_text(json.dumps({"type": "stop"}))
+        events = events_until_closed(ws)
+    closed = events[-1]
+    assert closed["type"] == "closed", events
+    text = " ".join(e["text"] for e in events if e["type"] == "final")
+    assert wer(" ".join(SENTENCES[:2]), text) <= LIVE_WER_BOUND, text
+    assert closed["seconds"] == pytest.approx(len(pcm) / 32_000, abs=0.01)
+    view = store.get(closed["job_id"], with_result=False)
+    source = store.source_path(view.job_id)
+    assert source is not None
+    assert soundfile.info(str(source)).frames == len(pcm) // 2  # the job transcribes all that was sent
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [("hello", 1003), (b"\x00" * 3, 1003), (b"\x00" * (MAX_FRAME_BYTES + 2), 1009)],
+)
+def test_garbage_and_oversized_frames_are_closed_with_their_code(
+    client: TestClient, frame: str | bytes, code: int
+) -> None:
+    with client.websocket_connect("/live") as ws:
+        if isinstance(frame, str):
+            ws.send_text(frame)
+        else:
+            ws.send_bytes(frame)
+        [error] = events_until_closed(ws)
+        assert error["type"] == "error" and error["message"]
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == code
+    assert client.get("/health").status_code == 200  # the server goes on serving others
+
+
+def test_without_a_key_where_keys_are_required_the_socket_is_refused(store: JobStore, tmp_path: Path) -> None:
+    app = create_app(live_settings(tmp_path, require_api_key="always"), store)
+    with TestClient(app) as client, pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/live"):
+        pass
+    assert refused.value.code == 1008

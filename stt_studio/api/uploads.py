@@ -230,6 +230,11 @@ def _display_name(filename: str | None) -> str:
     return "upload" if name in ("", ".", "..") else name
 
 
+def display_name(filename: str | None) -> str:
+    """How an uploaded file's name is shown and stored (``_display_name``): for other routes that take a file."""
+    return _display_name(filename)
+
+
 def _validated_form(form_model: type[FormT], values: dict[str, list[str]], has_file: bool) -> FormT:
     """FastAPI's form rules, but for typed fields: an empty text value counts as not sent (an empty number or
     boolean is invalid, as its schema says); a list field takes every value of its repeated name, any other field

@@ -56,7 +56,9 @@ def test_a_clip_becomes_a_voice_then_another_sample_of_it(
     assert voice["name"] == "Diane" and isinstance(voice["id"], str) and voice["added_to_existing"] is False
     assert 5.0 <= float(voice["speech_seconds"]) <= 6.1  # type: ignore[arg-type]
     assert isinstance(voice["warning"], str) and "10 s" in voice["warning"]
-    (sample,) = voice["samples"]  # type: ignore[misc]
+    samples = voice["samples"]
+    assert isinstance(samples, list) and len(samples) == 1
+    sample = samples[0]
     assert sample["source"] == "file speaker91.flac" and sample["model"].startswith("campplus-192:")
     assert "embedding" not in str(voice) and "vector" not in str(voice)
     library = VoiceLibrary.in_data_dir(data)

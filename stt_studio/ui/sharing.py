@@ -97,4 +97,3 @@ class Sharing:
             self._server.stop()
         self._server = None
         self.info = None
-

@@ -142,9 +142,7 @@ class ClipEmbedder:
         try:
             samples = decode_audio(clip, longest + 1.0).samples
         except AudioTooLongError as exc:
-            raise ClipLengthError(
-                f"The clip is over {longest + 1.0:g} s long; it may be at most {longest:g} s"
-            ) from exc
+            raise ClipLengthError(f"The clip is longer than {longest:g} s; it may be at most {longest:g} s") from exc
         except AudioError as exc:
             raise NotAudioClipError(f"The clip cannot be used as audio: {exc}") from exc
         duration = len(samples) / SAMPLE_RATE

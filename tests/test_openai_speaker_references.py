@@ -149,7 +149,7 @@ def test_a_reference_from_one_turn_names_that_speakers_other_segments(
     found = ClipEmbedder(Settings(diarization_backend="local", offline=True)).voices(reference)
     for match in match_speakers(prints, found.model, [reference_voice(found, "Ysolde", "r")]):
         seconds = next(s.speech_seconds for s in prints.speakers if s.label == match.label)
-        print(f"{match.label} ({seconds:.1f} s): {match.match} {match.name} score {match.score}")
+        print(f"{match.label} ({seconds:.1f} s): {match.match} {match.name} score {match.score} {match.candidates}")
 
 
 @pytest.mark.slow

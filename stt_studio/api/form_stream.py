@@ -75,6 +75,8 @@ class _PartRouter:
     ) -> None:
         self.file_field = file_field
         self.long_fields = dict(long_fields or {})
+        self._long_sizes: dict[str, int] = {}
+        """Bytes read so far of each long field, over all its values."""
         self.file_path = file_path
         self.max_file_bytes = max_file_bytes
         self.file_hash = hashlib.sha256() if hash_file else None
@@ -136,9 +138,14 @@ class _PartRouter:
             if self.file_hash is not None:
                 self.file_hash.update(data[start:end])
         elif self._field is not None:
-            limit = self.long_fields.get(self._field_name, MAX_FIELD_BYTES)
-            if len(self._field) + end - start > limit:
-                raise FormError(f"{self._field_name}: the value is longer than {limit // 1024} KB")
+            name = self._field_name
+            if name in self.long_fields:
+                self._long_sizes[name] = self._long_sizes.get(name, 0) + end - start
+                if self._long_sizes[name] > self.long_fields[name]:
+                    limit = self.long_fields[name] / (1024 * 1024)
+                    raise FormError(f"{name}: its values are longer than {limit:.3g} MB together")
+            elif len(self._field) + end - start > MAX_FIELD_BYTES:
+                raise FormError(f"{name}: the value is longer than {MAX_FIELD_BYTES // 1024} KB")
             self._field += data[start:end]
 
     def on_part_end(self) -> None:
@@ -179,7 +186,7 @@ async def stream_form(
     (and through SHA-256 as they pass, with ``hash_file``); the file is closed on return and on every error, and
     the caller removes it on an error. Raises FormError, FileTooLargeError, or UploadStalledError when nothing
     arrives for ``idle_timeout`` seconds. A text field may hold ``MAX_FIELD_BYTES``, or what ``long_fields`` allows
-    it by name (each of its values)."""
+    it by name (all its values together)."""
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data":
         shown = content_type.decode("latin-1") or "none"

@@ -32,6 +32,9 @@ NAMES_FIELD = "known_speaker_names[]"
 REFERENCES_FIELD = "known_speaker_references[]"
 MAX_REFERENCE_CHARS = 4 * 1024 * 1024
 """A reference's data URL, at most: 10 s of 48 kHz stereo 16-bit WAV is 2.6 MB in base64."""
+MAX_REFERENCES_BYTES = 16 * 1024 * 1024
+"""All of a request's reference data URLs together, at most, as they arrive (before they are counted): a form of
+many large references is refused while it is read, not held in memory first."""
 NAMED = ("auto", "suggested")
 """The matches that give a speaker a reference's name (the library's thresholds: docs/voices.md)."""
 

@@ -121,7 +121,7 @@ class OpenAITranscriptionForm(SubmitForm):
     """OpenAI's fields, plus ours (``enable_diarization`` and the speaker counts) as extra fields."""
 
     long_fields: ClassVar[Mapping[str, int]] = {
-        speaker_references.REFERENCES_FIELD: speaker_references.MAX_REFERENCE_CHARS
+        speaker_references.REFERENCES_FIELD: speaker_references.MAX_REFERENCES_BYTES
     }
 
     models: ClassVar[Mapping[str, str | None]] = {WHISPER_1: None}
@@ -153,11 +153,11 @@ class OpenAITranscriptionForm(SubmitForm):
         default_factory=list,
         alias="known_speaker_references[]",
         description="Audio clips of the known speakers as data URLs (data:audio/wav;base64,…; anything FFmpeg "
-        "decodes), 2 to 10 s of one voice each, up to 4 by default (STT_OPENAI_MAX_SPEAKER_REFERENCES); the two "
-        "lists equally long. Each is embedded by the speaker model, the job's speakers matched against them alone: "
-        "a matched speaker's segments carry its name in diarized_json (and verbose_json's `speaker`), the others "
-        "A, B, …. Never stored. A clip that is not audio, is shorter or longer, holds no speech or several voices, "
-        "or lists of different lengths: 400 naming the problem",
+        "decodes), 2 to 10 s of one voice each, up to 4 by default (STT_OPENAI_MAX_SPEAKER_REFERENCES), 16 MB "
+        "together at most; the two lists equally long. Each is embedded by the speaker model, the job's speakers "
+        "matched against them alone: a matched speaker's segments carry its name in diarized_json (and "
+        "verbose_json's `speaker`), the others A, B, …. Never stored. A clip that is not audio, is shorter or "
+        "longer, holds no speech or several voices, or lists of different lengths: 400 naming the problem",
     )
     chunking_strategy: str | None = Field(
         default=None,

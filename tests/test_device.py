@@ -182,11 +182,9 @@ def test_an_engine_without_a_gpu_says_nothing_in_its_results() -> None:
 def test_a_worker_counts_what_it_needs_at_the_batch_asked_for() -> None:
     facts = linux_facts(H100)
     assert worker_memory_need_mb(facts, "large-v3", Settings()) == pytest.approx(
-        MemoryNeeds("large-v3", "float16", vad=True, align=True, diarize=True).total_mb(16)
-    )
+        MemoryNeeds("large-v3", "float16", vad=True, align=True, diarize=True).total_mb(16))
     assert worker_memory_need_mb(facts, "large-v3", Settings(batch_size=4)) < worker_memory_need_mb(
-        facts, "large-v3", Settings()
-    )
+        facts, "large-v3", Settings())
 
 
 def test_the_kernel_cache_goes_under_the_apps_cache_unless_the_user_chose_one(

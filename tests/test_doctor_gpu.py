@@ -53,3 +53,4 @@ def test_a_cpu_only_torch_beside_a_cuda_ctranslate2() -> None:
     assert found["parts"][0] == "warn" and "CPU-only build of torch" in found["parts"][1]
     assert "download.pytorch.org/whl/cu128" in found["parts"][2]
     assert found["memory"][0] == "info" and found["compute"][1].startswith("float16 on GPU 0")
+

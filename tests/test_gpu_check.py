@@ -157,9 +157,8 @@ def test_the_cpu_dry_run_of_the_worker_rows_on_the_bundled_models(inputs: Path, 
     memory = table["worker RSS (CPU dry run)"]
     assert "after job 4" in memory and "every other job base" in memory
     assert "once, completed at half the batch (4 → 2)" in table["job with ~256 MiB free"]
-    assert (
-        "twice, failed plainly: Out of memory running the Whisper model 'tiny.en' (batch size 4 and 2)"
-        in table["job with ~256 MiB free"]
-    )
+    assert "twice, failed plainly: Out of memory running the Whisper model 'tiny.en' (batch size 4 and 2)" in table[
+        "job with ~256 MiB free"
+    ]
     assert table["a job with another model"].startswith("unloaded base, loaded small (base stands in offline)")
     assert "FAILED" not in proc.stdout

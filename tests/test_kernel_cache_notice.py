@@ -1,4 +1,4 @@
-""" "First run on this GPU prepares its kernels" reaches the window (the worker's report, then the next job's
+""""First run on this GPU prepares its kernels" reaches the window (the worker's report, then the next job's
 warnings) only on the first load with a cold kernel cache, on a card whose kernels the driver compiles; never on
 every load. The decision takes its facts as data; the engine's part runs a real tiny.en on the CPU standing in for
 an H100's load."""

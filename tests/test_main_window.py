@@ -311,8 +311,7 @@ def test_one_notice_shows_at_a_time_and_the_same_notice_again_is_not_added(
     # the same title about other files is another notice: it waits behind, neither is lost
     area.show_notice("2 files could not be added", ["b1.mp3: not an audio or video file"])
     assert [n.details for n in area.notices if n.title == "2 files could not be added"] == [
-        ["notes.txt: not an audio or video file"],
-        ["b1.mp3: not an audio or video file"],
+        ["notes.txt: not an audio or video file"], ["b1.mp3: not an audio or video file"]
     ]
 
 

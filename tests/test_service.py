@@ -135,7 +135,9 @@ def test_contract_python_example_runs_unchanged(service: LiveService, sentences_
     example = code.group(1)
     if SERVICE_PORT != CONTRACT_PORT:  # only when STT_TEST_PORT moved the server; CI runs it unchanged
         example = example.replace("localhost:8000", f"localhost:{SERVICE_PORT}")
-    proc = subprocess.run([sys.executable, "-c", example], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", example], cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Job created: " in proc.stdout
     transcript = proc.stdout.split("Transcription:", 1)[1]

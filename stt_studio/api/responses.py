@@ -109,10 +109,10 @@ _CONTRACT_TIME = {
 
 def truthful_openapi(document: dict[str, Any], *, keys_required: bool, open_paths: Iterable[str]) -> dict[str, Any]:
     """FastAPI's document corrected to what the server does: 422 bodies are ``{"detail": str}`` (our handler's),
-        not FastAPI's error list; a JSON or multipart body that does not parse is a 400; an optional form field
-    has no null branch (it is left out, never sent as null); a job's times are the contract's (no
-        offset, not RFC 3339 date-times); and when this server requires API keys, every operation outside
-        ``open_paths`` states its security and its 401."""
+    not FastAPI's error list; a JSON or multipart body that does not parse is a 400; an optional form field has no
+    null branch (it is left out, never sent as null); a job's times are the contract's (no offset, not RFC 3339
+    date-times); and when this server requires API keys, every operation outside ``open_paths`` states its
+    security and its 401."""
     document = copy.deepcopy(document)
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})

@@ -1,6 +1,7 @@
 """The subtitle rules as query parameters of ``GET /jobs/{id}/export`` (srt and vtt), one class so that the route
 reads them with ``Depends()`` and stays short."""
 
+
 from dataclasses import asdict, dataclass
 from typing import Annotated
 

@@ -111,10 +111,8 @@ def decide_devices(facts: DeviceFacts, requested: Device, gpu_index: int = 0) ->
         return PartDevices("cuda", "cpu", "cpu", "cpu", notice)
     if not torch_runs_on(facts, gpu):
         major, minor = gpu.capability
-        notice = (
-            f"Transcription runs on {gpu.name}; VAD, alignment and diarization run on the CPU: this torch "
-            f"has no kernels for compute capability {major}.{minor} (it has {' '.join(facts.torch_arch_list)})."
-        )
+        notice = (f"Transcription runs on {gpu.name}; VAD, alignment and diarization run on the CPU: this torch "
+                  f"has no kernels for compute capability {major}.{minor} (it has {' '.join(facts.torch_arch_list)}).")
         return PartDevices("cuda", "cpu", "cpu", "cpu", notice)
     return PartDevices("cuda", "cuda", "cuda", "cuda")
 
@@ -306,10 +304,8 @@ def place_workers(
     if len(order) < requested:
         each = "; ".join(f"GPU {g.index} ({g.name}, {g.free_mb / 1024:.1f} GiB free) fits "
                          f"{workers_that_fit(g.free_mb, need_mb)}" for g in chosen)  # fmt: skip
-        notice = (
-            f"Starting {len(order)} of {requested} workers: each needs about {need_mb / 1024:.1f} GiB of GPU "
-            f"memory; {each}"
-        )
+        notice = (f"Starting {len(order)} of {requested} workers: each needs about {need_mb / 1024:.1f} GiB of GPU "
+                  f"memory; {each}")
     return Placement(tuple(order), notice)
 
 

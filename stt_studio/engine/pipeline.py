@@ -303,12 +303,7 @@ class Engine:
         tracker = ProgressTracker(stages, on_progress, should_cancel, stage_weights)
         with self._lock:
             return self._run(
-                Path(path),
-                options,
-                tracker,
-                StageOutputs(checkpoints),
-                clock or StageClock(),
-                audio_sha256,
+                Path(path), options, tracker, StageOutputs(checkpoints), clock or StageClock(), audio_sha256,
                 on_segments,
                 on_aligned,
             )

@@ -38,8 +38,7 @@ def downloads_label(downloads: list[ModelDownload]) -> tuple[str, str] | None:
     mb = 1_000_000
     tip = "\n".join(
         f"Downloading {d.model} from the Hugging Face hub: {d.done_bytes / mb:.0f} of {d.total_bytes / mb:.0f} MB, "
-        f"{d.bytes_per_second / mb:.1f} MB/s"
-        for d in downloads
+        f"{d.bytes_per_second / mb:.1f} MB/s" for d in downloads
     )
     return f"Downloading {first.model} {first.fraction * 100:.0f} %", tip
 

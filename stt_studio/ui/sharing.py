@@ -97,3 +97,4 @@ class Sharing:
             self._server.stop()
         self._server = None
         self.info = None
+

@@ -228,7 +228,6 @@ class LibraryFilterProxy(QSortFilterProxyModel):
 
     def set_query(self, query: str, transcript_matches: set[str] | None = None) -> None:
         """``transcript_matches``: job ids whose transcript contains the query; None: not searched (yet)."""
-
         def change() -> None:
             self._query = query.strip().casefold()
             self._transcript_matches = set(transcript_matches or ())

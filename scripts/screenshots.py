@@ -39,9 +39,9 @@ transcript-growing-aligned).
     .venv/bin/python scripts/screenshots.py --voices
 
 renders only the Voice library dialog on a library of three voices, one of them enrolled under an older speaker
-model (the full run opens it from the window's Review menu on the same three), and the Save voice to library dialog
-after a speaker of an interview was added to a voice already there, and the speaker chips under a transcript's
-header with the menu of a suggested name (voice-chips, voice-chip-menu).
+model (the full run opens it from the window's Review menu on the same three), the Save voice to library dialog
+after a speaker of an interview was added to a voice already there, Add voice… on a file of two voices, and the
+speaker chips under a transcript's header with the menu of a suggested name (voice-chips, voice-chip-menu).
 """
 
 from __future__ import annotations
@@ -78,12 +78,19 @@ from stt_studio.ui.views.find_speakers_dialog import FindSpeakersDialog  # noqa:
 from stt_studio.ui.views.main_window import MainWindow  # noqa: E402
 from stt_studio.ui.views.settings_dialog import SettingsDialog  # noqa: E402
 from stt_studio.ui.views.transcribe_again_dialog import TranscribeAgainDialog  # noqa: E402
+from stt_studio.ui.voices.add_dialog import AddVoiceDialog  # noqa: E402
 from stt_studio.ui.voices.dialog import VoiceLibraryDialog  # noqa: E402
 from stt_studio.ui.voices.save_dialog import SaveVoiceDialog, SpeakerChoice  # noqa: E402
 from stt_studio.voices.embedding_model import current_embedding_model  # noqa: E402
 from stt_studio.voices.enroll import WARN_SECONDS  # noqa: E402
 from stt_studio.voices.library import NewSample, VoiceLibrary  # noqa: E402
-from stt_studio.voices.summary import EnrollOutcome, SampleSummary, VoiceListing, VoiceSummary  # noqa: E402
+from stt_studio.voices.summary import (  # noqa: E402
+    ClipSpeakerSummary,
+    EnrollOutcome,
+    SampleSummary,
+    VoiceListing,
+    VoiceSummary,
+)
 from tests import live  # noqa: E402
 from tests.desktop import Desktop, wait_until  # noqa: E402
 from tests.hidden_libraries import without  # noqa: E402
@@ -577,6 +584,7 @@ def run(out: Path, root: Path) -> list[Path]:
         help_dialogs(app, window, shooter)
         voice_library_dialog(app, window, shooter, root / "voice-clips")
         save_voice_dialog(app, shooter, window)
+        add_voice_dialog(app, shooter, window)
         gpu_status_bar(window, shooter)
         server_roles(app, window, shooter, root, [clips["directions"], clips["team-update"], lecture])
     finally:
@@ -758,6 +766,19 @@ def voice_chips(app: QApplication, shooter: Shooter) -> None:
     header.close()
 
 
+def add_voice_dialog(app: QApplication, shooter: Shooter, parent: QWidget | None) -> None:
+    """Voice library → Add voice… on a file of two voices: the choice of them, after the first Add."""
+    dialog = AddVoiceDialog(parent)
+    dialog.show()
+    settle(app)
+    dialog.set_clip(Path("/home/me/Recordings/panel-excerpt.m4a"))
+    dialog.name_edit.setText("Diane Keaton")
+    dialog.consent_check.setChecked(True)
+    dialog.show_speakers((ClipSpeakerSummary("SPEAKER_01", 8.4, 0.0), ClipSpeakerSummary("SPEAKER_00", 4.6, 1.7)))
+    shooter.both("add-voice", voice_library_target(app, dialog))
+    dialog.reject()
+
+
 def voices_only(out: Path, root: Path) -> list[Path]:
     """The Voice library dialog alone, on a library folder of ``VOICES`` (no window, no worker: seconds)."""
     base = private_environment(root)
@@ -775,6 +796,7 @@ def voices_only(out: Path, root: Path) -> list[Path]:
     dialog.reject()
     save_voice_dialog(app, shooter, None)
     voice_chips(app, shooter)
+    add_voice_dialog(app, shooter, None)
     return shooter.written
 
 
@@ -814,8 +836,10 @@ def settings_only(out: Path, root: Path) -> list[Path]:
     pascal = WorkerInfo(name="w", pid=0, model="tiny.en", device="cuda", compute_type="int8_float32",
                         requested_device="cuda", gpu_name="GeForce GTX 1080", torch_device="cpu",
                         supported_compute_types=["float32", "int8", "int8_float32"])  # fmt: skip
-    shots = (("settings", Preferences(model="tiny.en", device="cpu"), cpu),
-             ("settings-compute-type-unavailable", Preferences(model="tiny.en", compute_type="float16"), pascal))
+    shots = (
+        ("settings", Preferences(model="tiny.en", device="cpu"), cpu),
+        ("settings-compute-type-unavailable", Preferences(model="tiny.en", compute_type="float16"), pascal),
+    )
     for name, preferences, report in shots:  # fmt: skip
         dialog = SettingsDialog(preferences, None, MODEL_CHOICES, token_location=token_location, in_use=report)
         dialog.show()
@@ -922,7 +946,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-options", action="store_true", help="only the New files bar with translation on")
     parser.add_argument("--find-speakers", action="store_true", help="only the run-again dialogs")
     parser.add_argument("--growing", action="store_true", help="only a running job's transcript growing")
-    parser.add_argument("--voices", action="store_true", help="only the voice dialogs and speaker chips")
+    parser.add_argument(
+        "--voices", action="store_true", help="only the voice dialogs and the speaker chips"
+    )
     parser.add_argument("--settings", action="store_true", help="only the Settings dialog (made-up worker reports)")
     parser.add_argument("--welcome", action="store_true", help="only the welcome step and a download")
     parser.add_argument("--hidden", action="store_true", help=argparse.SUPPRESS)  # already without libpulse.so.0

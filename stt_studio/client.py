@@ -25,7 +25,7 @@ from stt_studio.engine.result import TranscriptionResult
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, QueueStats
 from stt_studio.jobs.new_transcription import NewTranscription
 from stt_studio.jobs.speaker_counts import SpeakerCounts
-from stt_studio.voices.summary import EnrollOutcome, VoiceListing, VoiceSummary
+from stt_studio.voices.summary import ClipSpeakerSummary, EnrollOutcome, VoiceListing, VoiceSummary
 
 API_MAJOR_VERSION = 0
 """Servers whose version has another major number speak another API (0.x: any 0.x)."""
@@ -67,6 +67,14 @@ class ApiError(ClientError):
     def __init__(self, status_code: int, detail: str) -> None:
         super().__init__(detail)
         self.status_code = status_code
+
+
+class SeveralVoicesInClipError(ApiError):
+    """A clip sent to be a voice holds several (409): ``speakers`` lists them, most speech first."""
+
+    def __init__(self, detail: str, speakers: tuple[ClipSpeakerSummary, ...]) -> None:
+        super().__init__(409, detail)
+        self.speakers = speakers
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,14 @@ class _ProgressReader:
     def __iter__(self) -> Iterator[bytes]:
         while chunk := self.read(_UPLOAD_CHUNK):
             yield chunk
+
+
+def _json_field(response: httpx.Response, name: str) -> Any:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get(name) if isinstance(body, dict) else None
 
 
 def _detail(response: httpx.Response) -> str:
@@ -375,6 +391,30 @@ class StudioClient:
         their voice stored. ApiError 404 (no such job or speaker) or 409 (not diarized, too little speech, …)."""
         form = {"name": name, "job_id": job_id, "speaker": speaker, "consent": "true"}
         return EnrollOutcome.from_json(self._request("POST", "/voices", data=_with_note(form, consent_note)).json())
+
+    def enroll_voice_clip(
+        self, name: str, clip: Path, consent_note: str | None = None, speaker: str | None = None
+    ) -> EnrollOutcome:
+        """Save the voice in ``clip`` (an audio file) as the voice ``name`` (``POST /voices`` with a file); the
+        caller states that the person agreed. A clip of several voices without ``speaker``:
+        SeveralVoicesInClipError listing them; ApiError 422 for a clip that gives no voice (the detail says why)."""
+        form = _with_note({"name": name, "consent": "true"}, consent_note)
+        if speaker is not None:
+            form["speaker"] = speaker
+        with clip.open("rb") as audio:
+            try:
+                response = self._http.request(
+                    "POST", "/voices", data=form, files={"file": (clip.name, audio)}, timeout=httpx.Timeout(300.0)
+                )
+            except httpx.TimeoutException as exc:
+                raise ServerUnreachableError(f"{self.url} did not answer in time") from exc
+            except httpx.TransportError as exc:
+                raise ServerUnreachableError(f"Cannot reach {self.url}: {_reason(exc)}") from exc
+        if response.status_code == 409 and isinstance(speakers := _json_field(response, "speakers"), list):
+            choices = tuple(ClipSpeakerSummary.from_json(s) for s in speakers)
+            raise SeveralVoicesInClipError(_detail(response), choices)
+        self._raise_for(response)
+        return EnrollOutcome.from_json(response.json())
 
     def add_voice_sample(
         self, voice_id: str, job_id: str, speaker: str, consent_note: str | None = None

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     """Largest upload the API accepts."""
     sync_timeout_seconds: PositiveFloat = 600.0
     """How long POST /transcribe waits for its job before answering 504 (the job goes on)."""
+    openai_max_speaker_references: int = Field(default=4, ge=0, le=20)
+    """Most ``known_speaker_references[]`` one OpenAI-compatible request may send (OpenAI's limit: 4); each is
+    embedded by the speaker model in the API process before the job is queued."""
     worker_nice: int = Field(default=10, ge=0, le=19)
     """CPU priority of worker processes (Unix nice): the API stays responsive while a job uses every core."""
     worker_memory_limit_mb: PositiveFloat | None = None

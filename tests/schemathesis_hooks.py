@@ -212,12 +212,35 @@ def _wire_can_tell(body: dict[str, Any]) -> bool:
     return True
 
 
+def _one_voice_source(case: Case[Any], body: dict[str, Any]) -> bool:
+    """Enrolling a voice (POST /voices, POST /voices/{voice_id}/samples) takes a job's speaker (job_id and speaker)
+    or a clip (file), not both, as the operations say in prose. A clip must hold 5 s or more of one voice's speech,
+    which no drawn file does (they are short silent WAV files: 422 saying so, as documented), so positive cases
+    with a file are dropped: tests/test_voice_clips_api.py sends real speech clips."""
+    if not case.operation.path.startswith("/voices") or case.method.upper() != "POST":
+        return True
+    return "file" not in body and "job_id" in body and "speaker" in body
+
+
+def _no_speaker_references(body: dict[str, Any]) -> bool:
+    """known_speaker_references[] must be data URLs of 2-10 s of one voice each, one per known_speaker_names[]
+    entry (the operation's description): no drawn string is such a clip, so positive cases that send either list
+    are dropped (a 400 names the problem, as documented); tests/test_openai_speaker_references.py sends real
+    ones."""
+    return not body.get("known_speaker_names[]") and not body.get("known_speaker_references[]")
+
+
 @schemathesis.hook
 def filter_case(context: HookContext, case: Case[Any]) -> bool:
     if case.meta is None or not isinstance(case.body, dict):
         return True
     if case.meta.generation.mode.is_positive:
-        return _follows_body_rules(case.body) and _translation_possible(case, case.body)
+        return (
+            _follows_body_rules(case.body)
+            and _translation_possible(case, case.body)
+            and _one_voice_source(case, case.body)
+            and _no_speaker_references(case.body)
+        )
     return case.media_type != "multipart/form-data" or _wire_can_tell(case.body)
 
 

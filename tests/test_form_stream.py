@@ -170,6 +170,30 @@ def test_a_huge_text_field_is_refused(tmp_path: Path) -> None:
         _read(body, content_type, tmp_path)
 
 
+def test_a_long_field_may_hold_its_allowance_over_all_its_values_together(tmp_path: Path) -> None:
+    """``long_fields`` (OpenAI's reference clips as data URLs): each value may pass MAX_FIELD_BYTES, but all the
+    values of the field together stop at the allowance while they are read, not after."""
+    name, value = "refs[]", "d" * (MAX_FIELD_BYTES + 10)
+
+    def read(count: int) -> StreamedForm:
+        body, content_type = _encoded(files={"file": ("a.wav", AUDIO)}, data={name: [value] * count})
+        headers = [(b"content-type", content_type.encode())]
+        request = Request({"type": "http", "method": "POST", "path": "/", "headers": headers}, _Body(body, 4096))
+        return asyncio.run(
+            stream_form(
+                request,
+                file_field="file",
+                file_path=lambda _name: tmp_path / "upload",
+                max_file_bytes=10**9,
+                long_fields={name: 2 * len(value)},
+            )
+        )
+
+    assert read(2).values[name] == [value, value]
+    with pytest.raises(FormError, match=r"refs\[\]: its values are longer than 0\.125 MB together"):
+        read(3)
+
+
 def test_an_interrupted_upload_is_an_error_and_its_file_is_closed(tmp_path: Path) -> None:
     body, content_type = _encoded(files={"file": ("a.wav", AUDIO)})
     with pytest.raises(FormError, match="interrupted"):

@@ -42,6 +42,7 @@ from stt_studio.jobs.metrics import JobMetricsCollector
 from stt_studio.jobs.resources import is_disk_full
 from stt_studio.jobs.store import JobConflictError, JobNotFoundError, JobStore
 from stt_studio.settings import Settings
+from stt_studio.voices.clips import ClipEmbedder
 
 _UPLOAD_PATHS = ("/transcribe", "/transcribe/async", "/v1/audio/transcriptions")
 
@@ -139,6 +140,7 @@ def create_app(settings: Settings, store: JobStore | None = None, *, host: str =
     app.state.settings = settings
     app.state.store = store
     app.state.metrics_registry = CollectorRegistry()
+    app.state.clip_embedder = ClipEmbedder(settings)  # voices from uploaded clips; its models load on first use
     app.include_router(transcribe.router_for(settings))
     app.include_router(jobs.router)
     app.include_router(system.router)

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 
 from stt_studio.jobs.store import JobStore
 from stt_studio.settings import Settings
+from stt_studio.voices.clips import ClipEmbedder
 
 
 async def get_store(request: Request) -> JobStore:
@@ -23,5 +24,11 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
+async def get_clip_embedder(request: Request) -> ClipEmbedder:
+    embedder: ClipEmbedder = request.app.state.clip_embedder
+    return embedder
+
+
 StoreDep = Annotated[JobStore, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ClipEmbedderDep = Annotated[ClipEmbedder, Depends(get_clip_embedder)]

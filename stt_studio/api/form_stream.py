@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -66,9 +66,17 @@ class _PartRouter:
     """python-multipart callbacks: each part's bytes go to the open file or to a field buffer."""
 
     def __init__(
-        self, file_field: str, file_path: Callable[[str], Path], max_file_bytes: int, hash_file: bool = False
+        self,
+        file_field: str,
+        file_path: Callable[[str], Path],
+        max_file_bytes: int,
+        hash_file: bool = False,
+        long_fields: Mapping[str, int] | None = None,
     ) -> None:
         self.file_field = file_field
+        self.long_fields = dict(long_fields or {})
+        self._long_sizes: dict[str, int] = {}
+        """Bytes read so far of each long field, over all its values."""
         self.file_path = file_path
         self.max_file_bytes = max_file_bytes
         self.file_hash = hashlib.sha256() if hash_file else None
@@ -130,8 +138,14 @@ class _PartRouter:
             if self.file_hash is not None:
                 self.file_hash.update(data[start:end])
         elif self._field is not None:
-            if len(self._field) + end - start > MAX_FIELD_BYTES:
-                raise FormError(f"{self._field_name}: the value is longer than {MAX_FIELD_BYTES // 1024} KB")
+            name = self._field_name
+            if name in self.long_fields:
+                self._long_sizes[name] = self._long_sizes.get(name, 0) + end - start
+                if self._long_sizes[name] > self.long_fields[name]:
+                    limit = self.long_fields[name] / (1024 * 1024)
+                    raise FormError(f"{name}: its values are longer than {limit:.3g} MB together")
+            elif len(self._field) + end - start > MAX_FIELD_BYTES:
+                raise FormError(f"{name}: the value is longer than {MAX_FIELD_BYTES // 1024} KB")
             self._field += data[start:end]
 
     def on_part_end(self) -> None:
@@ -166,18 +180,20 @@ async def stream_form(
     max_file_bytes: int,
     hash_file: bool = False,
     idle_timeout: float | None = None,
+    long_fields: Mapping[str, int] | None = None,
 ) -> StreamedForm:
     """Read the request's form. When the ``file_field`` part begins, its bytes go to ``file_path(filename)``
     (and through SHA-256 as they pass, with ``hash_file``); the file is closed on return and on every error, and
     the caller removes it on an error. Raises FormError, FileTooLargeError, or UploadStalledError when nothing
-    arrives for ``idle_timeout`` seconds."""
+    arrives for ``idle_timeout`` seconds. A text field may hold ``MAX_FIELD_BYTES``, or what ``long_fields`` allows
+    it by name (all its values together)."""
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data":
         shown = content_type.decode("latin-1") or "none"
         raise NotMultipartError(f"send the file as multipart/form-data; the request's Content-Type was {shown}")
     if not params.get(b"boundary"):
         raise FormError("The multipart/form-data Content-Type has no boundary")
-    router = _PartRouter(file_field, file_path, max_file_bytes, hash_file)
+    router = _PartRouter(file_field, file_path, max_file_bytes, hash_file, long_fields)
     parser = MultipartParser(
         params[b"boundary"],
         {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import string
 import zlib
+from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field
@@ -76,7 +77,10 @@ class TranscriptionDiarizedSegment(BaseModel):
     start: float
     end: float
     text: str
-    speaker: str = Field(description="A, B, … in order of first appearance (OpenAI's labels); ? where none was found")
+    speaker: str = Field(
+        description="The name of known_speaker_names[] whose reference clip matched this speaker; else A, B, … in "
+        "order of first appearance (OpenAI's labels); ? where none was found"
+    )
 
 
 class TranscriptionDiarized(BaseModel):
@@ -103,7 +107,7 @@ def compression_ratio(text: str) -> float:
     return round(len(data) / len(zlib.compress(data)), 3) if data else 0.0
 
 
-def _segment(segment: Segment) -> TranscriptionSegment:
+def _segment(segment: Segment, names: Mapping[str, str]) -> TranscriptionSegment:
     return TranscriptionSegment(
         id=segment.id,
         seek=int(segment.start * 100),
@@ -115,7 +119,7 @@ def _segment(segment: Segment) -> TranscriptionSegment:
         avg_logprob=0.0,
         compression_ratio=compression_ratio(segment.text),
         no_speech_prob=0.0,
-        speaker=segment.speaker,
+        speaker=names.get(segment.speaker, segment.speaker) if segment.speaker is not None else None,
     )
 
 
@@ -123,14 +127,16 @@ def _usage(result: TranscriptionResult) -> TranscriptionUsage:
     return TranscriptionUsage(seconds=result.duration)
 
 
-def verbose(result: TranscriptionResult, granularities: list[Granularity]) -> TranscriptionVerbose:
+def verbose(
+    result: TranscriptionResult, granularities: list[Granularity], names: Mapping[str, str] | None = None
+) -> TranscriptionVerbose:
     segments = "segment" in granularities or not granularities
     return TranscriptionVerbose(
         task=result.task,
         language=language_name(result.language),
         duration=result.duration,
         text=result.text,
-        segments=[_segment(s) for s in result.segments] if segments else None,
+        segments=[_segment(s, names or {}) for s in result.segments] if segments else None,
         words=[
             TranscriptionWord(word=w.word.strip(), start=w.start, end=w.end) for s in result.segments for w in s.words
         ]
@@ -147,11 +153,14 @@ def _letter(index: int) -> str:
     return (_letter(head - 1) if head else "") + letters[last]
 
 
-def diarized(result: TranscriptionResult) -> TranscriptionDiarized:
-    letters: dict[str, str] = {}
+def diarized(result: TranscriptionResult, names: Mapping[str, str] | None = None) -> TranscriptionDiarized:
+    """``names``: speakers (labels) a known speaker's reference matched; the others get letters, A first."""
+    letters: dict[str, str] = dict(names or {})
+    lettered = 0
     for segment in result.segments:
         if segment.speaker is not None and segment.speaker not in letters:
-            letters[segment.speaker] = _letter(len(letters))
+            letters[segment.speaker] = _letter(lettered)
+            lettered += 1
     return TranscriptionDiarized(
         task=result.task,
         duration=result.duration,
@@ -170,14 +179,20 @@ def diarized(result: TranscriptionResult) -> TranscriptionDiarized:
     )
 
 
-def render(result: TranscriptionResult, fmt: ResponseFormat, granularities: list[Granularity]) -> str | dict[str, Any]:
-    """The body for ``fmt``: text for text, srt and vtt; a JSON object otherwise."""
+def render(
+    result: TranscriptionResult,
+    fmt: ResponseFormat,
+    granularities: list[Granularity],
+    names: Mapping[str, str] | None = None,
+) -> str | dict[str, Any]:
+    """The body for ``fmt``: text for text, srt and vtt; a JSON object otherwise. ``names``: the speakers (labels)
+    that known speakers' references named, for diarized_json and verbose_json."""
     if fmt == "text":
         return result.text + "\n"
     if fmt in ("srt", "vtt"):
         return export(result, fmt, ExportOptions())
     if fmt == "verbose_json":
-        return verbose(result, granularities).model_dump(mode="json", exclude_none=True)
+        return verbose(result, granularities, names).model_dump(mode="json", exclude_none=True)
     if fmt == "diarized_json":
-        return diarized(result).model_dump(mode="json")
+        return diarized(result, names).model_dump(mode="json")
     return Transcription(text=result.text).model_dump(mode="json")

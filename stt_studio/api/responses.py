@@ -99,6 +99,7 @@ _SECURITY_SCHEMES = {
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 _ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorDetail"}}}
 _MALFORMED_JSON = {"description": "The body is not valid JSON", "content": _ERROR_CONTENT}
+_MALFORMED_FORM = {"description": "The body is not valid multipart/form-data", "content": _ERROR_CONTENT}
 _CONTRACT_TIME = {
     "type": "string",
     "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$",
@@ -108,9 +109,10 @@ _CONTRACT_TIME = {
 
 def truthful_openapi(document: dict[str, Any], *, keys_required: bool, open_paths: Iterable[str]) -> dict[str, Any]:
     """FastAPI's document corrected to what the server does: 422 bodies are ``{"detail": str}`` (our handler's),
-    not FastAPI's error list; a JSON body that does not parse is a 400; a job's times are the contract's (no
-    offset, not RFC 3339 date-times); and when this server requires API keys, every operation outside
-    ``open_paths`` states its security and its 401."""
+    not FastAPI's error list; a JSON or multipart body that does not parse is a 400; an optional form field has no
+    null branch (it is left out, never sent as null); a job's times are the contract's (no offset, not RFC 3339
+    date-times); and when this server requires API keys, every operation outside ``open_paths`` states its
+    security and its 401."""
     document = copy.deepcopy(document)
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -125,11 +127,15 @@ def truthful_openapi(document: dict[str, Any], *, keys_required: bool, open_path
                 responses["422"] = {"description": INVALID_REQUEST["description"], "content": _ERROR_CONTENT}
             if "application/json" in operation.get("requestBody", {}).get("content", {}):
                 responses.setdefault("400", _MALFORMED_JSON)
+            if "multipart/form-data" in operation.get("requestBody", {}).get("content", {}):
+                responses.setdefault("400", _MALFORMED_FORM)
             if keys_required:
                 if path in open_paths:
                     operation["security"] = []
                 else:
                     responses.setdefault("401", UNAUTHORIZED)
+    for name in _multipart_bodies(document):
+        _without_null_branches(schemas.get(name, {}))
     for name in ("created_at", "started_at", "completed_at", "reviewed_at"):  # JobView.to_response writes them
         if name in schemas.get("JobView", {}).get("properties", {}):
             schemas["JobView"]["properties"][name]["anyOf"] = [_CONTRACT_TIME, {"type": "null"}]
@@ -140,6 +146,32 @@ def truthful_openapi(document: dict[str, Any], *, keys_required: bool, open_path
         components["securitySchemes"] = _SECURITY_SCHEMES
         document["security"] = [{name: []} for name in _SECURITY_SCHEMES]
     return document
+
+
+def _multipart_bodies(document: dict[str, Any]) -> set[str]:
+    """The component schemas of the multipart/form-data bodies FastAPI reads itself (Form and File parameters)."""
+    names: set[str] = set()
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            form = operation.get("requestBody", {}).get("content", {}).get("multipart/form-data", {})
+            ref = form.get("schema", {}).get("$ref", "")
+            if ref.startswith("#/components/schemas/"):
+                names.add(ref.removeprefix("#/components/schemas/"))
+    return names
+
+
+def _without_null_branches(schema: dict[str, Any]) -> None:
+    """A form field is left out, never sent as null (a part "null" is the text null, or for a file no file at all):
+    an optional field's ``anyOf: [X, null]`` is documented as X."""
+    for field in schema.get("properties", {}).values():
+        branches = field.get("anyOf")
+        if branches is not None and {"type": "null"} in branches:
+            others = [branch for branch in branches if branch != {"type": "null"}]
+            del field["anyOf"]
+            if len(others) == 1:
+                field.update(others[0])
+            else:
+                field["anyOf"] = others
 
 
 def _refers_to(node: Any, ref: str) -> bool:

@@ -7,10 +7,10 @@ import re
 import shutil
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, get_origin
+from typing import Annotated, Any, ClassVar, TypeVar, get_origin
 
 from fastapi import HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -68,6 +68,8 @@ class SubmitForm(BaseModel):
     """The text fields of a submission (the file part is streamed to disk separately)."""
 
     model_config = ConfigDict(extra="ignore")
+    long_fields: ClassVar[Mapping[str, int]] = {}
+    """Text fields (by the name they are sent under) that may hold more than ``form_stream.MAX_FIELD_BYTES``."""
 
     enable_diarization: bool = Field(False, description="Label segments and words with speakers")
     language: str | None = Field(
@@ -245,6 +247,11 @@ def _display_name(filename: str | None) -> str:
     return "upload" if name in ("", ".", "..") else name
 
 
+def display_name(filename: str | None) -> str:
+    """How an uploaded file's name is shown and stored (``_display_name``): for other routes that take a file."""
+    return _display_name(filename)
+
+
 def _validated_form(form_model: type[FormT], values: dict[str, list[str]], has_file: bool) -> FormT:
     """FastAPI's form rules, but for typed fields: an empty text value counts as not sent (an empty number or
     boolean is invalid, as its schema says); a list field takes every value of its repeated name, any other field
@@ -277,16 +284,23 @@ def _validated_form(form_model: type[FormT], values: dict[str, list[str]], has_f
 
 
 async def accept_upload(
-    request: Request, form_model: type[FormT], store: JobStore, settings: Settings
+    request: Request,
+    form_model: type[FormT],
+    store: JobStore,
+    settings: Settings,
+    before_queue: Callable[[FormT], Awaitable[None]] | None = None,
 ) -> tuple[FormT, JobView]:
     """Stream the file into a new job's directory (the size limit is enforced as it arrives), check the fields,
     then check that the file is decodable audio and queue the job. On any error the directory is removed and
     nothing is queued. With an Idempotency-Key that was used before, the first request's job is returned instead
-    (and this upload removed)."""
+    (and this upload removed). ``before_queue`` sees the checked form before anything is queued (an exception it
+    raises is the answer)."""
     idempotency_key = idempotency.key_from(request.headers)
     job_id, job_dir = store.new_job_dir()
     try:
-        streamed = await _stream_upload(request, job_dir, settings, hash_file=idempotency_key is not None)
+        streamed = await _stream_upload(
+            request, job_dir, settings, hash_file=idempotency_key is not None, long_fields=form_model.long_fields
+        )
         form = _validated_form(form_model, streamed.values, has_file=streamed.path is not None)
         options = form.job_options()
         if (requested := form.requested_model()) is not None:  # off the loop: it looks at the models on disk
@@ -297,6 +311,8 @@ async def accept_upload(
         assert streamed.path is not None  # a form without a file was refused just above
         if streamed.size == 0:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, f"Failed to load audio: '{filename}' is empty (0 bytes)")
+        if before_queue is not None:
+            await before_queue(form)
         queue = partial(_check_and_queue, store, settings, job_id, streamed.path, filename, options, callback_url)
         inline = streamed.size <= INLINE_CHECK_MAX_BYTES and not _redis_in_trouble(request)
         if idempotency_key is None:
@@ -339,7 +355,14 @@ async def _checked_callback_url(url: str, settings: Settings) -> str:
     return await run_in_threadpool(check)
 
 
-async def _stream_upload(request: Request, job_dir: Path, settings: Settings, *, hash_file: bool) -> StreamedForm:
+async def _stream_upload(
+    request: Request,
+    job_dir: Path,
+    settings: Settings,
+    *,
+    hash_file: bool,
+    long_fields: Mapping[str, int] | None = None,
+) -> StreamedForm:
     try:
         return await stream_form(
             request,
@@ -348,6 +371,7 @@ async def _stream_upload(request: Request, job_dir: Path, settings: Settings, *,
             max_file_bytes=int(settings.max_upload_mb * 1024 * 1024),
             hash_file=hash_file,
             idle_timeout=settings.request_idle_timeout_seconds,
+            long_fields=long_fields,
         )
     except NotMultipartError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{FILE_FIELD}: Field required ({exc})") from exc

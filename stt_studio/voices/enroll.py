@@ -178,6 +178,11 @@ def enroll_from_job(
     return Enrolled(voice, existed, speech.seconds, warning)
 
 
+def kept_voice_prints(store: JobStore, job_id: str) -> JobVoicePrints:
+    """The voice prints the job kept (NotEnrollableError when it kept none or they cannot be read)."""
+    return _prints(store, job_id)
+
+
 def _prints(store: JobStore, job_id: str) -> JobVoicePrints:
     path = JobCheckpoints.of_job(store.job_dir(job_id)).folder / f"{VOICE_PRINTS_KEY}.json"
     try:

@@ -83,3 +83,18 @@ class EnrollOutcome:
         new = next((s for s in voice.samples if s.id == body.get("sample_id")), voice.samples[-1])
         warning = body.get("warning")
         return cls(voice, bool(body["added_to_existing"]), new.speech_seconds, str(warning) if warning else None)
+
+
+@dataclass(frozen=True)
+class ClipSpeakerSummary:
+    """One voice found in a clip that holds several, for the user to pick: its label, seconds of speech alone, and
+    where it first talks."""
+
+    label: str
+    speech_seconds: float
+    first_start: float
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> ClipSpeakerSummary:
+        """An entry of the 409's ``speakers`` (``POST /voices`` with a clip of several voices)."""
+        return cls(str(body["speaker"]), float(body["speech_seconds"]), float(body["first_start"]))

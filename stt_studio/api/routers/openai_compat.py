@@ -10,7 +10,7 @@ its job in the same queue and worker. Errors carry our ``{"detail": ...}`` and, 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import orjson
 import redis
@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
-from stt_studio.api import openai_format
+from stt_studio.api import openai_format, speaker_references
 from stt_studio.api.deps import SettingsDep, StoreDep
 from stt_studio.api.openai_format import Granularity, ResponseFormat
 from stt_studio.api.responses import WAIT_ERRORS, describe_validation_errors
@@ -78,7 +78,7 @@ class OpenAIErrorRoute(APIRoute):
                 param = str(location[0]) if location else None
                 return openai_error(422, describe_validation_errors(errors), param=param)
             except HTTPException as exc:
-                response = openai_error(exc.status_code, str(exc.detail))
+                response = openai_error(exc.status_code, str(exc.detail), param=getattr(exc, "param", None))
                 response.headers.update(exc.headers or {})
                 return response
             except redis.RedisError as exc:
@@ -111,8 +111,18 @@ _DIARIZE_NOTE = (
 )
 
 
+_KnownName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
+_ReferenceClip = Annotated[
+    str, Field(min_length=6, max_length=speaker_references.MAX_REFERENCE_CHARS, pattern=r"^data:[^,]*,")
+]
+
+
 class OpenAITranscriptionForm(SubmitForm):
     """OpenAI's fields, plus ours (``enable_diarization`` and the speaker counts) as extra fields."""
+
+    long_fields: ClassVar[Mapping[str, int]] = {
+        speaker_references.REFERENCES_FIELD: speaker_references.MAX_REFERENCES_BYTES
+    }
 
     models: ClassVar[Mapping[str, str | None]] = {WHISPER_1: None}
     """Set per app: ``served_models``."""
@@ -133,6 +143,29 @@ class OpenAITranscriptionForm(SubmitForm):
         description="Accepted for compatibility; no effect: the batched decoder uses beam search, not sampling",
     )
 
+    known_speaker_names: list[_KnownName] = Field(
+        default_factory=list,
+        alias="known_speaker_names[]",
+        description="Names of known speakers (e.g. agent, customer), one per known_speaker_references[] entry, in "
+        "the same order, each once; used for this request only (never stored). Implies diarization",
+    )
+    known_speaker_references: list[_ReferenceClip] = Field(
+        default_factory=list,
+        alias="known_speaker_references[]",
+        description="Audio clips of the known speakers as data URLs (data:audio/wav;base64,…; anything FFmpeg "
+        "decodes), 2 to 10 s of one voice each, up to 4 by default (STT_OPENAI_MAX_SPEAKER_REFERENCES), 16 MB "
+        "together at most; the two lists equally long. Each is embedded by the speaker model, the job's speakers "
+        "matched against them alone: a matched speaker's segments carry its name in diarized_json (and "
+        "verbose_json's `speaker`), the others A, B, …. Never stored. A clip that is not audio, is shorter or "
+        "longer, holds no speech or several voices, or lists of different lengths: 400 naming the problem",
+    )
+    chunking_strategy: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Accepted for compatibility (auto; OpenAI's server_vad object arrives as chunking_strategy[…] "
+        "fields, also accepted); no effect: speech is always cut into regions by voice activity detection",
+    )
+
     def requested_model(self) -> str | None:
         return None  # checked and mapped by job_options, against the names GET /v1/models lists
 
@@ -143,7 +176,9 @@ class OpenAITranscriptionForm(SubmitForm):
                 status.HTTP_400_BAD_REQUEST, f"Unknown model '{self.model}': this server has {served} (GET /v1/models)"
             )
         options = super().job_options()
-        diarize = options.enable_diarization or self.response_format == "diarized_json"
+        diarize = (
+            options.enable_diarization or self.response_format == "diarized_json" or bool(self.known_speaker_names)
+        )
         update = {"model": self.models[self.model], "enable_diarization": diarize, "task": self.route_task}
         return options.model_copy(update=update)
 
@@ -185,13 +220,28 @@ def router_for(settings: Settings) -> APIRouter:
     async def answer(
         request: Request, form: type[OpenAITranscriptionForm], store: JobStore, settings: Settings
     ) -> Response:
-        accepted, view = await accept_upload(request, form, store, settings)
+        references: speaker_references.SpeakerReferences | None = None
+
+        async def embed_references(checked: OpenAITranscriptionForm) -> None:
+            nonlocal references
+            names, clips = checked.known_speaker_names, checked.known_speaker_references
+            speaker_references.check_pairs(names, clips, settings.openai_max_speaker_references)
+            if names:
+                embedder = request.app.state.clip_embedder
+                references = await run_in_threadpool(speaker_references.embed_references, names, clips, embedder)
+
+        accepted, view = await accept_upload(request, form, store, settings, before_queue=embed_references)
         outcome = await wait_for_job(store, view.job_id, settings.sync_timeout_seconds)
         if isinstance(outcome, JSONResponse):
             return outcome
         completed = await run_in_threadpool(store.get, view.job_id)
         assert completed.result is not None  # a completed job has its transcript
-        body = openai_format.render(completed.result, accepted.response_format, accepted.timestamp_granularities)
+        names = (
+            await run_in_threadpool(speaker_references.speaker_names, store, view.job_id, references)
+            if references is not None
+            else None
+        )
+        body = openai_format.render(completed.result, accepted.response_format, accepted.timestamp_granularities, names)
         if isinstance(body, str):
             return PlainTextResponse(body)
         return JSONResponse(body)

@@ -1,27 +1,44 @@
 """The voice library over REST: list, read, rename and delete voices and their samples, and save a speaker of a
-finished, diarized job as a voice or as another sample of one (``voices/enroll.py``). Answers never carry the voice
-vectors (biometric data stays on the server); enrolling from an uploaded clip (``POST /voices`` with a file) is not
-built yet."""
+finished, diarized job as a voice or as another sample of one (``voices/enroll.py``), or the speaker of an uploaded
+clip (``voices/clips.py``: the clip's speakers found by the jobs' diarization, one picked when there are several).
+Answers never carry the voice vectors (biometric data stays on the server)."""
 
 from __future__ import annotations
 
+import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, status
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from stt_studio.api.deps import SettingsDep, StoreDep
-from stt_studio.api.responses import INVALID_REQUEST, error
+from stt_studio.api.deps import ClipEmbedderDep, SettingsDep, StoreDep
+from stt_studio.api.responses import error
+from stt_studio.api.uploads import display_name
+from stt_studio.jobs.store import JobStore
 from stt_studio.settings import Settings
+from stt_studio.voices.clips import (
+    MAX_CLIP_SECONDS,
+    ClipEmbedder,
+    ClipRefusedError,
+    ClipSpeaker,
+    SeveralSpeakersError,
+    enroll_from_clip,
+)
 from stt_studio.voices.embedding_model import current_embedding_model
 from stt_studio.voices.enroll import (
     MIN_SECONDS,
     WARN_SECONDS,
+    Enrolled,
     EnrollmentRefusedError,
     NoSuchSpeakerError,
+    TooLittleSpeechError,
     enroll_from_job,
 )
 from stt_studio.voices.library import (
@@ -92,6 +109,20 @@ class EnrolledVoice(VoiceInfo):
     )
 
 
+class ClipSpeakerInfo(BaseModel):
+    speaker: str = Field(description="The speaker's label in the clip: send it as `speaker` to pick this one")
+    speech_seconds: float = Field(description="Seconds this speaker talks alone in the clip")
+    first_start: float = Field(description="Where in the clip (seconds) this speaker first talks alone")
+    first_end: float
+
+
+class SeveralSpeakersDetail(BaseModel):
+    detail: str
+    speakers: list[ClipSpeakerInfo] | None = Field(
+        default=None, description="The voices found in an uploaded clip, most speech first (when that is the problem)"
+    )
+
+
 API_CONSENT_NOTE = "The person agreed to have their voice stored (consent=true, REST API)"
 
 _JobId = Annotated[  # an empty form value reads as a missing one: the document says so (min_length)
@@ -103,6 +134,31 @@ _Speaker = Annotated[
         min_length=1,
         max_length=100,
         description="The speaker's label in the job's result: speakers[].speaker, SPEAKER_00",
+    ),
+]
+_OptionalJobId = Annotated[
+    str | None,
+    Form(
+        min_length=1,
+        description="A completed job whose speakers were found (enable_diarization); with `speaker`, instead of a "
+        "`file`",
+    ),
+]
+_OptionalSpeaker = Annotated[
+    str | None,
+    Form(
+        min_length=1,
+        max_length=100,
+        description="With `job_id`: the speaker's label in the job's result (speakers[].speaker, SPEAKER_00), "
+        "required. With `file`: the clip's speaker to save when it holds several (as the 409 listing them names "
+        "them); not needed for a clip of one voice",
+    ),
+]
+_Clip = Annotated[
+    UploadFile | None,
+    File(
+        description="A clip of the voice (anything FFmpeg decodes, up to 10 minutes), instead of `job_id` and "
+        "`speaker`: its speakers are found as a diarized job's are"
     ),
 ]
 _Consent = Annotated[
@@ -126,13 +182,28 @@ ENROLL_DESCRIPTION = (
     f"with the sample). Under {MIN_SECONDS:g} s of clean speech is refused (409); under {WARN_SECONDS:g} s is saved "
     "with a warning."
 )
+CLIP_DESCRIPTION = (
+    "Or from a clip (form field `file`, no `job_id`): the clip is decoded and its speakers found as a diarized "
+    "job's are (the no-token backend's CAM++, the library's model); the speaker's speech alone, joined, is the "
+    "sample's clip (16 kHz mono FLAC, up to about 60 s), and the diarization's vector of it its voice vector. A clip "
+    "holding several voices is answered 409 with `speakers` (label, seconds, first turn): send the one to keep as "
+    f"`speaker`. Not audio, no speech, a clip under {MIN_SECONDS:g} s or over {MAX_CLIP_SECONDS / 60:g} minutes, or "
+    f"under {MIN_SECONDS:g} s of the speaker's speech: 422 saying which. The first clip a server embeds loads the "
+    "speaker models (seconds)."
+)
 ENROLL_ERRORS: dict[int | str, dict[str, Any]] = {
     409: error(
         "The job has not finished, was not diarized, kept no voice prints or no audio, its prints come from another "
-        f"embedding model than the library's, the speaker has under {MIN_SECONDS:g} s of clean speech, or the voice's "
-        "file is damaged (detail says which)"
+        f"embedding model than the library's, the speaker has under {MIN_SECONDS:g} s of clean speech, the voice's "
+        "file is damaged (detail says which); or the uploaded clip holds several voices and no `speaker` was sent "
+        "(`speakers` lists them)",
+        SeveralSpeakersDetail,
     ),
-    422: INVALID_REQUEST,
+    422: error(
+        "A form field is missing or invalid (detail names it: consent not true; neither a file nor a job_id, or "
+        "both; job_id without speaker); or the clip cannot give a voice: not audio, no speech, too short or long, "
+        f"under {MIN_SECONDS:g} s of the speaker's speech, no such speaker in it (detail says which)"
+    ),
     503: error("Another program is changing the voice library; try again"),
 }
 
@@ -229,31 +300,13 @@ def delete_sample(voice_id: str, sample_id: str, settings: SettingsDep) -> dict[
     return {"id": sample_id, "deleted": True, "voice_deleted": left is None}
 
 
-def _enrolled(
-    settings: SettingsDep,
-    store: StoreDep,
-    job_id: str,
-    speaker: str,
-    consent: bool,
-    consent_note: str | None,
-    *,
-    name: str | None = None,
-    voice_id: str | None = None,
-) -> EnrolledVoice:
+def _consent_note(consent: bool, consent_note: str | None) -> str:
     if not consent:  # the document allows only true; a request that says false is refused all the same
         raise HTTPException(422, "consent: a voice is stored only when the person agreed (consent=true)")
-    note = consent_note.strip() if consent_note and consent_note.strip() else API_CONSENT_NOTE
-    with _answers():
-        enrolled = enroll_from_job(
-            store,
-            _library(settings),
-            job_id,
-            speaker,
-            consent=note,
-            library_model=current_embedding_model(settings),
-            name=name,
-            voice_id=voice_id,
-        )
+    return consent_note.strip() if consent_note and consent_note.strip() else API_CONSENT_NOTE
+
+
+def _answer(enrolled: Enrolled, settings: Settings) -> EnrolledVoice:
     info = _info(enrolled.voice, settings)
     return EnrolledVoice(
         **info.model_dump(),
@@ -263,35 +316,158 @@ def _enrolled(
     )
 
 
+def _from_job(
+    settings: Settings, store: JobStore, job_id: str, speaker: str, note: str, *, name: str | None, voice_id: str | None
+) -> Enrolled:
+    with _answers():
+        return enroll_from_job(
+            store,
+            _library(settings),
+            job_id,
+            speaker,
+            consent=note,
+            library_model=current_embedding_model(settings),
+            name=name,
+            voice_id=voice_id,
+        )
+
+
+_SUFFIX = re.compile(r"\.[a-z0-9]{1,15}")
+
+
+def _from_clip(
+    settings: Settings,
+    embedder: ClipEmbedder,
+    file: UploadFile,
+    speaker: str | None,
+    note: str,
+    *,
+    name: str | None,
+    voice_id: str | None,
+) -> Enrolled:
+    """The clip's speaker saved; clip problems as 422, several voices without a pick as ``_PickOne``."""
+    library = _library(settings)
+    filename = display_name(file.filename)
+    suffix = Path(filename).suffix.lower()
+    with _answers():
+        if voice_id is not None:
+            library.get(voice_id)  # an unknown voice is refused before any model runs
+    with tempfile.TemporaryDirectory(prefix="stt-voice-clip-") as folder:
+        clip = Path(folder) / ("clip" + (suffix if _SUFFIX.fullmatch(suffix) else ""))
+        with clip.open("wb") as out:
+            shutil.copyfileobj(file.file, out, 1024 * 1024)
+        with _answers():
+            try:
+                voices = embedder.voices(clip, shortest=MIN_SECONDS)
+                return enroll_from_clip(
+                    library, voices, consent=note, source=f"file {filename}", speaker=speaker, name=name,
+                    voice_id=voice_id,
+                )  # fmt: skip
+            except SeveralSpeakersError as exc:
+                raise _PickOne(exc) from exc
+            except (ClipRefusedError, TooLittleSpeechError) as exc:
+                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+
+
+class _PickOne(Exception):
+    """The clip holds several voices and none was picked (not a library error: ``_answers`` lets it through)."""
+
+    def __init__(self, refused: SeveralSpeakersError) -> None:
+        super().__init__(str(refused))
+        self.refused = refused
+
+
+def _several(exc: SeveralSpeakersError) -> JSONResponse:
+    body = SeveralSpeakersDetail(detail=str(exc), speakers=[_speaker_info(s) for s in exc.speakers])
+    return JSONResponse(body.model_dump(), status_code=status.HTTP_409_CONFLICT)
+
+
+def _speaker_info(speaker: ClipSpeaker) -> ClipSpeakerInfo:
+    first = speaker.turns[0] if speaker.turns else (0.0, 0.0)
+    return ClipSpeakerInfo(
+        speaker=speaker.label, speech_seconds=speaker.speech_seconds, first_start=first[0], first_end=first[1]
+    )
+
+
+def _enrolled(
+    settings: Settings,
+    store: JobStore,
+    embedder: ClipEmbedder,
+    form: _EnrollForm,
+    *,
+    name: str | None = None,
+    voice_id: str | None = None,
+) -> EnrolledVoice | JSONResponse:
+    note = _consent_note(form.consent, form.consent_note)
+    if form.file is not None and form.job_id is not None:
+        raise HTTPException(422, "file, job_id: send a clip (file) or a job's speaker (job_id and speaker), not both")
+    if form.file is not None:
+        try:
+            enrolled = _from_clip(settings, embedder, form.file, form.speaker, note, name=name, voice_id=voice_id)
+        except _PickOne as exc:
+            return _several(exc.refused)
+        return _answer(enrolled, settings)
+    if form.job_id is None:
+        raise HTTPException(422, "file: send a clip of the voice (file), or a job's speaker (job_id and speaker)")
+    if form.speaker is None:
+        raise HTTPException(422, "speaker: required with job_id (the speaker's label in the job's result)")
+    return _answer(_from_job(settings, store, form.job_id, form.speaker, note, name=name, voice_id=voice_id), settings)
+
+
+class _EnrollForm:
+    """The enrollment form's fields, however the route got them."""
+
+    def __init__(
+        self,
+        consent: bool,
+        consent_note: str | None,
+        job_id: str | None,
+        speaker: str | None,
+        file: UploadFile | None,
+    ) -> None:
+        self.consent = consent
+        self.consent_note = consent_note
+        self.job_id = job_id
+        self.speaker = speaker
+        self.file = file
+
+
 @router.post(
     "/voices",
     status_code=status.HTTP_201_CREATED,
-    summary="Save a speaker of a finished, diarized job as a voice (a sample of the voice of that name if one exists)",
-    description=f"Form fields: name, job_id, speaker, consent (true), consent_note. {ENROLL_DESCRIPTION} A name "
-    "already in the library (case-insensitive) gets the sample as its voice's new sample (added_to_existing). "
-    "Enrolling from an uploaded clip (a file field) is not built yet.",
+    response_model=EnrolledVoice,
+    summary="Save a voice from a clip, or a speaker of a finished, diarized job (a sample of the voice of that name if "
+    "one exists)",
+    description=f"Form fields: name, consent (true), consent_note; and file (a clip), or job_id and speaker. "
+    f"{ENROLL_DESCRIPTION} {CLIP_DESCRIPTION} A name already in the library (case-insensitive) gets the sample as "
+    "its voice's new sample (added_to_existing).",
     responses={404: error("No job with this id, or the job has no such speaker"), **ENROLL_ERRORS},
 )
 def enroll_voice(
     settings: SettingsDep,
     store: StoreDep,
+    embedder: ClipEmbedderDep,
     name: Annotated[
         str,
         Form(min_length=1, max_length=NAME_MAX, pattern=NAME_PATTERN, description="The voice's name (not only spaces)"),
     ],
-    job_id: _JobId,
-    speaker: _Speaker,
     consent: _Consent,
+    job_id: _OptionalJobId = None,
+    speaker: _OptionalSpeaker = None,
     consent_note: _ConsentNote = None,
-) -> EnrolledVoice:
-    return _enrolled(settings, store, job_id, speaker, consent, consent_note, name=name)
+    file: _Clip = None,
+) -> EnrolledVoice | JSONResponse:
+    form = _EnrollForm(consent, consent_note, job_id, speaker, file)
+    return _enrolled(settings, store, embedder, form, name=name)
 
 
 @router.post(
     "/voices/{voice_id}/samples",
     status_code=status.HTTP_201_CREATED,
-    summary="Add a speaker of a finished, diarized job to a voice as another sample",
-    description=f"Form fields: job_id, speaker, consent (true), consent_note. {ENROLL_DESCRIPTION}",
+    response_model=EnrolledVoice,
+    summary="Add a clip, or a speaker of a finished, diarized job, to a voice as another sample",
+    description=f"Form fields: consent (true), consent_note; and file (a clip), or job_id and speaker. "
+    f"{ENROLL_DESCRIPTION} {CLIP_DESCRIPTION}",
     responses={
         404: error("No voice with this id, no job with this id, or the job has no such speaker"),
         **ENROLL_ERRORS,
@@ -301,9 +477,12 @@ def add_voice_sample(
     voice_id: str,
     settings: SettingsDep,
     store: StoreDep,
-    job_id: _JobId,
-    speaker: _Speaker,
+    embedder: ClipEmbedderDep,
     consent: _Consent,
+    job_id: _OptionalJobId = None,
+    speaker: _OptionalSpeaker = None,
     consent_note: _ConsentNote = None,
-) -> EnrolledVoice:
-    return _enrolled(settings, store, job_id, speaker, consent, consent_note, voice_id=voice_id)
+    file: _Clip = None,
+) -> EnrolledVoice | JSONResponse:
+    form = _EnrollForm(consent, consent_note, job_id, speaker, file)
+    return _enrolled(settings, store, embedder, form, voice_id=voice_id)

@@ -11,8 +11,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject
 
+from stt_studio.ui.voices.add_dialog import CONSENT_NOTE, AddVoiceDialog
 from stt_studio.ui.voices.dialog import VoiceLibraryDialog
-from stt_studio.ui.voices.service import VoiceNameError, VoiceRefusedError, VoiceService
+from stt_studio.ui.voices.service import SeveralVoicesError, VoiceNameError, VoiceRefusedError, VoiceService
 
 Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Future[Any]"]
 
@@ -34,6 +35,9 @@ class VoiceLibraryController(QObject):
         dialog.delete_sample_requested.connect(lambda v, s: self._do(self._delete_sample(v, s)))
         dialog.export_requested.connect(lambda target: self._do(self._export(target)))
         dialog.import_requested.connect(lambda source: self._do(self._import(source)))
+        dialog.add_voice_requested.connect(self.open_add_voice)
+        self.add_dialog: AddVoiceDialog | None = None
+        """Add voice… open now or last (tests drive it)."""
         dialog.finished.connect(lambda _result: service.close())
 
     def idle(self) -> bool:
@@ -54,6 +58,29 @@ class VoiceLibraryController(QObject):
 
         self.last_task = self._spawn(guarded())
         return self.last_task
+
+    def open_add_voice(self) -> AddVoiceDialog:
+        add = AddVoiceDialog(self.dialog)
+        add.add_requested.connect(lambda clip, name, speaker: self._do(self._add_voice(add, clip, name, speaker)))
+        self.add_dialog = add
+        add.open()
+        return add
+
+    async def _add_voice(self, add: AddVoiceDialog, clip: Path, name: str, speaker: str | None) -> None:
+        add.set_busy(True)
+        try:
+            outcome = await self.service.enroll_clip(clip, name, CONSENT_NOTE, speaker)
+        except SeveralVoicesError as exc:
+            add.show_speakers(exc.speakers)
+            return
+        except VoiceRefusedError as exc:
+            add.show_refused(str(exc))
+            return
+        finally:
+            add.set_busy(False)
+        add.show_added(outcome)
+        await self._show_listing()
+        self.dialog.show_status(f"Voice “{outcome.voice.name}” added from {clip.name}")
 
     async def _show_listing(self) -> None:
         self.dialog.show_listing(await self.service.listing())

@@ -91,6 +91,7 @@ class VoiceLibraryDialog(QDialog):
     """Voice id, sample id."""
     export_requested = Signal(Path)
     import_requested = Signal(Path)
+    add_voice_requested = Signal()
 
     def __init__(self, where: str, *, moves_archives: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -130,6 +131,9 @@ class VoiceLibraryDialog(QDialog):
         self.delete_sample_button = QPushButton("Delete sample…")
         self.delete_sample_button.clicked.connect(self._confirm_delete_sample)
 
+        self.add_voice_button = QPushButton("Add voice…")
+        self.add_voice_button.setToolTip("A voice from an audio file of the person speaking")
+        self.add_voice_button.clicked.connect(self.add_voice_requested.emit)
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Every voice and its speech clips in one archive, for another computer")
         self.export_button.clicked.connect(self._choose_export)
@@ -152,6 +156,7 @@ class VoiceLibraryDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         footer = QHBoxLayout()
+        footer.addWidget(self.add_voice_button)
         footer.addWidget(self.export_button)
         footer.addWidget(self.import_button)
         footer.addWidget(self.status_label, 1)
@@ -223,6 +228,7 @@ class VoiceLibraryDialog(QDialog):
     def set_busy(self, busy: bool) -> None:
         self.pages.setEnabled(not busy)
         self.import_button.setEnabled(not busy)
+        self.add_voice_button.setEnabled(not busy)
         if busy:
             self.export_button.setEnabled(False)
         else:

@@ -11,11 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from stt_studio.client import ApiError, ClientError, StudioClient
+from stt_studio.client import ApiError, ClientError, SeveralVoicesInClipError, StudioClient
 from stt_studio.jobs.store import JobConflictError, JobNotFoundError, JobStore
-from stt_studio.voices.enroll import enroll_from_job
+from stt_studio.voices.clips import ClipEmbedder, SeveralSpeakersError, enroll_from_clip
+from stt_studio.voices.enroll import MIN_SECONDS, enroll_from_job
 from stt_studio.voices.library import DuplicateVoiceError, VoiceLibrary, VoiceLibraryError, clean_name
-from stt_studio.voices.summary import EnrollOutcome, VoiceListing, VoiceSummary
+from stt_studio.voices.summary import ClipSpeakerSummary, EnrollOutcome, VoiceListing, VoiceSummary
 
 T = TypeVar("T")
 
@@ -26,6 +27,14 @@ class VoiceRefusedError(Exception):
 
 class VoiceNameError(VoiceRefusedError):
     """The new name is blank, too long, or another voice's."""
+
+
+class SeveralVoicesError(VoiceRefusedError):
+    """The clip holds several voices and none was picked: ``speakers``, most speech first, to pick from."""
+
+    def __init__(self, message: str, speakers: tuple[ClipSpeakerSummary, ...]) -> None:
+        super().__init__(message)
+        self.speakers = speakers
 
 
 def checked_name(name: str) -> str:
@@ -70,6 +79,13 @@ class VoiceService:
         VoiceRefusedError says why not (not diarized, too little speech, prints of another model, …)."""
         raise NotImplementedError
 
+    async def enroll_clip(self, clip: Path, name: str, consent_note: str, speaker: str | None = None) -> EnrollOutcome:
+        """Save the voice in the audio file ``clip`` as the voice ``name`` (another sample of the voice of that name
+        if there is one), with the consent the user confirmed; ``speaker`` picks one of several voices.
+        SeveralVoicesError lists them when none was picked; VoiceRefusedError says why else not (not audio, no
+        speech, too little of it)."""
+        raise NotImplementedError
+
     async def export_archive(self, target: Path) -> int:
         """The number of voices written."""
         raise VoiceRefusedError("The voice library of a server cannot be exported from here")
@@ -89,9 +105,13 @@ class LocalVoiceService(VoiceService):
         library: VoiceLibrary,
         current_model: Callable[[], str | None],
         jobs: Callable[[], JobStore] | None = None,
+        clip_embedder: Callable[[], ClipEmbedder] | None = None,
     ) -> None:
         super().__init__()
         self.library = library
+        self._make_embedder = clip_embedder
+        self._embedder: ClipEmbedder | None = None
+        """Made on the first clip (its models load then, on the service's thread), then kept."""
         self._current_model = current_model
         """The embedding model's fingerprint (hashes the weights once: on the service's thread)."""
         self.jobs = jobs
@@ -144,6 +164,23 @@ class LocalVoiceService(VoiceService):
         except JobConflictError as exc:  # not finished
             raise VoiceRefusedError(str(exc)) from exc
 
+    async def enroll_clip(self, clip: Path, name: str, consent_note: str, speaker: str | None = None) -> EnrollOutcome:
+        name, make = checked_name(name), self._make_embedder
+        if make is None:
+            raise VoiceRefusedError("This library cannot embed clips (no speaker model given)")
+
+        def enroll() -> EnrollOutcome:
+            if self._embedder is None:
+                self._embedder = make()
+            found = self._embedder.voices(clip, shortest=MIN_SECONDS)
+            enrolled = enroll_from_clip(
+                self.library, found, consent=consent_note, source=f"file {clip.name}", speaker=speaker, name=name
+            )
+            voice = VoiceSummary.of(enrolled.voice, found.model)
+            return EnrollOutcome(voice, enrolled.added_to_existing, enrolled.speech_seconds, enrolled.warning)
+
+        return await self._refusing(enroll)
+
     async def delete_sample(self, voice_id: str, sample_id: str) -> bool:
         return await self._refusing(lambda: self.library.delete_sample(voice_id, sample_id) is None)
 
@@ -156,6 +193,11 @@ class LocalVoiceService(VoiceService):
     async def _refusing(self, fn: Callable[[], T]) -> T:
         try:
             return await self._run(fn)
+        except SeveralSpeakersError as exc:
+            speakers = tuple(
+                ClipSpeakerSummary(s.label, s.speech_seconds, s.turns[0][0] if s.turns else 0.0) for s in exc.speakers
+            )
+            raise SeveralVoicesError(str(exc), speakers) from exc
         except (VoiceLibraryError, OSError) as exc:
             raise VoiceRefusedError(str(exc)) from exc
 
@@ -187,6 +229,15 @@ class RemoteVoiceService(VoiceService):
     async def enroll(self, job_id: str, speaker: str, name: str, consent_note: str) -> EnrollOutcome:
         name = checked_name(name)
         return await self._refusing(lambda: self.client.enroll_voice(name, job_id, speaker, consent_note))
+
+    async def enroll_clip(self, clip: Path, name: str, consent_note: str, speaker: str | None = None) -> EnrollOutcome:
+        name = checked_name(name)
+        try:
+            return await self._run(lambda: self.client.enroll_voice_clip(name, clip, consent_note, speaker))
+        except SeveralVoicesInClipError as exc:
+            raise SeveralVoicesError(str(exc), exc.speakers) from exc
+        except ClientError as exc:
+            raise VoiceRefusedError(str(exc)) from exc
 
     async def delete_sample(self, voice_id: str, sample_id: str) -> bool:
         return await self._refusing(lambda: self.client.delete_voice_sample(voice_id, sample_id))

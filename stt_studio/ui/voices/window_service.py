@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from stt_studio.ui.remote_service import RemoteJobService
 from stt_studio.ui.voices.service import LocalVoiceService, RemoteVoiceService, VoiceService
+from stt_studio.voices.clips import ClipEmbedder
 from stt_studio.voices.embedding_model import current_embedding_model
 from stt_studio.voices.library import VoiceLibrary
 
@@ -24,5 +25,7 @@ def voice_service_of(window: MainWindow) -> tuple[VoiceService, str]:
     local = window._local
     settings = local.settings
     library = VoiceLibrary.in_data_dir(settings.data_dir)
-    voices = LocalVoiceService(library, lambda: current_embedding_model(settings), lambda: local.store)
+    voices = LocalVoiceService(
+        library, lambda: current_embedding_model(settings), lambda: local.store, lambda: ClipEmbedder(settings)
+    )
     return voices, f"This computer's voice library ({library.folder})"

@@ -107,7 +107,6 @@ LEVERS = (
     Lever("today: step 0.1, pyannote's embeddings", LocalTuning(0.1, 1), pyannote_embeddings=True),
     Lever("step 0.1, embedding stride 3", LocalTuning(0.1, 3)),
     Lever("step 0.1, embedding stride 5", LocalTuning(0.1, 5)),
-    Lever("step 0.1, embedding stride 8", LocalTuning(0.1, 8)),
     Lever("step 0.2, every window embedded (before)", LocalTuning(0.2, 1)),
     Lever("step 0.2, embedding stride 3", LocalTuning(0.2, 3)),
     Lever("default, 1 torch thread", DEFAULT_TUNING, torch_threads=1),

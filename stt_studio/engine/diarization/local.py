@@ -42,9 +42,10 @@ class LocalTuning:
 
     @property
     def clustering(self) -> dict[str, float | int | str]:
-        # A cluster's size counts embedded windows, so the smallest real voice's count scales with the step
-        # between them; 12 windows at step 0.1 was tuned on pyannote's two-speaker sample and espeak-ng dialogues.
-        smallest = max(2, round(12 * 0.1 / (self.segmentation_step * self.embedding_stride)))
+        # A cluster's size counts windows (a borrowed embedding counts for its window too), so the smallest real
+        # voice's count scales with the step; 12 windows at step 0.1 was tuned on pyannote's two-speaker sample
+        # and espeak-ng dialogues.
+        smallest = max(2, round(12 * 0.1 / self.segmentation_step))
         return {"method": "centroid", "min_cluster_size": smallest, "threshold": 0.6}
 
 
@@ -150,17 +151,6 @@ def _clustering() -> Any:
 
     class LocalClustering(AgglomerativeClustering):
         last_estimate: SpeakerCountEstimate | None = None
-        borrowed: npt.NDArray[np.bool_] | None = None
-        """(windows, speakers): pairs whose embedding is another pair's (anchors.py): assigned, not clustered."""
-
-        def filter_embeddings(
-            self, embeddings: Any, segmentations: Any = None, min_active_ratio: float = 0.2
-        ) -> tuple[Any, Any, Any]:
-            if self.borrowed is None or self.borrowed.shape != embeddings.shape[:2]:
-                return super().filter_embeddings(embeddings, segmentations, min_active_ratio)
-            own = np.where(self.borrowed[..., None], np.nan, embeddings)
-            return super().filter_embeddings(own, segmentations, min_active_ratio)
-
         def __call__(
             self,
             embeddings: Any,
@@ -251,10 +241,7 @@ def _pipeline_class() -> Any:
         def get_embeddings(
             self, file: Any, binary_segmentations: Any, exclude_overlap: bool = False, hook: Any = None
         ) -> npt.NDArray[np.float32]:
-            embeddings, plan = embed_planned(
-                self, file, binary_segmentations, exclude_overlap, hook, self.embedding_stride
-            )
-            self.clustering.borrowed = plan.borrow_from[..., 0] >= 0
+            embeddings, _ = embed_planned(self, file, binary_segmentations, exclude_overlap, hook, self.embedding_stride)
             return embeddings
 
     return AnchoredDiarization

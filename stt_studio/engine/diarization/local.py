@@ -241,7 +241,8 @@ def _pipeline_class() -> Any:
         def get_embeddings(
             self, file: Any, binary_segmentations: Any, exclude_overlap: bool = False, hook: Any = None
         ) -> npt.NDArray[np.float32]:
-            embeddings, _ = embed_planned(self, file, binary_segmentations, exclude_overlap, hook, self.embedding_stride)
+            stride = self.embedding_stride
+            embeddings, _ = embed_planned(self, file, binary_segmentations, exclude_overlap, hook, stride)
             return embeddings
 
     return AnchoredDiarization

@@ -3,7 +3,7 @@
 - DER (pyannote.metrics, collar 0) on pyannote.audio's own two-speaker sample, against its reference RTTM;
 - DER and speaker count on espeak-ng dialogues with 2 and 3 speakers (known turns);
 - diarization seconds per minute of audio, and its share of a whole transcribe-and-diarize run;
-- with --tradeoff: the pipeline's tunings (the segmentation window's step) side by side on the same
+- with --tradeoff: the levers (segmentation step, embedding stride, threads) side by side on the same
   audio, in one run: DER, speakers found, seconds per audio minute and the speed-up over pyannote's defaults.
 
     .venv/bin/python -m benchmarks.diarization [--model tiny.en] [--tradeoff]

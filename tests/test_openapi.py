@@ -27,7 +27,7 @@ from tests.conftest import LiveService
 REPO = Path(__file__).resolve().parent.parent
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 KEY = "stt_openapi_" + "k" * 40
-_SCHEMATHESIS_TIMEOUT = 600
+_SCHEMATHESIS_TIMEOUT = 1500
 
 
 def _schemathesis(url: str, *options: str) -> subprocess.CompletedProcess[str]:

@@ -25,7 +25,7 @@ from stt_studio.engine.errors import AudioError, AudioTooLongError
 from stt_studio.engine.options import DiarizationOptions
 from stt_studio.jobs.kept_audio import write_mono_flac
 from stt_studio.settings import Settings
-from stt_studio.voices.enroll import CLIP_SECONDS, MIN_SECONDS, WARN_SECONDS, Enrolled, TooLittleSpeechError
+from stt_studio.voices.enroll import CLIP_SECONDS, MIN_SECONDS, Enrolled, TooLittleSpeechError, save_sample
 from stt_studio.voices.library import NewSample, VoiceLibrary, VoiceLibraryError
 from stt_studio.voices.matching import KnownVoice
 from stt_studio.voices.prints import speech_seconds
@@ -197,12 +197,6 @@ def enroll_from_clip(
             f"The clip holds {chosen.speech_seconds:.1f} s of {_whose(clip, chosen)} speech; a voice needs at least "
             f"{MIN_SECONDS:g} s"
         )
-    warning = (
-        f"Only {seconds:.1f} s of speech: the voice may name this person less surely than with {WARN_SECONDS:g} s "
-        "or more (add another sample later)"
-        if seconds < WARN_SECONDS
-        else None
-    )
     with tempfile.TemporaryDirectory(prefix="stt-clip-") as folder:
         saved = Path(folder) / "clip.flac"
         write_mono_flac(audio, saved)
@@ -214,12 +208,7 @@ def enroll_from_clip(
             source=source if len(clip.speakers) == 1 else f"{source} ({chosen.label})",
             consent=consent,
         )
-        if voice_id is not None:
-            voice, existed = library.add_sample(voice_id, sample), True
-        else:
-            assert name is not None
-            voice, existed = library.add_voice_or_sample(name, sample)
-    return Enrolled(voice, existed, seconds, warning)
+        return save_sample(library, sample, name=name, voice_id=voice_id, what="speech")
 
 
 def _whose(clip: ClipVoices, speaker: ClipSpeaker) -> str:

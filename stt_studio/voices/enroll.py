@@ -153,12 +153,6 @@ def enroll_from_job(
             f"{label} of job {job_id} speaks alone for {speech.seconds:.1f} s in turns of {MIN_TURN_SECONDS:g} s or "
             f"longer; a voice needs at least {MIN_SECONDS:g} s"
         )
-    warning = (
-        f"Only {speech.seconds:.1f} s of clean speech: the voice may name this person less surely than with "
-        f"{WARN_SECONDS:g} s or more (add another sample later)"
-        if speech.seconds < WARN_SECONDS
-        else None
-    )
     with tempfile.TemporaryDirectory(prefix="stt-enroll-") as folder:
         clip = Path(folder) / "clip.flac"
         _cut(_audio_path(store, job_id), speech, clip)
@@ -170,12 +164,26 @@ def enroll_from_job(
             source=f"job {job_id} speaker {label}",
             consent=consent,
         )
-        if voice_id is not None:
-            voice, existed = library.add_sample(voice_id, sample), True
-        else:
-            assert name is not None
-            voice, existed = library.add_voice_or_sample(name, sample)
-    return Enrolled(voice, existed, speech.seconds, warning)
+        return save_sample(library, sample, name=name, voice_id=voice_id, what="clean speech")
+
+
+def save_sample(library: VoiceLibrary, sample: NewSample, *, name: str | None, voice_id: str | None,
+                what: str) -> Enrolled:  # fmt: skip
+    """``sample`` added to voice ``voice_id``, else to the voice named ``name`` (a new one when the library has none
+    of that name); under ``WARN_SECONDS`` of ``what`` (its speech) it is saved with a warning."""
+    seconds = sample.speech_seconds
+    warning = (
+        f"Only {seconds:.1f} s of {what}: the voice may name this person less surely than with {WARN_SECONDS:g} s "
+        "or more (add another sample later)"
+        if seconds < WARN_SECONDS
+        else None
+    )
+    if voice_id is not None:
+        voice, existed = library.add_sample(voice_id, sample), True
+    else:
+        assert name is not None
+        voice, existed = library.add_voice_or_sample(name, sample)
+    return Enrolled(voice, existed, seconds, warning)
 
 
 def kept_voice_prints(store: JobStore, job_id: str) -> JobVoicePrints:

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -25,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from stt_studio.engine.audio import MEDIA_EXTENSIONS
 from stt_studio.ui.clock import format_clock
-from stt_studio.ui.voices.save_dialog import CONSENT
+from stt_studio.ui.voices.save_dialog import CONSENT, consent_checkbox, result_label
 from stt_studio.voices.enroll import MIN_SECONDS
 from stt_studio.voices.summary import ClipSpeakerSummary, EnrollOutcome
 
@@ -59,12 +58,8 @@ class AddVoiceDialog(QDialog):
         self.name_edit.setMaxLength(200)  # the library says why past its own limit
         self.speaker_label = QLabel("Voice:")
         self.speaker_combo = QComboBox()
-        self.consent_check = QCheckBox(CONSENT)
-        self.consent_check.setToolTip("A voice is biometric data: store it only with the person's consent")
-        self.result_label = QLabel()
-        self.result_label.setWordWrap(True)
-        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.result_label.hide()
+        self.consent_check = consent_checkbox()
+        self.result_label = result_label()
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.add_button = QPushButton("Add")

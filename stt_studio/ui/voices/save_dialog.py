@@ -30,6 +30,22 @@ CONSENT = "This person agreed to have their voice stored"
 CONSENT_NOTE = f"{CONSENT} (confirmed in STT Studio's window)"
 
 
+def consent_checkbox() -> QCheckBox:
+    """The tick a voice is not saved without (Save voice and Add voice)."""
+    check = QCheckBox(CONSENT)
+    check.setToolTip("A voice is biometric data: store it only with the person's consent")
+    return check
+
+
+def result_label() -> QLabel:
+    """Where a voice dialog says what happened (hidden until then; selectable, to copy an error)."""
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.hide()
+    return label
+
+
 @dataclass(frozen=True)
 class SpeakerChoice:
     label: str
@@ -80,12 +96,8 @@ class SaveVoiceDialog(QDialog):
         self.name_edit.setMaxLength(200)  # the library says why past its own limit
         self.seconds_label = QLabel()
         self.seconds_label.setWordWrap(True)
-        self.consent_check = QCheckBox(CONSENT)
-        self.consent_check.setToolTip("A voice is biometric data: store it only with the person's consent")
-        self.result_label = QLabel()
-        self.result_label.setWordWrap(True)
-        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.result_label.hide()
+        self.consent_check = consent_checkbox()
+        self.result_label = result_label()
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.save_button = QPushButton("Save")

@@ -8,17 +8,16 @@ review saved meanwhile is never overwritten.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.engine.speaker_identity import identify_speakers
-from stt_studio.jobs.checkpoints import JobCheckpoints
 from stt_studio.jobs.review import TranscriptSnapshot, TranscriptVersionError
 from stt_studio.jobs.store import JobConflictError, JobStore
 from stt_studio.voices.decisions import Decision, decide
+from stt_studio.voices.enroll import NotEnrollableError, kept_voice_prints
 from stt_studio.voices.library import VoiceLibrary
-from stt_studio.voices.prints import VOICE_PRINTS_KEY, JobVoicePrints, VoicePrintsError
+from stt_studio.voices.prints import JobVoicePrints
 
 ATTEMPTS = 5
 """Reads and saves tried when other writers keep replacing the transcript in between."""
@@ -80,19 +79,13 @@ class SpeakerDecisions:
         return identify
 
     def _prints(self, job_id: str) -> JobVoicePrints:
-        path = JobCheckpoints.of_job(self._store.job_dir(job_id)).folder / f"{VOICE_PRINTS_KEY}.json"
         transcript = self._store.transcript(job_id)  # JobNotFoundError / TranscriptNotReadyError first
         if not transcript.result.speakers:
             raise CannotIdentifyError(f"Job {job_id} was transcribed without finding speakers: nobody to identify")
         try:
-            return JobVoicePrints.from_json(json.loads(path.read_text(encoding="utf-8"))["data"])
-        except FileNotFoundError:
-            raise CannotIdentifyError(
-                f"Job {job_id} kept no voice prints (it was diarized before they were kept): find its speakers "
-                "again first"
-            ) from None
-        except (OSError, ValueError, KeyError, TypeError, VoicePrintsError) as exc:
-            raise CannotIdentifyError(f"Job {job_id}'s voice prints cannot be read ({exc})") from exc
+            return kept_voice_prints(self._store, job_id)
+        except NotEnrollableError as exc:
+            raise CannotIdentifyError(str(exc)) from None
 
     def _change(self, job_id: str, change: Callable[[TranscriptionResult], TranscriptionResult]) -> TranscriptSnapshot:
         for _ in range(ATTEMPTS):

@@ -626,7 +626,7 @@ def transcribe_again_dialog(app: QApplication, shooter: Shooter, parent: QWidget
 
 
 VOICES = {
-    "Diane Keaton": [
+    "Diane Okafor": [
         (14.2, "job:6f1c2a9e0b47 speaker SPEAKER_00", "agreed in person, 2026-11-30"),
         (9.6, "job:a83d51c07e22 speaker SPEAKER_01", "agreed in person, 2026-11-30"),
     ],
@@ -679,19 +679,19 @@ def voice_library_dialog(app: QApplication, window: MainWindow, shooter: Shooter
     task = controller.last_task
     assert task is not None
     wait_until(app, task.done, 30, "the voice library to load")
-    choose_voice(controller.dialog, "Diane Keaton")
+    choose_voice(controller.dialog, "Diane Okafor")
     shooter.both("voice-library", voice_library_target(app, controller.dialog))
     controller.dialog.reject()
     settle(app)
 
 
 def save_voice_dialog(app: QApplication, shooter: Shooter, parent: QWidget | None) -> None:
-    """Save voice to library on an interview: the second speaker, named Diane Keaton in review, added to her voice
+    """Save voice to library on an interview: the second speaker, named Diane Okafor in review, added to her voice
     (the first speaker has under 10 s of clean speech: choosing it would show the caution)."""
     where = "From “interview-two-speakers.wav” into this computer's voice library"
     speakers = [
         SpeakerChoice("SPEAKER_00", "Speaker 1", "", 9.2),
-        SpeakerChoice("SPEAKER_01", "Diane Keaton", "Diane Keaton", 16.8),
+        SpeakerChoice("SPEAKER_01", "Diane Okafor", "Diane Okafor", 16.8),
     ]
     assert speakers[0].seconds < WARN_SECONDS <= speakers[1].seconds
     dialog = SaveVoiceDialog(where, speakers, "SPEAKER_01", parent)
@@ -703,7 +703,7 @@ def save_voice_dialog(app: QApplication, shooter: Shooter, parent: QWidget | Non
         SampleSummary(f"s_{i:012x}", f"job:{i:012x} speaker SPEAKER_01", datetime.now(timezone.utc), "agreed", s)
         for i, s in enumerate(seconds)
     )
-    voice = VoiceSummary("v_000000000001", "Diane Keaton", sum(seconds), False, samples)
+    voice = VoiceSummary("v_000000000001", "Diane Okafor", sum(seconds), False, samples)
     dialog.show_saved(EnrollOutcome(voice, True, 16.8, None))
     shooter.both("save-voice", voice_library_target(app, dialog))
     dialog.reject()
@@ -711,17 +711,17 @@ def save_voice_dialog(app: QApplication, shooter: Shooter, parent: QWidget | Non
 
 def voice_chips(app: QApplication, shooter: Shooter) -> None:
     """The speaker chips under a transcript's header (named ✓, a suggestion, sounds like — merge?, unknown), and the
-    menu of the suggested one (Accept / Not Bob)."""
+    menu of the suggested one (Accept / Not Robert)."""
     from stt_studio.engine.result import Segment, SpeakerSummary, TranscriptionResult, VoiceCandidate
     from stt_studio.ui.speakers import SpeakerPalette
     from stt_studio.ui.views.transcript_view import TranscriptHeader
     from stt_studio.ui.voices.chips import SpeakerChips
 
-    diane = VoiceCandidate(voice_id="v_1", name="Diane Keaton", score=0.91)
+    diane = VoiceCandidate(voice_id="v_1", name="Diane Okafor", score=0.91)
     summaries = [
-        SpeakerSummary(speaker="SPEAKER_00", speaking_time=312.0, name="Diane Keaton", voice_id="v_1", match="auto",
+        SpeakerSummary(speaker="SPEAKER_00", speaking_time=312.0, name="Diane Okafor", voice_id="v_1", match="auto",
                        score=0.91, margin=0.3, candidates=[diane]),
-        SpeakerSummary(speaker="SPEAKER_01", speaking_time=280.0, name="Bob Marley", voice_id="v_2",
+        SpeakerSummary(speaker="SPEAKER_01", speaking_time=280.0, name="Robert Lindqvist", voice_id="v_2",
                        match="suggested", score=0.72, margin=0.1),
         SpeakerSummary(speaker="SPEAKER_02", speaking_time=41.0, match="unknown",
                        also_sounds_like=diane.model_copy(update={"score": 0.74})),
@@ -772,7 +772,7 @@ def add_voice_dialog(app: QApplication, shooter: Shooter, parent: QWidget | None
     dialog.show()
     settle(app)
     dialog.set_clip(Path("/home/me/Recordings/panel-excerpt.m4a"))
-    dialog.name_edit.setText("Diane Keaton")
+    dialog.name_edit.setText("Diane Okafor")
     dialog.consent_check.setChecked(True)
     dialog.show_speakers((ClipSpeakerSummary("SPEAKER_01", 8.4, 0.0), ClipSpeakerSummary("SPEAKER_00", 4.6, 1.7)))
     shooter.both("add-voice", voice_library_target(app, dialog))
@@ -791,7 +791,7 @@ def voices_only(out: Path, root: Path) -> list[Path]:
     dialog = VoiceLibraryDialog(f"This computer's voice library ({library.folder})", moves_archives=True)
     dialog.show_listing(VoiceListing([VoiceSummary.of(v, model) for v in library.voices()], []))
     dialog.show()
-    choose_voice(dialog, "Diane Keaton")
+    choose_voice(dialog, "Diane Okafor")
     shooter.both("voice-library", voice_library_target(app, dialog))
     dialog.reject()
     save_voice_dialog(app, shooter, None)

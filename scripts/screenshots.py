@@ -900,9 +900,10 @@ def playback_off_in_namespace(out: Path) -> None:
 def welcome_only(out: Path, root: Path) -> list[Path]:
     """The first-run welcome step with this machine's real speed probe, then its download of a model in progress,
     and Settings → Models during that download: the real download child against the stand-in hub (tests/hub_server)
-    serving the real tiny weights as 'small', slowly (about a minute in all)."""
+    serving the real tiny weights as 'small', padded to small's size (about a minute in all)."""
     import json
 
+    from stt_studio.engine.model_catalog import known_model
     from stt_studio.engine.models import bundled_files
     from stt_studio.engine.speed_probe import report_from_json
     from stt_studio.ui.model_downloads.dialog import ModelsDialog
@@ -917,7 +918,12 @@ def welcome_only(out: Path, root: Path) -> list[Path]:
                            check=True, timeout=300).stdout  # fmt: skip
     report = report_from_json(json.loads(probe.splitlines()[-1]))
     weights = {p.name: p.read_bytes() for p in bundled_files("tiny.en")}
-    with running(FakeHub({"Systran/faster-whisper-small": weights}, bytes_per_second=2_000_000)) as hub:
+    # padded to small's real size, so the bytes the dialog shows are small's (the download is cancelled before its
+    # end: nothing reads the padding)
+    small = known_model("small")
+    assert small is not None
+    weights["model.bin"] += bytes(small.download_mb * 1_000_000 - sum(len(data) for data in weights.values()))
+    with running(FakeHub({small.repo_id: weights}, bytes_per_second=40_000_000)) as hub:
         os.environ.update(HF_ENDPOINT=hub.url, HF_HUB_OFFLINE="0")  # the download child inherits them
         downloader = ModelDownloader(root / "models", offline=False)
         welcome = WelcomeDialog(downloader, report=report)

@@ -173,6 +173,33 @@ def test_after_a_model_change_a_voice_needs_refresh_and_matching_uses_only_curre
     assert known.samples == ((0.0, 1.0),)
 
 
+def test_a_refresh_embeds_the_older_samples_clips_again_and_keeps_what_it_cannot(
+    lib: VoiceLibrary, tmp_path: Path
+) -> None:
+    diane = lib.add_voice("Diane", sample(tmp_path, b"RIFF-diane"))
+    bob = lib.add_voice("Bob", sample(tmp_path, b"RIFF-bob", (0.0, 1.0, 0.0)))
+    newer = "campplus-256:newer"
+    (tmp_path / "clip-x.wav").write_bytes(b"x")
+    lib.add_sample(bob.id, NewSample((0.0, 0.0, 0.0, 1.0), newer, tmp_path / "clip-x.wav", 9.0, "x", "agreed"))
+    lib.clip_path(lib.get(bob.id).samples[0]).unlink()  # Bob's older clip is gone
+    embedded: list[bytes] = []
+
+    def embed(clip: Path) -> tuple[float, ...]:
+        embedded.append(clip.read_bytes())  # a missing clip raises FileNotFoundError, an OSError
+        return (0.5, 0.5, 0.5, 0.5)
+
+    done = lib.refresh(newer, embed)
+    assert (done.samples, done.left) == (1, 1) and embedded == [b"RIFF-diane"]  # only the older samples' clips
+    (problem,) = done.problems
+    assert problem.startswith("Bob: the sample from job:abc speaker SPEAKER_00 could not be embedded again")
+    (refreshed,) = lib.get(diane.id).samples
+    assert (refreshed.model, refreshed.embedding) == (newer, [0.5, 0.5, 0.5, 0.5])
+    assert refreshed.source == "job:abc speaker SPEAKER_00" and refreshed.speech_seconds == 12.5  # the rest kept
+    assert not lib.get(diane.id).needs_refresh(newer) and lib.get(bob.id).needs_refresh(newer)
+    assert [k.name for k in lib.known_voices(newer)] == ["Bob", "Diane"]
+    assert lib.refresh(newer, embed).samples == 0 and len(embedded) == 1  # nothing more to do for Diane
+
+
 def test_an_archive_with_a_damaged_member_is_refused_as_damaged(lib: VoiceLibrary, tmp_path: Path) -> None:
     lib.add_voice("Diane", sample(tmp_path, b"RIFF-" + b"diane" * 40))
     archive = tmp_path / "voices.zip"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,6 +169,21 @@ class ClipEmbedder:
         counted = [s for s in speakers if s.speech_seconds >= MIN_SPEAKER_SECONDS]
         counted.sort(key=lambda s: -s.speech_seconds)
         return ClipVoices(model, round(len(samples) / SAMPLE_RATE, 3), tuple(counted), samples)
+
+
+def embedder_of_clips(embedder: ClipEmbedder) -> Callable[[Path], tuple[float, ...]]:
+    """A saved sample's clip (one person's speech) embedded again: the vector of the speaker with the most speech
+    in it (NoSpeechError, a ValueError, when it holds none)."""
+
+    def embed(clip: Path) -> tuple[float, ...]:
+        if not clip.is_file():
+            raise FileNotFoundError(f"the clip {clip.name} is missing")
+        found = embedder.voices(clip)
+        if not found.speakers:
+            raise NoSpeechError("no speech found in the clip")
+        return found.speakers[0].vector
+
+    return embed
 
 
 def enroll_from_clip(

@@ -9,12 +9,13 @@ A sample keeps the fingerprint of the model that embedded it: after a model chan
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 import shutil
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -124,6 +125,15 @@ class Voice(BaseModel):
     def known(self, model: str) -> KnownVoice:
         """What matching compares: only the samples of ``model``."""
         return KnownVoice(self.id, self.name, tuple(tuple(s.embedding) for s in self.samples if s.model == model))
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """What a refresh did: samples embedded again, samples left as they were, and why (one line each)."""
+
+    samples: int
+    left: int
+    problems: list[str]
 
 
 @dataclass(frozen=True)
@@ -240,6 +250,41 @@ class VoiceLibrary:
     def add_sample(self, voice_id: str, sample: NewSample) -> Voice:
         with self._locked():
             return self._with_sample(self.get(voice_id), sample)
+
+    def refresh(self, model: str, embed: Callable[[Path], Sequence[float]]) -> Refreshed:
+        """Every sample embedded by another model than ``model``: its clip embedded again by ``embed`` (which runs
+        ``model``, outside the lock: seconds per clip) and the sample's vector and model replaced. A clip that can't
+        be embedded (gone, no speech: ``embed`` raises ValueError or OSError) leaves its sample as it was, named in
+        ``Refreshed.problems``; a sample changed or deleted meanwhile is left to the change."""
+        stale = [(voice, sample) for voice in self.voices() for sample in voice.samples if sample.model != model]
+        vectors: dict[str, list[float]] = {}
+        problems: list[str] = []
+        for voice, sample in stale:
+            try:
+                vector = [float(x) for x in embed(self.clip_path(sample))]
+            except (ValueError, OSError) as exc:
+                problems.append(f"{voice.name}: the sample from {sample.source} could not be embedded again ({exc})")
+                continue
+            if not vector or not all(math.isfinite(x) for x in vector):
+                problems.append(f"{voice.name}: the sample from {sample.source} gave no usable vector")
+                continue
+            vectors[sample.id] = vector
+        refreshed = 0
+        with self._locked():
+            for voice_id in dict.fromkeys(voice.id for voice, _ in stale):
+                try:
+                    voice = self.get(voice_id)
+                except VoiceNotFoundError:
+                    continue
+                changed = False
+                for sample in voice.samples:
+                    if sample.id in vectors and sample.model != model:
+                        sample.embedding, sample.model = vectors[sample.id], model
+                        changed = True
+                        refreshed += 1
+                if changed:
+                    self._write(Voice.model_validate(voice.model_dump()))  # the sizes checked again
+        return Refreshed(refreshed, len(stale) - refreshed, problems)
 
     def _with_sample(self, voice: Voice, sample: NewSample) -> Voice:
         """``voice`` with ``sample`` added, written (under the lock)."""

@@ -29,6 +29,7 @@ from stt_studio.voices.clips import (
     ClipRefusedError,
     ClipSpeaker,
     SeveralSpeakersError,
+    embedder_of_clips,
     enroll_from_clip,
 )
 from stt_studio.voices.embedding_model import current_embedding_model
@@ -107,6 +108,14 @@ class EnrolledVoice(VoiceInfo):
         description=f"Set when the speaker's clean speech is under {WARN_SECONDS:g} s: the voice may name them less "
         "surely (add another sample later)"
     )
+
+
+class VoicesRefreshed(BaseModel):
+    refreshed: int = Field(description="Samples whose clips were embedded again by the current speaker model")
+    left: int = Field(description="Samples of another model left as they were (see problems)")
+    problems: list[str] = Field(description="Why each sample left could not be embedded again (its clip gone, no "
+                                "speech in it)")  # fmt: skip
+    model: str = Field(description="The speaker model's fingerprint the refreshed samples now carry")
 
 
 class ClipSpeakerInfo(BaseModel):
@@ -459,6 +468,29 @@ def enroll_voice(
 ) -> EnrolledVoice | JSONResponse:
     form = _EnrollForm(consent, consent_note, job_id, speaker, file)
     return _enrolled(settings, store, embedder, form, name=name)
+
+
+@router.post(
+    "/voices/refresh",
+    summary="Embed again the samples of another speaker model (the voices marked needs_refresh)",
+    description="After the speaker model changed, a voice's older samples are left out of matching. This embeds "
+    "each such sample's saved clip with the current model (seconds per clip, in the server process) and keeps the "
+    "result; a sample whose clip can't be embedded stays as it was and is named in problems.",
+    responses={
+        409: error("The speaker model can't be told (its files are missing on this server): nothing to embed with"),
+        503: error("Another program is changing the voice library; try again"),
+    },
+)
+def refresh_voices(settings: SettingsDep, embedder: ClipEmbedderDep) -> VoicesRefreshed:
+    model = current_embedding_model(settings)
+    if model is None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "The speaker model can't be told (its files are missing on this server): nothing to embed the clips with",
+        )
+    with _answers():
+        done = _library(settings).refresh(model, embedder_of_clips(embedder))
+    return VoicesRefreshed(refreshed=done.samples, left=done.left, problems=done.problems, model=model)
 
 
 @router.post(

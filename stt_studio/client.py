@@ -25,7 +25,13 @@ from stt_studio.engine.result import TranscriptionResult
 from stt_studio.jobs.models import JobOptions, JobStatus, JobView, QueueStats
 from stt_studio.jobs.new_transcription import NewTranscription
 from stt_studio.jobs.speaker_counts import SpeakerCounts
-from stt_studio.voices.summary import ClipSpeakerSummary, EnrollOutcome, VoiceListing, VoiceSummary
+from stt_studio.voices.summary import (
+    ClipSpeakerSummary,
+    EnrollOutcome,
+    RefreshOutcome,
+    VoiceListing,
+    VoiceSummary,
+)
 
 API_MAJOR_VERSION = 0
 """Servers whose version has another major number speak another API (0.x: any 0.x)."""
@@ -380,6 +386,12 @@ class StudioClient:
 
     def delete_voice(self, voice_id: str) -> None:
         self._request("DELETE", f"/voices/{voice_id}")
+
+    def refresh_voices(self) -> RefreshOutcome:
+        """``POST /voices/refresh``: the samples of another speaker model embedded again on the server (seconds per
+        clip)."""
+        body = self._request("POST", "/voices/refresh", timeout=httpx.Timeout(600.0)).json()
+        return RefreshOutcome(int(body["refreshed"]), [str(p) for p in body["problems"]])
 
     def delete_voice_sample(self, voice_id: str, sample_id: str) -> bool:
         """Whether the voice went too (it was its last sample)."""

@@ -25,6 +25,7 @@ from stt_studio.ui.voices.dialog import EMPTY, NEEDS_REFRESH, VoiceLibraryDialog
 from stt_studio.voices.library import NewSample, Voice, VoiceLibrary
 from tests.desktop import desktop_app, desktop_env, qasync_loop, release_loop, wait_until
 from tests.live import KEY, RemoteServer
+from tests.sample_clips import SPEAKER91_LONG, cut
 
 OLD_MODEL = "campplus-192:0000000000000000"
 """The fingerprint of a speaker model no longer in use: its voices need a refresh."""
@@ -148,6 +149,36 @@ def test_an_empty_library_says_so_then_lists_voices_samples_and_which_need_a_ref
     assert reopened is not dialog and rows(reopened.voices_table)[0][0] == "Bob"
     qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     assert not shiboken6.isValid(dialog)
+
+
+@pytest.mark.slow
+def test_refresh_voices_embeds_the_older_samples_real_clips_again(
+    window: MainWindow, qapp: QApplication, tmp_path: Path
+) -> None:
+    """Bob's sample is of an older speaker model and its clip is real speech (pyannote's sample, one speaker):
+    Refresh voices embeds it with the model in use (the speaker model loads on the library's thread); Carol's
+    clip is gone, so her sample stays as it was and the status line says why."""
+    library = VoiceLibrary.in_data_dir(tmp_path / "data")
+    clip = cut(tmp_path / "bob.flac", SPEAKER91_LONG)
+    bob = library.add_voice("Bob", NewSample((1.0, 0.0), OLD_MODEL, clip, 6.0, "file bob.flac", "Bob agreed"))
+    carol = enroll(library, tmp_path / "clips", "Carol", [9.0], OLD_MODEL)
+    library.clip_path(carol.samples[0]).unlink()
+    controller, dialog = opened(window, qapp)
+    assert rows(dialog.voices_table) == [["Bob", "1", "6 s", NEEDS_REFRESH], ["Carol", "1", "9 s", NEEDS_REFRESH]]
+    assert dialog.refresh_button.isVisible()
+
+    dialog.refresh_button.click()
+    task = controller.last_task
+    assert task is not None
+    wait_until(qapp, task.done, 300, "the refresh")
+    task.result()
+    (sample,) = library.get(bob.id).samples
+    assert sample.model == local_embedding_fingerprint() and len(sample.embedding) == 192  # CAM++'s vector
+    assert rows(dialog.voices_table) == [["Bob", "1", "6 s", ""], ["Carol", "1", "9 s", NEEDS_REFRESH]]
+    said = dialog.status_label.text()
+    assert said.startswith("Refreshed 1 sample with the speaker model in use now.") and "Carol:" in said, said
+    assert library.get(carol.id).samples[0].model == OLD_MODEL
+    assert dialog.refresh_button.isVisible()  # Carol still needs one
 
 
 def test_rename_says_inline_why_a_taken_or_blank_name_is_refused(

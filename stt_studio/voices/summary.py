@@ -98,3 +98,11 @@ class ClipSpeakerSummary:
     def from_json(cls, body: dict[str, Any]) -> ClipSpeakerSummary:
         """An entry of the 409's ``speakers`` (``POST /voices`` with a clip of several voices)."""
         return cls(str(body["speaker"]), float(body["speech_seconds"]), float(body["first_start"]))
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    """What refreshing the library did: samples embedded again by the current model, and why any were left."""
+
+    refreshed: int
+    problems: list[str]

@@ -36,6 +36,7 @@ class VoiceLibraryController(QObject):
         dialog.export_requested.connect(lambda target: self._do(self._export(target)))
         dialog.import_requested.connect(lambda source: self._do(self._import(source)))
         dialog.add_voice_requested.connect(self.open_add_voice)
+        dialog.refresh_requested.connect(lambda: self._do(self._refresh_voices()))
         self.add_dialog: AddVoiceDialog | None = None
         """Add voice… open now or last (tests drive it)."""
         dialog.finished.connect(lambda _result: service.close())
@@ -103,6 +104,14 @@ class VoiceLibraryController(QObject):
         voice_went = await self.service.delete_sample(voice_id, sample_id)
         await self._show_listing()
         self.dialog.show_status("Sample and voice deleted (it was the last sample)" if voice_went else "Sample deleted")
+
+    async def _refresh_voices(self) -> None:
+        self.dialog.show_status("Embedding the older samples' clips again…")
+        outcome = await self.service.refresh_voices()
+        await self._show_listing()
+        samples = f"{outcome.refreshed} sample{'s' if outcome.refreshed != 1 else ''}"
+        said = f"Refreshed {samples} with the speaker model in use now"
+        self.dialog.show_status(" ".join([said + ".", *outcome.problems]), problem=bool(outcome.problems))
 
     async def _export(self, target: Path) -> None:
         count = await self.service.export_archive(target)

@@ -36,7 +36,7 @@ EMPTY = "No voices yet"
 NEEDS_REFRESH = "Needs refresh"
 NEEDS_REFRESH_TIP = (
     "Some samples were embedded by another speaker model than the one in use now: they are not compared until "
-    "they are embedded again"
+    "they are embedded again (Refresh voices)"
 )
 ARCHIVE_FILTER = "Voice library archive (*.zip)"
 VOICE_COLUMNS = ("Name", "Samples", "Speech", "")
@@ -92,6 +92,7 @@ class VoiceLibraryDialog(QDialog):
     export_requested = Signal(Path)
     import_requested = Signal(Path)
     add_voice_requested = Signal()
+    refresh_requested = Signal()
 
     def __init__(self, where: str, *, moves_archives: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -142,6 +143,13 @@ class VoiceLibraryDialog(QDialog):
         self.import_button.clicked.connect(self._choose_import)
         for button in (self.export_button, self.import_button):
             button.setVisible(moves_archives)
+        self.refresh_button = QPushButton("Refresh voices")
+        self.refresh_button.setToolTip(
+            "Embed the saved clips of the voices marked “Needs refresh” with the speaker model in use now (seconds "
+            "per clip)"
+        )
+        self.refresh_button.clicked.connect(self.refresh_requested.emit)
+        self.refresh_button.hide()
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -159,6 +167,7 @@ class VoiceLibraryDialog(QDialog):
         footer.addWidget(self.add_voice_button)
         footer.addWidget(self.export_button)
         footer.addWidget(self.import_button)
+        footer.addWidget(self.refresh_button)
         footer.addWidget(self.status_label, 1)
         footer.addWidget(buttons)
         layout = QVBoxLayout(self)
@@ -212,6 +221,7 @@ class VoiceLibraryDialog(QDialog):
             table.setItem(row, 2, _cell(_speech(voice.speech_seconds), number=True))
             mark = NEEDS_REFRESH if voice.needs_refresh else ""
             table.setItem(row, 3, _cell(mark, tip=NEEDS_REFRESH_TIP if mark else ""))
+        self.refresh_button.setVisible(any(v.needs_refresh for v in self._voices))
         ids = [v.id for v in self._voices]
         table.selectRow(ids.index(chosen.id) if chosen is not None and chosen.id in ids else 0)
         table.blockSignals(False)
@@ -229,6 +239,7 @@ class VoiceLibraryDialog(QDialog):
         self.pages.setEnabled(not busy)
         self.import_button.setEnabled(not busy)
         self.add_voice_button.setEnabled(not busy)
+        self.refresh_button.setEnabled(not busy)
         if busy:
             self.export_button.setEnabled(False)
         else:

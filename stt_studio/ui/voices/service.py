@@ -13,10 +13,10 @@ from typing import TypeVar
 
 from stt_studio.client import ApiError, ClientError, SeveralVoicesInClipError, StudioClient
 from stt_studio.jobs.store import JobConflictError, JobNotFoundError, JobStore
-from stt_studio.voices.clips import ClipEmbedder, SeveralSpeakersError, enroll_from_clip
+from stt_studio.voices.clips import ClipEmbedder, SeveralSpeakersError, embedder_of_clips, enroll_from_clip
 from stt_studio.voices.enroll import MIN_SECONDS, enroll_from_job
 from stt_studio.voices.library import DuplicateVoiceError, VoiceLibrary, VoiceLibraryError, clean_name
-from stt_studio.voices.summary import ClipSpeakerSummary, EnrollOutcome, VoiceListing, VoiceSummary
+from stt_studio.voices.summary import ClipSpeakerSummary, EnrollOutcome, RefreshOutcome, VoiceListing, VoiceSummary
 
 T = TypeVar("T")
 
@@ -84,6 +84,10 @@ class VoiceService:
         if there is one), with the consent the user confirmed; ``speaker`` picks one of several voices.
         SeveralVoicesError lists them when none was picked; VoiceRefusedError says why else not (not audio, no
         speech, too little of it)."""
+        raise NotImplementedError
+
+    async def refresh_voices(self) -> RefreshOutcome:
+        """Embed again, with the current speaker model, the samples another model embedded ("Needs refresh")."""
         raise NotImplementedError
 
     async def export_archive(self, target: Path) -> int:
@@ -184,6 +188,22 @@ class LocalVoiceService(VoiceService):
     async def delete_sample(self, voice_id: str, sample_id: str) -> bool:
         return await self._refusing(lambda: self.library.delete_sample(voice_id, sample_id) is None)
 
+    async def refresh_voices(self) -> RefreshOutcome:
+        make = self._make_embedder
+        if make is None:
+            raise VoiceRefusedError("This library cannot embed clips (no speaker model given)")
+
+        def refresh() -> RefreshOutcome:
+            model = self._current_model()
+            if model is None:
+                raise VoiceRefusedError("The speaker model's files are missing: nothing to embed the clips with")
+            if self._embedder is None:
+                self._embedder = make()
+            done = self.library.refresh(model, embedder_of_clips(self._embedder))
+            return RefreshOutcome(done.samples, done.problems)
+
+        return await self._refusing(refresh)
+
     async def export_archive(self, target: Path) -> int:
         return await self._refusing(lambda: self.library.export_archive(target))
 
@@ -241,6 +261,9 @@ class RemoteVoiceService(VoiceService):
 
     async def delete_sample(self, voice_id: str, sample_id: str) -> bool:
         return await self._refusing(lambda: self.client.delete_voice_sample(voice_id, sample_id))
+
+    async def refresh_voices(self) -> RefreshOutcome:
+        return await self._refusing(self.client.refresh_voices)
 
     async def _refusing(self, fn: Callable[[], T]) -> T:
         try:

@@ -83,14 +83,19 @@ def test_the_source_picker_names_the_sources_and_preselects_the_default_input(
     window: MainWindow, qapp: QApplication, monkeypatch: pytest.MonkeyPatch, pulse: dict[str, str]
 ) -> None:
     use_pulse(monkeypatch, pulse)
-    default = subprocess.run(["pactl", "get-default-source"], env=pulse, capture_output=True, text=True).stdout
-    panel = open_panel(qapp, window.live)
+    # The default input made the monitor (listed after the microphones): the picker must look for it.
+    subprocess.run(["pactl", "set-default-source", MONITOR], env=pulse, check=True)
+    try:
+        panel = open_panel(qapp, window.live)
+    finally:
+        subprocess.run(["pactl", "set-default-source", "MIC"], env=pulse, check=True)
     names = [panel.source_combo.itemData(i) for i in range(panel.source_combo.count())]
     labels = [panel.source_combo.itemText(i) for i in range(panel.source_combo.count())]
     assert set(names) >= {MONITOR, "MIC"}
     assert labels[names.index(MONITOR)].endswith("(this computer's sound)")
     assert labels[names.index("MIC")].endswith("(microphone)")
-    assert panel.source_combo.currentData() == default.strip()
+    assert names.index(MONITOR) > names.index("MIC")
+    assert panel.source_combo.currentData() == MONITOR
     assert not panel.message.isVisible() and panel.record_button.isEnabled()
 
 

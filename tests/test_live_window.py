@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from PySide6.QtWidgets import QApplication, QToolBar
+from PySide6.QtWidgets import QApplication, QMenu, QToolBar
 
 from stt_studio.jobs.models import LibraryEntry
 from stt_studio.live.recording import Recording, RecordingInfo, recordings_dir
@@ -104,7 +104,7 @@ def test_record_shortcut_and_where_the_action_is(window: MainWindow) -> None:
     assert action.shortcut().toString() == "Ctrl+Shift+R"
     assert window.reveal_action.shortcut().toString() != "Ctrl+Shift+R"  # no ambiguous shortcut in the queue
     jobs_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Jobs")
-    assert action in jobs_menu.actions()
+    assert isinstance(jobs_menu, QMenu) and action in jobs_menu.actions()
     assert any(action in toolbar.actions() for toolbar in window.findChildren(QToolBar))
 
 

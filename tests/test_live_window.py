@@ -157,10 +157,16 @@ def test_live_text_greys_provisional_words_and_follows_the_end_until_scrolled_up
     view.close()
 
 
+UNFLUSHED_SECONDS = 0.3
+
+
 def _interrupted(data_dir: Path, seconds: float) -> RecordingInfo:
-    """A recording left as a killed app leaves it: samples on disk, never stopped, its lock free."""
+    """A recording left as a killed app leaves it: samples on disk, never stopped, its lock free, and its last
+    0.3 s written after the header's last update (a kill between two flushes)."""
     recording = Recording(data_dir, MONITOR, started_at=datetime.now(timezone.utc))
     recording.write(np.full(int(16_000 * seconds), 0.1, dtype=np.float32))
+    recording.write(np.full(int(16_000 * UNFLUSHED_SECONDS), 0.1, dtype=np.float32))
+    recording._file.flush()  # type: ignore[union-attr]
     recording._file.close()  # type: ignore[union-attr]
     recording._lock.release()
     return recording.info
@@ -186,7 +192,7 @@ def test_interrupted_recordings_are_offered_once_at_start(desktop: Desktop) -> N
     wait_until(app, lambda: any(j.filename == transcribe_me.path.name for j in window.queue_model.jobs()), 60,
                "the recording queued")  # fmt: skip
     assert offers() == []
-    assert soundfile.info(str(transcribe_me.path)).frames == 3 * 16_000  # the header repaired: all of it counts
+    assert soundfile.info(str(transcribe_me.path)).frames == 3 * 16_000 + int(16_000 * UNFLUSHED_SECONDS)
     info = RecordingInfo.from_json((recordings_dir(data_dir) / f"{transcribe_me.id}.json").read_text())
     assert info.state == "stopped"  # not offered again at the next start
 

@@ -8,7 +8,6 @@ not built in the window yet)."""
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,7 +48,7 @@ class LiveRecording(QObject):
         self._clock = QTimer(self)
         self._clock.setInterval(250)
         self._clock.timeout.connect(self._tick)
-        self._started_at = 0.0
+        window.quit_finished.connect(self.shut_down)
 
     def follow_service(self, local: bool) -> None:
         """The window moved to this computer's queue (``local``) or to a server's."""
@@ -109,7 +108,6 @@ class LiveRecording(QObject):
         runner.start(LiveStart(sources, options.language, options.prompt))
 
     def _on_started(self, path: str) -> None:
-        self._started_at = time.monotonic()
         self._clock.start()
         if self.panel is not None:
             self.panel.status.setText(f"Recording to {path}")
@@ -157,7 +155,8 @@ class LiveRecording(QObject):
         self.queued_job_ids.extend(job_ids)
 
     def shut_down(self) -> None:
-        """The app quits: stop a recording (its file is kept; the next start offers it if it was not stopped)."""
+        """The app quits: stop a recording (its file is kept and stopped; the job is not made: a recording that
+        could not be stopped in time is offered at the next start)."""
         if self.runner is not None:
             self.runner.stop()
             self.runner.wait(5)

@@ -3,6 +3,7 @@ unless the user has scrolled up to read (then it stays where they are until they
 
 from __future__ import annotations
 
+from PySide6.QtCore import QEvent
 from PySide6.QtGui import QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QTextEdit, QWidget
 
@@ -41,15 +42,18 @@ class LiveTextView(QTextEdit):
         self._following = True
         self.clear()
 
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # the grey is the palette's: a light or dark theme
+            self._render()
+
     def _render(self) -> None:
         bar = self.verticalScrollBar()
         follow, kept = self._following, bar.value()
         bar.blockSignals(True)
         self.clear()
         cursor = self.textCursor()
-        final = QTextCharFormat()
-        final.setForeground(self.palette().color(QPalette.ColorRole.Text))
-        cursor.insertText(self.final_text, final)
+        cursor.insertText(self.final_text, QTextCharFormat())  # the palette's text colour, whichever it is
         if self.provisional_text:
             grey = QTextCharFormat()
             grey.setForeground(self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))

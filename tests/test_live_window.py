@@ -23,6 +23,7 @@ from stt_studio.ui.live.controller import REMOTE_TOOLTIP, LiveRecording
 from stt_studio.ui.live.interrupted import DISCARD, TRANSCRIBE
 from stt_studio.ui.live.live_text import LiveTextView
 from stt_studio.ui.live.panel import RecordingPanel
+from stt_studio.ui.live.runner import LiveRunner
 from stt_studio.ui.service import JobService, ServiceStatus
 from stt_studio.ui.views.main_window import MainWindow
 from tests.desktop import Desktop, desktop_app, desktop_env, qasync_loop, release_loop, wait_until
@@ -50,6 +51,7 @@ def window(
 ) -> Iterator[MainWindow]:
     """A window that is not started (no queue, no worker): for what needs no job."""
     desktop_env(monkeypatch, tmp_path, settings.resolved_models_dir)
+    monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path / 'no-server'}")  # no sound server unless a test gives one
     loop = qasync_loop(desktop_app(qapp))
     window = build_window(Settings())
     yield window
@@ -67,10 +69,7 @@ def open_panel(app: QApplication, live: LiveRecording) -> RecordingPanel:
     return panel
 
 
-def test_no_sound_server_is_said_in_the_panel_and_the_window_goes_on(
-    window: MainWindow, qapp: QApplication, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path / 'no-server'}")  # nothing there, and no autospawn
+def test_no_sound_server_is_said_in_the_panel_and_the_window_goes_on(window: MainWindow, qapp: QApplication) -> None:
     panel = open_panel(qapp, window.live)
     assert panel.message.isVisibleTo(panel)
     assert panel.message.text().startswith("No sound server answers"), panel.message.text()
@@ -235,3 +234,26 @@ def test_recording_from_the_window_shows_live_text_and_queues_the_recording(
     assert loud_span(recorded, recorded_rate) == pytest.approx(loud_span(played, rate), abs=0.5)
     assert len(recorded) / recorded_rate >= len(played) / rate
     assert panel.status.text().startswith("Saved ")
+
+
+def test_pause_in_the_panel_pauses_the_recording(window: MainWindow, tmp_path: Path) -> None:
+    """Pause/Resume reach the recording: audio written while paused is dropped (the session then sends none to
+    the live worker either), and the button says which it does."""
+    live = window.live
+    live.open()
+    panel = live.panel
+    assert panel is not None
+    runner = LiveRunner(window._local.settings, live)
+    runner.recording = Recording(tmp_path, MONITOR)
+    live.runner = runner
+    panel.show_recording()
+    chunk = np.zeros(1600, dtype=np.float32)
+    runner.recording.write(chunk)
+    panel.pause_button.click()
+    assert runner.recording.paused and panel.pause_button.text() == "Resume"
+    runner.recording.write(chunk)
+    panel.pause_button.click()
+    assert not runner.recording.paused and panel.pause_button.text() == "Pause"
+    runner.recording.write(chunk)
+    assert runner.recording.stop().state == "stopped" and runner.seconds() == pytest.approx(0.2)
+    live.runner = None

@@ -81,8 +81,13 @@ class LiveRunner(QObject):
             capture.close()
             self.failed.emit(f"The recording cannot be written to {self._settings.data_dir}: {exc.strerror or exc}")
             return
-        config = worker_config(self._settings, model=None, language=request.language, prompt=request.prompt)
-        worker = LiveWorkerProcess(config)
+        worker: LiveWorkerProcess | None = None
+        worker_problem = None
+        try:
+            config = worker_config(self._settings, model=None, language=request.language, prompt=request.prompt)
+            worker = LiveWorkerProcess(config)
+        except (OSError, ValueError) as exc:  # the recording matters more than its live text: it goes on without
+            worker_problem = f"The live text could not start ({exc}): the recording goes on without it"
         session = LiveSession(
             capture,
             self.recording,
@@ -93,6 +98,8 @@ class LiveRunner(QObject):
             on_notice=self.notice.emit,
         )
         self.started.emit(str(self.recording.path))
+        if worker_problem is not None:
+            self.notice.emit(worker_problem)
         try:
             self.outcome = session.run(self._stop.is_set)
         finally:

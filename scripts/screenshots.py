@@ -36,6 +36,11 @@ clip): the window and its worker on nine espeak-ng sentences 24 s apart, three b
 finding speakers, the same once the aligned segments (word times) have replaced the rows (only here:
 transcript-growing-aligned).
 
+    .venv/bin/python scripts/screenshots.py --live
+
+renders only the recording panel (Record): its source picker open, and recording a private PulseAudio's null-sink
+monitor while espeak-ng sentences play into it, with the live text (final words, the provisional ones greyed).
+
     .venv/bin/python scripts/screenshots.py --voices
 
 renders only the Voice library dialog on a library of three voices, one of them enrolled under an older speaker
@@ -944,6 +949,72 @@ def welcome_only(out: Path, root: Path) -> list[Path]:
     return shooter.written
 
 
+def live_only(out: Path, root: Path) -> list[Path]:
+    """The recording panel (Record, Ctrl+Shift+R) on a private PulseAudio (tests/pulse.py): its source picker open,
+    then recording the null sink's monitor while espeak-ng sentences play into the sink, with the live text of the
+    live worker (tiny.en on the CPU): final words, and the provisional ones greyed (about a minute)."""
+    from PySide6.QtGui import QPainter, QPixmap
+
+    from tests.pulse import MONITOR, SINK, private_pulseaudio
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    base = private_environment(root)
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)
+    shooter = Shooter(app, Themes(app), out)
+    clip = speech_clip(root / "audio" / "live", SENTENCES[:5], "live")
+    with private_pulseaudio(root / "pulse") as pulse:
+        for key in ("XDG_RUNTIME_DIR", "HOME"):
+            os.environ[key] = pulse[key]
+        os.environ.pop("PULSE_SERVER", None)
+        desktop = Desktop(app, base)
+        try:
+            window = desktop.open()
+            window.resize(*SIZE)
+            window.live.action.trigger()
+            panel = window.live.panel
+            assert panel is not None
+            wait_until(app, lambda: panel.source_combo.count() > 0, 30, "the sources")
+            combo = panel.source_combo
+            combo.setCurrentIndex(combo.findData(MONITOR))
+            for theme in ("light", "dark"):
+                shooter.themes.apply(theme)
+                combo.showPopup()
+                settle(app, 0.5)
+                popup = combo.view().window()
+                at = panel.mapFromGlobal(popup.mapToGlobal(popup.rect().topLeft()))
+                area = panel.rect().united(popup.rect().translated(at))  # Fusion opens it over the combo, upwards
+                picture = QPixmap(area.size())
+                picture.fill(panel.palette().color(QPalette.ColorRole.Window))
+                painter = QPainter(picture)
+                painter.drawPixmap(-area.topLeft(), panel.grab())
+                painter.drawPixmap(at - area.topLeft(), popup.grab())
+                painter.end()
+                combo.hidePopup()
+                path = out / f"live-sources-{theme}.png"
+                if not picture.save(str(path)):
+                    raise SystemExit(f"could not write {path}")
+                shooter.written.append(path)
+            shooter.themes.apply("light")
+            panel.record_button.click()
+            wait_until(app, lambda: panel.status.text().startswith("Recording to "), 60, "the recording")
+            player = subprocess.Popen(["paplay", "-d", SINK, str(clip)], env=pulse)
+            text = panel.live_text
+            wait_until(app, lambda: text.final_text.count(".") >= 3 and bool(text.provisional_text), 180, "live text")
+            runner = window.live.runner
+            assert runner is not None
+            runner.blockSignals(True)  # the same text in both palettes
+            shooter.both("live-recording", lambda: panel)
+            runner.blockSignals(False)
+            player.wait(60)
+            panel.stop_button.click()
+            wait_until(app, lambda: bool(window.live.queued_job_ids), 300, "the recording queued")
+        finally:
+            desktop.close()
+    return shooter.written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="where the PNGs go")
@@ -957,6 +1028,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--settings", action="store_true", help="only the Settings dialog (made-up worker reports)")
     parser.add_argument("--welcome", action="store_true", help="only the welcome step and a download")
+    parser.add_argument("--live", action="store_true", help="only the recording panel (a private PulseAudio)")
     parser.add_argument("--hidden", action="store_true", help=argparse.SUPPRESS)  # already without libpulse.so.0
     args = parser.parse_args(argv)
     out: Path = args.out.resolve()
@@ -979,6 +1051,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.welcome:
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
             written = welcome_only(out, root)
+        elif args.live:
+            written = live_only(out, root)
         elif args.voices or args.settings:
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
             written = voices_only(out, root) if args.voices else settings_only(out, root)

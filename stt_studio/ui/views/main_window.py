@@ -39,6 +39,8 @@ from stt_studio.ui.find_speakers_again import FindSpeakersAgain
 from stt_studio.ui.growing.controller import GrowingTranscript
 from stt_studio.ui.help_menu import HelpMenu
 from stt_studio.ui.intake import CheckedFile, IntakeReport
+from stt_studio.ui.live.controller import LiveRecording
+from stt_studio.ui.live.interrupted import InterruptedRecordings
 from stt_studio.ui.model_downloads.window_models import WindowModels
 from stt_studio.ui.model_in_use import ModelInUse, ModelsInUse, downloads_label, status_bar_device
 from stt_studio.ui.models.queue_model import QueueTableModel
@@ -191,7 +193,8 @@ class MainWindow(QMainWindow):
         self.remove_action = self._action("Re&move", QKeySequence.StandardKey.Delete, self.remove_selected,
                                           icon(sp.SP_TrashIcon))  # fmt: skip
         self.open_action = self._action("&Open transcript", "Return", self.open_selected)
-        self.reveal_action = self._action("Show file in &folder", "Ctrl+Shift+R", self.reveal_selected)
+        self.reveal_action = self._action("Show file in &folder", "Ctrl+Alt+R", self.reveal_selected)
+        self.live = LiveRecording(self, self._local)  # Record (Ctrl+Shift+R): in the Jobs menu and the toolbar
         for job_action in (self.cancel_action, self.retry_action, self.remove_action, self.open_action,
                            self.reveal_action):  # fmt: skip
             job_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -207,6 +210,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         jobs_menu = menu.addMenu("&Jobs")
+        jobs_menu.addAction(self.live.action)
+        jobs_menu.addSeparator()
         for item in (self.open_action, self.reveal_action, None, self.cancel_action, self.retry_action,
                      self.remove_action):  # fmt: skip
             if item is None:
@@ -230,8 +235,8 @@ class MainWindow(QMainWindow):
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main-toolbar")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for item in (self.add_files_action, self.add_folder_action, None, self.cancel_action, self.retry_action,
-                     self.remove_action, None, self.export_action):  # fmt: skip
+        for item in (self.add_files_action, self.add_folder_action, self.live.action, None, self.cancel_action,
+                     self.retry_action, self.remove_action, None, self.export_action):  # fmt: skip
             if item is None:
                 toolbar.addSeparator()
             else:
@@ -315,6 +320,7 @@ class MainWindow(QMainWindow):
         self.transcript_view.clear()
         self.transcript_view.review.set_storage(service, self.spawn)
         self.setWindowTitle("STT Studio" if service is self._local else f"STT Studio — {name}")
+        self.live.follow_service(service is self._local)
         self.device_label.setText("Device: —")
         self.model_label.setText("Model: —")
         self.models_in_use.forecast_from(self._local.settings.resolved_models_dir if service is self._local else None)
@@ -348,6 +354,7 @@ class MainWindow(QMainWindow):
         self.queue_model.upsert(self._local.tracked())
         await self._reload_library()
         await self.server.start()
+        await InterruptedRecordings(self, self._local.settings.data_dir).offer()
         if files:
             await self._add_paths(files, self.batch_options.options())
 

@@ -334,7 +334,7 @@ def test_a_file_over_the_inline_check_size_is_accepted_through_the_thread_pool(
 def test_openapi_documents_both_upload_forms(service: LiveService) -> None:
     spec = httpx.get(f"{service.url}/openapi.json").json()
     fields = {"file", "enable_diarization", "language", "num_speakers", "min_speakers", "max_speakers", "callback_url",
-              "prompt", "model", "task"}  # fmt: skip
+              "prompt", "model", "task", "identify_speakers", "name_speakers_automatically"}  # fmt: skip
     for path, extra in (("/transcribe/async", set()), ("/transcribe", {"timeout"})):
         schema = spec["paths"][path]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
         assert set(schema["properties"]) == fields | extra

@@ -388,9 +388,9 @@ class StudioClient:
         self._request("DELETE", f"/voices/{voice_id}")
 
     def refresh_voices(self) -> RefreshOutcome:
-        """``POST /voices/refresh``: the samples of another speaker model embedded again on the server (seconds per
-        clip)."""
-        body = self._request("POST", "/voices/refresh", timeout=httpx.Timeout(600.0)).json()
+        """``POST /voice-library/refresh``: the samples of another speaker model embedded again on the server
+        (seconds per clip)."""
+        body = self._request("POST", "/voice-library/refresh", timeout=httpx.Timeout(600.0)).json()
         return RefreshOutcome(int(body["refreshed"]), [str(p) for p in body["problems"]])
 
     def delete_voice_sample(self, voice_id: str, sample_id: str) -> bool:

@@ -129,7 +129,8 @@ def test_a_refresh_embeds_an_older_models_samples_from_their_clips(
     app_client: tuple[TestClient, Path], files: dict[str, Path]
 ) -> None:
     """A voice whose sample is marked as another model's (a model change) is left out of matching until
-    POST /voices/refresh embeds its saved clip with the current model: close to the vector it was enrolled with."""
+    POST /voice-library/refresh embeds its saved clip with the current model: close to the vector it was enrolled
+    with."""
     client, data = app_client
     code, voice = _post(client, "/voices", files["speaker91"], name="Refreshed")
     assert code == 201, voice
@@ -143,8 +144,8 @@ def test_a_refresh_embeds_an_older_models_samples_from_their_clips(
     path.write_text(json.dumps(raw))
     assert next(v for v in client.get("/voices").json()["voices"] if v["id"] == stored.id)["needs_refresh"] is True
 
-    answer = client.post("/voices/refresh")
-    print("POST /voices/refresh:", answer.status_code, answer.json())
+    answer = client.post("/voice-library/refresh")
+    print("POST /voice-library/refresh:", answer.status_code, answer.json())
     assert answer.status_code == 200 and answer.json()["model"] == current
     assert answer.json()["refreshed"] >= 1 and answer.json()["problems"] == []
     (sample,) = library.get(stored.id).samples

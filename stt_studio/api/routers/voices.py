@@ -471,7 +471,9 @@ def enroll_voice(
 
 
 @router.post(
-    "/voices/refresh",
+    # not under /voices/: a path /voices/<word> is also /voices/{voice_id} (GET, PATCH, DELETE), so its Allow
+    # header would advertise their methods
+    "/voice-library/refresh",
     summary="Embed again the samples of another speaker model (the voices marked needs_refresh)",
     description="After the speaker model changed, a voice's older samples are left out of matching. This embeds "
     "each such sample's saved clip with the current model (seconds per clip, in the server process) and keeps the "

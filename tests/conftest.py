@@ -28,6 +28,27 @@ if TYPE_CHECKING:
     from tests.live import RemoteServer
 
 
+@pytest.fixture(scope="session", autouse=True)
+def gc_on_the_main_thread(qapp: QApplication) -> Iterator[None]:
+    """The app's rule in every test process: Python's cyclic collector runs on the GUI (main) thread only, never in
+    a worker thread where it could delete a window's QObjects (stt_studio.ui.gui_thread_gc)."""
+    from stt_studio.ui.gui_thread_gc import GuiThreadCollector
+
+    collector = GuiThreadCollector(qapp)
+    yield
+    collector.stop()
+
+
+@pytest.fixture(autouse=True)
+def collect_between_tests() -> Iterator[None]:
+    """Tests that process no Qt events run no collector timer: what they left is collected here, on the main
+    thread."""
+    from stt_studio.ui.gui_thread_gc import collect_due
+
+    yield
+    collect_due()
+
+
 @pytest.fixture(scope="session")
 def audio_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("audio")

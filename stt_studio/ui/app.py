@@ -12,6 +12,7 @@ import qasync
 from PySide6.QtWidgets import QApplication
 
 from stt_studio.settings import Settings
+from stt_studio.ui.gui_thread_gc import GuiThreadCollector
 from stt_studio.ui.preferences import PREFERENCES_FILE, Preferences
 from stt_studio.ui.secrets import TokenStore
 from stt_studio.ui.service import LocalJobService
@@ -50,6 +51,7 @@ def run_desktop(base: Settings, files: list[Path] | None = None) -> int:
     app.setApplicationName("STT Studio")
     app.setDesktopFileName("stt-studio")
     app.setQuitOnLastWindowClosed(False)  # the window may close while jobs go on in the background
+    collector = GuiThreadCollector(app)
     instance = SingleInstance(base.data_dir)
     if instance.hand_over(files or []):
         return 0
@@ -69,6 +71,7 @@ def run_desktop(base: Settings, files: list[Path] | None = None) -> int:
     with loop:
         window.spawn(window.start(files or []))
         loop.run_forever()
+    collector.stop()
     return 0
 
 

@@ -294,7 +294,7 @@ def _stall_child(root: Path, models_dir: Path, clips: list[Path], report: Path, 
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from stt_studio.ui.app import build_window, freeze_the_heap
+    from stt_studio.ui.app import build_window, settle_the_heap
     from tests.desktop import StallMeter, desktop_env, drop_paths, statuses
 
     class TickMeter(StallMeter):
@@ -330,7 +330,7 @@ def _stall_child(root: Path, models_dir: Path, clips: list[Path], report: Path, 
     app.setQuitOnLastWindowClosed(False)
     window = build_window(desktop_env(pytest.MonkeyPatch(), root, models_dir))
     if os.environ.get("STT_BENCH_NO_FREEZE") != "1":  # set: the collector as Python sets it up, to compare
-        freeze_the_heap()  # as run_desktop does
+        settle_the_heap(app)  # as run_desktop does (the app owns the collector)
     step = ["start-up"]
     meter = TickMeter(step)
     sampler = StackSampler(meter.last_tick, meter.interval) if explain else None

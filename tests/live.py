@@ -70,6 +70,27 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGINT, timeout: float
             proc.wait()
 
 
+def processes_with_env(name: str, value: str) -> list[int]:
+    """The pids of processes whose environment holds ``name=value`` (the app marks its children this way)."""
+    marker = f"{name}={value}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def process_alive(pid: int) -> bool:
+    """Running (a zombie is gone for our purposes)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def wait_for(check: Callable[[], T | None], timeout: float, what: str, interval: float = 0.25) -> T:
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None

@@ -3,7 +3,6 @@ whether it is stopped (SIGTERM), killed (SIGKILL) or quits."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -17,28 +16,7 @@ from tests import live
 
 def _workers_of(parent: int) -> list[int]:
     """Worker processes started by ``parent`` (they carry its pid in STT_PARENT_PID)."""
-    found = []
-    marker = f"STT_PARENT_PID={parent}".encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if marker in (entry / "environ").read_bytes().split(b"\0"):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is gone for our purposes
-        return (Path(f"/proc/{pid}/stat").read_text().split()[2]) != "Z"
-    except OSError:
-        return False
+    return live.processes_with_env("STT_PARENT_PID", str(parent))
 
 
 def _nice(pid: int) -> int:
@@ -69,9 +47,9 @@ def _start(command: list[str], tmp_path: Path, settings: Settings) -> tuple[subp
 
 def _assert_all_gone(pids: list[int], timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+    while time.monotonic() < deadline and any(live.process_alive(p) for p in pids):
         time.sleep(0.2)
-    left = [p for p in pids if _alive(p)]
+    left = [p for p in pids if live.process_alive(p)]
     assert not left, f"processes left running: {left}"
 
 

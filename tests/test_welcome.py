@@ -217,22 +217,7 @@ def _none() -> DownloadProgress:
 
 def _helpers_of(parent: int) -> list[int]:
     """The window's helper processes (speed probe, downloads): they carry its pid in STT_HELPER_PARENT_PID."""
-    marker = f"{HELPER_PARENT_PID_ENV}={parent}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and marker in (entry / "environ").read_bytes().split(b"\0"):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    return live.processes_with_env(HELPER_PARENT_PID_ENV, str(parent))
 
 
 def test_a_killed_window_leaves_no_probe_or_download_running(tmp_path: Path, settings: Settings, hub: FakeHub) -> None:
@@ -248,7 +233,7 @@ def test_a_killed_window_leaves_no_probe_or_download_running(tmp_path: Path, set
     finally:
         app.send_signal(signal.SIGKILL)
         app.wait(30)
-    live.wait_for(lambda: not any(_alive(p) for p in probe), 5, "the probe to end with the window")
+    live.wait_for(lambda: not any(live.process_alive(p) for p in probe), 5, "the probe to end with the window")
 
     hub.bytes_per_second = 500_000  # minutes for the whole model
     starter = subprocess.Popen(  # a stand-in for the window: starts a download child as QProcess does, then dies
@@ -259,7 +244,7 @@ def test_a_killed_window_leaves_no_probe_or_download_running(tmp_path: Path, set
     live.wait_for(lambda: partial_bytes("Systran/faster-whisper-small", tmp_path / "models") > 0, 60, "downloading")
     starter.kill()
     starter.wait(30)
-    live.wait_for(lambda: not any(_alive(p) for p in child), 5, "the download child to end with its starter")
+    live.wait_for(lambda: not any(map(live.process_alive, child)), 5, "the download child to end with its starter")
 
 
 def test_on_a_gpu_the_recommendation_fits_its_free_memory() -> None:

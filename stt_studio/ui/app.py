@@ -20,12 +20,16 @@ from stt_studio.ui.single_instance import SingleInstance
 from stt_studio.ui.views.main_window import MainWindow
 
 
-def freeze_the_heap() -> None:
-    """Keep the objects that live as long as the app (modules, classes, the window's widgets: ~150,000) out of the
+def settle_the_heap(app: QApplication) -> GuiThreadCollector:
+    """Call once the window is built, before it is shown; keep what it returns while the app runs.
+
+    Keeps the objects that live as long as the app (modules, classes, the window's widgets: ~150,000) out of the
     garbage collector's full passes. Each such pass walked all of them while holding the GIL: 80-105 ms during
     which the GUI thread could not run a line of Python (the window's first stall at start-up, then one every few
-    seconds of work); 3-4 ms after this. Call once the window is built, before it is shown."""
+    seconds of work); 3-4 ms after this. And from now on the collector runs on the GUI thread only
+    (``gui_thread_gc``)."""
     gc.freeze()
+    return GuiThreadCollector(app)
 
 
 def build_window(base: Settings) -> MainWindow:
@@ -51,13 +55,12 @@ def run_desktop(base: Settings, files: list[Path] | None = None) -> int:
     app.setApplicationName("STT Studio")
     app.setDesktopFileName("stt-studio")
     app.setQuitOnLastWindowClosed(False)  # the window may close while jobs go on in the background
-    collector = GuiThreadCollector(app)
     instance = SingleInstance(base.data_dir)
     if instance.hand_over(files or []):
         return 0
     instance.listen()
     window = build_window(base)
-    freeze_the_heap()
+    collector = settle_the_heap(app)
     instance.activated.connect(window.activate_with)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)

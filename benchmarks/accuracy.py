@@ -18,12 +18,13 @@ and diarization seconds per minute of audio. The speakers are scored twice from 
 word the speaker of the exclusive diarization there) and settled by sentence and neighbours (the engine's result,
 engine/diarization/attribution.py).
 
-    .venv/bin/python -m benchmarks.accuracy [--model tiny.en]
+    .venv/bin/python -m benchmarks.accuracy [--model tiny.en] [--save FOLDER]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from stt_studio.engine.cpu import configure_process_environment
 from stt_studio.engine.diarization import FoundSpeakers
 from stt_studio.engine.diarization.assign import assign_speakers
 from stt_studio.engine.result import Segment as TranscriptSegment
+from stt_studio.engine.result import TranscriptionResult
 from stt_studio.engine.stages import StageName
 from tests.attribution_scores import fragment_rows, right_speaker_share
 from tests.speech import QUICK_EXCHANGE, SENTENCES, SHORT_CONVERSATION, SHORT_CONVERSATION_VOICES, dialogue, wer
@@ -129,9 +131,18 @@ def _attribution_columns(segments: list[TranscriptSegment], reference: Annotatio
             f"{one_word:10.1%} {fragments:9d}")  # fmt: skip
 
 
+def _save(path: Path, aligned: list[TranscriptSegment], found: FoundSpeakers, result: TranscriptionResult) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"aligned": [s.model_dump(mode="json") for s in aligned], "found": found.to_json()}
+    path.write_text(json.dumps({**data, "result": result.model_dump(mode="json")}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="tiny.en")
+    parser.add_argument(
+        "--save", type=Path, help="folder to keep each run's aligned words, findings and result in (JSON), to look into"
+    )
     args = parser.parse_args()
     configure_process_environment()
 
@@ -143,6 +154,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="stt-bench-accuracy-"))
     files = recordings(work)
     defaults = {"before (stride 1)": 1, "now (default)": Settings().diarization_embedding_stride}
+    stride_names = {label: f"stride{stride}" for label, stride in defaults.items()}
     engines = {}
     for label, stride in defaults.items():
         settings = Settings(offline=True, diarization_backend="local", diarization_embedding_stride=stride)
@@ -155,8 +167,8 @@ def main() -> None:
           "fragments: one-word rows without a short reference turn of their own; word: speakers word by word, "
           "settled: settled by sentence and neighbours (the engine's)")  # fmt: skip
     header = (
-        f"{'audio':32} {'defaults':18} {'speakers':8} {'len s':>6} {'WER':>6} {'DER c0':>7} {'DER .25':>7} {'spk':>5} "
-        f"{'right spk':>9} {'strict':>8} {'1-word seg':>10} {'fragments':>9} {'diar s/min':>10}"
+        f"{'audio':32} {'defaults':18} {'attribution':11} {'len s':>6} {'WER':>6} {'DER c0':>7} {'DER .25':>7} "
+        f"{'spk':>5} {'right spk':>9} {'strict':>8} {'1-word seg':>10} {'fragments':>9} {'diar s/min':>10}"
     )
     print(header)
     print("-" * len(header))
@@ -193,9 +205,11 @@ def main() -> None:
             found = f"{len(hypothesis.labels())}/{len(recording.reference.labels())}"
             common = f"{result.duration:6.1f} {word_error:>6} {der0:7.3f} {der25:7.3f} {found:>5}"
             seconds = f"{diarizing / (result.duration / 60):10.1f}"
+            if args.save is not None:
+                _save(args.save / f"{recording.path.stem}-{stride_names[label]}.json", aligned, kept.found, result)
             for way, segments in (("word", word_by_word), ("settled", result.segments)):
                 columns = _attribution_columns(segments, recording.reference, mapping)
-                print(f"{recording.name:32} {label:18} {way:8} {common} {columns} {seconds}", flush=True)
+                print(f"{recording.name:32} {label:18} {way:11} {common} {columns} {seconds}", flush=True)
 
 
 if __name__ == "__main__":

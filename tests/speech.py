@@ -165,6 +165,20 @@ SHORT_CONVERSATION = [
 """About 30 s: he talks, she replies briefly. Her few embeddings made the local backend find one speaker."""
 
 
+QUICK_EXCHANGE = [
+    (0, "So I called the office this morning about the new contract."),
+    (1, "And what did they say?"),
+    (0, "They said the report is late again, and the client is not happy."),
+    (1, "Yeah."),
+    (0, "I told them we would send it by Friday."),
+    (1, "Okay. I can help with the numbers if you want."),
+    (0, "Well, that would be great, thank you."),
+    (1, "So let us meet tomorrow at ten in the small room."),
+]
+"""Turns that open on the words word-level assignment carries to the previous speaker ("So", "And", "I", "Well"),
+and a one-word reply between two of the other speaker's sentences."""
+
+
 @dataclass(frozen=True)
 class Dialogue:
     path: Path

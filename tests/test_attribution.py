@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from stt_studio.engine.diarization.assign import assign_speakers
-from stt_studio.engine.diarization.attribution import Turn, settle_speakers
+from stt_studio.engine.diarization.attribution import LONG_TURN, SENTENCE_END, Turn, settle_speakers
 from stt_studio.engine.result import Segment, Word
 from stt_studio.review.words import needs_check
 
@@ -70,6 +70,28 @@ def test_a_real_turn_inside_a_sentence_stays() -> None:
     assert speakers(settle_speakers(words, turns, turns)) == ["A"] * 4 + ["B"] * 3
 
 
+def test_a_whole_turn_inside_a_sentence_stays_without_pause_or_punctuation() -> None:
+    """Whisper ran two turns into one sentence and its word times over the pause between them: B still talks for
+    1.5 s during its words, a turn of its own, not a boundary error to put right."""
+    turns: list[Turn] = [(0.0, 2.4, "A"), (2.5, 4.0, "B")]
+    words = said(
+        ("we", 0.2, 0.5, "A"), ("could", 0.6, 1.0, "A"), ("start", 1.1, 1.5, "A"), ("right", 1.6, 1.9, "A"),
+        ("now", 1.9, 2.55, "A"), ("or", 2.55, 2.8, "B"), ("wait", 2.9, 3.3, "B"), ("instead.", 3.4, 3.9, "B"),
+    )  # fmt: skip
+    assert speakers(settle_speakers(words, turns, turns)) == ["A"] * 5 + ["B"] * 3
+
+
+def test_a_one_word_sentence_opening_a_long_turn_stays() -> None:
+    """Whisper left A's question without its mark, so B's "Sure." ends A's sentence; B's turn there is short (the
+    diarization cut it from the rest of B's turn), but it opens a long run of B's words: a turn of B's."""
+    turns: list[Turn] = [(0.0, 0.9, "A"), (1.9, 2.1, "B"), (2.15, 4.0, "B")]
+    words = said(
+        ("Shall", 0.1, 0.3, "A"), ("we", 0.35, 0.5, "A"), ("start", 0.55, 0.85, "A"), ("Sure.", 1.9, 2.1, "B"),
+        ("Let", 2.2, 2.4, "B"), ("us", 2.45, 2.6, "B"), ("begin", 2.65, 3.0, "B"), ("now.", 3.1, 3.5, "B"),
+    )  # fmt: skip
+    assert speakers(settle_speakers(words, turns, turns)) == ["A"] * 3 + ["B"] * 5
+
+
 def test_a_word_in_overlapping_voices_is_marked_for_checking() -> None:
     full: list[Turn] = [(0.0, 3.0, "A"), (1.9, 3.5, "B")]
     exclusive: list[Turn] = [(0.0, 2.5, "A"), (2.5, 3.5, "B")]
@@ -115,8 +137,8 @@ def conversations(draw: st.DrawFn) -> tuple[list[Word], list[Turn]]:
         time += draw(st.sampled_from([0.0, 0.05, 0.3, 1.0]))
         length = draw(st.sampled_from([0.1, 0.3, 0.6]))
         speaker = draw(st.sampled_from(["A", "B", "C"]))
-        text = "w" + draw(st.sampled_from(["", ".", ",", "?"]))
-        words.append(Word(word=f"{text}{i}", start=round(time, 3), end=round(time + length, 3), score=0.9,
+        mark = draw(st.sampled_from(["", ".", ",", "?"]))  # after the number: a sentence or clause ends there
+        words.append(Word(word=f"w{i}{mark}", start=round(time, 3), end=round(time + length, 3), score=0.9,
                           speaker=speaker))  # fmt: skip
         turns.append((time - draw(st.sampled_from([0.0, 0.2])), time + length, speaker))
         time += length
@@ -162,3 +184,51 @@ def test_a_real_long_turn_keeps_its_words(conversation: tuple[list[Word], list[T
             if one_speaker and paused_before and paused_after and talking >= 1.0:
                 note(f"{[(w.word, w.start, w.end, w.speaker) for w in words]} {turns}")
                 assert {w.speaker for w in settled[start:stop]} == {run[0].speaker}
+
+
+def talking_seconds(turns: list[Turn], speaker: str | None, start: float, end: float) -> float:
+    """Seconds of [start, end] during which ``speaker`` talks (their overlapping turns counted once)."""
+    pieces = sorted((max(a, start), min(b, end)) for a, b, who in turns if who == speaker and a < end and b > start)
+    total, reached = 0.0, start
+    for a, b in pieces:
+        total += max(0.0, b - max(a, reached))
+        reached = max(reached, b)
+    return total
+
+
+@PROPERTY
+@given(conversations())
+def test_a_long_run_inside_a_sentence_keeps_its_words(conversation: tuple[list[Word], list[Turn]]) -> None:
+    """A run of one speaker's words within one sentence, during which that speaker talks for LONG_TURN seconds or
+    more, keeps its speaker whatever sets it off (no pause or punctuation needed)."""
+    words, turns = conversation
+    settled = settle_speakers(words, turns, turns)
+    for start in range(len(words)):
+        for stop in range(start + 1, len(words) + 1):
+            run = words[start:stop]
+            one_speaker = len({w.speaker for w in run}) == 1
+            one_sentence = not any(w.word.endswith(SENTENCE_END) for w in words[start : stop - 1])
+            talking = talking_seconds(turns, run[0].speaker, run[0].start, run[-1].end)
+            if one_speaker and one_sentence and talking >= LONG_TURN:
+                note(f"{[(w.word, w.start, w.end, w.speaker) for w in words]} {turns}")
+                assert {w.speaker for w in settled[start:stop]} == {run[0].speaker}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(conversations(), st.integers(1, 4))
+def test_rows_keep_every_word_and_never_mix_speakers(conversation: tuple[list[Word], list[Turn]], rows: int) -> None:
+    """Through the whole assignment (word by word, settled, rows split where the speaker changes): every word is
+    still there with its text and times, in order, and no row has two speakers."""
+    words, turns = conversation
+    unlabelled = [w.model_copy(update={"speaker": None}) for w in words]
+    size = -(-len(unlabelled) // rows)
+    segments = [
+        Segment(id=k, start=part[0].start, end=part[-1].end, text=" ".join(w.word for w in part), words=part)
+        for k, part in enumerate(unlabelled[i : i + size] for i in range(0, len(unlabelled), size))
+    ]
+    out, _ = assign_speakers(segments, turns, turns)
+    got = [w for row in out for w in row.words]
+    assert [(w.word, w.start, w.end) for w in got] == [(w.word, w.start, w.end) for w in words]
+    for row in out:
+        assert {w.speaker for w in row.words} == {row.speaker}
+        assert row.text.split() == [w.word for w in row.words]

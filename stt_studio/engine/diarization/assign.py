@@ -10,12 +10,12 @@ from stt_studio.engine.result import Segment, SpeakerSummary
 
 
 def assign_speakers(
-    segments: list[Segment], turns: Sequence[Turn], exclusive: Sequence[Turn] | None = None
+    segments: list[Segment], turns: Sequence[Turn], exclusive: Sequence[Turn] | None = None, *, settle: bool = True
 ) -> tuple[list[Segment], list[SpeakerSummary]]:
     """Label each word with the speaker who talks most during it in the exclusive diarization (``turns`` when
     there is none; the nearest speaker when it falls in a gap, so no word is left out), settle speakers at turn
-    boundaries (attribution.settle_speakers), split segments where the speaker changes, and sum speaking time
-    per speaker."""
+    boundaries (attribution.settle_speakers; ``settle`` False leaves the word-by-word labels, for
+    benchmarks.accuracy to compare), split segments where the speaker changes, and sum speaking time per speaker."""
     import pandas as pd
     from whisperx.diarize import assign_word_speakers
 
@@ -24,7 +24,9 @@ def assign_speakers(
     exclusive = exclusive or turns
     table = pd.DataFrame(exclusive, columns=["start", "end", "speaker"])
     labelled = assign_word_speakers(table, {"segments": [s.model_dump() for s in segments]}, fill_nearest=True)
-    settled = _settled([Segment.model_validate(raw) for raw in labelled["segments"]], exclusive, turns)
+    settled = [Segment.model_validate(raw) for raw in labelled["segments"]]
+    if settle:
+        settled = _settled(settled, exclusive, turns)
     out: list[Segment] = []
     for segment in settled:
         out.extend(_split_at_speaker_changes(segment, start_id=len(out)))

@@ -4,7 +4,8 @@ Word-level assignment alone carries a sentence's first or last word to the neigh
 diarization's turn boundary is a few hundred milliseconds off ("So" or "I" alone on a row under the wrong name).
 Here a sentence's words go to the speaker who says most of it, and a lone word between two words of one speaker
 takes theirs — unless the other speaker's turn there is *real*: it is in the exclusive (one speaker at a time)
-diarization, long enough, and set off by a pause or by punctuation on both sides. "Yeah." between two long turns
+diarization, long enough, and set off by a pause or by punctuation on both sides, or that speaker talks for a second
+or more during those words (a whole turn, whatever Whisper's times and punctuation say). "Yeah." between two long turns
 is real and stays. Words whose speaker stays in doubt (voices overlapping, a very short turn) are marked, so the
 review's low-confidence pass visits them.
 """
@@ -28,6 +29,10 @@ CONFIRMING_PAUSE = 0.25
 """Seconds of silence between two words that mark where one speaker stops and another starts."""
 SHORTEST_REAL_TURN = 0.3
 """A turn under this many seconds is not taken on its own word, however it is set off."""
+LONG_TURN = 1.0
+"""A run of words during which its speaker talks this many seconds (exclusive diarization) is real even when
+nothing sets it off: Whisper's word times can run over the pause between two turns, and a sentence end can be
+missing, and a whole turn must not go to the other speaker for that."""
 UNCERTAIN_TURN = 0.5
 """A word whose own turn is shorter than this, or that overlaps another voice for half its length, is in doubt."""
 
@@ -59,6 +64,17 @@ class _OwnTurns:
                 break
             found.append(b - a)
         return found
+
+    def seconds(self, speaker: str | None, start: float, end: float) -> float:
+        """Seconds of [start, end] during which ``speaker`` has the floor."""
+        if speaker not in self._turns:
+            return 0.0
+        total = 0.0
+        for a, b in self._turns[speaker][bisect_right(self._ends[speaker], start) :]:
+            if a >= end:
+                break
+            total += min(b, end) - max(a, start)
+        return total
 
 
 def settle_speakers(words: Sequence[Word], exclusive: Sequence[Turn], turns: Sequence[Turn]) -> list[Word]:
@@ -111,12 +127,30 @@ def _break_before(items: list[_Word], i: int) -> bool:
     return items[i].word.start - before.end >= CONFIRMING_PAUSE or _ends(before, CLAUSE_END)
 
 
+def _span(items: list[_Word], run: range) -> tuple[float, float]:
+    return items[run.start].word.start, max(items[i].word.end for i in run)
+
+
+def _whole_run(items: list[_Word], run: range) -> range:
+    """``run`` widened to every neighbouring word of its speaker, past sentence ends too."""
+    start, stop = run.start, run.stop
+    while start > 0 and items[start - 1].speaker == items[run.start].speaker:
+        start -= 1
+    while stop < len(items) and items[stop].speaker == items[run.start].speaker:
+        stop += 1
+    return range(start, stop)
+
+
 def _real(items: list[_Word], run: range, own: _OwnTurns) -> bool:
-    """The run's speaker has a turn there long enough, and the run is set off on both sides."""
+    """The run's speaker talks for LONG_TURN seconds during it; or the run is set off on both sides and its speaker
+    has turns long enough during it and the words of theirs around it (a one-word sentence that opens a long turn
+    is that turn's)."""
+    speaker = items[run.start].speaker
+    if own.seconds(speaker, *_span(items, run)) >= LONG_TURN:
+        return True
     if not (_break_before(items, run.start) and _break_before(items, run.stop)):
         return False
-    start, end = items[run.start].word.start, max(items[i].word.end for i in run)
-    return sum(own.lengths(items[run.start].speaker, start, end)) >= SHORTEST_REAL_TURN
+    return sum(own.lengths(speaker, *_span(items, _whole_run(items, run)))) >= SHORTEST_REAL_TURN
 
 
 def _settle_sentence(sentence: range, items: list[_Word], own: _OwnTurns) -> None:

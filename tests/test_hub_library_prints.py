@@ -97,9 +97,7 @@ def test_hub_speakers_get_prints_of_the_library_model_that_name_the_voices_enrol
 
     prints = JobVoicePrints(model, tuple(SpeakerPrint(k, tuple(v), 10.0) for k, v in sorted(found.embeddings.items())))
     matches = {m.label: m for m in match_speakers(prints, model, library.known_voices(model))}
-    scores = {
-        (m.label, c.name): round(c.score, 3) for m in matches.values() for c in m.candidates
-    }
+    scores = {(m.label, c.name): round(c.score, 3) for m in matches.values() for c in m.candidates}
     print("hub speakers re-embedded vs voices enrolled from the sample:", scores)
     auto = DEFAULT_THRESHOLDS.auto
     assert scores[("speaker90", "Ninety")] >= auto and scores[("speaker91", "Ninety-one")] >= auto

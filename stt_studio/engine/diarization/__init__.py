@@ -142,7 +142,6 @@ class PyannoteDiarizer:
             exclusive_turns=_turns(exclusive) if exclusive is not None else None,
         )
 
-
     def _library_embedder(self) -> CamPlusPlusEmbedding:
         if self._library_embedding is None:
             from stt_studio.engine.diarization.local import library_embedding

@@ -100,6 +100,6 @@ def campplus_embed(embedding: CamPlusPlusEmbedding) -> Embed:
 
     def embed(piece: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         waveform = torch.from_numpy(np.ascontiguousarray(piece, dtype=np.float32))[None, None]
-        return embedding(waveform)[0]
+        return np.asarray(embedding(waveform)[0], dtype=np.float32)
 
     return embed

@@ -46,7 +46,8 @@ monitor while espeak-ng sentences play into it, with the live text (final words,
 renders only the Voice library dialog on a library of three voices, one of them enrolled under an older speaker
 model (the full run opens it from the window's Review menu on the same three), the Save voice to library dialog
 after a speaker of an interview was added to a voice already there, Add voice… on a file of two voices, and the
-speaker chips under a transcript's header with the menu of a suggested name (voice-chips, voice-chip-menu).
+speaker chips under a transcript's header with the menu of a suggested name and the player of a voice's enrolled
+sample (voice-chips, voice-chip-menu, voice-sample-player).
 """
 
 from __future__ import annotations
@@ -768,6 +769,23 @@ def voice_chips(app: QApplication, shooter: Shooter) -> None:
 
     shooter.both("voice-chip-menu", grab_menu)
     menu.close()
+
+    # "Play Robert Lindqvist's sample": the player bar under the chips, on a real clip, paused two seconds in
+    from stt_studio.ui.views.player import PlayerBar
+    from stt_studio.ui.voices.sample_player import VoiceSamplePlayer
+    from tests.sample_clips import SPEAKER91_LONG, cut
+
+    with tempfile.TemporaryDirectory(prefix="stt-sample-") as folder:
+        transcript_player = PlayerBar()
+        sample_player = VoiceSamplePlayer(transcript_player, header)
+        layout.addWidget(sample_player)
+        sample_player.play("Robert Lindqvist", cut(Path(folder) / "sample.flac", SPEAKER91_LONG))
+        wait_until(app, sample_player.player.is_playing, 30, "the sample to play")
+        settle(app, 2.0)
+        sample_player.player.pause()
+        shooter.both("voice-sample-player", grab_header)
+        sample_player.stop()
+        transcript_player.close()
     header.close()
 
 

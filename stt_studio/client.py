@@ -360,8 +360,11 @@ class StudioClient:
 
     def download_audio(self, job_id: str, destination: Path) -> Path:
         """The job's uploaded audio (kept by the server while the job is not deleted), written to ``destination``."""
+        return self._download(f"/jobs/{job_id}/audio", destination)
+
+    def _download(self, path: str, destination: Path) -> Path:
         try:
-            with self._http.stream("GET", f"/jobs/{job_id}/audio") as response:
+            with self._http.stream("GET", path) as response:
                 if not response.is_success:
                     response.read()
                     self._raise_for(response)
@@ -392,6 +395,15 @@ class StudioClient:
         (seconds per clip)."""
         body = self._request("POST", "/voice-library/refresh", timeout=httpx.Timeout(600.0)).json()
         return RefreshOutcome(int(body["refreshed"]), [str(p) for p in body["problems"]])
+
+    def voice(self, voice_id: str) -> VoiceSummary:
+        """One voice of the server's library (``GET /voices/{id}``); ApiError 404 when it is gone."""
+        return VoiceSummary.from_json(self._request("GET", f"/voices/{voice_id}").json())
+
+    def download_voice_sample(self, voice_id: str, sample_id: str, destination: Path) -> Path:
+        """The speech clip of a voice's sample (``GET /voices/{id}/samples/{sample_id}/audio``), written to
+        ``destination``; ApiError 404 when the voice, the sample or its clip is gone."""
+        return self._download(f"/voices/{voice_id}/samples/{sample_id}/audio", destination)
 
     def delete_voice_sample(self, voice_id: str, sample_id: str) -> bool:
         """Whether the voice went too (it was its last sample)."""

@@ -2,7 +2,8 @@
 models), in both modes (tests/modes.py: this machine's queue, or a keyed ``serve``): pyannote's two-speaker sample.
 
 One speaker enrolled (from its turns before 18 s), "Name automatically when sure" off → a new job of the recording
-→ the chip suggests the enrolled voice, the other speaker's chip offers to save it; Not X, undone with Ctrl+Z;
+→ the chip suggests the enrolled voice, the other speaker's chip offers to save it; the enrolled voice's sample plays
+beside the transcript (fetched from the server in remote mode); Not X, undone with Ctrl+Z;
 accepted → its name in the exports; rejected → identify again after enrolling the other speaker: the rejection
 holds, the other is suggested; Accept all; undo restores. What was saved is read where the jobs live."""
 
@@ -124,6 +125,26 @@ def test_suggest_reject_undo_accept_export_identify_again(
         wait_until(app, view.player.is_playing, 30, "the speaker's turn to play")
         view.player.pause()
         assert view.player.position_seconds() >= 14.0, "speaker91's longest clean turn starts after 14 s"
+
+        # beside it, the voice's enrolled sample, through the window's voice service (a server's: fetched)
+        view.player.play()
+        wait_until(app, view.player.is_playing, 30, "the transcript to play again")
+        choose(label_91, "Play speaker91's sample")
+        sample_task = naming.last_sample_task
+        assert sample_task is not None
+        wait_until(app, sample_task.done, 60, "the sample to be fetched")
+        sample_task.result()
+        sample_bar = naming.sample_player.player
+        wait_until(app, sample_bar.is_playing, 30, "the voice's sample to play")
+        assert not view.player.is_playing(), "the transcript pauses while the sample plays"
+        assert naming.sample_player.title.text() == "speaker91's sample:"
+        (voice,) = library.voices()
+        played = sample_bar.source_path()
+        assert played is not None and played.read_bytes() == library.clip_path(voice.samples[0]).read_bytes()
+        assert 2.5 < sample_bar.duration_seconds() < 5.0, "the enrolled 3.2 s of speech, not the 30 s recording"
+        naming.sample_player.close_button.click()
+        assert naming.sample_player.isHidden()
+        wait_until(app, lambda: not sample_bar.is_playing(), 10, "the sample to stop")
 
         choose(label_91, "Not speaker91")
         assert chips.chips[label_91].kind == "unknown"

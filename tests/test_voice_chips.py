@@ -45,21 +45,33 @@ def test_the_menus_ask_for_decisions_and_each_is_an_undo_step(qapp: QApplication
 
     menu = widget.open_chip("SPEAKER_00")
     assert menu is not None
-    assert [a.text() for a in menu.actions()][1:] == ["Play this speaker", "Accept “Diane”", "Not Diane"]
+    assert [a.text() for a in menu.actions()][1:] == [
+        "Play this speaker",
+        "Play Diane's sample",
+        "Accept “Diane”",
+        "Not Diane",
+    ]
     played: list[str] = []
+    samples: list[str] = []
     widget.play_requested.connect(played.append)
+    widget.sample_requested.connect(samples.append)
     menu.actions()[1].trigger()
-    assert played == ["SPEAKER_00"]
     menu.actions()[2].trigger()
+    assert (played, samples) == (["SPEAKER_00"], ["SPEAKER_00"])
+    assert widget.chips["SPEAKER_00"].voice_id == "v-diane" and widget.chips["SPEAKER_01"].voice_id == "v-bob"
+    menu.actions()[3].trigger()
+    menu = widget.open_chip("SPEAKER_01")  # named automatically: its voice's sample too
+    assert menu is not None and "Play Bob's sample" in [a.text() for a in menu.actions()]
     menu = widget.open_chip("SPEAKER_02")
     assert menu is not None
     assert [a.text() for a in menu.actions()][1:] == [
         "Play this speaker",
+        "Play Bob's sample",
         "Merge into Bob",
         "Not Bob",
         "Save voice to library…",
     ]
-    menu.actions()[2].trigger()
+    menu.actions()[3].trigger()
     assert asked == [("SPEAKER_00", "accept"), ("SPEAKER_02", "merge")]
 
     for label, decision in asked:

@@ -210,12 +210,12 @@ def through(client: TestClient) -> httpx.MockTransport:
 
 
 def test_the_window_on_a_server_saves_through_its_routes(
-    client: TestClient, store: JobStore, audio: Path, model: str
+    client: TestClient, store: JobStore, audio: Path, model: str, tmp_path: Path
 ) -> None:
     """RemoteVoiceService (the window connected to a server) and StudioClient over the routes, in-process."""
     job_id = finished_job(store, audio, model)
     studio = StudioClient("http://testserver", transport=through(client))
-    service = RemoteVoiceService(studio)
+    service = RemoteVoiceService(studio, tmp_path / "voice-samples")
     try:
         saved = asyncio.run(service.enroll(job_id, "SPEAKER_00", "Diane", "Diane said yes"))
         assert (saved.voice.name, saved.added_to_existing, saved.speech_seconds, saved.warning) == (

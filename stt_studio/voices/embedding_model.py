@@ -14,11 +14,8 @@ log = logging.getLogger(__name__)
 
 def current_embedding_model(settings: Settings) -> str | None:
     """The fingerprint new voice prints get (``PyannoteDiarizer.embedding_model``); None when it cannot be told
-    (the local models are missing): then no voice is marked as needing a refresh."""
-    from stt_studio.engine.diarization import choose_backend
-
-    if choose_backend(settings) == "hub":
-        return f"hub:{settings.diarization_model}"
+    (the local models are missing): then no voice is marked as needing a refresh. Either backend's prints are of
+    the local model (CAM++): the hub backend's speakers are embedded again with it (``library_prints``)."""
     return _local_fingerprint()
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from stt_studio.engine.audio import SAMPLE_RATE, decode_audio
+from stt_studio.engine.diarization.library_prints import MIN_TURN_SECONDS as _MIN_TURN_SECONDS
+from stt_studio.engine.diarization.library_prints import PRINT_SECONDS, clean_stretches
 from stt_studio.engine.errors import AudioError
 from stt_studio.engine.result import SpeakerTurn, TranscriptionResult
 from stt_studio.jobs.checkpoints import JobCheckpoints
@@ -25,9 +27,10 @@ from stt_studio.jobs.store import JobStore
 from stt_studio.voices.library import NewSample, Voice, VoiceLibrary, VoiceLibraryError
 from stt_studio.voices.prints import VOICE_PRINTS_KEY, JobVoicePrints, SpeakerPrint, VoicePrintsError
 
-MIN_TURN_SECONDS = 1.5
-"""A shorter clean stretch is left out of the clip: too short to tell much of a voice."""
-CLIP_SECONDS = 60.0
+MIN_TURN_SECONDS = _MIN_TURN_SECONDS
+"""A shorter clean stretch is left out of the clip: too short to tell much of a voice (as out of a hub speaker's
+re-embedded print: the same clean speech)."""
+CLIP_SECONDS = PRINT_SECONDS
 """About this much clean speech goes into the clip, the longest turns first."""
 MIN_SECONDS = 5.0
 """Less clean speech than this is refused."""
@@ -79,36 +82,7 @@ class Enrolled:
 def clean_turns(turns: list[SpeakerTurn], label: str) -> SpeakerSpeech:
     """``label``'s turns with every other speaker's time taken out, the stretches of at least ``MIN_TURN_SECONDS``,
     longest first, up to about ``CLIP_SECONDS`` (the last one cut short to fit)."""
-    others = sorted((t.start, t.end) for t in turns if t.speaker != label)
-    pieces: list[tuple[float, float]] = []
-    for turn in sorted((t for t in turns if t.speaker == label), key=lambda t: t.start):
-        pieces.extend(_minus(turn.start, turn.end, others))
-    long_enough = sorted((p for p in pieces if p[1] - p[0] >= MIN_TURN_SECONDS), key=lambda p: p[0] - p[1])
-    chosen: list[tuple[float, float]] = []
-    total = 0.0
-    for start, end in long_enough:
-        room = CLIP_SECONDS - total
-        if room < MIN_TURN_SECONDS:
-            break
-        end = min(end, start + room)
-        chosen.append((round(start, 3), round(end, 3)))
-        total += end - start
-    return SpeakerSpeech(label, tuple(chosen))
-
-
-def _minus(start: float, end: float, others: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """[start, end) without the time of ``others`` (sorted by start)."""
-    pieces: list[tuple[float, float]] = []
-    cursor = start
-    for other_start, other_end in others:
-        if other_end <= cursor or other_start >= end:
-            continue
-        if other_start > cursor:
-            pieces.append((cursor, other_start))
-        cursor = max(cursor, other_end)
-    if cursor < end:
-        pieces.append((cursor, end))
-    return pieces
+    return SpeakerSpeech(label, clean_stretches(((t.start, t.end, t.speaker) for t in turns), label))
 
 
 def speaker_speech(result: TranscriptionResult, label: str, job_id: str) -> SpeakerSpeech:

@@ -219,6 +219,23 @@ class VoiceLibrary:
         except (OSError, ValidationError) as exc:
             raise DamagedVoiceError(f"The voice file {path} is damaged ({_first_problem(exc)})") from exc
 
+    def sample_clip(self, voice_id: str, sample_id: str | None = None) -> tuple[Voice, Path]:
+        """The voice and the clip file of its sample ``sample_id`` (of its longest sample when None);
+        VoiceNotFoundError when there is no such voice or sample, or the clip file is gone."""
+        voice = self.get(voice_id)
+        if sample_id is None:
+            sample = max(voice.samples, key=lambda s: s.speech_seconds, default=None)
+        else:
+            sample = next((s for s in voice.samples if s.id == sample_id), None)
+        if sample is None:
+            raise VoiceNotFoundError(f"Voice {voice.name!r} has no sample {sample_id!r}")
+        path = self.clip_path(sample)
+        if not path.is_file():
+            raise VoiceNotFoundError(
+                f"The clip of sample {sample.id!r} of voice {voice.name!r} is missing from the library"
+            )
+        return voice, path
+
     def known_voices(self, model: str) -> list[KnownVoice]:
         """The voices matching compares, with their samples of ``model`` (a voice with none is left out)."""
         return [known for v in self.voices() if (known := v.known(model)).samples]

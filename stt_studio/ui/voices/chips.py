@@ -1,8 +1,9 @@
 """Speaker chips under the transcript's header: what the voice library says of each speaker, and the choices it
 leaves the user. "Diane ✓" (named: automatically or accepted), "Diane? 72 %" (a suggestion), "Speaker 3 · sounds
 like Diane?" (merge?), "Speaker 2 · Save voice…" (unknown). Clicking one opens a small menu (Play this speaker,
-Accept, Not Diane, Merge) or, for an unknown speaker, the Save voice dialog. The chips only ask:
-``decision_requested``, ``play_requested`` and ``save_voice_requested`` say what the user chose."""
+Play Diane's sample, Accept, Not Diane, Merge) or, for an unknown speaker, the Save voice dialog. The chips only ask:
+``decision_requested``, ``play_requested``, ``sample_requested`` and ``save_voice_requested`` say what the user
+chose."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ class Chip:
     """The speaker a merge would join this one to (its label), when there is one."""
     heading: str = ""
     """The first line of the chip's menu."""
+    voice_id: str | None = None
+    """The library's id of that voice (its enrolled sample can be played), when the chip names one."""
 
 
 def chips_of(result: TranscriptionResult | None) -> list[Chip]:
@@ -47,17 +50,19 @@ def chips_of(result: TranscriptionResult | None) -> list[Chip]:
         elif summary.match in ("auto", "accepted") and summary.name:
             how = "Accepted" if summary.match == "accepted" else f"Recognised ({_percent(summary.score)})"
             tip = f"{how} as {summary.name} from the voice library"
-            chips.append(Chip(label, "named", f"{summary.name} ✓", tip, summary.name, heading=tip))
+            named = Chip(label, "named", f"{summary.name} ✓", tip, summary.name, heading=tip, voice_id=summary.voice_id)
+            chips.append(named)
         elif summary.match == "suggested" and summary.name:
             text = f"{summary.name}? {_percent(summary.score)}"
             heading = f"{shown} sounds like {summary.name} ({_percent(summary.score)})"
             tip = f"{heading}: accept, or say it is not"
-            chips.append(Chip(label, "suggested", text, tip, summary.name, target, heading))
+            chips.append(Chip(label, "suggested", text, tip, summary.name, target, heading, summary.voice_id))
         elif summary.also_sounds_like is not None:
-            name = summary.also_sounds_like.name
-            heading = f"{shown} also sounds like {name} ({_percent(summary.also_sounds_like.score)})"
+            like = summary.also_sounds_like
+            heading = f"{shown} also sounds like {like.name} ({_percent(like.score)})"
             tip = f"{heading}: merge them?"
-            chips.append(Chip(label, "sounds_like", f"{shown} · sounds like {name}?", tip, name, target, heading))
+            text = f"{shown} · sounds like {like.name}?"
+            chips.append(Chip(label, "sounds_like", text, tip, like.name, target, heading, like.voice_id))
         else:
             tip = "No voice in the library is close enough: save this voice to name it in other recordings"
             chips.append(Chip(label, "unknown", f"{shown} · Save voice…", tip))
@@ -75,6 +80,8 @@ class SpeakerChips(QWidget):
     """A speaker label: open Save voice to library… on it."""
     play_requested = Signal(str)
     """A speaker label: play its longest clean turn."""
+    sample_requested = Signal(str)
+    """A speaker label: play the enrolled sample of the voice its chip names (``Chip.voice_id``)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -123,6 +130,8 @@ class SpeakerChips(QWidget):
         menu = QMenu(self)
         menu.addSection(chip.heading)
         menu.addAction("Play this speaker", lambda: self.play_requested.emit(label))
+        if chip.voice_id is not None:
+            menu.addAction(f"Play {chip.voice}'s sample", lambda: self.sample_requested.emit(label))
         if chip.kind == "suggested":
             menu.addAction(f"Accept “{chip.voice}”", lambda: self.decision_requested.emit(label, "accept"))
         if chip.merge_into is not None:

@@ -1,6 +1,8 @@
 """Naming speakers from the voice library in the review: the speaker chips under the transcript's header, and
 Review → Accept all suggested names / Identify speakers again. Every choice is one step of the review's undo history
-(Ctrl+Z), saved by the review's autosave like any edit; identifying again asks the window's ``JobService``."""
+(Ctrl+Z), saved by the review's autosave like any edit; identifying again asks the window's ``JobService``, and a
+named voice's enrolled sample comes through its ``VoiceService`` (this computer's library, or the server's) to play
+beside the speaker."""
 
 from __future__ import annotations
 
@@ -15,7 +17,10 @@ from stt_studio.jobs.models import JobStatus
 from stt_studio.ui.service import IdentifyRefusedError
 from stt_studio.ui.voices.chips import SpeakerChips
 from stt_studio.ui.voices.decision_commands import AcceptAllSuggestions, DecideSpeaker, IdentifyAgain
+from stt_studio.ui.voices.sample_player import VoiceSamplePlayer
 from stt_studio.ui.voices.save_voice import SaveVoiceToLibrary
+from stt_studio.ui.voices.service import VoiceRefusedError
+from stt_studio.ui.voices.window_service import voice_service_of
 from stt_studio.voices.decisions import suggested
 from stt_studio.voices.enroll import clean_turns
 
@@ -33,9 +38,12 @@ class SpeakerNaming(QObject):
         header_layout = view.header.layout()
         assert header_layout is not None  # TranscriptHeader lays out its lines in one
         header_layout.addWidget(self.chips)
+        self.sample_player = VoiceSamplePlayer(view.player, view.header)
+        header_layout.addWidget(self.sample_player)
         self.chips.decision_requested.connect(self.decide)
         self.chips.save_voice_requested.connect(lambda label: save_voice.open(label))
         self.chips.play_requested.connect(self.play)
+        self.chips.sample_requested.connect(lambda label: self.play_sample(label))
         self.accept_all_action = QAction("Accept all suggested names", window)
         self.accept_all_action.setToolTip("Every name the voice library suggests becomes the speaker's name")
         self.accept_all_action.triggered.connect(self.accept_all)
@@ -49,6 +57,8 @@ class SpeakerNaming(QObject):
         window.review_menu.addAction(self.identify_action)
         self.last_task: asyncio.Future[Any] | None = None
         """Identify again in flight or done last (tests wait for it)."""
+        self.last_sample_task: asyncio.Future[Any] | None = None
+        """Fetching a voice's sample to play, in flight or done last (tests wait for it)."""
         view.document.loaded.connect(lambda result: self._show(result))
         view.document.changed.connect(lambda _before, result: self._show(result))
         self._show(view.document.result)
@@ -73,6 +83,29 @@ class SpeakerNaming(QObject):
             return False
         view.player.play_from(turns[0][0])
         return True
+
+    def play_sample(self, label: str) -> asyncio.Future[Any] | None:
+        """Play the enrolled sample of the voice the speaker's chip names, beside the transcript's player."""
+        chip = self.chips.chips.get(label)
+        if chip is None or chip.voice_id is None or chip.voice is None:
+            return None
+        voice_id, name = chip.voice_id, chip.voice
+        service, _ = voice_service_of(self.window)
+        view = self.window.transcript_view
+
+        async def fetch_and_play() -> None:
+            try:
+                clip = await service.sample_clip(voice_id)
+            except VoiceRefusedError as exc:
+                view.review_bar.show_message(f"{name}'s sample can't be played: {exc}")
+                return
+            finally:
+                service.close()
+            view.player.pause()
+            self.sample_player.play(name, clip)
+
+        self.last_sample_task = self.window.spawn(fetch_and_play())
+        return self.last_sample_task
 
     def decide(self, label: str, decision: str) -> bool:
         return self.window.transcript_view.review.edit(DecideSpeaker, label, decision)

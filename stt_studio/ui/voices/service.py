@@ -90,6 +90,11 @@ class VoiceService:
         """Embed again, with the current speaker model, the samples another model embedded ("Needs refresh")."""
         raise NotImplementedError
 
+    async def sample_clip(self, voice_id: str) -> Path:
+        """A file of the voice's longest sample's speech clip, to play; VoiceRefusedError when the voice, its
+        samples or the clip are gone."""
+        raise NotImplementedError
+
     async def export_archive(self, target: Path) -> int:
         """The number of voices written."""
         raise VoiceRefusedError("The voice library of a server cannot be exported from here")
@@ -204,6 +209,9 @@ class LocalVoiceService(VoiceService):
 
         return await self._refusing(refresh)
 
+    async def sample_clip(self, voice_id: str) -> Path:
+        return await self._refusing(lambda: self.library.sample_clip(voice_id)[1])
+
     async def export_archive(self, target: Path) -> int:
         return await self._refusing(lambda: self.library.export_archive(target))
 
@@ -225,9 +233,11 @@ class LocalVoiceService(VoiceService):
 class RemoteVoiceService(VoiceService):
     """A server's voice library, over its REST API (``client`` is the window's connection to it)."""
 
-    def __init__(self, client: StudioClient) -> None:
+    def __init__(self, client: StudioClient, cache_dir: Path) -> None:
         super().__init__()
         self.client = client
+        self.cache_dir = cache_dir
+        """Where the samples' clips fetched to play are kept (a sample's clip never changes: fetched once)."""
 
     async def listing(self) -> VoiceListing:
         return await self._refusing(self.client.voices)
@@ -265,8 +275,22 @@ class RemoteVoiceService(VoiceService):
     async def refresh_voices(self) -> RefreshOutcome:
         return await self._refusing(self.client.refresh_voices)
 
+    async def sample_clip(self, voice_id: str) -> Path:
+        def fetch() -> Path:
+            samples = self.client.voice(voice_id).samples
+            if not samples:
+                raise VoiceRefusedError("The voice has no sample left")
+            sample = max(samples, key=lambda s: s.speech_seconds)
+            cached = self.cache_dir / f"{sample.id}.audio"
+            if not cached.is_file():
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+                self.client.download_voice_sample(voice_id, sample.id, cached)
+            return cached
+
+        return await self._refusing(fetch)
+
     async def _refusing(self, fn: Callable[[], T]) -> T:
         try:
             return await self._run(fn)
-        except ClientError as exc:
+        except (ClientError, OSError) as exc:
             raise VoiceRefusedError(str(exc)) from exc

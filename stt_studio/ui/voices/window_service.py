@@ -19,9 +19,8 @@ def voice_service_of(window: MainWindow) -> tuple[VoiceService, str]:
     """The library of the window's queue (its jobs beside it), and a line saying whose it is."""
     service = window.service
     if isinstance(service, RemoteJobService):
-        return RemoteVoiceService(
-            service.client
-        ), f"The voice library of {service.profile.name} ({service.profile.url})"
+        remote = RemoteVoiceService(service.client, service.cache_dir / "voice-samples")
+        return remote, f"The voice library of {service.profile.name} ({service.profile.url})"
     local = window._local
     settings = local.settings
     library = VoiceLibrary.in_data_dir(settings.data_dir)

@@ -39,7 +39,9 @@ transcript-growing-aligned).
     .venv/bin/python scripts/screenshots.py --live
 
 renders only the recording panel (Record): its source picker open, and recording a private PulseAudio's null-sink
-monitor while espeak-ng sentences play into it, with the live text (final words, the provisional ones greyed).
+monitor while espeak-ng sentences play into it, with the live text (final words, the provisional ones greyed); and
+the window around it: the live draft in the transcript's place while recording (live-draft), after Stop while the
+recording's job runs (live-draft-queued), and the job's transcript that replaced it (live-draft-replaced).
 
     .venv/bin/python scripts/screenshots.py --voices
 
@@ -1006,10 +1008,18 @@ def live_only(out: Path, root: Path) -> list[Path]:
             assert runner is not None
             runner.blockSignals(True)  # the same text in both palettes
             shooter.both("live-recording", lambda: panel)
+            shooter.both("live-draft", lambda: window)  # the live draft in the transcript's place
             runner.blockSignals(False)
             player.wait(60)
             panel.stop_button.click()
             wait_until(app, lambda: bool(window.live.queued_job_ids), 300, "the recording queued")
+            panel.hide()
+            shooter.both("live-draft-queued", lambda: window)  # the draft stays while the job runs
+            job_id = window.live.queued_job_ids[0]
+            view = window.transcript_view
+            wait_until(app, lambda: (job := view.job()) is not None and job.job_id == job_id, 300, "its transcript")
+            settle(app, 1.0)
+            shooter.both("live-draft-replaced", lambda: window)  # the job's transcript has replaced the draft
         finally:
             desktop.close()
     return shooter.written

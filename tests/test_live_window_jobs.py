@@ -95,6 +95,7 @@ def test_remote_recording_streams_to_the_server_and_its_job_replaces_the_draft(
                "the server's live text to catch up")  # fmt: skip
     panel.stop_button.click()
     wait_until(app, lambda: bool(window.live.queued_job_ids), 300, "the server's job of the recording")
+    print(f"remote live text WER {wer(SPOKEN, draft.text.final_text):.3f}")
     assert wer(SPOKEN, draft.text.final_text) <= LIVE_WER_BOUND, draft.text.final_text
     assert panel.status.text().startswith(f"Saved {path}; the server transcribes it"), panel.status.text()
 

@@ -1,7 +1,7 @@
 """Recording from the window in remote mode (a real keyed ``serve``: the audio is captured and kept here, streamed to
 its ``/live``; the live text comes back; the server makes the job, whose transcript replaces the live draft), with
 the stream dropping midway (the recording goes on and is uploaded), and quitting while recording (the recording is
-stopped, kept and queued). Real PulseAudio (tests/pulse.py): espeak-ng speech played into the null sink, the window
+stopped, kept and queued: here, or by the server in remote mode). Real PulseAudio (tests/pulse.py): espeak-ng speech played into the null sink, the window
 records its monitor."""
 
 from __future__ import annotations
@@ -162,3 +162,23 @@ def test_quitting_while_recording_stops_keeps_and_queues_the_recording(
     result = again.spawn(again.service.result(job_id))
     wait_until(app, result.done, 60, "the transcript")
     assert wer(SPOKEN, result.result().text) <= LIVE_WER_BOUND
+
+
+def test_quitting_while_recording_in_remote_mode_leaves_the_job_to_the_server(
+    desktop: Desktop,
+    remote_server: RemoteServer,
+    monkeypatch: pytest.MonkeyPatch,
+    pulse: dict[str, str],
+    short_wav: Path,
+) -> None:
+    use_pulse(monkeypatch, pulse)
+    app = desktop.app
+    window = _remote_window(desktop, remote_server)
+    _panel, path = _start_recording(app, window)
+    _play(app, pulse, short_wav)
+    desktop.quit(window)
+    assert len(window.live.queued_job_ids) == 1 and path.is_file()
+    job = _server_job(remote_server, window.live.queued_job_ids[0])
+    assert job["status"] == "completed"
+    result = httpx.get(f"{remote_server.url}/jobs/{job['job_id']}", headers={"X-API-Key": KEY}, timeout=10).json()
+    assert wer(SPOKEN, result["result"]["text"]) <= LIVE_WER_BOUND, result["result"]["text"]

@@ -1,8 +1,8 @@
 """Recording from the window in remote mode (a real keyed ``serve``: the audio is captured and kept here, streamed to
 its ``/live``; the live text comes back; the server makes the job, whose transcript replaces the live draft), with
 the stream dropping midway (the recording goes on and is uploaded), and quitting while recording (the recording is
-stopped, kept and queued: here, or by the server in remote mode). Real PulseAudio (tests/pulse.py): espeak-ng speech played into the null sink, the window
-records its monitor."""
+stopped, kept and queued: here, or by the server in remote mode). Real PulseAudio (tests/pulse.py): espeak-ng
+speech played into the null sink, the window records its monitor."""
 
 from __future__ import annotations
 

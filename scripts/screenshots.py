@@ -39,7 +39,10 @@ transcript-growing-aligned).
     .venv/bin/python scripts/screenshots.py --live
 
 renders only the recording panel (Record): its source picker open, and recording a private PulseAudio's null-sink
-monitor while espeak-ng sentences play into it, with the live text (final words, the provisional ones greyed).
+monitor while espeak-ng sentences play into it, with the live text (final words, the provisional ones greyed); and
+the window around it: the live draft in the transcript's place while recording (live-draft), after Stop while the
+recording's job runs (live-draft-queued), and the job's transcript that replaced it (live-draft-replaced); then the
+same connected to a server (a keyed serve here), its /live sending the live text (live-*-remote).
 
     .venv/bin/python scripts/screenshots.py --voices
 
@@ -1024,13 +1027,56 @@ def live_only(out: Path, root: Path) -> list[Path]:
             assert runner is not None
             runner.blockSignals(True)  # the same text in both palettes
             shooter.both("live-recording", lambda: panel)
+            shooter.both("live-draft", lambda: window)  # the live draft in the transcript's place
             runner.blockSignals(False)
             player.wait(60)
             panel.stop_button.click()
             wait_until(app, lambda: bool(window.live.queued_job_ids), 300, "the recording queued")
+            panel.hide()
+            shooter.both("live-draft-queued", lambda: window)  # the draft stays while the job runs
+            job_id = window.live.queued_job_ids[0]
+            view = window.transcript_view
+            wait_until(app, lambda: (job := view.job()) is not None and job.job_id == job_id, 300, "its transcript")
+            settle(app, 1.0)
+            shooter.both("live-draft-replaced", lambda: window)  # the job's transcript has replaced the draft
+            _live_remote(shooter, window, root, pulse, clip)
         finally:
             desktop.close()
     return shooter.written
+
+
+def _live_remote(shooter: Shooter, window: MainWindow, root: Path, pulse: dict[str, str], clip: Path) -> None:
+    """Recording in remote mode: the panel says the live text comes from the server, whose /live sends it."""
+    from tests.pulse import SINK
+
+    app = shooter.app
+    server = live.RemoteServer(root / "remote-live", window._local.settings.resolved_models_dir)
+    try:
+        window.server.connections.save(Profile(name="Vast.ai 4090", url=server.url), live.KEY)
+        switched = window.spawn(window.server.switch_to("Vast.ai 4090"))
+        wait_until(app, switched.done, 60, "the remote queue")
+        panel = window.live.panel
+        assert panel is not None
+        panel.show()
+        panel.record_button.click()
+        wait_until(app, lambda: panel.status.text().endswith("(live text from the server)"), 120, "the stream")
+        player = subprocess.Popen(["paplay", "-d", SINK, str(clip)], env=pulse)
+        text = panel.live_text
+        wait_until(app, lambda: text.final_text.count(".") >= 3 and bool(text.provisional_text), 180, "live text")
+        runner = window.live.runner
+        assert runner is not None
+        runner.blockSignals(True)
+        shooter.both("live-recording-remote", lambda: panel)
+        shooter.both("live-draft-remote", lambda: window)
+        runner.blockSignals(False)
+        player.wait(60)
+        queued = len(window.live.queued_job_ids)
+        panel.stop_button.click()
+        wait_until(app, lambda: len(window.live.queued_job_ids) > queued, 300, "the server's job")
+        back = window.spawn(window.server.switch_to("This computer"))
+        wait_until(app, back.done, 60, "this computer's queue")
+    finally:
+        live.stop(server.process)
 
 
 def main(argv: list[str] | None = None) -> int:

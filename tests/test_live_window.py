@@ -1,6 +1,7 @@
 """The window's Record action against a real PulseAudio (tests/pulse.py): the source picker, the live text while
-espeak-ng speech plays into the null sink ``S`` and the window records its monitor, Stop → a queued job; no sound
-server → a sentence in the panel; interrupted recordings offered at start; remote mode → the action disabled."""
+espeak-ng speech plays into the null sink ``S`` and the window records its monitor, Stop → a queued job whose
+transcript replaces the live draft; no sound server → a sentence in the panel; interrupted recordings offered at
+start. Remote mode and quitting while recording: tests/test_live_window_jobs.py."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from stt_studio.live.recording import Recording, RecordingInfo, recordings_dir
 from stt_studio.live.streaming import Word
 from stt_studio.settings import Settings
 from stt_studio.ui.app import build_window
-from stt_studio.ui.live.controller import REMOTE_TOOLTIP, LiveRecording
+from stt_studio.ui.live.controller import LOCAL_TOOLTIP, REMOTE_TOOLTIP, LiveRecording
+from stt_studio.ui.live.draft import QUEUED
 from stt_studio.ui.live.interrupted import DISCARD, TRANSCRIBE
 from stt_studio.ui.live.live_text import LiveTextView
 from stt_studio.ui.live.panel import RecordingPanel
@@ -116,11 +118,11 @@ class _Remote(JobService):
         return []
 
 
-def test_remote_mode_disables_record_and_says_why(window: MainWindow) -> None:
+def test_remote_mode_keeps_record_and_says_where_the_live_text_comes_from(window: MainWindow) -> None:
     window.use_service(_Remote(), "server")
-    assert not window.live.action.isEnabled() and window.live.action.toolTip() == REMOTE_TOOLTIP
+    assert window.live.action.isEnabled() and window.live.action.toolTip() == REMOTE_TOOLTIP
     window.use_service(window._local, "this computer")
-    assert window.live.action.isEnabled()
+    assert window.live.action.isEnabled() and window.live.action.toolTip() == LOCAL_TOOLTIP
 
 
 def _words(text: str, start: float) -> list[Word]:
@@ -221,10 +223,14 @@ def test_recording_from_the_window_shows_live_text_and_queues_the_recording(
     # Let the worker catch up with the last words (it decodes every second), then stop.
     wait_until(app, lambda: wer(spoken, panel.live_text.final_text + " " + panel.live_text.provisional_text) <= 0.5,
                60, "the live text to catch up")  # fmt: skip
+    draft = window.live.draft
+    assert draft is not None and window.growing.panel.currentWidget() is draft  # the transcript's place
+    assert draft.text.final_text == panel.live_text.final_text
     panel.stop_button.click()
     wait_until(app, lambda: bool(window.live.queued_job_ids), 300, "the recording queued as a job")
     live_text = panel.live_text.final_text
     assert wer(spoken, live_text) <= LIVE_WER_BOUND, live_text
+    assert_draft_replaced_by_the_job(app, window, window.live.queued_job_ids[0], spoken)
 
     job = window.queue_model.job_by_id(window.live.queued_job_ids[0])
     assert job is not None and job.filename == path.name
@@ -236,6 +242,26 @@ def test_recording_from_the_window_shows_live_text_and_queues_the_recording(
     assert panel.status.text().startswith("Saved ")
 
 
+def assert_draft_replaced_by_the_job(
+    app: QApplication, window: MainWindow, job_id: str, spoken: str, *, live_text: bool = True
+) -> None:
+    """While the recording's job runs the live draft stays in the transcript's place; when it is done the job is
+    selected and its transcript takes the place."""
+    draft = window.live.draft
+    assert draft is not None and window.live.draft_job_id in (job_id, None)
+    if window.live.draft_job_id == job_id:  # (not yet done)
+        assert window.growing.panel.currentWidget() is draft and draft.title.text() == QUEUED
+        assert bool(draft.text.final_text) == live_text
+    view = window.transcript_view
+    wait_until(app, lambda: (job := view.job()) is not None and job.job_id == job_id and view.result() is not None,
+               300, "the job's transcript in the draft's place")  # fmt: skip
+    assert window.growing.panel.currentWidget() is view
+    assert window.queue_view.selected_job_ids() == [job_id]
+    result = view.result()
+    assert result is not None
+    assert wer(spoken, result.text) <= LIVE_WER_BOUND, result.text
+
+
 def test_pause_in_the_panel_pauses_the_recording(window: MainWindow, tmp_path: Path) -> None:
     """Pause/Resume reach the recording: audio written while paused is dropped (the session then sends none to
     the live worker either), and the button says which it does."""
@@ -243,7 +269,7 @@ def test_pause_in_the_panel_pauses_the_recording(window: MainWindow, tmp_path: P
     live.open()
     panel = live.panel
     assert panel is not None
-    runner = LiveRunner(window._local.settings, live)
+    runner = LiveRunner(window._local.settings, window._local.open_live_stream, live)
     runner.recording = Recording(tmp_path, MONITOR)
     live.runner = runner
     panel.show_recording()

@@ -11,7 +11,7 @@ import logging
 import multiprocessing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -37,6 +37,26 @@ class SessionOutcome:
     model: str | None = None
     device: str | None = None
     worker_stats: dict[str, Any] = field(default_factory=dict)
+
+
+class _Alive(Protocol):
+    def is_alive(self) -> bool: ...
+
+
+class LiveTranscriber(Protocol):
+    """What a session sends its audio to and reads its events from: ``LiveWorkerProcess`` here, or a server's
+    ``/live`` (``stt_studio.live_client.RemoteLiveStream``)."""
+
+    @property
+    def process(self) -> _Alive: ...
+
+    def send(self, samples: np.ndarray) -> None: ...
+
+    def events(self, timeout: float = 0.0) -> list[tuple[str, Any]]: ...
+
+    def end_of_audio(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class LiveWorkerProcess:
@@ -91,7 +111,7 @@ class LiveSession:
         self,
         capture: Capture,
         recording: Recording,
-        worker: LiveWorkerProcess | None,
+        worker: LiveTranscriber | None,
         *,
         on_final: WordsCallback,
         on_partial: WordsCallback | None = None,

@@ -38,6 +38,8 @@ from stt_studio.jobs.new_transcription import NewTranscription
 from stt_studio.jobs.review import StoredTranscript, TranscriptVersionError
 from stt_studio.jobs.speaker_counts import SpeakerCounts
 from stt_studio.jobs.store import JobNotFoundError
+from stt_studio.live.session import LiveTranscriber
+from stt_studio.live_client import RemoteLiveStream
 from stt_studio.ui import intake
 from stt_studio.ui.intake import CheckedFile, IntakeReport
 from stt_studio.ui.service import (
@@ -77,6 +79,7 @@ class RemoteJobService(JobService):
         super().__init__()
         self.profile = profile
         self.client = StudioClient(profile.url, api_key)
+        self._api_key = api_key
         self._events_client = StudioClient(profile.url, api_key)
         """The listener thread's own connection: closing it is what ends a stream blocked in a read."""
         self.cache_dir = cache_dir
@@ -433,6 +436,19 @@ class RemoteJobService(JobService):
         await self._run(lambda: self.client.revert_transcript(job_id, etag))
         self._texts.pop(job_id, None)
         return await self.transcript(job_id)
+
+    def open_live_stream(self, language: str | None, prompt: str | None) -> LiveTranscriber:
+        """The server's ``/live`` with ``queue=true``: it sends the live text and makes the recording's job."""
+        return RemoteLiveStream(self.profile.url, self._api_key, language=language, prompt=prompt, queue=True)
+
+    async def follow_recording_job(self, job_id: str, recording: Path) -> JobView:
+        """The server's job of a recording streamed from here: played from the local recording, like an upload."""
+        view = await self._run(lambda: self.client.job(job_id, with_result=False))
+        self._sources[job_id] = recording
+        await self._write_sources()
+        if job_id not in self._tracked:  # else the server's events already told a later state
+            self._absorb([view])
+        return self._tracked.get(job_id, view)
 
     async def library(self) -> list[LibraryEntry]:
         def fetch() -> list[LibraryEntry]:

@@ -45,6 +45,7 @@ from stt_studio.jobs.review import StoredTranscript
 from stt_studio.jobs.speaker_counts import SpeakerCounts
 from stt_studio.jobs.speaker_decisions import SpeakerDecisions
 from stt_studio.jobs.store import JobConflictError, JobNotFoundError, JobStore
+from stt_studio.live.session import LiveTranscriber, LiveWorkerProcess, worker_config
 from stt_studio.settings import Settings
 from stt_studio.supervisor import WorkerSupervisor
 from stt_studio.ui import intake
@@ -219,6 +220,16 @@ class JobService(QObject):
     async def export(
         self, job_ids: list[str], folder: Path, formats: list[str], options: ExportOptions
     ) -> ExportSummary:
+        raise NotImplementedError
+
+    def open_live_stream(self, language: str | None, prompt: str | None) -> LiveTranscriber:
+        """Where a recording's audio goes for its live text (blocking: called on the recording's thread). Its
+        ``done`` event's ``job_id``, when there is one, is the job this queue made of the recording itself; without
+        one the caller queues the recording. Raises OSError (or ValueError) when it cannot start."""
+        raise NotImplementedError
+
+    async def follow_recording_job(self, job_id: str, recording: Path) -> JobView:
+        """The job a live stream made of ``recording`` (``open_live_stream``): followed like one submitted here."""
         raise NotImplementedError
 
 
@@ -584,6 +595,13 @@ class LocalJobService(JobService):
 
     async def job(self, job_id: str) -> JobView:
         return await self._run(lambda: self.store.get(job_id, with_result=False))
+
+    def open_live_stream(self, language: str | None, prompt: str | None) -> LiveTranscriber:
+        """A live worker process of this computer (Settings' live model); the recording is queued by the caller."""
+        return LiveWorkerProcess(worker_config(self.settings, model=None, language=language, prompt=prompt))
+
+    async def follow_recording_job(self, job_id: str, recording: Path) -> JobView:
+        return await self.job(job_id)
 
     async def library(self) -> list[LibraryEntry]:
         entries = await self._run(self.store.library)

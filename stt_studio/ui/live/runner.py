@@ -1,16 +1,18 @@
-"""A live session off the GUI thread: a Python thread runs ``LiveSession`` (capture, recording, live worker) and
-hands its events to the window through Qt signals, which Qt queues to the GUI thread."""
+"""A live session off the GUI thread: a Python thread runs ``LiveSession`` (capture, recording, and the live text
+from ``open_stream``: this computer's live worker, or a server's ``/live``) and hands its events to the window
+through Qt signals, which Qt queues to the GUI thread."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
 from stt_studio.live.capture import Capture, CaptureError, Level, Source
 from stt_studio.live.recording import Recording
-from stt_studio.live.session import LiveSession, LiveWorkerProcess, SessionOutcome, worker_config
+from stt_studio.live.session import LiveSession, LiveTranscriber, SessionOutcome
 from stt_studio.live.streaming import Word
 from stt_studio.settings import Settings
 
@@ -34,9 +36,16 @@ class LiveRunner(QObject):
     finished = Signal(object)
     failed = Signal(str)
 
-    def __init__(self, settings: Settings, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        open_stream: Callable[[str | None, str | None], LiveTranscriber],
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self._settings = settings
+        self._open_stream = open_stream
+        """(language, prompt) → where the audio goes for its live text (``JobService.open_live_stream``)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.recording: Recording | None = None
@@ -81,11 +90,10 @@ class LiveRunner(QObject):
             capture.close()
             self.failed.emit(f"The recording cannot be written to {self._settings.data_dir}: {exc.strerror or exc}")
             return
-        worker: LiveWorkerProcess | None = None
+        worker: LiveTranscriber | None = None
         worker_problem = None
         try:
-            config = worker_config(self._settings, model=None, language=request.language, prompt=request.prompt)
-            worker = LiveWorkerProcess(config)
+            worker = self._open_stream(request.language, request.prompt)
         except (OSError, ValueError) as exc:  # the recording matters more than its live text: it goes on without
             worker_problem = f"The live text could not start ({exc}): the recording goes on without it"
         session = LiveSession(

@@ -776,6 +776,7 @@ class MainWindow(QMainWindow):
 
     async def _shutdown(self, after_current_job: bool) -> None:
         try:
+            await self.live.keep_for_quit()  # a recording running: stopped, kept, and queued
             await self.transcript_view.review.flush()
             await self.server.shutdown()
             await self._local.shutdown(after_current_job=after_current_job)

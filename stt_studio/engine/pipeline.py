@@ -453,6 +453,9 @@ class Engine:
                 {
                     "backend": self._diarizer.backend,
                     "model": self.settings.diarization_model if self._diarizer.backend == "hub" else "local",
+                    # The hub's speakers carry the library model's prints since they are embedded again: a checkpoint
+                    # from before holds the hub's own vectors (the local backend's identity is unchanged).
+                    **({"prints": "library-model"} if self._diarizer.backend == "hub" else {}),
                     "num_speakers": diarization.num_speakers,
                     "min_speakers": diarization.min_speakers,
                     "max_speakers": diarization.max_speakers,

@@ -47,7 +47,7 @@ def events_until_closed(ws: Any) -> list[dict[str, Any]]:
 
 @pytest.mark.slow
 def test_streamed_speech_comes_back_as_final_text_and_its_recording_is_queued(
-    client: TestClient, store: JobStore, short_wav: Path
+    client: TestClient, store: JobStore, short_wav: Path, tmp_path: Path
 ) -> None:
     samples = decode_audio(short_wav).samples
     pcm = (np.concatenate([samples, np.zeros(16_000, np.float32)]) * 32767).astype("<i2").tobytes()
@@ -61,10 +61,13 @@ def test_streamed_speech_comes_back_as_final_text_and_its_recording_is_queued(
     text = " ".join(e["text"] for e in events if e["type"] == "final")
     assert wer(" ".join(SENTENCES[:2]), text) <= LIVE_WER_BOUND, text
     assert closed["seconds"] == pytest.approx(len(pcm) / 32_000, abs=0.01)
-    view = store.get(closed["job_id"], with_result=False)
-    source = store.source_path(view.job_id)
-    assert source is not None
-    assert soundfile.info(str(source)).frames == len(pcm) // 2  # the job transcribes all that was sent
+    job_id = closed["job_id"]
+    audio = store.job_dir(job_id) / f"{closed['recording']}.wav"  # moved into the job: it owns it, like an upload
+    assert soundfile.info(str(audio)).frames == len(pcm) // 2  # the job transcribes all that was sent
+    assert store.get(job_id, with_result=False).uploaded
+    assert list((tmp_path / "data" / "recordings").iterdir()) == []  # nothing left behind to clean up
+    store.discard(job_id)
+    assert not audio.exists()  # gone with its job
 
 
 @pytest.mark.parametrize(
@@ -92,3 +95,40 @@ def test_without_a_key_where_keys_are_required_the_socket_is_refused(store: JobS
     with TestClient(app) as client, pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/live"):
         pass
     assert refused.value.code == 1008
+
+
+def closed_with(ws: Any) -> int:
+    with pytest.raises(WebSocketDisconnect) as closed:
+        ws.receive_json()
+    return closed.value.code
+
+
+def test_a_connection_over_the_cap_is_closed_with_1013_and_a_freed_slot_is_taken_again(
+    store: JobStore, tmp_path: Path
+) -> None:
+    app = create_app(live_settings(tmp_path, live_max_sessions=1), store)
+    with TestClient(app) as client:
+        with client.websocket_connect("/live") as first:
+            with client.websocket_connect("/live") as second:
+                [error] = events_until_closed(second)
+                assert error["message"].startswith("busy: 1 live connection(s) already (STT_LIVE_MAX_SESSIONS)")
+                assert closed_with(second) == 1013
+            first.send_text(json.dumps({"type": "stop"}))
+            assert events_until_closed(first)[-1]["type"] == "closed"
+        with client.websocket_connect("/live") as third:  # the first one's slot is free again
+            third.send_text(json.dumps({"type": "stop"}))
+            assert events_until_closed(third)[-1]["type"] == "closed"
+        assert client.get("/health").status_code == 200
+
+
+@pytest.mark.parametrize(("hours", "kept"), [(0.0, False), (24.0, True)])
+def test_a_recording_that_was_not_queued_is_kept_for_the_retention_time(
+    store: JobStore, tmp_path: Path, hours: float, kept: bool
+) -> None:
+    settings = live_settings(tmp_path, live_recording_retention_hours=hours)
+    with TestClient(create_app(settings, store)) as client, client.websocket_connect("/live") as ws:
+        ws.send_text(json.dumps({"type": "stop"}))
+        closed = events_until_closed(ws)[-1]
+    recordings = settings.data_dir / "recordings"
+    assert (recordings / f"{closed['recording']}.wav").exists() is kept
+    assert (recordings / f"{closed['recording']}.json").exists() is kept

@@ -23,8 +23,9 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
 from stt_studio.jobs.models import JobOptions
 from stt_studio.jobs.store import JobStore
-from stt_studio.live.jobs import submit_recording
+from stt_studio.live.jobs import hand_to_job
 from stt_studio.live.recording import Recording
+from stt_studio.live.retention import WEBSOCKET_SOURCE, remove_expired
 from stt_studio.live.session import LiveWorkerProcess, worker_config
 from stt_studio.live.worker import LiveWorkerConfig, words_from_wire
 from stt_studio.settings import Settings
@@ -41,6 +42,7 @@ FINISH_TIMEOUT_SECONDS = 120.0
 CLOSE_UNSUPPORTED = 1003
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN_LATER = 1013
 
 
 class _TooSlow(Exception):
@@ -89,8 +91,58 @@ async def live(
 ) -> None:
     settings: Settings = websocket.app.state.settings
     await websocket.accept()
+    slots = _slots(websocket.app, settings)
+    if not slots.take():
+        reason = f"busy: {slots.limit} live connection(s) already (STT_LIVE_MAX_SESSIONS); try again later"
+        with contextlib.suppress(Exception):
+            await websocket.send_json({"type": "error", "message": reason})
+            await websocket.close(CLOSE_TRY_AGAIN_LATER, reason)
+        return
+    try:
+        await _remove_expired_recordings(settings)
+        await _serve(websocket, settings, language, model, prompt, queue)
+    finally:
+        slots.give_back()
+        await _remove_expired_recordings(settings)
+
+
+class _Slots:
+    """Connections to ``/live`` served at once: each holds a live worker process with a model in memory."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.taken = 0
+
+    def take(self) -> bool:
+        if self.taken >= self.limit:
+            return False
+        self.taken += 1
+        return True
+
+    def give_back(self) -> None:
+        self.taken -= 1
+
+
+def _slots(app: Any, settings: Settings) -> _Slots:
+    """The app's slots, made at its first ``/live`` connection (the event loop's thread only: no lock needed)."""
+    slots: _Slots | None = getattr(app.state, "live_slots", None)
+    if slots is None:
+        slots = app.state.live_slots = _Slots(settings.live_max_sessions)
+    return slots
+
+
+async def _remove_expired_recordings(settings: Settings) -> None:
+    hours = settings.live_recording_retention_hours
+    removed = await asyncio.to_thread(remove_expired, settings.data_dir, hours * 3600.0)
+    if removed:
+        log.info("Removed %d /live recording(s) older than %g h that were not queued", len(removed), hours)
+
+
+async def _serve(
+    websocket: WebSocket, settings: Settings, language: str | None, model: str | None, prompt: str | None, queue: bool
+) -> None:
     outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=MAX_PENDING_EVENTS)
-    recording = Recording(settings.data_dir, "websocket")
+    recording = Recording(settings.data_dir, WEBSOCKET_SOURCE)
     worker = _LazyWorker(worker_config(settings, model=model, language=language, prompt=prompt))
     sender = asyncio.create_task(_send_events(websocket, outbox))
     relay_done = asyncio.Event()
@@ -108,11 +160,12 @@ async def live(
             if worker.process is not None:
                 await asyncio.wait_for(relay_done.wait(), FINISH_TIMEOUT_SECONDS)
             job_id = None
+            seconds = recording.seconds
             if queue:
                 store: JobStore = websocket.app.state.store
                 options = JobOptions(language=language, prompt=prompt)
-                job_id = await asyncio.to_thread(submit_recording, store, info, options, settings.max_audio_seconds)
-            _put(outbox, {"type": "closed", "job_id": job_id, "seconds": recording.seconds, "recording": info.id})
+                job_id = await asyncio.to_thread(hand_to_job, store, info, options, settings)
+            _put(outbox, {"type": "closed", "job_id": job_id, "seconds": seconds, "recording": info.id})
         else:
             _put(outbox, {"type": "error", "message": reason})
     except (_TooSlow, TimeoutError):

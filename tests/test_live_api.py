@@ -19,7 +19,7 @@ from stt_studio.api.routers.live import MAX_FRAME_BYTES
 from stt_studio.engine.audio import decode_audio
 from stt_studio.jobs.store import JobStore
 from stt_studio.settings import Settings
-from tests.speech import SENTENCES, wer
+from tests.speech import SENTENCES, convert, wer
 from tests.test_live_cli import LIVE_WER_BOUND
 
 
@@ -132,3 +132,49 @@ def test_a_recording_that_was_not_queued_is_kept_for_the_retention_time(
     recordings = settings.data_dir / "recordings"
     assert (recordings / f"{closed['recording']}.wav").exists() is kept
     assert (recordings / f"{closed['recording']}.json").exists() is kept
+
+
+@pytest.mark.slow
+def test_ogg_opus_speech_comes_back_as_final_text(client: TestClient, short_wav: Path, tmp_path: Path) -> None:
+    """``format=ogg-opus``: an Ogg/Opus stream made by ffmpeg (libopus, 24 kb/s) sent in pieces that cut pages
+    anywhere; decoded to 16 kHz mono, it is transcribed and recorded as long as it lasts."""
+    speech = decode_audio(short_wav).samples
+    padded = tmp_path / "padded.wav"
+    soundfile.write(str(padded), np.concatenate([speech, np.zeros(16_000, np.float32)]), 16_000)
+    stream = convert(padded, tmp_path / "speech.ogg", "-c:a", "libopus", "-b:a", "24k").read_bytes()
+    with client.websocket_connect("/live?format=ogg-opus") as ws:
+        for i in range(0, len(stream), 1000):
+            ws.send_bytes(stream[i : i + 1000])
+        ws.send_text(json.dumps({"type": "stop"}))
+        events = events_until_closed(ws)
+    closed = events[-1]
+    assert closed["type"] == "closed", events
+    text = " ".join(e["text"] for e in events if e["type"] == "final")
+    assert wer(" ".join(SENTENCES[:2]), text) <= LIVE_WER_BOUND, text
+    assert closed["seconds"] == pytest.approx(len(speech) / 16_000 + 1.0, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("text as bytes", "not an Ogg stream"),
+        ("wav", "not an Ogg stream"),
+        ("ogg vorbis", "an Ogg stream, but not of Opus"),
+    ],
+)
+def test_what_is_not_ogg_opus_is_closed_with_1003_and_its_reason(
+    client: TestClient, short_wav: Path, tmp_path: Path, kind: str, reason: str
+) -> None:
+    if kind == "text as bytes":
+        stream = b"hello, this is not audio at all " * 4
+    elif kind == "wav":
+        stream = short_wav.read_bytes()[:4000]
+    else:
+        stream = convert(short_wav, tmp_path / "speech.ogg", "-c:a", "libvorbis").read_bytes()[:8000]
+    with client.websocket_connect("/live?format=ogg-opus") as ws:
+        for i in range(0, len(stream), 4000):
+            ws.send_bytes(stream[i : i + 4000])
+        events = events_until_closed(ws)
+        assert events[-1]["type"] == "error" and reason in events[-1]["message"], events
+        assert closed_with(ws) == 1003
+    assert client.get("/health").status_code == 200

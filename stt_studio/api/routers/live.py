@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
@@ -24,6 +24,7 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from stt_studio.jobs.models import JobOptions
 from stt_studio.jobs.store import JobStore
 from stt_studio.live.jobs import hand_to_job
+from stt_studio.live.opus import OggOpusDecoder, OpusStreamError
 from stt_studio.live.recording import Recording
 from stt_studio.live.retention import WEBSOCKET_SOURCE, remove_expired
 from stt_studio.live.session import LiveWorkerProcess, worker_config
@@ -38,6 +39,8 @@ MAX_FRAME_BYTES = 64 * 1024
 MAX_PENDING_EVENTS = 200
 """Events not yet taken by the client; more and it is closed as too slow (the server keeps serving others)."""
 FINISH_TIMEOUT_SECONDS = 120.0
+
+AudioFormat = Literal["pcm", "ogg-opus"]
 
 CLOSE_UNSUPPORTED = 1003
 CLOSE_POLICY = 1008
@@ -88,6 +91,7 @@ async def live(
     model: Annotated[str | None, Query(max_length=200)] = None,
     prompt: Annotated[str | None, Query(max_length=4096)] = None,
     queue: bool = False,
+    audio_format: Annotated[AudioFormat, Query(alias="format")] = "pcm",
 ) -> None:
     settings: Settings = websocket.app.state.settings
     await websocket.accept()
@@ -100,7 +104,8 @@ async def live(
         return
     try:
         await _remove_expired_recordings(settings)
-        await _serve(websocket, settings, language, model, prompt, queue)
+        decoder = OggOpusDecoder() if audio_format == "ogg-opus" else None
+        await _serve(websocket, settings, language, model, prompt, queue, decoder)
     finally:
         slots.give_back()
         await _remove_expired_recordings(settings)
@@ -139,7 +144,13 @@ async def _remove_expired_recordings(settings: Settings) -> None:
 
 
 async def _serve(
-    websocket: WebSocket, settings: Settings, language: str | None, model: str | None, prompt: str | None, queue: bool
+    websocket: WebSocket,
+    settings: Settings,
+    language: str | None,
+    model: str | None,
+    prompt: str | None,
+    queue: bool,
+    decoder: OggOpusDecoder | None,
 ) -> None:
     outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=MAX_PENDING_EVENTS)
     recording = Recording(settings.data_dir, WEBSOCKET_SOURCE)
@@ -149,7 +160,7 @@ async def _serve(
     relay = asyncio.create_task(_relay_worker_events(worker, outbox, relay_done))
     close_code, reason = 1000, ""
     try:
-        close_code, reason = await _receive_audio(websocket, recording, worker, outbox)
+        close_code, reason = await _receive_audio(websocket, recording, worker, outbox, decoder)
     except _TooSlow:
         close_code, reason = CLOSE_POLICY, "client too slow: it does not read its events"
     finally:
@@ -189,7 +200,11 @@ def _put(outbox: asyncio.Queue[dict[str, Any] | None], event: dict[str, Any]) ->
 
 
 async def _receive_audio(
-    websocket: WebSocket, recording: Recording, worker: _LazyWorker, outbox: asyncio.Queue[Any]
+    websocket: WebSocket,
+    recording: Recording,
+    worker: _LazyWorker,
+    outbox: asyncio.Queue[Any],
+    decoder: OggOpusDecoder | None,
 ) -> tuple[int, str]:
     """Until the stop message: (1000, "") — or the close code and reason of what the client did wrong."""
     while True:
@@ -207,10 +222,18 @@ async def _receive_audio(
                     return 1000, ""
             return CLOSE_UNSUPPORTED, 'text frames other than {"type": "stop"} are not accepted: send PCM as binary'
         if len(data) > MAX_FRAME_BYTES:
-            return CLOSE_TOO_BIG, f"frame of {len(data)} bytes: at most {MAX_FRAME_BYTES} (16-bit 16 kHz mono PCM)"
-        if len(data) % 2:
+            return CLOSE_TOO_BIG, f"frame of {len(data)} bytes: at most {MAX_FRAME_BYTES}"
+        if decoder is not None:
+            try:
+                samples = await asyncio.to_thread(decoder.feed, data)
+            except OpusStreamError as exc:
+                return CLOSE_UNSUPPORTED, str(exc)
+            if not samples.size:
+                continue
+        elif len(data) % 2:
             return CLOSE_UNSUPPORTED, "an odd number of bytes is not 16-bit PCM"
-        samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
+        else:
+            samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
         recording.write(samples)
         worker.send(samples)
         if outbox.full():

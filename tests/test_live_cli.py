@@ -232,7 +232,7 @@ def test_speech_played_while_paused_is_neither_recorded_nor_transcribed(
     while_paused = said_clip(SENTENCES[2], tmp_path / "while-paused.wav")
     after_resume = said_clip(SENTENCES[3], tmp_path / "after-resume.wav")
     saved = tmp_path / "paused.wav"
-    live = start_live("--save", str(saved), env=live_env)
+    live = start_live("--save", str(saved), "--duration", "120", env=live_env)  # ends even if a signal is missed
     live.send_signal(signal.SIGUSR1)
     wait_for_line(live, "Paused at ")
     subprocess.run(["paplay", "-d", SINK, str(while_paused)], env=live_env, check=True, timeout=60)

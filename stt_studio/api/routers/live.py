@@ -23,6 +23,7 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
 from stt_studio.jobs.models import JobOptions
 from stt_studio.jobs.store import JobStore
+from stt_studio.live.event_outbox import ClientTooSlow, EventOutbox
 from stt_studio.live.jobs import hand_to_job
 from stt_studio.live.opus import OggOpusDecoder, OpusStreamError
 from stt_studio.live.recording import Recording
@@ -37,7 +38,13 @@ router = APIRouter(tags=["live"])
 MAX_FRAME_BYTES = 64 * 1024
 """Two seconds of audio a frame at most."""
 MAX_PENDING_EVENTS = 200
-"""Events not yet taken by the client; more and it is closed as too slow (the server keeps serving others)."""
+"""Events not yet taken by the client (a partial replaces the unsent one); more and it is closed as too slow."""
+STALL_SECONDS = 20.0
+"""A client that takes nothing for this long while an event waits (it does not read) is closed as too slow."""
+SEND_REST_SECONDS = 10.0
+"""After the audio, how long the events still waiting may take to go out."""
+CLOSE_WAIT_SECONDS = 30.0
+"""How long the close frame may wait behind what a client has not read; then the connection is dropped."""
 FINISH_TIMEOUT_SECONDS = 120.0
 
 AudioFormat = Literal["pcm", "ogg-opus"]
@@ -45,11 +52,8 @@ AudioFormat = Literal["pcm", "ogg-opus"]
 CLOSE_UNSUPPORTED = 1003
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL_ERROR = 1011
 CLOSE_TRY_AGAIN_LATER = 1013
-
-
-class _TooSlow(Exception):
-    pass
 
 
 class _LazyWorker:
@@ -152,58 +156,52 @@ async def _serve(
     queue: bool,
     decoder: OggOpusDecoder | None,
 ) -> None:
-    outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=MAX_PENDING_EVENTS)
+    outbox = EventOutbox(MAX_PENDING_EVENTS, STALL_SECONDS)
     recording = Recording(settings.data_dir, WEBSOCKET_SOURCE)
     worker = _LazyWorker(worker_config(settings, model=model, language=language, prompt=prompt))
-    sender = asyncio.create_task(_send_events(websocket, outbox))
+    sender = asyncio.create_task(outbox.send_all(websocket.send_json))
     relay_done = asyncio.Event()
     relay = asyncio.create_task(_relay_worker_events(worker, outbox, relay_done))
     close_code, reason = 1000, ""
     try:
         close_code, reason = await _receive_audio(websocket, recording, worker, outbox, decoder)
-    except _TooSlow:
-        close_code, reason = CLOSE_POLICY, "client too slow: it does not read its events"
-    finally:
-        info = recording.stop(reason or None)
-        worker.end_of_audio()
-    try:
         if close_code == 1000:
+            info = recording.stop()
             if worker.process is not None:
+                worker.end_of_audio()
                 await asyncio.wait_for(relay_done.wait(), FINISH_TIMEOUT_SECONDS)
             job_id = None
-            seconds = recording.seconds
             if queue:
                 store: JobStore = websocket.app.state.store
                 options = JobOptions(language=language, prompt=prompt)
                 job_id = await asyncio.to_thread(hand_to_job, store, info, options, settings)
-            _put(outbox, {"type": "closed", "job_id": job_id, "seconds": seconds, "recording": info.id})
+            outbox.put({"type": "closed", "job_id": job_id, "seconds": recording.seconds, "recording": info.id})
         else:
-            _put(outbox, {"type": "error", "message": reason})
-    except (_TooSlow, TimeoutError):
-        close_code, reason = CLOSE_POLICY, "client too slow: it does not read its events"
+            outbox.put({"type": "error", "message": reason})
+    except ClientTooSlow as exc:
+        close_code, reason = CLOSE_POLICY, str(exc)
+        log.warning("/live: closing a client that does not read its events (%s)", reason)
+        sender.cancel()  # what waits for it is dropped: it does not read
+    except TimeoutError:
+        close_code, reason = CLOSE_INTERNAL_ERROR, "the live transcription did not finish in time"
+        with contextlib.suppress(ClientTooSlow):
+            outbox.put({"type": "error", "message": reason})
     finally:
+        recording.stop(reason or None)
         relay.cancel()
         await asyncio.to_thread(worker.close)
-        with contextlib.suppress(asyncio.QueueFull):
-            outbox.put_nowait(None)
+        outbox.end()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(sender, 10)
-        with contextlib.suppress(Exception):
-            await websocket.close(close_code, reason[:120])
-
-
-def _put(outbox: asyncio.Queue[dict[str, Any] | None], event: dict[str, Any]) -> None:
-    try:
-        outbox.put_nowait(event)
-    except asyncio.QueueFull:
-        raise _TooSlow from None
+            await asyncio.wait_for(sender, SEND_REST_SECONDS)
+        with contextlib.suppress(Exception):  # the close frame waits behind what the client has not read
+            await asyncio.wait_for(websocket.close(close_code, reason[:120]), CLOSE_WAIT_SECONDS)
 
 
 async def _receive_audio(
     websocket: WebSocket,
     recording: Recording,
     worker: _LazyWorker,
-    outbox: asyncio.Queue[Any],
+    outbox: EventOutbox,
     decoder: OggOpusDecoder | None,
 ) -> tuple[int, str]:
     """Until the stop message: (1000, "") — or the close code and reason of what the client did wrong."""
@@ -236,38 +234,25 @@ async def _receive_audio(
             samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
         recording.write(samples)
         worker.send(samples)
-        if outbox.full():
-            raise _TooSlow
+        outbox.check()
 
 
-async def _relay_worker_events(
-    lazy: _LazyWorker, outbox: asyncio.Queue[dict[str, Any] | None], done: asyncio.Event
-) -> None:
+async def _relay_worker_events(lazy: _LazyWorker, outbox: EventOutbox, done: asyncio.Event) -> None:
+    """The worker's events into the outbox (a client found too slow there is closed by the audio loop)."""
     await lazy.started.wait()
     worker = lazy.process
     assert worker is not None
     while True:
         events = await asyncio.to_thread(worker.events, 0.2)
         for kind, payload in events:
-            if kind in ("final", "partial"):
-                if kind == "partial" and outbox.qsize() > MAX_PENDING_EVENTS // 2:
-                    continue  # a partial is replaced by the next one: dropped first
-                with contextlib.suppress(_TooSlow):
-                    _put(outbox, {"type": kind, **_words(payload)})
-            elif kind == "error":
-                with contextlib.suppress(_TooSlow):
-                    _put(outbox, {"type": "error", "message": str(payload)})
-            elif kind == "done":
+            with contextlib.suppress(ClientTooSlow):
+                if kind in ("final", "partial"):
+                    outbox.put({"type": kind, **_words(payload)})
+                elif kind == "error":
+                    outbox.put({"type": "error", "message": str(payload)})
+            if kind == "done":
                 done.set()
                 return
         if not worker.process.is_alive() and not events:
             done.set()
-            return
-
-
-async def _send_events(websocket: WebSocket, outbox: asyncio.Queue[dict[str, Any] | None]) -> None:
-    while (event := await outbox.get()) is not None:
-        try:
-            await websocket.send_json(event)
-        except Exception:
             return

@@ -110,6 +110,7 @@ def test_a_connection_over_the_cap_is_closed_with_1013_and_a_freed_slot_is_taken
     with TestClient(app) as client:
         with client.websocket_connect("/live") as first:
             with client.websocket_connect("/live") as second:
+                second.send_text(json.dumps({"type": "stop"}))  # were it let in, it would end with "closed"
                 [error] = events_until_closed(second)
                 assert error["message"].startswith("busy: 1 live connection(s) already (STT_LIVE_MAX_SESSIONS)")
                 assert closed_with(second) == 1013
@@ -174,6 +175,7 @@ def test_what_is_not_ogg_opus_is_closed_with_1003_and_its_reason(
     with client.websocket_connect("/live?format=ogg-opus") as ws:
         for i in range(0, len(stream), 4000):
             ws.send_bytes(stream[i : i + 4000])
+        ws.send_text(json.dumps({"type": "stop"}))  # were it taken as audio, it would end with "closed"
         events = events_until_closed(ws)
         assert events[-1]["type"] == "error" and reason in events[-1]["message"], events
         assert closed_with(ws) == 1003

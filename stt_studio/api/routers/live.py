@@ -142,7 +142,8 @@ def _slots(app: Any, settings: Settings) -> _Slots:
 
 async def _remove_expired_recordings(settings: Settings) -> None:
     hours = settings.live_recording_retention_hours
-    removed = await asyncio.to_thread(remove_expired, settings.data_dir, hours * 3600.0)
+    # Shielded: a connection's task cancelled as it ends (the server shutting down) still finishes the sweep.
+    removed = await asyncio.shield(asyncio.to_thread(remove_expired, settings.data_dir, hours * 3600.0))
     if removed:
         log.info("Removed %d /live recording(s) older than %g h that were not queued", len(removed), hours)
 

@@ -1,13 +1,16 @@
-"""WebSocket ``/live``: a client streams 16 kHz mono PCM, the server sends back the live transcript as JSON events.
+"""WebSocket ``/live``: a client streams audio, the server sends back the live transcript as JSON events.
 
-Binary frames: little-endian 16-bit mono samples at 16 kHz (at most ``MAX_FRAME_BYTES`` each). The text frame
-``{"type": "stop"}`` ends the audio; the server then sends the last ``final`` words and ``closed`` (with the
-``job_id`` of the recording's job when the connection asked ``queue=true``) and closes with 1000. Events:
-``{"type": "partial"|"final", "words": [{"start", "end", "text"}], "text"}``, ``{"type": "error", "message"}``,
-``{"type": "closed", "job_id", "seconds", "recording"}``. Close codes: 1003 a text frame that is not the stop
-message, or an odd number of bytes; 1009 a frame over the limit; 1008 a client that does not read its events
-(``MAX_PENDING_EVENTS`` waiting) or no valid API key where keys are required. Each connection has its own live
-worker process and its own recording in the data folder, written as the audio comes (like ``stt-studio live``).
+Binary frames (at most ``MAX_FRAME_BYTES`` each): little-endian 16-bit mono samples at 16 kHz, or with
+``format=ogg-opus`` an Ogg/Opus stream cut anywhere (``live/opus.py``). The text frame ``{"type": "stop"}`` ends the
+audio; the server then sends the last ``final`` words and ``closed`` (with the ``job_id`` of the recording's job
+when the connection asked ``queue=true``) and closes with 1000. Events: ``{"type": "partial"|"final", "words":
+[{"start", "end", "text"}], "text"}``, ``{"type": "error", "message"}``, ``{"type": "closed", "job_id", "seconds",
+"recording"}``. Close codes: 1003 a text frame that is not the stop message, an odd number of PCM bytes, or what is
+not Ogg/Opus; 1009 a frame over the limit; 1013 more connections than ``STT_LIVE_MAX_SESSIONS``; 1011 the worker did
+not finish; 1008 a client that does not read its events (``live/event_outbox.py``) or no valid API key where keys
+are required. Each connection has its own live worker process and its own recording in the data folder, written
+as the audio comes (like ``stt-studio live``); a queued one moves into its job, one not queued is removed after
+``STT_LIVE_RECORDING_RETENTION_HOURS`` (``live/retention.py``).
 """
 
 from __future__ import annotations

@@ -718,7 +718,10 @@ def live(
         bool, typer.Option("--recover", help="Keep the interrupted recordings (with --queue: queue them) and exit")
     ] = False,
 ) -> None:
-    """Record a microphone or this computer's sound: final text on stdout as it is decided, the recording kept."""
+    """Record a microphone or this computer's sound: final text on stdout as it is decided, the recording kept.
+
+    Ctrl+C stops. kill -USR1 PID pauses (the audio until then is neither kept nor transcribed), kill -USR2 PID
+    resumes; the PID is in the "Recording …" line."""
     from stt_studio.engine.errors import EngineError
     from stt_studio.engine.options import check_language, check_prompt
     from stt_studio.live import command

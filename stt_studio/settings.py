@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     live_model: str | None = None
     """The model of live transcription (``stt-studio live``); default: the main model on a GPU, tiny.en on the CPU
     (base when a language other than English is asked for): it decodes the last seconds again every second."""
+    live_max_sessions: PositiveInt = 2
+    """The most WebSocket ``/live`` connections served at once (each runs its own live worker, a model in memory);
+    one more is closed with 1013 (try again later)."""
+    live_recording_retention_hours: float = Field(default=24.0, ge=0)
+    """How long the server keeps a ``/live`` recording that was not queued (0: deleted when its connection closes);
+    a queued one belongs to its job and goes with it."""
     vad: VadMethod | None = None
     """Voice activity detection: WhisperX's pyannote model or the silero-vad package (default on CPU)."""
     align_model: str | None = None

@@ -18,7 +18,7 @@ import soundfile
 
 from stt_studio.jobs.redis_server import EmbeddedRedis
 from tests.pulse import MONITOR, SINK, private_pulseaudio
-from tests.speech import SENTENCES, SHORT_CLIP_WER_BOUND, wer
+from tests.speech import SENTENCES, SHORT_CLIP_WER_BOUND, speak, wer
 
 ROOT = Path(__file__).resolve().parents[1]
 LIVE_WER_BOUND = 0.5
@@ -194,3 +194,118 @@ def test_a_bad_duration_is_a_usage_error(live_env: dict[str, str], duration: str
     done = stt("live", "--duration", duration, env=live_env)
     assert done.returncode == 2
     assert "--duration" in done.stderr and "Traceback" not in done.stderr
+
+
+def said_clip(text: str, out: Path) -> Path:
+    """espeak-ng saying ``text``, then silence."""
+    return with_silence_after(speak(text, out.with_suffix(".speech.wav")), out)
+
+
+def with_silence_after(clip: Path, out: Path, seconds: float = 2.0) -> Path:
+    """``clip`` then ``seconds`` of silence: its speech has left the capture by the time paplay returns."""
+    spoken, rate = soundfile.read(str(clip), dtype="float32")
+    soundfile.write(str(out), np.concatenate([spoken, np.zeros(int(seconds * rate), np.float32)]), rate)
+    return out
+
+
+def heard(sentence: str, text: str) -> float:
+    """The share of ``sentence``'s words found in ``text``."""
+    words = [w.strip(".,").casefold() for w in sentence.split()]
+    found = {w.strip(".,").casefold() for w in text.split()}
+    return sum(w in found for w in words) / len(words)
+
+
+def wait_for_line(process: subprocess.Popen[str], prefix: str) -> str:
+    assert process.stderr is not None
+    for line in process.stderr:
+        if line.startswith(prefix):
+            return line
+    raise AssertionError(f"stt-studio live ended without saying '{prefix}…': {process.wait()}")
+
+
+@pytest.mark.slow
+def test_speech_played_while_paused_is_neither_recorded_nor_transcribed(
+    live_env: dict[str, str], tmp_path: Path
+) -> None:
+    """SIGUSR1 pauses, SIGUSR2 resumes: of two sentences, the one played while paused is absent from the recording
+    and from the live text."""
+    while_paused = said_clip(SENTENCES[2], tmp_path / "while-paused.wav")
+    after_resume = said_clip(SENTENCES[3], tmp_path / "after-resume.wav")
+    saved = tmp_path / "paused.wav"
+    live = start_live("--save", str(saved), "--duration", "120", env=live_env)  # ends even if a signal is missed
+    live.send_signal(signal.SIGUSR1)
+    wait_for_line(live, "Paused at ")
+    subprocess.run(["paplay", "-d", SINK, str(while_paused)], env=live_env, check=True, timeout=60)
+    live.send_signal(signal.SIGUSR2)
+    wait_for_line(live, "Resumed at ")
+    subprocess.run(["paplay", "-d", SINK, str(after_resume)], env=live_env, check=True, timeout=60)
+    live.send_signal(signal.SIGINT)
+    out, err = live.communicate(timeout=300)
+    assert live.returncode == 0, err
+
+    recorded, rate = soundfile.read(str(saved), dtype="float32")
+    spoken, spoken_rate = soundfile.read(str(after_resume), dtype="float32")
+    assert loud_span(recorded, rate) == pytest.approx(loud_span(spoken, spoken_rate), abs=0.5)  # one sentence
+    assert heard(SENTENCES[3], out) >= 0.5, out
+    assert heard(SENTENCES[2], out) < 0.2, out
+
+
+@pytest.fixture
+def second_sink(live_env: dict[str, str]) -> Iterator[str]:
+    """A second null sink ``T`` in the private PulseAudio (say the far end of a call); its monitor's name."""
+    loaded = subprocess.run(
+        ["pactl", "load-module", "module-null-sink", "sink_name=T"], env=live_env, check=True, capture_output=True,
+        text=True,
+    )  # fmt: skip
+    try:
+        yield "T.monitor"
+    finally:
+        subprocess.run(["pactl", "unload-module", loaded.stdout.strip()], env=live_env, check=True)
+
+
+@pytest.mark.slow
+def test_two_sources_mixed_are_both_in_the_recording_and_the_live_text(
+    live_env: dict[str, str], second_sink: str, tmp_path: Path
+) -> None:
+    """``--source S.monitor+T.monitor``: a sentence played into each sink, one after the other; both are heard."""
+    first = said_clip(SENTENCES[4], tmp_path / "first.wav")
+    second = said_clip(SENTENCES[5], tmp_path / "second.wav")
+    saved = tmp_path / "mixed.wav"
+    live = start_live("--source", f"{MONITOR}+{second_sink}", "--save", str(saved), env=live_env)
+    subprocess.run(["paplay", "-d", SINK, str(first)], env=live_env, check=True, timeout=60)
+    subprocess.run(["paplay", "-d", "T", str(second)], env=live_env, check=True, timeout=60)
+    live.send_signal(signal.SIGINT)
+    out, err = live.communicate(timeout=300)
+    assert live.returncode == 0, err
+    assert heard(SENTENCES[4], out) >= 0.5 and heard(SENTENCES[5], out) >= 0.5, out
+
+    recorded, rate = soundfile.read(str(saved), dtype="float32")
+    spans = [soundfile.read(str(clip), dtype="float32") for clip in (first, second)]
+    assert loud_span(recorded, rate) > sum(loud_span(audio, r) for audio, r in spans)  # both sentences, in turn
+
+
+@pytest.mark.slow
+def test_an_interrupted_recording_is_recovered_and_queued_as_a_job(
+    live_env: dict[str, str], short_wav: Path, tmp_path: Path
+) -> None:
+    saved = tmp_path / "interrupted.wav"
+    played = with_silence_after(short_wav, tmp_path / "played.wav")  # the kill loses the last second: silence
+    live = start_live("--save", str(saved), env=live_env)
+    subprocess.run(["paplay", "-d", SINK, str(played)], env=live_env, check=True, timeout=60)
+    children = psutil.Process(live.pid).children(recursive=True)
+    live.send_signal(signal.SIGKILL)
+    live.communicate(timeout=30)
+    psutil.wait_procs(children, timeout=60)
+
+    recovered = stt("live", "--recover", "--queue", env=live_env)
+    assert recovered.returncode == 0, recovered.stderr
+    assert "Recovered " in recovered.stderr and str(saved) in recovered.stderr
+    [line] = recovered.stdout.splitlines()
+    assert line.startswith("job ")
+    job_id = line.removeprefix("job ")
+    worker = stt("worker", "--burst", env=live_env)
+    assert worker.returncode == 0, worker.stderr[-2000:]
+    exported = stt("export", job_id, "-f", "txt", "--no-timestamps", "--no-speakers", env=live_env)
+    assert exported.returncode == 0, exported.stderr
+    assert wer(" ".join(SENTENCES[:2]), exported.stdout) <= SHORT_CLIP_WER_BOUND, exported.stdout
+    assert stt("live", "--recover", env=live_env).stderr.strip() == "No interrupted recording"

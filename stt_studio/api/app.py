@@ -133,7 +133,8 @@ def create_app(settings: Settings, store: JobStore | None = None, *, host: str =
         version=__version__,
         description="WhisperX transcription, alignment and diarization behind a job queue. "
         "Contract: ASYNC_API.md (endpoints, fields and statuses); additions are marked in their descriptions. "
-        "Live transcription is the WebSocket /live (16 kHz mono PCM in, JSON events out; docs/remote-api.md), "
+        "Live transcription is the WebSocket /live (16 kHz mono PCM or Ogg/Opus in, JSON events out; at most "
+        "STT_LIVE_MAX_SESSIONS at once; docs/remote-api.md), "
         "which is not an operation of this document.",
         lifespan=lifespan,
     )

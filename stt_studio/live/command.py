@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -26,6 +27,9 @@ from stt_studio.settings import Settings
 EXIT_USAGE = 2
 EXIT_NO_DEVICE = 3
 EXIT_STOPPED = 1
+PAUSE_SIGNAL = signal.SIGUSR1
+"""Pauses a recording (``kill -USR1 PID``): the audio until ``RESUME_SIGNAL`` is neither kept nor transcribed."""
+RESUME_SIGNAL = signal.SIGUSR2
 
 
 @dataclass(frozen=True)
@@ -109,12 +113,18 @@ def run_live(settings: Settings, request: LiveRequest, say: Say, say_out: Say) -
         return EXIT_USAGE
     offer_interrupted(settings, say)
     stop_asked = False
+    pause_asked = False
 
     def ask_stop(_signum: int, _frame: FrameType | None) -> None:
         nonlocal stop_asked
         stop_asked = True
 
-    previous = signal.signal(signal.SIGINT, ask_stop)
+    def ask_pause(signum: int, _frame: FrameType | None) -> None:
+        nonlocal pause_asked
+        pause_asked = signum == PAUSE_SIGNAL
+
+    previous = {sig: signal.signal(sig, handler) for sig, handler in
+                ((signal.SIGINT, ask_stop), (PAUSE_SIGNAL, ask_pause), (RESUME_SIGNAL, ask_pause))}  # fmt: skip
     worker = None
     try:
         capture = Capture(sources)
@@ -129,11 +139,15 @@ def run_live(settings: Settings, request: LiveRequest, say: Say, say_out: Say) -
             worker = LiveWorkerProcess(config)
         printer = _LinePrinter(say_out)
         session = LiveSession(capture, recording, worker, on_final=printer.add, on_notice=say)
-        say(f"Recording {', '.join(s.label for s in sources)} to {recording.path} (Ctrl+C stops)")
-        outcome = session.run(lambda: stop_asked, request.duration)
+        say(
+            f"Recording {', '.join(s.label for s in sources)} to {recording.path} "
+            f"(Ctrl+C stops; kill -USR1 {os.getpid()} pauses, kill -USR2 {os.getpid()} resumes)"
+        )
+        outcome = session.run(lambda: stop_asked, request.duration, lambda: pause_asked)
         printer.flush()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     info = outcome.recording
     say(f"Saved {info.path} ({recording.seconds:.1f} s)")
     if outcome.stop_reason:

@@ -240,14 +240,14 @@ def interrupted_recordings(data_dir: Path) -> list[InterruptedRecording]:
             info = RecordingInfo.from_json(info_file.read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError):
             continue
-        if info.state == "stopped" or _being_recorded(folder, info.id) or not info.path.is_file():
+        if info.state == "stopped" or being_recorded(folder, info.id) or not info.path.is_file():
             continue
         size = info.path.stat().st_size
         found.append(InterruptedRecording(info, max(0, size - HEADER_BYTES) / (SAMPLE_RATE * SAMPLE_BYTES)))
     return sorted(found, key=lambda r: r.info.started_at)
 
 
-def _being_recorded(folder: Path, recording_id: str) -> bool:
+def being_recorded(folder: Path, recording_id: str) -> bool:
     lock = FileLock(folder / f"{recording_id}.lock", is_singleton=False)
     try:
         lock.acquire(timeout=0)

@@ -128,10 +128,18 @@ class LiveSession:
         self.outcome = SessionOutcome(recording.info)
         self._done = worker is None
 
-    def run(self, should_stop: Callable[[], bool], max_seconds: float | None = None) -> SessionOutcome:
-        """Record until ``should_stop()`` or ``max_seconds`` of audio; then let the worker finish, and stop."""
+    def run(
+        self,
+        should_stop: Callable[[], bool],
+        max_seconds: float | None = None,
+        should_pause: Callable[[], bool] | None = None,
+    ) -> SessionOutcome:
+        """Record until ``should_stop()`` or ``max_seconds`` of audio; then let the worker finish, and stop.
+        While ``should_pause()`` the audio is neither recorded nor transcribed."""
         try:
             while not should_stop() and (max_seconds is None or self.recording.seconds < max_seconds):
+                if should_pause is not None:
+                    self._follow_pause(should_pause())
                 chunk = self.capture.read()
                 if chunk is None:
                     self.outcome.stop_reason = "The capture ended (the source went away)"
@@ -151,6 +159,14 @@ class LiveSession:
             self.outcome.recording = self.recording.stop(self.outcome.stop_reason)
         self._finish_worker()
         return self.outcome
+
+    def _follow_pause(self, paused: bool) -> None:
+        if paused and not self.recording.paused:
+            self.recording.pause()
+            self._on_notice(f"Paused at {self.recording.seconds:.1f} s")
+        elif not paused and self.recording.paused:
+            self.recording.resume()
+            self._on_notice(f"Resumed at {self.recording.seconds:.1f} s")
 
     def _finish_worker(self) -> None:
         if self.worker is None:

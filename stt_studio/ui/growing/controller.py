@@ -150,7 +150,9 @@ class GrowingTranscript(QObject):
     def _go_back_to(self, top: float | None, selected: float | None) -> None:
         view = self.transcript_view
         model = view.segments_model
-        if selected is not None and (row := model.segment_at_time(selected)) is not None:
-            view.segments_view.selectRow(row)
-        if top is not None and (row := model.segment_at_time(top)) is not None:
-            view.segments_view.scrollTo(model.index(row, Column.TEXT), QAbstractItemView.ScrollHint.PositionAtTop)
+        if selected is not None and (segment := model.segment_at_time(selected)) is not None:
+            view.segments_view.selectRow(model.row_of(segment))
+        if top is not None and (segment := model.segment_at_time(top)) is not None:
+            view.segments_view.scrollTo(
+                model.index_of_segment(segment, Column.TEXT), QAbstractItemView.ScrollHint.PositionAtTop
+            )

@@ -49,6 +49,8 @@ class Session:
     talk: Dialogue
     arranged: TranscriptionResult
     root: Path
+    grouped_at_start: bool
+    """Whether a first start's window showed a row per turn, with the View menu's item checked."""
 
     @property
     def app(self) -> QApplication:
@@ -95,6 +97,7 @@ def session(qapp: QApplication, tmp_path_factory: pytest.TempPathFactory, settin
     try:
         window = open_window(desktop, "local", None)
         window.resize(1280, 800)
+        grouped_at_start = window.transcript_view.is_grouped() and window.group_by_turn.action.isChecked()
         talk = dialogue(root / "talk", LINES, "turns", pause_seconds=0.9)
         window.add_paths([talk.path])
 
@@ -113,7 +116,7 @@ def session(qapp: QApplication, tmp_path_factory: pytest.TempPathFactory, settin
         view = window.transcript_view
         wait_until(desktop.app, lambda: window._shown_job == shown and view.result() is not None, 60, "the transcript")
         wait_until(desktop.app, view.player.is_loaded, 30, "the media to load")
-        yield Session(desktop, window, talk, _arrange(window, talk), root)
+        yield Session(desktop, window, talk, _arrange(window, talk), root, grouped_at_start)
     finally:
         desktop.close()
         patch.undo()
@@ -216,6 +219,7 @@ def _plain(result: TranscriptionResult, segment: int) -> int:
 # --- one row per turn -----------------------------------------------------------------------------------------------
 def test_a_row_per_speaker_turn_with_the_name_once_and_each_sentences_times_on_hover(session: Session) -> None:
     s = session
+    assert s.grouped_at_start  # the default
     result = _fresh(s)
     model, table = s.view.segments_model, s.view.segments_view
     assert [segment.speaker is not None for segment in result.segments] == [True] * 4

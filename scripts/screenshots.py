@@ -36,6 +36,11 @@ clip): the window and its worker on nine espeak-ng sentences 24 s apart, three b
 finding speakers, the same once the aligned segments (word times) have replaced the rows (only here:
 transcript-growing-aligned).
 
+    .venv/bin/python scripts/screenshots.py --review
+
+renders only the two-speaker transcript (a row per speaker turn) and its review (transcript, review-playback,
+review-editing, review-menu) on pyannote.audio's sample, without the rest of the run.
+
     .venv/bin/python scripts/screenshots.py --live
 
 renders only the recording panel (Record): its source picker open, and recording a private PulseAudio's null-sink
@@ -461,6 +466,48 @@ def server_roles(app: QApplication, window: MainWindow, shooter: Shooter, root: 
         live.stop(server.process)
 
 
+def transcript_and_review(app: QApplication, window: MainWindow, shooter: Shooter, name: str) -> None:
+    """The two-speaker transcript (a row per speaker turn) played to about 10 s, then its review."""
+    show_job(app, window, name)
+    view = window.transcript_view
+    wait_until(app, lambda: view.player.duration_seconds() > 0, 30, "the player to load the audio")
+    result = view.result()
+    assert result is not None
+    speakers = {s.speaker for s in result.segments if s.speaker}
+    rows = view.segments_model.rowCount()
+    print(f"transcript: {len(result.segments)} segments in {rows} turns, speakers {sorted(speakers)}", flush=True)
+    seek = next((s.start + 0.3 for s in result.segments if s.end > SEEK_SECONDS + 0.3), SEEK_SECONDS)
+    seek = SEEK_SECONDS if any(s.start <= SEEK_SECONDS < s.end for s in result.segments) else seek
+    view.player.seek(seek)
+    wait_until(app, lambda: abs(view.player.position_seconds() - seek) < 0.3, 10, f"the player at {seek:.1f} s")
+    shooter.both("transcript", lambda: window)
+    review(app, window, shooter)
+
+
+def review_only(out: Path, root: Path) -> list[Path]:
+    """``transcript_and_review`` on a job of its own: the window, its worker and pyannote's two-speaker sample."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    base = private_environment(root)
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)
+    shooter = Shooter(app, Themes(app), out)
+    sample = pyannote_sample(root / "audio" / "interview-two-speakers.wav")
+    desktop = Desktop(app, base)
+    try:
+        window = desktop.open()
+        window.resize(*SIZE)
+        wait_until(app, lambda: window._local.status.workers >= 1, 300, "a worker")
+        window.batch_options.diarize_check.setChecked(True)
+        window.add_paths([sample])
+        wait_until(app, lambda: sample.name in jobs(window), 60, "the sample to be queued")
+        wait_done(app, window, [sample.name], 900)
+        transcript_and_review(app, window, shooter, sample.name)
+    finally:
+        desktop.close()
+    return shooter.written
+
+
 def run(out: Path, root: Path) -> list[Path]:
     base = private_environment(root)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -522,19 +569,8 @@ def run(out: Path, root: Path) -> list[Path]:
         wait_done(app, window, [*names, *(p.name for p in second)], 900)
 
         # --- the two-speaker transcript, played to about 10 s -------------------------------------------------
-        show_job(app, window, sample.name)
+        transcript_and_review(app, window, shooter, sample.name)
         view = window.transcript_view
-        wait_until(app, lambda: view.player.duration_seconds() > 0, 30, "the player to load the audio")
-        result = view.result()
-        assert result is not None
-        speakers = {s.speaker for s in result.segments if s.speaker}
-        print(f"transcript: {len(result.segments)} segments, speakers {sorted(speakers)}", flush=True)
-        seek = next((s.start + 0.3 for s in result.segments if s.end > SEEK_SECONDS + 0.3), SEEK_SECONDS)
-        seek = SEEK_SECONDS if any(s.start <= SEEK_SECONDS < s.end for s in result.segments) else seek
-        view.player.seek(seek)
-        wait_until(app, lambda: abs(view.player.position_seconds() - seek) < 0.3, 10, f"the player at {seek:.1f} s")
-        shooter.both("transcript", lambda: window)
-        review(app, window, shooter)
 
         # --- a video under review: its picture above the timeline, mid-playback ---------------------------------
         show_job(app, window, visit.name)
@@ -1023,6 +1059,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-options", action="store_true", help="only the New files bar with translation on")
     parser.add_argument("--find-speakers", action="store_true", help="only the run-again dialogs")
     parser.add_argument("--growing", action="store_true", help="only a running job's transcript growing")
+    parser.add_argument("--review", action="store_true", help="only the two-speaker transcript and its review")
     parser.add_argument(
         "--voices", action="store_true", help="only the voice dialogs and the speaker chips"
     )
@@ -1053,6 +1090,8 @@ def main(argv: list[str] | None = None) -> int:
             written = welcome_only(out, root)
         elif args.live:
             written = live_only(out, root)
+        elif args.review:
+            written = review_only(out, root)
         elif args.voices or args.settings:
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
             written = voices_only(out, root) if args.voices else settings_only(out, root)

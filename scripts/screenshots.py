@@ -38,8 +38,8 @@ transcript-growing-aligned).
 
     .venv/bin/python scripts/screenshots.py --review
 
-renders only the two-speaker transcript (a row per speaker turn) and its review (transcript, review-playback,
-review-editing, review-menu) on pyannote.audio's sample, without the rest of the run.
+renders only the two-speaker transcript (a row per speaker turn) and its review (transcript, review-playback and
+review-playback-segments (the same a row per segment), review-editing, review-menu) on pyannote.audio's sample, without the rest of the run.
 
     .venv/bin/python scripts/screenshots.py --live
 
@@ -338,6 +338,11 @@ def review(app: QApplication, window: MainWindow, shooter: Shooter) -> None:
     view.player.pause()
     wait_until(app, lambda: not view.player.is_playing() and view.playing_word() is not None, 10, "a word playing")
     shooter.both("review-playback", lambda: window)
+    window.group_by_turn.action.setChecked(False)  # the same moment a row per segment, as before turns
+    settle(app, 0.3)
+    shooter.both("review-playback-segments", lambda: window)
+    window.group_by_turn.action.setChecked(True)
+    settle(app, 0.3)
 
     row = view.segments_model.playing_row or 0
     view.show_row(row)

@@ -242,6 +242,17 @@ def test_a_row_per_speaker_turn_with_the_name_once_and_each_sentences_times_on_h
         f"Ada · {format_precise(second.start)} \u2013 {format_precise(second.end)} ({second.end - second.start:.2f} s)"
     )
 
+    # the Start column gives the second sentence's time beside the line it starts on
+    starts = s.view.starts_delegate.sentence_starts(model.index(0, Column.START), table)
+    assert [segment for _, segment in starts] == [0, 1], starts
+    second_line = _word_rect(s, _shown_at(result, WordRef(1, 0)))
+    assert second_line.top() > table.visualRect(model.index(0, Column.TEXT)).top() + 2  # not the turn's first line
+    cell = table.visualRect(model.index(0, Column.START))
+    image = table.viewport().grab().toImage()
+    background = image.pixel(cell.left() + 1, second_line.center().y()) & 0xFFFFFF
+    beside = QRect(cell.left(), second_line.top(), cell.width(), second_line.height())
+    assert 1 - _share_painted(image, beside, {background}) > 0.03, "a time drawn beside the second sentence's line"
+
     # View → Group by speaker turn: off is a row per segment again, and the choice is remembered
     s.window.group_by_turn.action.setChecked(False)
     assert model.rowCount() == 4

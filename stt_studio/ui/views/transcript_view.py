@@ -44,6 +44,7 @@ from stt_studio.ui.speakers import SpeakerPalette, blend, is_dark
 from stt_studio.ui.views.find_bar import FindBar
 from stt_studio.ui.views.player import PlayerBar
 from stt_studio.ui.views.timeline import SpeakerTimeline
+from stt_studio.ui.views.turn_gutter import TurnStartsDelegate
 
 ROW_FIT_DELAY_MS = 80
 FOLLOW_RESUME_MS = 4000
@@ -190,6 +191,7 @@ class TranscriptView(QWidget):
         self.segments_model.set_grouped(True)
         self.text_delegate = SegmentTextDelegate(self.segments_model, self.segments_view)
         self.text_delegate.segment_to_edit = self._segment_in_row
+        self.starts_delegate = TurnStartsDelegate(self.segments_model, self.text_delegate, self.segments_view)
         self._configure_table()
 
         layout = QVBoxLayout(content)
@@ -255,6 +257,7 @@ class TranscriptView(QWidget):
         view = self.segments_view
         view.setModel(self.segments_model)
         view.setItemDelegateForColumn(Column.TEXT, self.text_delegate)
+        view.setItemDelegateForColumn(Column.START, self.starts_delegate)
         view.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)
         view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

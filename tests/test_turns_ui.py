@@ -128,6 +128,7 @@ def _fresh(s: Session) -> TranscriptionResult:
     if not s.window.group_by_turn.action.isChecked():
         s.window.group_by_turn.action.setChecked(True)
     s.view.document.load(s.arranged)
+    s.view.review.visit(None)  # F3 goes on from no word an earlier test visited
     s.view.player.pause()
     s.view.player.seek(0.0)
     s.view.review.set_threshold(0.6)

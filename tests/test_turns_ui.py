@@ -260,6 +260,7 @@ def test_a_row_per_speaker_turn_with_the_name_once_and_each_sentences_times_on_h
     assert [segment for _, segment in starts] == [0, 1], starts
     second_line = _word_rect(s, _shown_at(result, WordRef(1, 0)))
     assert second_line.top() > table.visualRect(model.index(0, Column.TEXT)).top() + 2  # not the turn's first line
+    table.selectionModel().clear()  # a flat background: no selection, no current cell
     cell = table.visualRect(model.index(0, Column.START))
     image = table.viewport().grab().toImage()
     beside = QRect(cell.left(), second_line.top(), cell.width(), second_line.height())

@@ -38,8 +38,8 @@ transcript-growing-aligned).
 
     .venv/bin/python scripts/screenshots.py --review
 
-renders only the two-speaker transcript (a row per speaker turn) and its review (transcript, review-playback and
-review-playback-segments (the same a row per segment), review-editing, review-menu) on pyannote.audio's sample, without the rest of the run.
+renders only the two-speaker transcript (a row per speaker turn) and its review on pyannote.audio's sample: transcript,
+review-playback and review-playback-segments (the same moment a row per segment), review-editing, review-menu.
 
     .venv/bin/python scripts/screenshots.py --live
 
@@ -506,6 +506,7 @@ def review_only(out: Path, root: Path) -> list[Path]:
         window.batch_options.diarize_check.setChecked(True)
         window.add_paths([sample])
         wait_until(app, lambda: sample.name in jobs(window), 60, "the sample to be queued")
+        window.batch_options.diarize_check.setChecked(False)  # as the full run leaves it
         wait_done(app, window, [sample.name], 900)
         transcript_and_review(app, window, shooter, sample.name)
     finally:

@@ -436,16 +436,21 @@ class TranscriptView(QWidget):
         return self.segments_model.grouped
 
     def set_grouped(self, grouped: bool) -> None:
-        """One row per speaker turn, or one per segment; the segment the user is on stays selected and in view."""
+        """One row per speaker turn, or one per segment; the segment selected stays selected and in view (the
+        one playing: in view)."""
         if grouped == self.segments_model.grouped:
             return
         self.review.commit_editor()
+        selected = self.segments_view.currentIndex().isValid()
         segment = self.current_row()
         self.segments_model.set_grouped(grouped)
         self._fit_columns()
         QTimer.singleShot(0, self, self._fit_all_rows)
-        if segment is not None:
+        if segment is not None and selected:
             self.show_row(segment, center=True)
+        elif segment is not None:  # the one playing: in view, not selected
+            index = self.segments_model.index_of_segment(segment, Column.TEXT)
+            self.segments_view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
 
     def current_row(self) -> int | None:
         """The selected segment (in a selected turn: the one last clicked, found or shown there, else the one

@@ -292,6 +292,11 @@ def test_editing_a_word_in_a_turns_second_sentence_changes_that_word_and_undo_re
     editor = s.view.open_editor()
     assert editor is not None and editor.row == 1
     assert editor.toPlainText() == original.segments[1].text.strip()
+    # over the second sentence's own lines: the turn's first line (the first sentence's start) stays in sight
+    turn_cell = s.view.segments_view.visualRect(s.view.segments_model.index(0, Column.TEXT))
+    sentence_top = _word_rect(s, _shown_at(original, WordRef(1, 0))).top()
+    assert sentence_top > turn_cell.top() + 2
+    assert editor.geometry().top() >= sentence_top - 2 and editor.geometry().left() == turn_cell.left()
     tokens = [w.word.strip() for w in original.segments[1].words]
     tokens[position] = "zebra"
     editor.selectAll()

@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
 
 from stt_studio.engine.result import Segment
 from stt_studio.review.editing import tokenize
-from stt_studio.review.words import needs_check, word_spans
+from stt_studio.review.words import WordRef, needs_check, word_spans
 from stt_studio.ui.models.segments_model import MATCH_COLOR, SegmentsTableModel
 from stt_studio.ui.speakers import blend, is_dark
 
@@ -300,10 +300,28 @@ class SegmentTextDelegate(QStyledItemDelegate):
         return True
 
     def updateEditorGeometry(self, editor: QWidget, option: QStyleOptionViewItem, index: ModelIndex) -> None:
-        editor.setGeometry(option.rect)  # type: ignore[attr-defined]
+        rect = QRect(option.rect)  # type: ignore[attr-defined]
         if isinstance(editor, SegmentEditor):
-            editor.row_height = option.rect.height()  # type: ignore[attr-defined]
+            segment = editor.row if editor.row >= 0 else self.segment_to_edit(index.row())
+            rect = self._sentence_lines(index, rect, segment, option.widget)  # type: ignore[attr-defined]
+        editor.setGeometry(rect)
+        if isinstance(editor, SegmentEditor):
+            editor.row_height = rect.height()
             editor.fit_height()
+
+    def _sentence_lines(self, index: ModelIndex, cell: QRect, segment: int, widget: QWidget | None) -> QRect:
+        """The lines of ``cell`` where ``segment``'s words are drawn: a turn's sentence is edited over its own lines,
+        the turn's other lines stay in sight (the whole cell for a row of one segment)."""
+        words = self._model.segment(segment).words if 0 <= segment < self._model.segment_count() else []
+        if len(self._model.segments_of(index.row())) < 2 or not words:
+            return cell
+        first = self._model.row_word(WordRef(segment, 0))
+        last = self._model.row_word(WordRef(segment, len(words) - 1))
+        top, bottom = self.word_rect(index, cell, first.word, widget), self.word_rect(index, cell, last.word, widget)
+        if top is None or bottom is None:
+            return cell
+        y = max(cell.top(), math.floor(top.top()) - V_PADDING)
+        return QRect(cell.left(), y, cell.width(), max(1, min(cell.bottom() + 1, math.ceil(bottom.bottom())) - y))
 
 
 class SegmentEditor(QPlainTextEdit):

@@ -317,7 +317,8 @@ class Shooter:
 
 def review(app: QApplication, window: MainWindow, shooter: Shooter) -> None:
     """The transcript under review: speakers named after what they say, the words left to check marked, the
-    word being said highlighted mid-playback; then a segment being edited, and the Review menu."""
+    word being said highlighted mid-playback (also a row per segment); then a turn's later sentence being edited,
+    and the Review menu."""
     view = window.transcript_view
     result = view.result()
     assert result is not None
@@ -344,7 +345,11 @@ def review(app: QApplication, window: MainWindow, shooter: Shooter) -> None:
     window.group_by_turn.action.setChecked(True)
     settle(app, 0.3)
 
-    row = view.segments_model.playing_row or 0
+    model = view.segments_model
+    playing = model.playing_row or 0
+    # a turn's later sentence, near the playing one: it is edited over its own lines, the turn's others in sight
+    later = [seg for seg in range(model.segment_count()) if model.segments_of(model.row_of(seg))[0] != seg]
+    row = min(later, key=lambda seg: abs(seg - playing)) if later else playing
     view.show_row(row)
     view.segments_view.setFocus()
     view.review_actions.edit_segment.trigger()

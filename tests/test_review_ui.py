@@ -854,11 +854,13 @@ def test_a_running_job_shows_its_transcript_growing_then_the_finished_one_takes_
     assert result is not None
     table, rows = s.view.segments_view, s.view.segments_model
 
-    def back_in_place() -> bool:
-        return table.currentIndex().row() >= 0 and table.rowAt(0) == rows.segment_at_time(top)
+    def back_in_place() -> bool:  # rows are speaker turns: the segment's turn, scrolled to its line
+        segment = rows.segment_at_time(top)
+        return table.currentIndex().row() >= 0 and segment is not None and table.rowAt(0) == rows.row_of(segment)
 
     wait_until(s.app, back_in_place, 10, "the finished transcript at the part being read")
-    assert "office" in result.segments[table.currentIndex().row()].text  # the row selected while it grew
+    selected = s.view.current_row()
+    assert selected is not None and "office" in result.segments[selected].text  # the segment selected while it grew
     table.setMinimumHeight(0)
     table.setMaximumHeight(16777215)
     shown = " ".join(" ".join(streamed).split())

@@ -482,6 +482,26 @@ class TranscriptView(QWidget):
 
     # Playback
 
+    def select_segment(self, segment: int) -> None:
+        """Select segment ``segment`` (its turn), without scrolling."""
+        self._current_segment = segment
+        self.segments_view.selectRow(self.segments_model.row_of(segment))
+
+    def scroll_segment_to_top(self, segment: int) -> None:
+        """Scroll so that the line where segment ``segment`` starts is at the top (in a turn: not the turn's first
+        line)."""
+        model, view = self.segments_model, self.segments_view
+        index = model.index_of_segment(segment, Column.TEXT)
+        view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
+        if not model.segment(segment).words:
+            return
+        cell = view.visualRect(index)
+        shown = model.row_word(WordRef(segment, 0))
+        word = self.text_delegate.word_rect(index, cell, shown.word, view)
+        if word is not None and word.top() - cell.top() > 2:  # the turn's first line
+            bar = view.verticalScrollBar()
+            bar.setValue(bar.value() + int(word.top() - cell.top()))
+
     def edit_segment(self, segment: int) -> None:
         """Open the editor on ``segment`` (over its turn's row)."""
         self.show_row(segment)

@@ -36,6 +36,11 @@ clip): the window and its worker on nine espeak-ng sentences 24 s apart, three b
 finding speakers, the same once the aligned segments (word times) have replaced the rows (only here:
 transcript-growing-aligned).
 
+    .venv/bin/python scripts/screenshots.py --review
+
+renders only the two-speaker transcript (a row per speaker turn) and its review on pyannote.audio's sample: transcript,
+review-playback and review-playback-segments (the same moment a row per segment), review-editing, review-menu.
+
     .venv/bin/python scripts/screenshots.py --live
 
 renders only the recording panel (Record): its source picker open, and recording a private PulseAudio's null-sink
@@ -316,7 +321,8 @@ class Shooter:
 
 def review(app: QApplication, window: MainWindow, shooter: Shooter) -> None:
     """The transcript under review: speakers named after what they say, the words left to check marked, the
-    word being said highlighted mid-playback; then a segment being edited, and the Review menu."""
+    word being said highlighted mid-playback (also a row per segment); then a turn's later sentence being edited,
+    and the Review menu."""
     view = window.transcript_view
     result = view.result()
     assert result is not None
@@ -337,8 +343,17 @@ def review(app: QApplication, window: MainWindow, shooter: Shooter) -> None:
     view.player.pause()
     wait_until(app, lambda: not view.player.is_playing() and view.playing_word() is not None, 10, "a word playing")
     shooter.both("review-playback", lambda: window)
+    window.group_by_turn.action.setChecked(False)  # the same moment a row per segment, as before turns
+    settle(app, 0.3)
+    shooter.both("review-playback-segments", lambda: window)
+    window.group_by_turn.action.setChecked(True)
+    settle(app, 0.3)
 
-    row = view.segments_model.playing_row or 0
+    model = view.segments_model
+    playing = model.playing_row or 0
+    # a turn's later sentence, near the playing one: it is edited over its own lines, the turn's others in sight
+    later = [seg for seg in range(model.segment_count()) if model.segments_of(model.row_of(seg))[0] != seg]
+    row = min(later, key=lambda seg: abs(seg - playing)) if later else playing
     view.show_row(row)
     view.segments_view.setFocus()
     view.review_actions.edit_segment.trigger()
@@ -465,6 +480,49 @@ def server_roles(app: QApplication, window: MainWindow, shooter: Shooter, root: 
         live.stop(server.process)
 
 
+def transcript_and_review(app: QApplication, window: MainWindow, shooter: Shooter, name: str) -> None:
+    """The two-speaker transcript (a row per speaker turn) played to about 10 s, then its review."""
+    show_job(app, window, name)
+    view = window.transcript_view
+    wait_until(app, lambda: view.player.duration_seconds() > 0, 30, "the player to load the audio")
+    result = view.result()
+    assert result is not None
+    speakers = {s.speaker for s in result.segments if s.speaker}
+    rows = view.segments_model.rowCount()
+    print(f"transcript: {len(result.segments)} segments in {rows} turns, speakers {sorted(speakers)}", flush=True)
+    seek = next((s.start + 0.3 for s in result.segments if s.end > SEEK_SECONDS + 0.3), SEEK_SECONDS)
+    seek = SEEK_SECONDS if any(s.start <= SEEK_SECONDS < s.end for s in result.segments) else seek
+    view.player.seek(seek)
+    wait_until(app, lambda: abs(view.player.position_seconds() - seek) < 0.3, 10, f"the player at {seek:.1f} s")
+    shooter.both("transcript", lambda: window)
+    review(app, window, shooter)
+
+
+def review_only(out: Path, root: Path) -> list[Path]:
+    """``transcript_and_review`` on a job of its own: the window, its worker and pyannote's two-speaker sample."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    base = private_environment(root)
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)
+    shooter = Shooter(app, Themes(app), out)
+    sample = pyannote_sample(root / "audio" / "interview-two-speakers.wav")
+    desktop = Desktop(app, base)
+    try:
+        window = desktop.open()
+        window.resize(*SIZE)
+        wait_until(app, lambda: window._local.status.workers >= 1, 300, "a worker")
+        window.batch_options.diarize_check.setChecked(True)
+        window.add_paths([sample])
+        wait_until(app, lambda: sample.name in jobs(window), 60, "the sample to be queued")
+        window.batch_options.diarize_check.setChecked(False)  # as the full run leaves it
+        wait_done(app, window, [sample.name], 900)
+        transcript_and_review(app, window, shooter, sample.name)
+    finally:
+        desktop.close()
+    return shooter.written
+
+
 def run(out: Path, root: Path) -> list[Path]:
     base = private_environment(root)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -526,19 +584,8 @@ def run(out: Path, root: Path) -> list[Path]:
         wait_done(app, window, [*names, *(p.name for p in second)], 900)
 
         # --- the two-speaker transcript, played to about 10 s -------------------------------------------------
-        show_job(app, window, sample.name)
+        transcript_and_review(app, window, shooter, sample.name)
         view = window.transcript_view
-        wait_until(app, lambda: view.player.duration_seconds() > 0, 30, "the player to load the audio")
-        result = view.result()
-        assert result is not None
-        speakers = {s.speaker for s in result.segments if s.speaker}
-        print(f"transcript: {len(result.segments)} segments, speakers {sorted(speakers)}", flush=True)
-        seek = next((s.start + 0.3 for s in result.segments if s.end > SEEK_SECONDS + 0.3), SEEK_SECONDS)
-        seek = SEEK_SECONDS if any(s.start <= SEEK_SECONDS < s.end for s in result.segments) else seek
-        view.player.seek(seek)
-        wait_until(app, lambda: abs(view.player.position_seconds() - seek) < 0.3, 10, f"the player at {seek:.1f} s")
-        shooter.both("transcript", lambda: window)
-        review(app, window, shooter)
 
         # --- a video under review: its picture above the timeline, mid-playback ---------------------------------
         show_job(app, window, visit.name)
@@ -1087,6 +1134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-options", action="store_true", help="only the New files bar with translation on")
     parser.add_argument("--find-speakers", action="store_true", help="only the run-again dialogs")
     parser.add_argument("--growing", action="store_true", help="only a running job's transcript growing")
+    parser.add_argument("--review", action="store_true", help="only the two-speaker transcript and its review")
     parser.add_argument(
         "--voices", action="store_true", help="only the voice dialogs and the speaker chips"
     )
@@ -1117,6 +1165,8 @@ def main(argv: list[str] | None = None) -> int:
             written = welcome_only(out, root)
         elif args.live:
             written = live_only(out, root)
+        elif args.review:
+            written = review_only(out, root)
         elif args.voices or args.settings:
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
             written = voices_only(out, root) if args.voices else settings_only(out, root)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from stt_studio.jobs.models import JobStatus, JobView
+from stt_studio.review.words import WordRef
 from stt_studio.ui.models.library_model import Column as LibraryColumn
 from stt_studio.ui.views.main_window import MainWindow
 from tests.desktop import Desktop, drop_paths, wait_until
@@ -125,8 +126,11 @@ def test_desktop_end_to_end(
     assert view.timeline.colors_used() == colors  # one color per speaker, the same in the table and the timeline
     second = result.segments[1]
     table = view.segments_view
-    rect = table.visualRect(model.index(1, 2))
-    QtBot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    first_word = model.row_word(WordRef(1, 0))  # segment 1's first word, in its speaker turn's row
+    index = model.index(first_word.row, 2)
+    word_rect = view.text_delegate.word_rect(index, table.visualRect(index), first_word.word, table)
+    assert word_rect is not None
+    QtBot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=word_rect.center().toPoint())
     # a click on a segment's text plays from the word under the pointer (tests/test_review_ui.py checks which)
     wait_until(qapp, lambda: second.start - 0.3 <= view.player.position_seconds() <= second.end + 0.3, 10,
                f"the player in {second.start:.2f}–{second.end:.2f} s")  # fmt: skip

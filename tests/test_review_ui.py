@@ -259,9 +259,10 @@ def _word(result: TranscriptionResult, ref: WordRef) -> Word:
 
 def _click_word(s: Session, ref: WordRef) -> None:
     table = s.view.segments_view
-    index = s.view.segments_model.index(ref.row, Column.TEXT)
+    shown = s.view.segments_model.row_word(ref)  # the word's place in its speaker turn's row
+    index = s.view.segments_model.index(shown.row, Column.TEXT)
     table.scrollTo(index)
-    rect = s.view.text_delegate.word_rect(index, table.visualRect(index), ref.word, table)
+    rect = s.view.text_delegate.word_rect(index, table.visualRect(index), shown.word, table)
     assert rect is not None
     QtBot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center().toPoint())
 
@@ -323,7 +324,7 @@ def test_the_highlighted_word_follows_the_player_and_clicking_a_word_seeks(sessi
         s.view.player.seek(middle)
         assert model.playing_word == ref == _expected_word(result, middle)
         assert model.playing_row == ref.row
-        cell = s.view.segments_view.visualRect(model.index(ref.row, Column.TEXT))
+        cell = s.view.segments_view.visualRect(model.index_of_segment(ref.row, Column.TEXT))
         assert s.view.segments_view.viewport().rect().intersects(cell)  # kept in view
     _follows(s, result, 4.0)
 
@@ -453,7 +454,7 @@ def test_split_at_the_cursor_and_merge_keep_every_word_and_its_timing(session: S
     original = _fresh(s)
     row = next(r for r, segment in enumerate(original.segments) if len(segment.words) >= 5)
     tokens = [w.word for w in original.segments[row].words]
-    rows = s.view.segments_model.rowCount()
+    rows = s.view.segments_model.segment_count()
 
     s.view.show_row(row)
     _key(s, Qt.Key.Key_F2)
@@ -466,7 +467,7 @@ def test_split_at_the_cursor_and_merge_keep_every_word_and_its_timing(session: S
     s.app.processEvents()
 
     split = s.view.result()
-    assert split is not None and s.view.segments_model.rowCount() == rows + 1
+    assert split is not None and s.view.segments_model.segment_count() == rows + 1
     assert [w.word for w in split.segments[row].words] == tokens[:3]
     assert [w.word for w in split.segments[row + 1].words] == tokens[3:]
     assert _timed_words(split) == _timed_words(original)
@@ -475,7 +476,7 @@ def test_split_at_the_cursor_and_merge_keep_every_word_and_its_timing(session: S
     s.view.show_row(row)
     _key(s, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
     merged = s.view.result()
-    assert merged is not None and s.view.segments_model.rowCount() == rows
+    assert merged is not None and s.view.segments_model.segment_count() == rows
     assert _timed_words(merged) == _timed_words(original)
     assert merged.segments[row].words == original.segments[row].words
     assert (merged.segments[row].start, merged.segments[row].end) == (
@@ -483,7 +484,7 @@ def test_split_at_the_cursor_and_merge_keep_every_word_and_its_timing(session: S
         original.segments[row].end,
     )
     _key(s, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the merge
-    assert s.view.segments_model.rowCount() == rows + 1
+    assert s.view.segments_model.segment_count() == rows + 1
     _key(s, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the split (with the editor's text: one step)
     assert s.view.result().segments == original.segments  # type: ignore[union-attr]
 
@@ -622,7 +623,7 @@ def test_the_low_confidence_pass_visits_the_words_under_the_threshold_in_time_or
             return not s.view.player.is_playing() and s.view.player.position_seconds() >= end
 
         wait_until(s.app, played, 10, f"{ref} played")
-        assert s.view.segments_view.currentIndex().row() == ref.row
+        assert s.view.segments_view.currentIndex().row() == s.view.segments_model.row_of(ref.row)
         wait_until(s.app, stopped_after, 10, f"playback to stop after {ref}")
         s.app.processEvents()  # the positions reported up to the stop
         assert s.view.segments_model.playing_word == ref, (ref, s.view.player.position_seconds(), word)
@@ -853,11 +854,13 @@ def test_a_running_job_shows_its_transcript_growing_then_the_finished_one_takes_
     assert result is not None
     table, rows = s.view.segments_view, s.view.segments_model
 
-    def back_in_place() -> bool:
-        return table.currentIndex().row() >= 0 and table.rowAt(0) == rows.segment_at_time(top)
+    def back_in_place() -> bool:  # rows are speaker turns: the segment's turn, scrolled to its line
+        segment = rows.segment_at_time(top)
+        return table.currentIndex().row() >= 0 and segment is not None and table.rowAt(0) == rows.row_of(segment)
 
     wait_until(s.app, back_in_place, 10, "the finished transcript at the part being read")
-    assert "office" in result.segments[table.currentIndex().row()].text  # the row selected while it grew
+    selected = s.view.current_row()
+    assert selected is not None and "office" in result.segments[selected].text  # the segment selected while it grew
     table.setMinimumHeight(0)
     table.setMaximumHeight(16777215)
     shown = " ".join(" ".join(streamed).split())

@@ -70,7 +70,7 @@ def test_saving_a_speaker_needs_consent_then_a_taken_name_adds_a_sample_and_a_re
     show_job(window, store, job_id)
     assert saver.action.isEnabled() and saver.action in window.review_menu.actions()
     view = window.transcript_view
-    view.segments_view.selectRow(4)  # Carol's turn
+    view.show_row(4)  # Carol's segment (in her turn's row)
     view.segments_view.customContextMenuRequested.emit(QPoint(5, 5))
     menu = window.find_speakers.context_menu
     assert menu is not None and saver.action in menu.actions()

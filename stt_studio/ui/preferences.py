@@ -65,6 +65,8 @@ class Preferences(BaseModel):
     False (``app.load_preferences``); a file from a version without it means the app was set up before: True."""
     low_confidence_threshold: float = Field(default=DEFAULT_LOW_CONFIDENCE, ge=0.0, le=1.0)
     """Words the engine scored under this are marked for checking in the transcript."""
+    group_by_turn: bool = True
+    """The transcript reads as a conversation: consecutive segments of one speaker in one row (View menu)."""
     share_at_start: bool = False
     """Share this machine (serve the REST API, behind its key) whenever the app starts. Off by default: exposing the
     queue to the network is otherwise chosen each time (the ``sharing`` of older files is not read)."""

@@ -215,9 +215,7 @@ class ReviewController(QObject):
     def edit_current(self) -> None:
         row = self._view.current_row()
         if row is not None:
-            index = self._view.segments_model.index(row, 2)
-            self._view.segments_view.setCurrentIndex(index)
-            self._view.segments_view.edit(index)
+            self._view.edit_segment(row)
 
     def commit_editor(self, *, discard: bool = False) -> int | None:
         """Take the open editor's text as an edit (or drop it) and close it; the row it edited."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import (
@@ -23,6 +24,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QHelpEvent,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -32,12 +34,21 @@ from PySide6.QtGui import (
     QTextLine,
     QTextOption,
 )
-from PySide6.QtWidgets import QApplication, QPlainTextEdit, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QPlainTextEdit,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolTip,
+    QWidget,
+)
 
 from stt_studio.engine.result import Segment
 from stt_studio.review.editing import tokenize
-from stt_studio.review.words import needs_check, word_spans
-from stt_studio.ui.models.segments_model import SegmentsTableModel
+from stt_studio.review.words import WordRef, needs_check, word_spans
+from stt_studio.ui.models.segments_model import MATCH_COLOR, SegmentsTableModel
 from stt_studio.ui.speakers import blend, is_dark
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -59,9 +70,9 @@ class _Laid:
 
 class SegmentTextDelegate(QStyledItemDelegate):
     text_committed = Signal(int, str)
-    """Row, the text as typed: an edit to make (nothing is written to the model)."""
+    """Segment, the text as typed: an edit to make (nothing is written to the model)."""
     word_clicked = Signal(int, int)
-    """Row, word: the left button went down and up on this word."""
+    """Segment, word (the transcript's): the left button went down and up on this word."""
 
     def __init__(self, model: SegmentsTableModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,6 +84,8 @@ class SegmentTextDelegate(QStyledItemDelegate):
         self._check_tint = QColor()
         self.editor: SegmentEditor | None = None
         """The editor while one is open."""
+        self.segment_to_edit: Callable[[int], int] = lambda row: model.segments_of(row)[0]
+        """Which segment of a row an editor opened on it edits (a turn's rows: one sentence at a time)."""
         self.set_colors(QApplication.palette())
         model.modelReset.connect(self._cache.clear)
         self.closeEditor.connect(lambda closed, _hint: self._forget(closed))
@@ -145,7 +158,7 @@ class SegmentTextDelegate(QStyledItemDelegate):
         font = option.font  # type: ignore[attr-defined]
         if width <= 0:
             return super().sizeHint(option, index)
-        laid = self._laid(self._model.segment(index.row()), width, font)
+        laid = self._laid(self._model.row_segment(index.row()), width, font)
         line = option.fontMetrics.height()  # type: ignore[attr-defined]
         return QSize(option.rect.width(), math.ceil(max(laid.height, line)) + 2 * V_PADDING)  # type: ignore[attr-defined]
 
@@ -158,7 +171,7 @@ class SegmentTextDelegate(QStyledItemDelegate):
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, item, painter, widget)  # background, selection
         margin = self._margin(widget)
         rect = item.rect  # type: ignore[attr-defined]
-        laid = self._laid(self._model.segment(index.row()), rect.width() - 2 * margin, item.font)  # type: ignore[attr-defined]
+        laid = self._laid(self._model.row_segment(index.row()), rect.width() - 2 * margin, item.font)  # type: ignore[attr-defined]
         palette: QPalette = item.palette  # type: ignore[attr-defined]
         selected = bool(item.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
@@ -172,26 +185,31 @@ class SegmentTextDelegate(QStyledItemDelegate):
     def _selections(
         self, index: ModelIndex, laid: _Laid, palette: QPalette, selected: bool
     ) -> list[QTextLayout.FormatRange]:
-        playing = self._model.playing_word
-        if playing is None or playing.row != index.row() or playing.word >= len(laid.spans):
-            return []
-        span = laid.spans[playing.word]
-        if span is None:
-            return []
-        mark = QTextCharFormat()
-        # the selection's colors, the other way round on a selected row
-        fill, text = QPalette.ColorRole.Highlight, QPalette.ColorRole.HighlightedText
-        if selected:
-            fill, text = text, fill
-        mark.setBackground(palette.color(fill))
-        mark.setForeground(palette.color(text))
-        return [_range(span, mark)]
+        ranges = []
+        found = self._model.current_match_row_word()
+        if found is not None and found.row == index.row() and (span := _span(laid, found.word)) is not None:
+            mark = QTextCharFormat()
+            mark.setBackground(MATCH_COLOR)
+            mark.setForeground(QColor("black"))
+            ranges.append(_range(span, mark))
+        playing = self._model.playing_row_word()
+        if playing is not None and playing.row == index.row() and (span := _span(laid, playing.word)) is not None:
+            mark = QTextCharFormat()
+            # the selection's colors, the other way round on a selected row
+            fill, text = QPalette.ColorRole.Highlight, QPalette.ColorRole.HighlightedText
+            if selected:
+                fill, text = text, fill
+            mark.setBackground(palette.color(fill))
+            mark.setForeground(palette.color(text))
+            ranges.append(_range(span, mark))
+        return ranges
 
     def word_rect(self, index: ModelIndex, cell: QRect, word: int, widget: QWidget | None) -> QRectF | None:
-        """Where word ``word`` of ``index``'s row is drawn in a cell at ``cell``; None for a word not in the text."""
+        """Where word ``word`` of ``index``'s row (its place among the row's words: ``row_word``) is drawn in a cell
+        at ``cell``; None for a word not in the text."""
         margin = self._margin(widget)
         font = widget.font() if widget is not None else QApplication.font()
-        laid = self._laid(self._model.segment(index.row()), cell.width() - 2 * margin, font)
+        laid = self._laid(self._model.row_segment(index.row()), cell.width() - 2 * margin, font)
         span = laid.spans[word] if 0 <= word < len(laid.spans) else None
         if span is None:
             return None
@@ -200,10 +218,11 @@ class SegmentTextDelegate(QStyledItemDelegate):
         return QRectF(cell.left() + margin + left, cell.top() + V_PADDING + line.y(), right - left, line.height())
 
     def word_at(self, index: ModelIndex, rect_width: int, x: float, y: float, widget: QWidget | None) -> int | None:
-        """The word of ``index``'s row under (x, y), relative to the cell's top left; None between words."""
+        """The word of ``index``'s row (its place among the row's words) under (x, y), relative to the cell's top
+        left; None between words."""
         margin = self._margin(widget)
         font = widget.font() if widget is not None else QApplication.font()
-        laid = self._laid(self._model.segment(index.row()), rect_width - 2 * margin, font)
+        laid = self._laid(self._model.row_segment(index.row()), rect_width - 2 * margin, font)
         x, y = x - margin, y - V_PADDING
         for number in range(laid.layout.lineCount()):
             line = laid.layout.lineAt(number)
@@ -229,7 +248,7 @@ class SegmentTextDelegate(QStyledItemDelegate):
             point = event.position()
             word = self.word_at(index, rect.width(), point.x() - rect.left(), point.y() - rect.top(), option.widget)  # type: ignore[attr-defined]
             if word is not None:
-                self.word_clicked.emit(index.row(), word)
+                self.word_clicked.emit(*self._model.segment_word(index.row(), word))
         return False  # the view goes on as usual (selection, its clicked signal)
 
     # --- editing --------------------------------------------------------------------------------------------------
@@ -256,20 +275,53 @@ class SegmentTextDelegate(QStyledItemDelegate):
 
     def setEditorData(self, editor: QWidget, index: ModelIndex) -> None:
         if isinstance(editor, SegmentEditor):
-            editor.setPlainText(self._model.segment(index.row()).text.strip())
-            editor.row = index.row()
+            segment = self.segment_to_edit(index.row())
+            editor.setPlainText(self._model.segment(segment).text.strip())
+            editor.row = segment
 
     def setModelData(self, editor: QWidget, model: QAbstractItemModel, index: ModelIndex) -> None:
-        if isinstance(editor, SegmentEditor) and not editor.discarded:
+        if isinstance(editor, SegmentEditor) and not editor.discarded and 0 <= editor.row < self._model.segment_count():
             text = editor.toPlainText()
-            if text.split() != self._model.segment(index.row()).text.split():
-                self.text_committed.emit(index.row(), text)
+            if text.split() != self._model.segment(editor.row).text.split():
+                self.text_committed.emit(editor.row, text)
+
+    def helpEvent(
+        self, event: QHelpEvent, view: QAbstractItemView, option: QStyleOptionViewItem, index: ModelIndex
+    ) -> bool:
+        """A turn's sentence under the pointer says its own times (the row's Start is the turn's)."""
+        if event is None or event.type() != QEvent.Type.ToolTip or not index.isValid():
+            return super().helpEvent(event, view, option, index)
+        rect = option.rect  # type: ignore[attr-defined]
+        word = self.word_at(index, rect.width(), event.pos().x() - rect.left(), event.pos().y() - rect.top(), view)
+        if word is None:
+            return super().helpEvent(event, view, option, index)
+        segment = self._model.segment_word(index.row(), word).row
+        QToolTip.showText(event.globalPos(), self._model.segment_tooltip(segment), view)
+        return True
 
     def updateEditorGeometry(self, editor: QWidget, option: QStyleOptionViewItem, index: ModelIndex) -> None:
-        editor.setGeometry(option.rect)  # type: ignore[attr-defined]
+        rect = QRect(option.rect)  # type: ignore[attr-defined]
         if isinstance(editor, SegmentEditor):
-            editor.row_height = option.rect.height()  # type: ignore[attr-defined]
+            segment = editor.row if editor.row >= 0 else self.segment_to_edit(index.row())
+            rect = self._sentence_lines(index, rect, segment, option.widget)  # type: ignore[attr-defined]
+        editor.setGeometry(rect)
+        if isinstance(editor, SegmentEditor):
+            editor.row_height = rect.height()
             editor.fit_height()
+
+    def _sentence_lines(self, index: ModelIndex, cell: QRect, segment: int, widget: QWidget | None) -> QRect:
+        """The lines of ``cell`` where ``segment``'s words are drawn: a turn's sentence is edited over its own lines,
+        the turn's other lines stay in sight (the whole cell for a row of one segment)."""
+        words = self._model.segment(segment).words if 0 <= segment < self._model.segment_count() else []
+        if len(self._model.segments_of(index.row())) < 2 or not words:
+            return cell
+        first = self._model.row_word(WordRef(segment, 0))
+        last = self._model.row_word(WordRef(segment, len(words) - 1))
+        top, bottom = self.word_rect(index, cell, first.word, widget), self.word_rect(index, cell, last.word, widget)
+        if top is None or bottom is None:
+            return cell
+        y = max(cell.top(), math.floor(top.top()) - V_PADDING)
+        return QRect(cell.left(), y, cell.width(), max(1, min(cell.bottom() + 1, math.ceil(bottom.bottom())) - y))
 
 
 class SegmentEditor(QPlainTextEdit):
@@ -319,6 +371,10 @@ class SegmentEditor(QPlainTextEdit):
     def word_index_at_cursor(self, language: str) -> int:
         """How many words lie before the cursor: where a split at the cursor puts the second segment's start."""
         return len(tokenize(self.toPlainText()[: self.textCursor().position()], language))
+
+
+def _span(laid: _Laid, word: int) -> tuple[int, int] | None:
+    return laid.spans[word] if 0 <= word < len(laid.spans) else None
 
 
 def _x_of(line: QTextLine, position: int) -> float:

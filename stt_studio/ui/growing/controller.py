@@ -15,12 +15,11 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QAbstractItemView, QStackedWidget
+from PySide6.QtWidgets import QStackedWidget
 
 from stt_studio.engine.result import TranscriptionResult
 from stt_studio.jobs.models import JobStatus, JobView
 from stt_studio.ui.growing.view import GrowingTranscriptView, aligned_line
-from stt_studio.ui.models.segments_model import Column
 from stt_studio.ui.service import JobService
 from stt_studio.ui.views.queue_view import QueueView
 from stt_studio.ui.views.transcript_view import TranscriptView
@@ -150,7 +149,7 @@ class GrowingTranscript(QObject):
     def _go_back_to(self, top: float | None, selected: float | None) -> None:
         view = self.transcript_view
         model = view.segments_model
-        if selected is not None and (row := model.segment_at_time(selected)) is not None:
-            view.segments_view.selectRow(row)
-        if top is not None and (row := model.segment_at_time(top)) is not None:
-            view.segments_view.scrollTo(model.index(row, Column.TEXT), QAbstractItemView.ScrollHint.PositionAtTop)
+        if selected is not None and (segment := model.segment_at_time(selected)) is not None:
+            view.select_segment(segment)
+        if top is not None and (segment := model.segment_at_time(top)) is not None:
+            view.scroll_segment_to_top(segment)

@@ -58,6 +58,7 @@ from stt_studio.ui.views.notices import NoticeArea, Tone
 from stt_studio.ui.views.queue_view import QueueView
 from stt_studio.ui.views.settings_dialog import SettingsChoice, SettingsDialog
 from stt_studio.ui.views.transcript_view import TranscriptView
+from stt_studio.ui.views.turns import GroupByTurn
 from stt_studio.ui.voices.menu import VoiceLibraryMenu
 
 log = logging.getLogger(__name__)
@@ -221,6 +222,7 @@ class MainWindow(QMainWindow):
         view_menu = menu.addMenu("&View")
         view_menu.addAction(self._action("&Queue", "Ctrl+1", lambda: self.tabs.setCurrentIndex(0)))
         view_menu.addAction(self._action("&Library", "Ctrl+2", lambda: self.tabs.setCurrentIndex(1)))
+        self.group_by_turn = GroupByTurn(self, view_menu)
         self.server.fill_menu(menu.addMenu("&Server"))
         self.review_menu = menu.addMenu("&Review")
         self.transcript_view.review_actions.fill_menu(self.review_menu)

@@ -1,5 +1,8 @@
 """One finished job's transcript under review: header, review line, speaker timeline, player, find bar and the
-segments.
+segments, a row per speaker turn (``set_grouped``) or per segment.
+
+Rows may be turns, but everything this view says about a "row" (``current_row``, ``show_row``, the word refs) names
+the transcript's segments: edits and the review's commands work on segments; the model maps them to its rows.
 
 The parts only talk through this view: the player's position drives the timeline's playhead, the playing row and
 the word being said (kept in view unless the user scrolls away); clicks on a word, a row or the timeline seek the
@@ -28,10 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stt_studio.engine.result import TranscriptionResult
+from stt_studio.engine.result import Segment, TranscriptionResult
 from stt_studio.engine.speakers import speaker_count
 from stt_studio.jobs.models import JobView
-from stt_studio.review.words import WordIndex, WordRef
+from stt_studio.review.words import WordIndex, WordRef, word_spans
 from stt_studio.ui.clock import format_clock
 from stt_studio.ui.editing.controller import ReviewController
 from stt_studio.ui.editing.review_bar import ReviewBar
@@ -41,6 +44,7 @@ from stt_studio.ui.speakers import SpeakerPalette, blend, is_dark
 from stt_studio.ui.views.find_bar import FindBar
 from stt_studio.ui.views.player import PlayerBar
 from stt_studio.ui.views.timeline import SpeakerTimeline
+from stt_studio.ui.views.turn_gutter import TurnStartsDelegate
 
 ROW_FIT_DELAY_MS = 80
 FOLLOW_RESUME_MS = 4000
@@ -134,6 +138,20 @@ def details_line(result: TranscriptionResult, speaker_count: int, completed_at: 
     return line
 
 
+def first_word_matching(segment: Segment, query: str) -> int | None:
+    """The word of ``segment`` where ``query`` (as find takes it: trimmed, any case) starts first; None when its
+    words do not hold it (text written apart from its words)."""
+    needle = query.strip().casefold()
+    text = segment.text.strip()
+    at = text.casefold().find(needle) if needle else -1
+    if at < 0:
+        return None
+    for word, span in enumerate(word_spans(text, segment.words)):
+        if span is not None and span[1] > at:
+            return word
+    return None
+
+
 def _has_word(result: TranscriptionResult, ref: WordRef) -> bool:
     return ref.row < len(result.segments) and ref.word < len(result.segments[ref.row].words)
 
@@ -170,7 +188,10 @@ class TranscriptView(QWidget):
         self.find_edit = self.find_bar.find_edit
         self.segments_model = SegmentsTableModel(self)
         self.segments_view = QTableView(content)
+        self.segments_model.set_grouped(True)
         self.text_delegate = SegmentTextDelegate(self.segments_model, self.segments_view)
+        self.text_delegate.segment_to_edit = self._segment_in_row
+        self.starts_delegate = TurnStartsDelegate(self.segments_model, self.text_delegate, self.segments_view)
         self._configure_table()
 
         layout = QVBoxLayout(content)
@@ -196,6 +217,8 @@ class TranscriptView(QWidget):
         self._match_rows: list[int] = []
         self._match_index: int | None = None
         self._word_clicked = False
+        self._current_segment: int | None = None
+        """The segment of the selected turn the user is on (a word clicked, a match found, a row shown)."""
         self._held: tuple[WordRef, float, float] | None = None
         """A word played on its own (F3): it stays highlighted from ``start`` to ``end`` s, not the words around."""
         self._rows_to_fit: list[int] = []
@@ -221,7 +244,7 @@ class TranscriptView(QWidget):
             enter = QShortcut(QKeySequence(key), self.segments_view)
             enter.setContext(Qt.ShortcutContext.WidgetShortcut)
             enter.setWhatsThis("Play the selected segment")  # its name in Help → Keyboard shortcuts
-            enter.activated.connect(lambda: self._play_row(self.segments_view.currentIndex().row()))
+            enter.activated.connect(lambda: self._play_segment(self.current_row()))
         self.segments_view.verticalScrollBar().actionTriggered.connect(lambda _: self._user_scrolled())
         self.segments_view.viewport().installEventFilter(self)
         self.find_bar.query_changed.connect(self._find)
@@ -234,6 +257,7 @@ class TranscriptView(QWidget):
         view = self.segments_view
         view.setModel(self.segments_model)
         view.setItemDelegateForColumn(Column.TEXT, self.text_delegate)
+        view.setItemDelegateForColumn(Column.START, self.starts_delegate)
         view.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)
         view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -275,7 +299,7 @@ class TranscriptView(QWidget):
             return
         first_row_of: dict[str | None, int] = {}
         for row in range(rows):
-            first_row_of.setdefault(model.segment(row).speaker, row)
+            first_row_of.setdefault(model.row_segment(row).speaker, row)
         for column, sample in ((Column.START, {0, rows - 1}), (Column.SPEAKER, set(first_row_of.values()))):
             cells = [view.sizeHintForIndex(model.index(row, column)).width() for row in sample]
             header.resizeSection(column, max([header.sectionSizeHint(column), *cells]))
@@ -338,6 +362,7 @@ class TranscriptView(QWidget):
         self.segments_model.set_result(result, speakers)  # rows start one line high (the default section size)
         self._words = WordIndex(result.segments)
         self._held = None
+        self._current_segment = None
         self._show_details(result)
         self.timeline.set_transcript(result, speakers)
         self._search_texts = [segment.text.casefold() for segment in result.segments]
@@ -358,6 +383,8 @@ class TranscriptView(QWidget):
         self._words = WordIndex(result.segments)
         if self._held is not None and not _has_word(result, self._held[0]):
             self._held = None
+        if self._current_segment is not None and self._current_segment >= len(result.segments):
+            self._current_segment = None
         self._show_details(result)
         self.timeline.set_transcript(result, speakers, self.player.position_seconds())
         self._search_texts = [segment.text.casefold() for segment in result.segments]
@@ -405,28 +432,84 @@ class TranscriptView(QWidget):
     def words(self) -> WordIndex:
         return self._words
 
+    def is_grouped(self) -> bool:
+        return self.segments_model.grouped
+
+    def set_grouped(self, grouped: bool) -> None:
+        """One row per speaker turn, or one per segment; the segment selected stays selected and in view (the
+        one playing: in view)."""
+        if grouped == self.segments_model.grouped:
+            return
+        self.review.commit_editor()
+        selected = self.segments_view.currentIndex().isValid()
+        segment = self.current_row()
+        self.segments_model.set_grouped(grouped)
+        self._fit_columns()
+        QTimer.singleShot(0, self, self._fit_all_rows)
+        if segment is not None and selected:
+            self.show_row(segment, center=True)
+        elif segment is not None:  # the one playing: in view, not selected
+            index = self.segments_model.index_of_segment(segment, Column.TEXT)
+            self.segments_view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+
     def current_row(self) -> int | None:
-        """The selected segment, else the one playing."""
+        """The selected segment (in a selected turn: the one last clicked, found or shown there, else the one
+        playing there, else its first), else the one playing."""
         row = self.segments_view.currentIndex().row()
         if 0 <= row < self.segments_model.rowCount():
-            return row
+            return self._segment_in_row(row)
         return self.segments_model.playing_row
+
+    def _segment_in_row(self, row: int) -> int:
+        segments = self.segments_model.segments_of(row)
+        for candidate in (self._current_segment, self.segments_model.playing_row):
+            if candidate is not None and candidate in segments:
+                return candidate
+        return segments[0]
 
     def open_editor(self) -> SegmentEditor | None:
         """The segment editor, while one is open."""
         return self.text_delegate.editor
 
     def show_row(self, row: int, *, center: bool = False) -> None:
-        """Select ``row`` and scroll it into view (the user's own scrolling is not overridden by this)."""
-        index = self.segments_model.index(row, Column.TEXT)
+        """Select segment ``row`` (its turn) and scroll it into view (the user's own scrolling is not overridden by
+        this)."""
+        self._current_segment = row
+        index = self.segments_model.index_of_segment(row, Column.TEXT)
         self.segments_view.setCurrentIndex(index)
         hint = QAbstractItemView.ScrollHint.PositionAtCenter if center else QAbstractItemView.ScrollHint.EnsureVisible
         self.segments_view.scrollTo(index, hint)
 
     # Playback
 
+    def select_segment(self, segment: int) -> None:
+        """Select segment ``segment`` (its turn), without scrolling."""
+        self._current_segment = segment
+        self.segments_view.selectRow(self.segments_model.row_of(segment))
+
+    def scroll_segment_to_top(self, segment: int) -> None:
+        """Scroll so that the line where segment ``segment`` starts is at the top (in a turn: not the turn's first
+        line)."""
+        model, view = self.segments_model, self.segments_view
+        index = model.index_of_segment(segment, Column.TEXT)
+        view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
+        if not model.segment(segment).words:
+            return
+        cell = view.visualRect(index)
+        shown = model.row_word(WordRef(segment, 0))
+        word = self.text_delegate.word_rect(index, cell, shown.word, view)
+        if word is not None and word.top() - cell.top() > 2:  # the turn's first line
+            bar = view.verticalScrollBar()
+            bar.setValue(bar.value() + int(word.top() - cell.top()))
+
+    def edit_segment(self, segment: int) -> None:
+        """Open the editor on ``segment`` (over its turn's row)."""
+        self.show_row(segment)
+        self.segments_view.edit(self.segments_model.index_of_segment(segment, Column.TEXT))
+
     def _on_word_clicked(self, row: int, word: int) -> None:
         self._word_clicked = True  # the row's own click, which comes next, is this one
+        self._current_segment = row
         ref = WordRef(row, word)
         self.review.visit(ref)
         start = self._words.word(ref).start
@@ -437,13 +520,16 @@ class TranscriptView(QWidget):
         if self._word_clicked:
             self._word_clicked = False
             return
-        self._play_row(index.row())
+        if 0 <= index.row() < self.segments_model.rowCount():
+            self._play_from(self.segments_model.row_segment(index.row()).start)
 
-    def _play_row(self, row: int) -> None:
-        if 0 <= row < self.segments_model.rowCount():
-            start = self.segments_model.segment(row).start
-            self.player.play_from(start)
-            self._follow_position(start)
+    def _play_segment(self, segment: int | None) -> None:
+        if segment is not None and 0 <= segment < self.segments_model.segment_count():
+            self._play_from(self.segments_model.segment(segment).start)
+
+    def _play_from(self, start: float) -> None:
+        self.player.play_from(start)
+        self._follow_position(start)
 
     def _seek(self, seconds: float) -> None:
         self.player.seek(seconds)
@@ -463,7 +549,7 @@ class TranscriptView(QWidget):
             return
         model.set_playing_word(word)
         if word is not None and scroll and not self._follow_paused:
-            self.segments_view.scrollTo(model.index(word.row, Column.TEXT))
+            self.segments_view.scrollTo(model.index_of_segment(word.row, Column.TEXT))
 
     def playing_word(self) -> WordRef | None:
         return self.segments_model.playing_word
@@ -501,7 +587,7 @@ class TranscriptView(QWidget):
         self._refresh_matches()
         self._match_index = None
         if self._match_rows:
-            current = self.segments_view.currentIndex().row()
+            current = self.current_row() or 0
             following = [i for i, row in enumerate(self._match_rows) if row >= current]
             self._select_match(following[0] if following else 0)
         self.find_bar.set_count(self._match_index, len(self._match_rows))
@@ -512,6 +598,8 @@ class TranscriptView(QWidget):
         self.segments_model.set_matches(self._match_rows)
         if self._match_index is not None and self._match_index >= len(self._match_rows):
             self._match_index = None
+        if self._match_index is None:
+            self.segments_model.set_current_match(None)
         self.find_bar.set_count(self._match_index, len(self._match_rows))
 
     def _step_match(self, step: int) -> None:
@@ -523,11 +611,19 @@ class TranscriptView(QWidget):
 
     def _select_match(self, match_index: int) -> None:
         self._match_index = match_index
-        row = self._match_rows[match_index]
-        self.segments_view.selectRow(row)
+        segment = self._match_rows[match_index]
+        self._current_segment = segment
+        model = self.segments_model
+        word = first_word_matching(model.segment(segment), self.find_edit.text())
+        model.set_current_match(WordRef(segment, word) if word is not None else None)
+        self.segments_view.selectRow(model.row_of(segment))
         self.segments_view.scrollTo(
-            self.segments_model.index(row, Column.TEXT), QAbstractItemView.ScrollHint.PositionAtCenter
+            model.index_of_segment(segment, Column.TEXT), QAbstractItemView.ScrollHint.PositionAtCenter
         )
+
+    def found_word(self) -> WordRef | None:
+        """The word find went to last (marked in its row)."""
+        return self.segments_model.current_match
 
     # Qt
 

@@ -85,7 +85,8 @@ def test_a_connection_that_ends_before_stop_is_kept_but_not_queued(
         """The recording stopped for the drop — or a job made of it (what the protection prevents)."""
         infos = [json.loads(p.read_text()) for p in recordings.glob("*.json")]
         queued = {job.job_id for job in store.list()} - jobs_before
-        return next((info for info in infos if info.get("stop_reason")), None) or ({"queued": queued} if queued else None)
+        dropped = next((info for info in infos if info.get("stop_reason")), None)
+        return dropped or ({"queued": queued} if queued else None)
 
     info = live.wait_for(ended, 60, "the server to end the connection's recording")
     assert "queued" not in info, info

@@ -24,6 +24,8 @@ import schemathesis
 from hypothesis import strategies as st
 from schemathesis import Case, HookContext
 
+from stt_studio.api.routers.openai_compat import OpenAITranscriptionForm
+from stt_studio.api.uploads import SubmitForm, SyncSubmitForm
 from stt_studio.engine.translation import translation_refusal
 
 
@@ -194,6 +196,14 @@ def _until_ended(client: httpx.Client, job_url: str) -> None:
 # error bodies), and tests/test_review_api.py reverts real reviewed jobs and reads the transcript afterwards.
 
 
+_BOOLEAN_FORM_FIELDS = frozenset(
+    field.alias or name
+    for form in (SubmitForm, SyncSubmitForm, OpenAITranscriptionForm)
+    for name, field in form.model_fields.items()
+    if field.annotation in (bool, bool | None)
+)
+
+
 def _wire_can_tell(body: dict[str, Any]) -> bool:
     """A multipart form has parts, not types. An empty list is sent as no part at all, exactly like an optional
     field left out; and a list field (our list fields end in []) is its name repeated once per item, so one string
@@ -201,9 +211,13 @@ def _wire_can_tell(body: dict[str, Any]) -> bool:
     or a list field a string, is on the wire a valid request (the string's value is still checked as an item).
     A boolean is sent as its text, "true" or "false": a case that turns a field's string into a boolean (seen:
     enable_diarization's string branch) is the same request as that string, so the wire cannot tell it either;
-    a boolean where a number belongs is still drawn as its text, a string, and checked."""
+    a boolean where a number belongs is still drawn as its text, a string, and checked. A boolean field takes 0
+    and 1 too (documented as such: a branch of its anyOf): a case that "turns its boolean branch into an integer"
+    and draws 0 or 1 is a valid request (seen: identify_speakers=0, ST201)."""
     for name, value in body.items():
         if isinstance(value, bool):
+            return False
+        if name in _BOOLEAN_FORM_FIELDS and type(value) is int and value in (0, 1):
             return False
         if name.endswith("[]") and isinstance(value, str):
             return False

@@ -10,12 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, Qt, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QPalette
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QStyle, QToolButton, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QWidget
 
 from stt_studio.system_check import playback_off_reason
 from stt_studio.ui.clock import format_clock
+from stt_studio.ui.views.media_icons import media_icon
 
 if TYPE_CHECKING:
     from PySide6.QtMultimedia import QMediaPlayer
@@ -50,6 +51,7 @@ class PlayerBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._playing = False
         self.playback_off = ""
         """Why nothing can play on this system, in a few words ("" when playback works); its tooltip says all."""
         playback_off_detail = ""
@@ -257,9 +259,14 @@ class PlayerBar(QWidget):
         self.time_label.setVisible(available)
         self.message_label.setVisible(not available)
 
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.StyleChange):
+            self._show_playing(self._playing)  # the icon is drawn in the palette's colours: draw it again
+        super().changeEvent(event)
+
     def _show_playing(self, playing: bool) -> None:
-        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
-        self.play_button.setIcon(self.style().standardIcon(icon))
+        self._playing = playing
+        self.play_button.setIcon(media_icon("pause" if playing else "play", self.palette()))
         self.play_button.setToolTip("Pause" if playing else "Play")
 
     def _on_slider_action(self, _action: int) -> None:

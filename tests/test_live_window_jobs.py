@@ -16,7 +16,7 @@ import pytest
 import soundfile
 from PySide6.QtWidgets import QApplication
 
-from stt_studio.jobs.models import JobStatus
+from stt_studio.jobs.models import JobStatus, JobView
 from stt_studio.live.recording import RecordingInfo, interrupted_recordings, recordings_dir
 from stt_studio.ui.connections import Profile
 from stt_studio.ui.live.panel import RecordingPanel
@@ -154,10 +154,20 @@ def test_quitting_while_recording_stops_keeps_and_queues_the_recording(
     assert len(window.live.queued_job_ids) == 1
     job_id = window.live.queued_job_ids[0]
 
-    again = desktop.open()  # the next start: the queue still has the job, and runs it
-    wait_until(app, lambda: (job := again.queue_model.job_by_id(job_id)) is not None and job.status.is_final, 300,
-               "the recording's job at the next start")  # fmt: skip
-    job = again.queue_model.job_by_id(job_id)
+    # The worker may take the job before the quit ends (then the next start lists it in the library, not the queue),
+    # or the next start runs it: either way it completes, asked through the window's service.
+    again = desktop.open()
+
+    def job_now() -> JobView | None:
+        if not again.service.status.redis_ok:
+            return None
+        asked = again.spawn(again.service.job(job_id))
+        wait_until(app, asked.done, 30, "the job's state")
+        return asked.result() if asked.exception() is None else None
+
+    wait_until(app, lambda: (job := job_now()) is not None and job.status.is_final, 300,
+               "the recording's job to complete")  # fmt: skip
+    job = job_now()
     assert job is not None and job.status == JobStatus.COMPLETED and job.filename == path.name
     result = again.spawn(again.service.result(job_id))
     wait_until(app, result.done, 60, "the transcript")

@@ -172,7 +172,14 @@ async def _serve(
     relay = asyncio.create_task(_relay_worker_events(worker, outbox, relay_done))
     close_code, reason = 1000, ""
     try:
-        close_code, reason = await _receive_audio(websocket, recording, worker, outbox, decoder)
+        try:
+            close_code, reason = await _receive_audio(websocket, recording, worker, outbox, decoder)
+        except asyncio.CancelledError:
+            # Cancelled while listening: the connection is gone before the handler heard of it (Starlette's test
+            # client cancels right after its disconnect; a server shutting down likewise). The same end as a
+            # disconnect before the stop message.
+            close_code, reason = CLOSE_GOING_AWAY, GONE_BEFORE_STOP
+            raise
         if close_code == 1000:
             info = recording.stop()
             if worker.process is not None:

@@ -619,10 +619,12 @@ def gc(
         typer.Option(min=0, help="Age in days of the finished jobs cleaned (default: STT_CHECKPOINT_RETENTION_DAYS)"),
     ] = None,
 ) -> None:
-    """Remove what finished jobs keep to run a stage again (checkpoints, decoded audio); transcripts stay."""
+    """Remove what finished jobs keep to run a stage again (checkpoints, decoded audio; transcripts stay), and the
+    recordings streamed to /live that were not queued, once older than STT_LIVE_RECORDING_RETENTION_HOURS."""
     from stt_studio.jobs.checkpoint_gc import collect
     from stt_studio.jobs.connection import connect, embedded_server
     from stt_studio.jobs.store import JobStore, utcnow
+    from stt_studio.live.retention import remove_expired
 
     settings = Settings()
     server = embedded_server(settings)
@@ -635,6 +637,9 @@ def gc(
         f"({done.freed_bytes / 1e6:.1f} MB); their transcripts stay",
         highlight=False,
     )
+    hours = settings.live_recording_retention_hours
+    removed = remove_expired(settings.data_dir, hours * 3600.0)
+    stderr.print(f"Removed {len(removed)} /live recording(s) not queued and older than {hours:g} h", highlight=False)
 
 
 @app.command()

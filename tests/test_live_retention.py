@@ -8,7 +8,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
+from typer.testing import CliRunner
 
+from stt_studio.cli import app
 from stt_studio.live.recording import Recording, RecordingInfo, recordings_dir
 from stt_studio.live.retention import WEBSOCKET_SOURCE, remove_expired
 
@@ -46,3 +49,18 @@ def test_only_old_live_recordings_that_are_not_being_written_are_removed(tmp_pat
     aged(being_written.info, tmp_path, 2 * DAY)
     assert remove_expired(tmp_path, DAY) == [being_written.info.id]
     assert own.path.exists() and recent.path.exists()
+
+
+def test_the_gc_command_removes_expired_live_recordings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``stt-studio gc`` sweeps what a server left behind while it was not running (it sweeps at each connection)."""
+    old = stopped(tmp_path, WEBSOCKET_SOURCE)
+    recent = stopped(tmp_path, WEBSOCKET_SOURCE)
+    aged(old, tmp_path, 2 * DAY)
+    monkeypatch.setenv("STT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("STT_LIVE_RECORDING_RETENTION_HOURS", "24")
+
+    done = CliRunner().invoke(app, ["gc"])
+
+    assert done.exit_code == 0, done.output
+    assert "Removed 1 /live recording(s) not queued and older than 24 h" in done.output, done.output
+    assert not old.path.exists() and recent.path.exists()

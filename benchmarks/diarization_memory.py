@@ -4,7 +4,8 @@ Each (file, embedding stride) is diarized by the engine's own entry point (``Pya
 fresh process, so that one run's peak does not hide another's. Per run: the process's peak RSS (``ru_maxrss``)
 minus the decoded audio's size, the RSS just before diarization (models loaded, audio decoded), the highest RSS
 seen in each part of diarization (sampled every 20 ms), seconds per audio minute, DER (collar 0) against the
-dialogue's known turns, and the load average before and after.
+dialogue's known turns, how many embeddings the clustering was given (and their share of the usable ones), and
+the load average before and after.
 
     .venv/bin/python -m benchmarks.diarization_memory [--minutes 10 40] [--strides 5] [--onednn off on] [--threads N]
 
@@ -119,6 +120,8 @@ def child(path: Path, turns_path: Path, stride: int, threads: int | None, onednn
         "speakers": len(hypothesis.labels()),
         "threads": torch.get_num_threads(),
         "onednn": onednn,
+        "clustered": getattr(diarizer.load().clustering.last_estimate, "embeddings", 0),
+        "clustered_share": diarizer.load().clustering.clustered_share,
     }))  # fmt: skip
 
 
@@ -137,7 +140,8 @@ def main() -> None:
     files = {minutes: long_dialogue(minutes)[0] for minutes in args.minutes}
     print("no-token diarization, CPU, one fresh process per row (MB = MiB)")
     print(f"{'audio':>6} {'stride':>6} {'oneDNN':>6} {'thr':>3} {'peak-audio':>10} {'peak':>6} {'before':>6} "
-          f"{'seg':>6} {'emb':>6} {'clust':>6} {'s/min':>6} {'DER':>6} {'spk':>3}  load before/after")  # fmt: skip
+          f"{'seg':>6} {'emb':>6} {'clust':>6} {'s/min':>6} {'DER':>6} {'spk':>3} {'clustered':>11}  "
+          "load before/after")  # fmt: skip
     for stride, onednn in ((stride, onednn) for stride in args.strides for onednn in args.onednn):
         for path in files.values():
             load = os.getloadavg()[0]
@@ -152,7 +156,8 @@ def main() -> None:
                   f"{row['peak_mb'] - row['audio_mb']:10.0f} {row['peak_mb']:6.0f} {row['before_mb']:6.0f} "
                   f"{phases.get('segmentation', 0):6.0f} "
                   f"{phases.get('embeddings', 0):6.0f} {phases.get('clustering+turns', 0):6.0f} "
-                  f"{row['s_per_min']:6.1f} {row['der']:6.3f} {row['speakers']:3d}  "
+                  f"{row['s_per_min']:6.1f} {row['der']:6.3f} {row['speakers']:3d} "
+                  f"{row['clustered']:5d} ({row['clustered_share']:3.0%})  "
                   f"{load:.1f}/{os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
 
 

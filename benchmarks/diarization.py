@@ -3,10 +3,12 @@
 - DER (pyannote.metrics, collar 0) on pyannote.audio's own two-speaker sample, against its reference RTTM;
 - DER and speaker count on espeak-ng dialogues with 2 and 3 speakers (known turns);
 - diarization seconds per minute of audio, and its share of a whole transcribe-and-diarize run;
-- with --tradeoff: the levers (segmentation step, embedding stride, threads) side by side on the same
-  audio, in one run: DER, speakers found, seconds per audio minute and the speed-up over pyannote's defaults.
+- with --tradeoff: the levers (embedding stride, CAM++ through oneDNN or not, threads) side by side on the same
+  audio, in one run: DER, speakers found and seconds per audio minute on the short files, and on a long (default
+  10-minute) espeak-ng dialogue, where a stride removes a larger share of the work, with each row's speed-up
+  over the first (the defaults before issue 21's second round).
 
-    .venv/bin/python -m benchmarks.diarization [--model tiny.en] [--tradeoff]
+    .venv/bin/python -m benchmarks.diarization [--model tiny.en] [--tradeoff [--long MINUTES]]
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--tradeoff", action="store_true", help="compare the pipeline's tunings instead")
+    parser.add_argument(
+        "--long", type=int, default=10, metavar="MINUTES", help="--tradeoff: also a dialogue this long (0: none)"
+    )
     args = parser.parse_args()
     configure_process_environment()
 
@@ -63,7 +68,7 @@ def main() -> None:
         )
 
     if args.tradeoff:
-        tradeoff(cases)
+        tradeoff(cases, args.long)
         return
     engine = Engine(Settings(offline=True, diarization_backend="local"), model=args.model, device="cpu")
     engine.load()
@@ -98,66 +103,82 @@ class Lever:
 
     label: str
     tuning: LocalTuning
-    pyannote_embeddings: bool = False
-    """Embed with pyannote's own get_embeddings (today's path before anchors.py)."""
     torch_threads: int | None = None
 
 
 LEVERS = (
-    Lever("today: step 0.1, pyannote's embeddings", LocalTuning(0.1, 1), pyannote_embeddings=True),
-    Lever("step 0.1, embedding stride 3", LocalTuning(0.1, 3)),
-    Lever("step 0.1, embedding stride 5", LocalTuning(0.1, 5)),
-    Lever("step 0.2, every window embedded (before)", LocalTuning(0.2, 1)),
-    Lever("step 0.2, embedding stride 3", LocalTuning(0.2, 3)),
-    Lever("default, 1 torch thread", DEFAULT_TUNING, torch_threads=1),
+    Lever("stride 5, oneDNN (before)", LocalTuning(0.1, 5, onednn=True)),
+    Lever("stride 5, no oneDNN", LocalTuning(0.1, 5)),
+    Lever("stride 10, no oneDNN", LocalTuning(0.1, 10)),
+    Lever("stride 1 (every window), no oneDNN", LocalTuning(0.1, 1)),
+    Lever("stride 5, no oneDNN, 1 torch thread", LocalTuning(0.1, 5), torch_threads=1),
 )
 
 
 def _build(lever: Lever) -> Any:
-    import types
-
-    from pyannote.audio.pipelines.speaker_diarization import SpeakerDiarization
-
     from stt_studio.engine.diarization.local import build_local_pipeline
 
-    pipeline = build_local_pipeline("cpu", lever.tuning)
-    if lever.pyannote_embeddings:
-        pipeline.get_embeddings = types.MethodType(SpeakerDiarization.get_embeddings, pipeline)
-    return pipeline
+    return build_local_pipeline("cpu", lever.tuning)
 
 
-def tradeoff(cases: list[tuple[str, Path, Annotation]]) -> None:
+def tradeoff(cases: list[tuple[str, Path, Annotation]], long_minutes: int) -> None:
+    """Each lever on the short files (DER, speakers, seconds per audio minute) and on a ``long_minutes``-minute
+    two-voice dialogue (seconds per audio minute, its speed-up over the first row, DER), with the load average."""
+    import os
+
     import torch
 
+    from benchmarks.diarization_memory import long_dialogue
     from stt_studio.engine.audio import SAMPLE_RATE, decode_audio
 
     audio = [(name, decode_audio(path).samples, reference) for name, path, reference in cases]
     minutes = sum(len(samples) for _, samples, _ in audio) / SAMPLE_RATE / 60
+    long_audio: tuple[Any, Annotation] | None = None
+    if long_minutes:
+        path, turns = long_dialogue(long_minutes)
+        long_audio = (decode_audio(path).samples, _annotation([(a, b, str(s)) for a, b, s in turns]))
     threads = torch.get_num_threads()
     print(f"no-token pipeline, CPU, {threads} torch threads, {minutes * 60:.0f} s of audio in "
-          f"{len(audio)} files; DER per file (collar 0), speakers found / true")  # fmt: skip
-    print(f"{'lever':48} {'DER per file':>20} {'speakers':>12} {'s/min':>6} {'speed-up':>8}")
+          f"{len(audio)} short files (DER per file, collar 0; speakers found / true), and a "
+          f"{long_minutes}-minute 2-voice espeak-ng dialogue")  # fmt: skip
+    print(f"{'lever':40} {'DER per file':>20} {'speakers':>12} {'s/min':>6} | {'long s/min':>10} {'speed-up':>8} "
+          f"{'DER':>6} {'spk':>3} | load")  # fmt: skip
     baseline: float | None = None
     for lever in LEVERS:
         torch.set_num_threads(lever.torch_threads or threads)
+        load_before = os.getloadavg()[0]
         pipeline = _build(lever)
         warm_up = torch.from_numpy(audio[0][1][: SAMPLE_RATE * 5]).unsqueeze(0)
         pipeline({"waveform": warm_up, "sample_rate": SAMPLE_RATE})
         ders, counts, seconds = [], [], 0.0
         for _, samples, reference in audio:
-            started = time.perf_counter()
-            output = pipeline({"waveform": torch.from_numpy(samples).unsqueeze(0), "sample_rate": SAMPLE_RATE})
-            seconds += time.perf_counter() - started
-            hypothesis = getattr(output, "speaker_diarization", output)
+            hypothesis, took = _diarize(pipeline, samples)
+            seconds += took
             ders.append(DiarizationErrorRate(collar=0.0)(reference, hypothesis))
             counts.append(f"{len(hypothesis.labels())}/{len(reference.labels())}")
-        per_minute = seconds / minutes
-        baseline = baseline or per_minute
+        long_row = ""
+        if long_audio is not None:
+            hypothesis, took = _diarize(pipeline, long_audio[0])
+            per_minute = took / long_minutes
+            baseline = baseline or per_minute
+            der = DiarizationErrorRate(collar=0.0)(long_audio[1], hypothesis)
+            long_row = f"{per_minute:10.1f} {baseline / per_minute:7.2f}x {der:6.3f} {len(hypothesis.labels()):3d}"
         chosen = " (default)" if lever.tuning == DEFAULT_TUNING and lever.torch_threads is None else ""
-        print(f"{lever.label + chosen:48} {' '.join(f'{d:.3f}' for d in ders):>20} {' '.join(counts):>12} "
-              f"{per_minute:6.1f} {baseline / per_minute:7.1f}x", flush=True)  # fmt: skip
+        print(f"{lever.label + chosen:40} {' '.join(f'{d:.3f}' for d in ders):>20} {' '.join(counts):>12} "
+              f"{seconds / minutes:6.1f} | {long_row} | {load_before:.1f}-{os.getloadavg()[0]:.1f}",
+              flush=True)  # fmt: skip
     torch.set_num_threads(threads)
     model_levers()
+
+
+def _diarize(pipeline: Any, samples: Any) -> tuple[Annotation, float]:
+    import torch
+
+    from stt_studio.engine.audio import SAMPLE_RATE
+
+    started = time.perf_counter()
+    output = pipeline({"waveform": torch.from_numpy(samples).unsqueeze(0), "sample_rate": SAMPLE_RATE})
+    return getattr(output, "speaker_diarization", output), time.perf_counter() - started
 
 
 def model_levers() -> None:

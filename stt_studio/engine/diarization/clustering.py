@@ -89,6 +89,13 @@ def decide(
     return labels, SpeakerCountEstimate(wanted, suggested, count, tuple(doubts))
 
 
+def evenly_spread(count: int, limit: int) -> npt.NDArray[np.int_]:
+    """Indices of at most ``limit`` of ``count`` items in order, spread evenly from the first to the last."""
+    if count <= limit:
+        return np.arange(count)
+    return np.unique(np.linspace(0, count - 1, limit).round().astype(int))
+
+
 def one_speaker(embeddings: int, *, asked: bool) -> SpeakerCountEstimate:
     """When there was nothing to cluster: one speaker asked for, or too little speech to find a second."""
     return SpeakerCountEstimate(1, 1, embeddings, () if asked or embeddings >= FEW_EMBEDDINGS else (_few(embeddings),))

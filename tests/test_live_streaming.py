@@ -89,6 +89,55 @@ def test_the_prompt_is_the_vocabulary_then_the_final_text_before_the_buffer() ->
     assert policy.prompt("Kowalczyk") == "Kowalczyk he lazy dog."
 
 
+def test_a_pause_after_speech_makes_the_words_before_it_final_without_a_second_hypothesis() -> None:
+    policy = LocalAgreement()
+    dog = TRUTH[8]  # "dog." ends the first sentence; "Please" begins after the pause
+    update = policy.update(heard(4.0, 0.0), 4.0, speech_ended_at=dog.end + 0.1)
+    assert text_of(update.final) == "The quick brown fox jumps over the lazy dog."
+    assert text_of(update.provisional) == "Please"  # after the pause: the next stretch, not final yet
+    assert policy.last_endpoint == dog.end + 0.1
+    assert update.trim_at is None  # the first stretch stays in the buffer: Whisper hears the voice in it
+
+
+def test_without_endpointing_a_pause_changes_nothing() -> None:
+    policy = LocalAgreement(StreamingConfig(endpoint_pause_seconds=None))
+    update = policy.update(heard(4.0, 0.0), 4.0, speech_ended_at=TRUTH[8].end + 0.1)
+    assert update.final == [] and update.trim_at is None
+    assert not policy.is_new_endpoint(TRUTH[8].end + 0.1)
+
+
+def test_each_pause_trims_the_buffer_at_the_end_of_the_stretch_before_it() -> None:
+    policy = LocalAgreement()
+    first_end = TRUTH[8].end + 0.1  # after "dog."
+    second_end = TRUTH[14].end + 0.1  # after "morning."
+    policy.update(heard(4.0, 0.0), 4.0, speech_ended_at=first_end)
+    update = policy.update(heard(6.0, 0.0), 6.0, speech_ended_at=second_end)
+    assert text_of(update.final) == "Please call the office tomorrow morning."
+    assert update.trim_at == first_end and policy.buffer_start == first_end
+    assert policy.prompt() == "The quick brown fox jumps over the lazy dog."
+
+
+def test_the_buffer_is_never_trimmed_inside_a_final_word_whose_end_runs_into_the_pause() -> None:
+    policy = LocalAgreement()
+    dog = TRUTH[8]
+    for _ in range(2):
+        policy.update(heard(dog.end, 0.0), dog.end)  # "dog." final by agreement, its end as Whisper put it
+    assert policy.final_end == dog.end
+    policy.update(heard(4.0, 0.0), 4.0, speech_ended_at=dog.end - 0.05)  # the detector heard it end earlier
+    update = policy.update(heard(6.0, 0.0), 6.0, speech_ended_at=TRUTH[14].end + 0.1)
+    assert update.trim_at == dog.end
+
+
+def test_a_pause_already_ended_is_not_ended_again_when_the_detector_moves_it_a_little() -> None:
+    policy = LocalAgreement()
+    policy.update(heard(4.0, 0.0), 4.0, speech_ended_at=TRUTH[8].end + 0.1)
+    assert not policy.is_new_endpoint(TRUTH[8].end + 0.15)  # the same pause, heard again with more audio
+    update = policy.update(heard(4.5, 0.0), 4.5, speech_ended_at=TRUTH[8].end + 0.15)
+    assert text_of(update.final) == "Please" and text_of(update.provisional) == "call"  # agreement alone
+    assert policy.last_endpoint == TRUTH[8].end + 0.1
+    assert policy.is_new_endpoint(TRUTH[10].end + 0.1)
+
+
 def test_sentences_split_final_words_into_lines() -> None:
     lines, rest = sentences(TRUTH[:12])
     assert lines == ["The quick brown fox jumps over the lazy dog."]
@@ -140,5 +189,53 @@ def test_final_text_is_only_appended_never_repeated_and_its_times_never_go_back(
     assert emitted == policy.final_words
     for earlier, later in itertools.pairwise(snapshots):
         assert later.startswith(earlier)  # final text never changes, it only grows
+    for before, after in itertools.pairwise(emitted):
+        assert before.start <= before.end <= after.start <= after.end
+
+
+@st.composite
+def runs_with_pauses(draw: st.DrawFn) -> list[tuple[float, float | None, int]]:
+    """Decoding times, each with where the voice detector last heard speech end before a pause (between two
+    words, or None) and how many of the words heard after that pause the recognizer gets wrong."""
+    runs: list[tuple[float, float | None, int]] = []
+    t = 0.0
+    for step in draw(st.lists(st.floats(min_value=0.2, max_value=1.5), min_size=3, max_size=60)):
+        t += step
+        spoken = [w for w in TRUTH if w.end + 0.05 <= t]
+        pause_after = draw(st.one_of(st.none(), st.sampled_from(spoken))) if spoken else None
+        runs.append((t, None if pause_after is None else pause_after.end + 0.05, draw(st.integers(0, 3))))
+    return runs
+
+
+@settings(max_examples=150, deadline=None)
+@given(runs_with_pauses(), st.floats(min_value=-0.1, max_value=0.1))
+def test_with_pauses_final_text_is_still_only_appended_never_repeated_and_its_times_never_go_back(
+    runs: list[tuple[float, float | None, int]], jitter: float
+) -> None:
+    """A recognizer that is right about the words a pause follows and may be wrong about those after it, and
+    pauses reported at any word, again or out of order: what becomes final is exactly the truth, in order, once."""
+    policy = LocalAgreement(StreamingConfig(trim_seconds=4.0, max_buffer_seconds=8.0, endpoint_pause_seconds=0.05))
+    emitted: list[Word] = []
+    snapshots: list[str] = []
+    for n, (t, speech_ended_at, wrong) in enumerate(runs):
+        hypothesis = [Word(w.start - jitter, w.end + jitter, w.text) for w in heard(t, policy.buffer_start)]
+        sure = sum(1 for w in hypothesis if speech_ended_at is not None and (w.start + w.end) / 2 <= speech_ended_at)
+        for i in range(max(sure, len(hypothesis) - wrong), len(hypothesis)):
+            hypothesis[i] = Word(hypothesis[i].start, hypothesis[i].end, f" guess{n}x{i}")
+        update = policy.update(hypothesis, t, speech_ended_at)
+        emitted.extend(update.final)
+        snapshots.append(text_of(policy.final_words))
+        if update.trim_at is not None:
+            assert update.trim_at <= t
+    end = runs[-1][0] + 1.0
+    emitted.extend(policy.update(heard(end, policy.buffer_start), end).final)
+    emitted.extend(policy.finish())
+    snapshots.append(text_of(policy.final_words))
+
+    keys = [w.key for w in emitted]
+    assert keys == [w.key for w in TRUTH][: len(keys)]
+    assert emitted == policy.final_words
+    for earlier, later in itertools.pairwise(snapshots):
+        assert later.startswith(earlier)
     for before, after in itertools.pairwise(emitted):
         assert before.start <= before.end <= after.start <= after.end

@@ -5,9 +5,19 @@ becomes final once two consecutive hypotheses agree on it, from the first word n
 its mind about the last words of a buffer, rarely about words it has heard twice with more audio after them (the
 idea of whisper_streaming's LocalAgreement-2, Macháček et al. 2023; the code here is our own).
 
-The buffer is trimmed after a final sentence end once it is longer than ``trim_seconds`` (or at the last final
-word past ``max_buffer_seconds``): the decoding cost stays bounded, and Whisper starts again at a sentence. What was
-final before the buffer goes into the next decodings as Whisper's prompt, after the user's vocabulary.
+Endpointing: when the caller's voice detector hears a pause (``StreamingConfig.endpoint_pause_seconds`` of
+silence after speech), the hypothesis' words spoken before it become final at once, without waiting for a second
+hypothesis to agree: the speaker has finished that stretch, no audio to come changes what was said in it. Without
+it, a sentence's last words wait for the next decoding at best; at worst, one word two hypotheses keep disagreeing
+on (often the first of a sentence: "God communication", "The location") holds back every word after it, the next
+sentence's too, for many decodings (whisper_streaming's voice activity controller also ends its buffer when speech
+ends). The buffer is then trimmed at the end of the stretch before the one just ended: that one stays for Whisper
+to hear (a sentence decoded alone comes out worse: it has not heard the voice yet), the buffer stays short.
+
+Without pauses the buffer is trimmed after a final sentence end once it is longer than ``trim_seconds`` (or at the
+last final word past ``max_buffer_seconds``): the decoding cost stays bounded, and Whisper starts again at a
+sentence. What was final before the buffer goes into the next decodings as Whisper's prompt, after the user's
+vocabulary.
 
 Pure: no audio, no model. Guarantees (tests/test_live_streaming.py): text once final never changes (the policy only
 appends), no word is made final twice (words already final are dropped from a hypothesis by their time and by the
@@ -55,6 +65,10 @@ class StreamingConfig:
     (without looking at its text)."""
     prompt_chars: int = 200
     """How much of the final text (its end) goes into the prompt."""
+    endpoint_pause_seconds: float | None = 0.5
+    """A silence this long after speech ends a stretch of speech: its words become final, and the buffer is trimmed
+    at the end of the stretch before it. None: no endpointing (local agreement and the length trims alone, the
+    policy before endpointing)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,8 @@ class LocalAgreement:
     buffer_start: float = 0.0
     """Where the audio buffer the hypotheses are made of begins (seconds from the recording's start)."""
     final_words: list[Word] = field(default_factory=list)
+    last_endpoint: float = 0.0
+    """Where the last stretch of speech ended by a pause was cut (0: none yet)."""
     _previous: list[Word] = field(default_factory=list)
 
     @property
@@ -93,15 +109,38 @@ class LocalAgreement:
         text = " ".join(part for part in (vocabulary and vocabulary.strip(), tail) if part)
         return text or None
 
-    def update(self, hypothesis: Sequence[Word], buffer_end: float) -> Update:
-        """Take a new hypothesis of the buffer (word times from the recording's start, ending at ``buffer_end``)."""
+    def update(self, hypothesis: Sequence[Word], buffer_end: float, speech_ended_at: float | None = None) -> Update:
+        """Take a new hypothesis of the buffer (word times from the recording's start, ending at ``buffer_end``).
+
+        ``speech_ended_at``: where a pause of the voice detector's begins (the speech before it is over); its words
+        become final now and the buffer is trimmed there. Ignored when the config has no endpointing."""
         new = self._unconfirmed(hypothesis)
         agreed = 0
         while agreed < min(len(new), len(self._previous)) and new[agreed].key == self._previous[agreed].key:
             agreed += 1
+        context_end = self.last_endpoint
+        ends_a_stretch = self.is_new_endpoint(speech_ended_at)
+        if ends_a_stretch and speech_ended_at is not None:
+            # By the middle of the word, as in ``_unconfirmed``: Whisper's word ends run late into the pause.
+            while agreed < len(new) and (new[agreed].start + new[agreed].end) / 2 <= speech_ended_at:
+                agreed += 1
+            self.last_endpoint = max(speech_ended_at, self.final_end)
         final = self._append_final(new[:agreed])
         self._previous = new[agreed:]
+        if ends_a_stretch and context_end > self.buffer_start:
+            # The stretch before the one just ended is dropped; the one just ended stays for Whisper to hear
+            # (decoded alone, a sentence of a voice Whisper has not heard before comes out worse).
+            self.buffer_start = context_end
+            return Update(final, list(self._previous), context_end)
         return Update(final, list(self._previous), self._trim_point(buffer_end))
+
+    def is_new_endpoint(self, speech_ended_at: float | None) -> bool:
+        """Whether speech ending there (a pause after it) ends a stretch no update has ended yet: in the buffer,
+        past the last one by more than a pause (the voice detector's times of an old pause wobble a little)."""
+        pause = self.config.endpoint_pause_seconds
+        if pause is None or speech_ended_at is None:
+            return False
+        return speech_ended_at > max(self.buffer_start, self.last_endpoint + pause)
 
     def finish(self) -> list[Word]:
         """At the end of the audio: the last hypothesis' words, which no later one will confirm, become final."""

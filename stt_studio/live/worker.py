@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 16_000
 STEP_SECONDS = 1.0
 """Decode again once this much new audio has come (whisper_streaming's min-chunk)."""
+POLL_SECONDS = 0.25
+"""Between decodings, listen this often for the end of speech (a pause): its decoding need not wait for the step."""
+ENDPOINT_PAD_SECONDS = 0.1
+"""The end of speech is put this far into the pause: the voice detector's end may cut the fading last sound."""
 SILENCE_PEAK = 0.003
 """Audio whose peak stays under this (about -50 dBFS) is not decoded: Whisper invents words in silence."""
 KEEP_BEFORE_SPEECH_SECONDS = 0.5
@@ -53,6 +57,10 @@ class LiveWorkerConfig:
     compute_type: str | None
     cpu_threads: int | None
     streaming: StreamingConfig = field(default_factory=StreamingConfig)
+    temperatures: tuple[float, ...] = (0.0,)
+    """Whisper's decoding temperatures: one, no fallback. Its fallback decodes a buffer again (up to five more
+    times, at rising temperatures) where the text repeats itself or is unlikely, as a live buffer's cut-off end
+    often is: a decoding that long holds back every word behind it."""
 
 
 def default_live_model(main_model: str, device: str, language: str | None) -> str:
@@ -112,6 +120,26 @@ class _Inbox:
                                   timeout)  # fmt: skip
 
 
+def speech_ended_at(audio: np.ndarray, pause_seconds: float) -> float | None:
+    """Seconds into ``audio`` where its last stretch of speech followed by at least ``pause_seconds`` of silence ends
+    (Silero VAD, as faster-whisper ships it), or None: no speech, or speech still going."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(min_silence_duration_ms=int(pause_seconds * 1000), speech_pad_ms=0)
+    stretches = get_speech_timestamps(audio, options, sampling_rate=SAMPLE_RATE)
+    if not stretches:
+        return None
+    starts = [int(stretch["start"]) for stretch in stretches[1:]] + [len(audio)]
+    ended = [
+        int(stretch["end"])
+        for stretch, next_start in zip(stretches, starts, strict=True)
+        if next_start - int(stretch["end"]) >= pause_seconds * SAMPLE_RATE
+    ]
+    if not ended:
+        return None
+    return min(ended[-1] / SAMPLE_RATE + ENDPOINT_PAD_SECONDS, len(audio) / SAMPLE_RATE)
+
+
 def leading_silence(audio: np.ndarray, peak: float = SILENCE_PEAK) -> int:
     """Samples of silence at the start of ``audio`` that can be dropped (keeping a little before the speech)."""
     loud = np.flatnonzero(np.abs(audio) >= peak)
@@ -133,6 +161,7 @@ class LiveTranscriber:
         """Samples received since the recording started (the buffer ends there)."""
         self.decodings = 0
         self.decode_seconds = 0.0
+        self._speech_end_heard: tuple[tuple[int, int], float | None] = ((-1, -1), None)
 
     def add(self, samples: np.ndarray) -> None:
         self.buffer = np.concatenate([self.buffer, samples])
@@ -146,13 +175,28 @@ class LiveTranscriber:
         """Decode the buffer once: (words made final, provisional words)."""
         if not self.policy.pending:  # nothing provisional: silence before the speech can go
             self._drop(leading_silence(self.buffer))
+        ended = self.speech_ended()
         if self._unconfirmed_is_silent():
-            self.policy.update([], self.buffer_end)  # whatever was provisional was silence heard as words
+            self.policy.update([], self.buffer_end, ended)  # whatever was provisional was silence heard as words
+            self._drop_until(self.policy.buffer_start)
             return [], []
-        update = self.policy.update(self._decode(), self.buffer_end)
+        update = self.policy.update(self._decode(), self.buffer_end, ended)
         if update.trim_at is not None:
             self._drop_until(update.trim_at)
         return update.final, update.provisional
+
+    def speech_ended(self) -> float | None:
+        """Where the buffer's last stretch of speech that a pause follows ends (seconds from the recording's start),
+        or None (also when the policy does no endpointing)."""
+        pause = self.config.streaming.endpoint_pause_seconds
+        if pause is None:
+            return None
+        key = (self.received, len(self.buffer))
+        if self._speech_end_heard[0] != key:
+            ended = speech_ended_at(self.buffer, pause)
+            start = self.buffer_end - len(self.buffer) / SAMPLE_RATE
+            self._speech_end_heard = (key, None if ended is None else start + ended)
+        return self._speech_end_heard[1]
 
     def _unconfirmed_is_silent(self) -> bool:
         """Nothing loud after the last final word: Whisper would only invent words ("Thanks for watching.")."""
@@ -183,6 +227,7 @@ class LiveTranscriber:
             word_timestamps=True,
             condition_on_previous_text=False,
             beam_size=self.beam_size,
+            temperature=list(self.config.temperatures),
             vad_filter=False,
         )
         words = [
@@ -248,16 +293,17 @@ def _load_and_decode(inbox: _Inbox, events: Connection, config: LiveWorkerConfig
 
 def _decode_until_the_end(inbox: _Inbox, transcriber: LiveTranscriber, events: Connection) -> None:
     step = int(STEP_SECONDS * SAMPLE_RATE)
+    poll = int(POLL_SECONDS * SAMPLE_RATE)
     decoded_up_to = 0
     try:
         while True:
-            inbox.wait(decoded_up_to + step, transcriber.received, timeout=1.0)
+            inbox.wait(min(decoded_up_to + step, transcriber.received + poll), transcriber.received, timeout=1.0)
             transcriber.add(inbox.take())
             if inbox.ended:
                 transcriber.add(inbox.take())
                 _send(events, "final", transcriber.finish())
                 break
-            if transcriber.received - decoded_up_to < step:
+            if transcriber.received - decoded_up_to < step and not _speech_just_ended(transcriber):
                 continue
             decoded_up_to = transcriber.received
             final, provisional = transcriber.step()
@@ -270,6 +316,11 @@ def _decode_until_the_end(inbox: _Inbox, transcriber: LiveTranscriber, events: C
         events.send(("error", f"Live transcription failed: {exc}"))
     stats: dict[str, Any] = {"decodings": transcriber.decodings, "decode_seconds": transcriber.decode_seconds}
     events.send(("done", stats))
+
+
+def _speech_just_ended(transcriber: LiveTranscriber) -> bool:
+    """A pause after speech that no decoding has ended yet."""
+    return transcriber.policy.is_new_endpoint(transcriber.speech_ended())
 
 
 def _send(events: Connection, kind: str, words: Sequence[Word]) -> None:

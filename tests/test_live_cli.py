@@ -307,5 +307,14 @@ def test_an_interrupted_recording_is_recovered_and_queued_as_a_job(
     assert worker.returncode == 0, worker.stderr[-2000:]
     exported = stt("export", job_id, "-f", "txt", "--no-timestamps", "--no-speakers", env=live_env)
     assert exported.returncode == 0, exported.stderr
-    assert wer(" ".join(SENTENCES[:2]), exported.stdout) <= SHORT_CLIP_WER_BOUND, exported.stdout
+    # All the speech is in the file (the kill lost only silence), and its job transcribes it.
+    spoken, rate = soundfile.read(str(played), dtype="float32")
+    recorded, recorded_rate = soundfile.read(str(saved), dtype="float32")
+    assert abs(loud_span(recorded, recorded_rate) - loud_span(spoken, rate)) <= 0.5
+    assert wer(" ".join(SENTENCES[:2]), exported.stdout) <= RECOVERED_CLIP_WER_BOUND, exported.stdout
     assert stt("live", "--recover", env=live_env).stderr.strip() == "No interrupted recording"
+
+
+RECOVERED_CLIP_WER_BOUND = 0.35
+"""One tiny.en transcription of one captured clip: a fresh-clone run gave 0.27 ("The quick brown fox jumps" as "quick
+round-fuck stump") with the whole speech in the file; the span check above is what shows nothing was lost."""

@@ -311,10 +311,8 @@ def test_an_interrupted_recording_is_recovered_and_queued_as_a_job(
     spoken, rate = soundfile.read(str(played), dtype="float32")
     recorded, recorded_rate = soundfile.read(str(saved), dtype="float32")
     assert abs(loud_span(recorded, recorded_rate) - loud_span(spoken, rate)) <= 0.5
-    assert wer(" ".join(SENTENCES[:2]), exported.stdout) <= RECOVERED_CLIP_WER_BOUND, exported.stdout
+    # The second sentence, not the first: in this file's runs the first sentence's capture through the null sink's
+    # monitor came out damaged now and then (its samples correlate 0.4-0.8 with what was played, the second's 1.00;
+    # tiny.en and base then hear "quick round-fuck stump"), in the recording as written, before any kill.
+    assert heard(SENTENCES[1], exported.stdout) >= 0.9, exported.stdout
     assert stt("live", "--recover", env=live_env).stderr.strip() == "No interrupted recording"
-
-
-RECOVERED_CLIP_WER_BOUND = 0.35
-"""One tiny.en transcription of one captured clip: a fresh-clone run gave 0.27 ("The quick brown fox jumps" as "quick
-round-fuck stump") with the whole speech in the file; the span check above is what shows nothing was lost."""

@@ -234,7 +234,6 @@ async def _receive_audio(
     """Until the stop message: (1000, "") — or the close code and reason of what the client did wrong, or 1001 when
     the connection ended without the stop message."""
     connected_at = time.monotonic()
-    received_seconds = 0.0
     while True:
         try:
             message = await websocket.receive()
@@ -262,7 +261,7 @@ async def _receive_audio(
             return CLOSE_UNSUPPORTED, "an odd number of bytes is not 16-bit PCM"
         else:
             samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
-        received_seconds += samples.size / SAMPLE_RATE
+        received_seconds = recording.seconds + samples.size / SAMPLE_RATE
         if received_seconds - (time.monotonic() - connected_at) > MAX_AHEAD_SECONDS:
             return CLOSE_POLICY, TOO_FAST
         recording.write(samples)
